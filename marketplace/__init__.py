@@ -1,0 +1,93 @@
+"""技术转移撮合平台: the application factory."""
+
+from __future__ import annotations
+
+import os
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from marketplace.config import build_config
+from marketplace.extensions import csrf, db, limiter, login_manager, migrate
+
+PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build and wire the application; no database work happens here."""
+    app = Flask(
+        __name__,
+        instance_path=os.environ.get(
+            "MARKETPLACE_INSTANCE", os.path.join(PROJECT_ROOT, "instance")
+        ),
+        instance_relative_config=True,
+        template_folder=os.path.join(PROJECT_ROOT, "templates"),
+        static_folder=os.path.join(PROJECT_ROOT, "static"),
+    )
+    app.config.from_mapping(build_config(app.instance_path))
+    if test_config:
+        app.config.from_mapping(test_config)
+    if app.config["PROXY_FIX_X_FOR"]:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_FIX_X_FOR"])
+    register_extensions(app)
+    register_blueprints(app)
+    register_security(app)
+    register_errorhandlers(app)
+    register_template_helpers(app)
+    register_commands(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    """Bind the bare extension instances to this app."""
+    from marketplace.database import configure_sqlite
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(PROJECT_ROOT, "migrations"))
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    with app.app_context():
+        # Creating the engine opens no connection; it only lets us hook it.
+        configure_sqlite(db.engine)
+
+
+def register_blueprints(app: Flask) -> None:
+    """One blueprint per feature."""
+    from marketplace.auth import bp as auth_bp
+    from marketplace.bureau import bp as bureau_bp
+    from marketplace.main import bp as main_bp
+    from marketplace.orgs import bp as orgs_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(auth_bp, url_prefix="/auth")
+    app.register_blueprint(orgs_bp, url_prefix="/orgs")
+    app.register_blueprint(bureau_bp, url_prefix="/bureau")
+
+
+def register_security(app: Flask) -> None:
+    """Login loading, security headers and rate-limit wiring."""
+    from marketplace import security
+
+    security.init_app(app)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    """Generic Chinese error pages (JSON under /api/), never a traceback."""
+    from marketplace import errors
+
+    errors.init_app(app)
+
+
+def register_template_helpers(app: Flask) -> None:
+    """Jinja filters and globals (money, local time, labels)."""
+    from marketplace import templating
+
+    templating.init_app(app)
+
+
+def register_commands(app: Flask) -> None:
+    """Click commands under `flask --app wsgi …`."""
+    from marketplace import cli
+
+    cli.init_app(app)

@@ -1,0 +1,75 @@
+"""Audit events and in-app notifications: written by services, committed by callers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from flask import has_request_context, request
+from flask_login import current_user
+from sqlalchemy import select
+
+from marketplace.extensions import db
+from marketplace.models import AuditEvent, Notification, User
+
+
+def _client_ip() -> str:
+    return (request.remote_addr or "")[:45] if has_request_context() else ""
+
+
+def _actor() -> Any:
+    if has_request_context() and getattr(current_user, "is_authenticated", False):
+        return current_user
+    return None
+
+
+def record(
+    action: str,
+    *,
+    user: Any = None,
+    org_id: int | None = None,
+    obj: Any = None,
+    from_state: str | None = None,
+    to_state: str | None = None,
+    reason_code: str | None = None,
+    note: str = "",
+) -> AuditEvent:
+    """Add an audit event to the session; the caller commits it with its change."""
+    actor = user if user is not None else _actor()
+    event = AuditEvent(
+        user_id=actor.id if actor is not None else None,
+        org_id=org_id if org_id is not None else getattr(actor, "org_id", None),
+        action=action,
+        object_type=obj.__tablename__ if obj is not None else None,
+        object_id=obj.id if obj is not None else None,
+        from_state=str(from_state) if from_state is not None else None,
+        to_state=str(to_state) if to_state is not None else None,
+        reason_code=reason_code,
+        note=note[:2000],
+        ip=_client_ip(),
+        path=request.path[:200] if has_request_context() else "",
+    )
+    db.session.add(event)
+    return event
+
+
+def record_alone(action: str, **kwargs: Any) -> None:
+    """Write an audit event in a transaction of its own (denials, failed logins)."""
+    # Whatever the failed request had pending must not be committed with it.
+    db.session.rollback()
+    record(action, **kwargs)
+    db.session.commit()
+
+
+def notify(users: Iterable[User], message: str, link: str = "") -> None:
+    """Queue an in-app notification for each user."""
+    for user in users:
+        db.session.add(Notification(user_id=user.id, message=message[:300], link=link))
+
+
+def notify_org(org_id: int, message: str, link: str = "") -> None:
+    """Notify every active member of an organisation."""
+    members = db.session.scalars(
+        select(User).where(User.org_id == org_id, User.active.is_(True))
+    )
+    notify(members, message, link)

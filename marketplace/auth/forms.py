@@ -1,0 +1,88 @@
+"""Forms for sign-up, login and password changes."""
+
+from __future__ import annotations
+
+from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
+
+from marketplace.forms_common import BaseForm, CreditCode, SafeText, strip_filter
+from marketplace.models import ORG_KIND_LABELS
+from marketplace.permissions import SIGNUP_KINDS
+
+PASSWORD_HELP = "至少 8 位，需同时包含字母和数字。"
+
+
+def strong_password(form, field) -> None:
+    """At least 8 characters with both letters and digits."""
+    value = field.data or ""
+    if not (any(c.isalpha() for c in value) and any(c.isdigit() for c in value)):
+        raise ValidationError("密码需同时包含字母和数字。")
+
+
+def _password_field(label: str) -> PasswordField:
+    return PasswordField(
+        label,
+        validators=[DataRequired(), Length(min=8, max=128), strong_password],
+        description=PASSWORD_HELP,
+    )
+
+
+class SignupForm(BaseForm):
+    """Register an organisation and its first administrator."""
+
+    kind = SelectField(
+        "机构类型",
+        choices=[(k.value, ORG_KIND_LABELS[k]) for k in SIGNUP_KINDS],
+        validators=[DataRequired()],
+    )
+    org_name = StringField(
+        "机构名称",
+        filters=[strip_filter],
+        validators=[DataRequired(), Length(min=2, max=100), SafeText()],
+    )
+    credit_code = StringField(
+        "统一社会信用代码",
+        filters=[strip_filter],
+        validators=[DataRequired(), CreditCode()],
+        description="18 位，见营业执照或法人登记证书。",
+    )
+    region = SelectField("所在县区", validators=[DataRequired()])
+    name = StringField(
+        "联系人姓名",
+        filters=[strip_filter],
+        validators=[DataRequired(), Length(max=60), SafeText()],
+    )
+    email = EmailField(
+        "登录邮箱",
+        filters=[strip_filter],
+        validators=[
+            DataRequired(),
+            Length(max=254),
+            Email(check_deliverability=False),
+        ],
+    )
+    password = _password_field("密码")
+    confirm = PasswordField(
+        "确认密码", validators=[DataRequired(), EqualTo("password", "两次输入的密码不一致。")]
+    )
+
+
+class LoginForm(BaseForm):
+    """Email and password."""
+
+    email = EmailField(
+        "邮箱", filters=[strip_filter], validators=[DataRequired(), Length(max=254)]
+    )
+    password = PasswordField("密码", validators=[DataRequired(), Length(max=128)])
+    remember = BooleanField("在此设备上保持登录")
+
+
+class PasswordChangeForm(BaseForm):
+    """Change one's own password."""
+
+    current = PasswordField("当前密码", validators=[DataRequired(), Length(max=128)])
+    password = _password_field("新密码")
+    confirm = PasswordField(
+        "确认新密码",
+        validators=[DataRequired(), EqualTo("password", "两次输入的密码不一致。")],
+    )

@@ -1,0 +1,131 @@
+"""Thin views over the account verbs."""
+
+from __future__ import annotations
+
+from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy import select
+
+from marketplace import audit
+from marketplace.auth import bp
+from marketplace.auth import services as accounts
+from marketplace.auth.forms import LoginForm, PasswordChangeForm, SignupForm
+from marketplace.exceptions import ServiceError
+from marketplace.extensions import db, limiter
+from marketplace.models import Region, utcnow
+from marketplace.security import (
+    is_safe_next,
+    revoke_login_session,
+    start_login_session,
+)
+
+
+def _login_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def _failed_attempt(response) -> bool:
+    # Only failures count against the limit: a success redirects.
+    return response.status_code != 302
+
+
+def _region_choices() -> list[tuple[str, str]]:
+    regions = db.session.scalars(select(Region).order_by(Region.sort_order))
+    return [(r.code, r.name) for r in regions]
+
+
+def _log_in(user, remember: bool = False) -> None:
+    # A fresh session at login: nothing planted before it survives.
+    session.clear()
+    start_login_session(user)
+    user.last_login_at = utcnow()
+    login_user(user, remember=remember)
+
+
+@bp.route("/signup", methods=["GET", "POST"])
+@limiter.limit("20 per hour", methods=["POST"])
+def signup():
+    """Register an organisation and its first administrator."""
+    if current_user.is_authenticated:
+        return redirect(url_for("main.index"))
+    form = SignupForm()
+    form.region.choices = _region_choices()
+    if form.validate_on_submit():
+        try:
+            user = accounts.register_organisation(
+                kind=form.kind.data,
+                org_name=form.org_name.data,
+                credit_code=form.credit_code.data,
+                region_code=form.region.data,
+                name=form.name.data,
+                email=form.email.data,
+                password=form.password.data,
+            )
+        except ServiceError as error:
+            db.session.rollback()
+            form.attach_error(error)
+        else:
+            _log_in(user)
+            audit.record("login", user=user, note="after sign-up")
+            db.session.commit()
+            flash("注册成功。机构信息已提交科技局审核，审核通过前可先起草信息。", "success")
+            return redirect(url_for("orgs.profile", org_id=user.org_id))
+    return render_template("auth/signup.html", form=form)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"], deduct_when=_failed_attempt)
+def login():
+    """Log in with e-mail and password."""
+    next_url = request.args.get("next")
+    if current_user.is_authenticated:
+        return redirect(next_url if is_safe_next(next_url) else url_for("main.index"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = accounts.authenticate(form.email.data, form.password.data)
+        if user is None:
+            audit.record_alone(
+                "login_failed", note=accounts.normalise_email(form.email.data)[:254]
+            )
+            form.form_errors.append("邮箱或密码不正确。")
+        else:
+            _log_in(user, remember=form.remember.data)
+            audit.record("login", user=user)
+            db.session.commit()
+            flash(f"欢迎，{user.name or user.email}。", "success")
+            return redirect(next_url if is_safe_next(next_url) else url_for("main.index"))
+    return render_template("auth/login.html", form=form)
+
+
+@bp.route("/logout", methods=["POST"])
+@login_required
+def logout():
+    """End this login session on the server, not only in the browser."""
+    user = current_user._get_current_object()
+    revoke_login_session(user.login_token)
+    audit.record("logout", user=user)
+    db.session.commit()
+    logout_user()
+    session.clear()
+    flash("您已退出登录。", "info")
+    return redirect(url_for("main.index"))
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@login_required
+def password():
+    """Change one's password; every other login session ends."""
+    form = PasswordChangeForm()
+    if form.validate_on_submit():
+        user = current_user._get_current_object()
+        try:
+            accounts.change_password(user, form.current.data, form.password.data)
+        except ServiceError as error:
+            db.session.rollback()
+            form.attach_error(error)
+        else:
+            _log_in(user)
+            db.session.commit()
+            flash("密码已修改，其他设备上的登录已失效。", "success")
+            return redirect(url_for("main.index"))
+    return render_template("auth/password.html", form=form)

@@ -1,0 +1,63 @@
+"""Form base class and validators shared by every feature."""
+
+from __future__ import annotations
+
+import unicodedata
+
+from flask_wtf import FlaskForm
+from wtforms import Field, Form
+from wtforms.validators import ValidationError
+
+from marketplace.creditcode import credit_code_error, normalise
+from marketplace.exceptions import ServiceError
+
+
+class BaseForm(FlaskForm):
+    """A CSRF-protected form with WTForms' Chinese messages."""
+
+    class Meta:
+        locales = ("zh",)
+
+    def attach_error(self, error: ServiceError) -> None:
+        """Show a service refusal next to its field, or above the form."""
+        field = getattr(self, error.field, None) if error.field else None
+        if isinstance(field, Field):
+            field.errors = [*field.errors, error.message]
+        else:
+            self.form_errors.append(error.message)
+
+
+class SafeText:
+    """Refuse control characters; single-line fields also refuse line breaks."""
+
+    ALLOWED_MULTILINE = frozenset("\n\r\t")
+
+    def __init__(self, multiline: bool = False):
+        self.multiline = multiline
+
+    def __call__(self, form: Form, field: Field) -> None:
+        value = field.data or ""
+        if not isinstance(value, str):
+            return
+        for char in value:
+            if self.multiline and char in self.ALLOWED_MULTILINE:
+                continue
+            if unicodedata.category(char) in {"Cc", "Cs"} or char in "\u2028\u2029":
+                raise ValidationError("内容含有不允许的控制字符。")
+
+
+def strip_filter(value):
+    """Trim surrounding white space from text input."""
+    return value.strip() if isinstance(value, str) else value
+
+
+class CreditCode:
+    """A valid unified social credit code (GB 32100-2015), optional when blank."""
+
+    def __call__(self, form: Form, field: Field) -> None:
+        if not field.data:
+            return
+        field.data = normalise(field.data)
+        error = credit_code_error(field.data)
+        if error:
+            raise ValidationError(error)

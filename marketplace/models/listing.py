@@ -1,0 +1,170 @@
+"""Listings: challenges posted by firms (技术需求) and research results (科技成果)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from marketplace.models.base import Base, TimestampMixin, str_enum, utcnow
+from marketplace.models.org import Organisation
+from marketplace.models.reference import Region, TechField
+
+
+class ChallengeStatus(StrEnum):
+    """States of a challenge (DESIGN §2)."""
+
+    DRAFT = "draft"
+    PENDING_REVIEW = "pending_review"
+    OPEN = "open"
+    EVALUATING = "evaluating"
+    AWARDED = "awarded"
+    CONTRACTED = "contracted"
+    CLOSED = "closed"
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+    EXPIRED = "expired"
+
+
+class ResultStatus(StrEnum):
+    """States of a research result (DESIGN §2)."""
+
+    DRAFT = "draft"
+    PENDING_REVIEW = "pending_review"
+    PUBLISHED = "published"
+    TRANSFERRED = "transferred"
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+    EXPIRED = "expired"
+
+
+class ListingMixin(TimestampMixin):
+    """Columns every listing has: owner, classification, review outcome."""
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    keywords: Mapped[list[str]] = mapped_column(JSON, default=list)
+    external_id: Mapped[str | None] = mapped_column(String(64))
+    reject_reason_code: Mapped[str | None] = mapped_column(String(32))
+    reject_note: Mapped[str] = mapped_column(Text, default="")
+    contact_name: Mapped[str] = mapped_column(String(60), default="")
+    contact_phone: Mapped[str] = mapped_column(String(40), default="")
+    contact_email: Mapped[str] = mapped_column(String(254), default="")
+    submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Challenge(ListingMixin, Base):
+    """A technical challenge an enterprise posts for open bidding (揭榜挂帅)."""
+
+    __tablename__ = "challenges"
+    __table_args__ = (
+        UniqueConstraint("org_id", "external_id"),
+        CheckConstraint("bounty_fen IS NULL OR bounty_fen >= 0", name="bounty_fen"),
+    )
+
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    description: Mapped[str] = mapped_column(Text, default="")
+    technical_targets: Mapped[str] = mapped_column(Text, default="")
+    public_summary: Mapped[str] = mapped_column(Text, default="")
+    confidential_detail: Mapped[str] = mapped_column(Text, default="")
+    field_id: Mapped[int | None] = mapped_column(ForeignKey("tech_fields.id"))
+    region_code: Mapped[str | None] = mapped_column(ForeignKey("regions.code"))
+    # NULL means 面议 (bounty to be negotiated).
+    bounty_fen: Mapped[int | None] = mapped_column(BigInteger)
+    deadline: Mapped[date | None] = mapped_column(Date, index=True)
+    allowed_bidder_kinds: Mapped[list[str]] = mapped_column(JSON, default=list)
+    consortium_allowed: Mapped[bool] = mapped_column(Boolean, default=True)
+    status: Mapped[ChallengeStatus] = mapped_column(
+        str_enum(ChallengeStatus, "challenge_status"),
+        default=ChallengeStatus.DRAFT,
+        index=True,
+    )
+    direct_award_justification: Mapped[str] = mapped_column(Text, default="")
+    awarded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reminded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    org: Mapped[Organisation] = relationship()
+    field: Mapped[TechField | None] = relationship()
+    region: Mapped[Region | None] = relationship()
+
+
+class Result(ListingMixin, Base):
+    """A research result a university or institute offers for transfer (科技成果)."""
+
+    __tablename__ = "results"
+    __table_args__ = (
+        UniqueConstraint("org_id", "external_id"),
+        CheckConstraint("price_fen IS NULL OR price_fen >= 0", name="price_fen"),
+        CheckConstraint("trl IS NULL OR (trl >= 1 AND trl <= 9)", name="trl"),
+    )
+
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    abstract: Mapped[str] = mapped_column(Text, default="")
+    field_id: Mapped[int | None] = mapped_column(ForeignKey("tech_fields.id"))
+    discipline: Mapped[str] = mapped_column(String(60), default="")
+    trl: Mapped[int | None] = mapped_column(Integer)
+    ip_type: Mapped[str] = mapped_column(String(20), default="")
+    ip_numbers: Mapped[str] = mapped_column(Text, default="")
+    transfer_modes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # NULL means 面议 (price to be negotiated).
+    price_fen: Mapped[int | None] = mapped_column(BigInteger)
+    benefit: Mapped[str] = mapped_column(Text, default="")
+    valid_until: Mapped[date | None] = mapped_column(Date, index=True)
+    status: Mapped[ResultStatus] = mapped_column(
+        str_enum(ResultStatus, "result_status"),
+        default=ResultStatus.DRAFT,
+        index=True,
+    )
+    transferred_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reminded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    org: Mapped[Organisation] = relationship()
+    field: Mapped[TechField | None] = relationship()
+
+
+class ConfidentialityAcceptance(Base):
+    """A user accepting a challenge's confidentiality terms (保密承诺)."""
+
+    __tablename__ = "confidentiality_acceptances"
+    __table_args__ = (UniqueConstraint("challenge_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    challenge_id: Mapped[int] = mapped_column(
+        ForeignKey("challenges.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    accepted_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow
+    )
+
+
+class ConfidentialView(Base):
+    """One view of a challenge's confidential detail, shown to its owner."""
+
+    __tablename__ = "confidential_views"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    challenge_id: Mapped[int] = mapped_column(
+        ForeignKey("challenges.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    viewed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

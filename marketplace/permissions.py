@@ -1,0 +1,403 @@
+"""Who may do what: role checks, route decorators, object checks and visible queries.
+
+Every rule about access lives here. Pages, the API, search results and exports
+build their queries with the `visible_*` functions so that one rule serves all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from flask import abort
+from flask_login import current_user, login_required
+from sqlalchemy import Select, false, or_, select
+
+from marketplace.models import (
+    AuditEvent,
+    Challenge,
+    ChallengeStatus,
+    Contract,
+    Deal,
+    Notification,
+    Organisation,
+    OrgKind,
+    Proposal,
+    ProposalMember,
+    Result,
+    ResultStatus,
+    User,
+    VerificationStatus,
+)
+
+PUBLIC_CHALLENGE_STATES = frozenset(
+    {
+        ChallengeStatus.OPEN,
+        ChallengeStatus.EVALUATING,
+        ChallengeStatus.AWARDED,
+        ChallengeStatus.CONTRACTED,
+        ChallengeStatus.CLOSED,
+    }
+)
+PUBLIC_RESULT_STATES = frozenset({ResultStatus.PUBLISHED, ResultStatus.TRANSFERRED})
+# Who may do what as a kind of organisation.
+CHALLENGE_POSTER_KINDS = frozenset({OrgKind.ENTERPRISE})
+RESULT_OWNER_KINDS = frozenset({OrgKind.UNIVERSITY, OrgKind.INSTITUTE})
+BIDDER_KINDS = frozenset(
+    {OrgKind.ENTERPRISE, OrgKind.UNIVERSITY, OrgKind.INSTITUTE, OrgKind.AGENCY}
+)
+ADOPTER_KINDS = frozenset({OrgKind.ENTERPRISE})
+BROKER_KINDS = frozenset({OrgKind.AGENCY})
+SIGNUP_KINDS = (
+    OrgKind.ENTERPRISE,
+    OrgKind.UNIVERSITY,
+    OrgKind.INSTITUTE,
+    OrgKind.AGENCY,
+)
+
+
+# --- who the user is -------------------------------------------------------
+
+
+def is_logged_in(user: Any) -> bool:
+    """Whether the user is a real, logged-in account."""
+    return bool(getattr(user, "is_authenticated", False))
+
+
+def is_bureau(user: Any) -> bool:
+    """Bureau staff (users of the bureau organisation)."""
+    return is_logged_in(user) and user.org.kind == OrgKind.BUREAU
+
+
+def is_sysadmin(user: Any) -> bool:
+    """Operators of the platform."""
+    return is_logged_in(user) and user.is_sysadmin
+
+
+def is_org_admin(user: Any, org: Organisation | None = None) -> bool:
+    """An administrator of their organisation (or of `org` when given)."""
+    if not is_logged_in(user) or not user.is_org_admin:
+        return False
+    return org is None or user.org_id == org.id
+
+
+def org_is_verified(user: Any) -> bool:
+    """Whether the user's organisation has been verified by the bureau."""
+    return is_logged_in(user) and user.org.verified
+
+
+def is_member_of(user: Any, org_id: int | None) -> bool:
+    """Whether the user belongs to the organisation with this id."""
+    return is_logged_in(user) and org_id is not None and user.org_id == org_id
+
+
+# --- what the user may do, by capability ------------------------------------
+
+
+def can_verify_orgs(user: Any) -> bool:
+    """The bureau verifies or refuses organisations."""
+    return is_bureau(user)
+
+
+def can_manage_members(user: Any, org: Organisation) -> bool:
+    """Org admins manage their own organisation's members; sysadmins any."""
+    return is_org_admin(user, org) or is_sysadmin(user)
+
+
+def can_publish(user: Any) -> bool:
+    """Unverified organisations may draft but not publish, bid or see secrets."""
+    return org_is_verified(user)
+
+
+def can_post_challenge(user: Any) -> bool:
+    """Enterprises post challenges (a draft needs no verification)."""
+    return is_logged_in(user) and user.org.kind in CHALLENGE_POSTER_KINDS
+
+
+def can_register_result(user: Any) -> bool:
+    """Universities and institutes register research results."""
+    return is_logged_in(user) and user.org.kind in RESULT_OWNER_KINDS
+
+
+def can_review_listings(user: Any) -> bool:
+    """Bureau staff review submitted listings."""
+    return is_bureau(user)
+
+
+# --- object-level checks ------------------------------------------------------
+
+
+def can_view_org(user: Any, org: Organisation) -> bool:
+    """Verified organisations are public; others only to their members and staff."""
+    return (
+        org.verified
+        or is_member_of(user, org.id)
+        or is_bureau(user)
+        or is_sysadmin(user)
+    )
+
+
+def can_edit_org(user: Any, org: Organisation) -> bool:
+    """An organisation's admins edit its profile; sysadmins may too."""
+    return is_org_admin(user, org) or is_sysadmin(user)
+
+
+def can_view_challenge(user: Any, challenge: Challenge) -> bool:
+    """Public once published; drafts and rejected ones only to owner and bureau."""
+    return (
+        challenge.status in PUBLIC_CHALLENGE_STATES
+        or is_member_of(user, challenge.org_id)
+        or is_bureau(user)
+    )
+
+
+def can_edit_challenge(user: Any, challenge: Challenge) -> bool:
+    """The owner's members edit a challenge while it is a draft or rejected."""
+    return is_member_of(user, challenge.org_id) and challenge.status in {
+        ChallengeStatus.DRAFT,
+        ChallengeStatus.REJECTED,
+    }
+
+
+def can_view_result(user: Any, result: Result) -> bool:
+    """Public once published; otherwise only to owner and bureau."""
+    return (
+        result.status in PUBLIC_RESULT_STATES
+        or is_member_of(user, result.org_id)
+        or is_bureau(user)
+    )
+
+
+def can_edit_result(user: Any, result: Result) -> bool:
+    """The owner's members edit a result while it is a draft or rejected."""
+    return is_member_of(user, result.org_id) and result.status in {
+        ResultStatus.DRAFT,
+        ResultStatus.REJECTED,
+    }
+
+
+def _listing_owner_id(proposal: Proposal) -> int | None:
+    listing = proposal.challenge or proposal.result
+    return listing.org_id if listing is not None else None
+
+
+def can_view_proposal(user: Any, proposal: Proposal) -> bool:
+    """The bidder, its consortium members, the listing owner and the bureau."""
+    if not is_logged_in(user):
+        return False
+    if is_bureau(user) or user.org_id in (proposal.org_id, _listing_owner_id(proposal)):
+        return True
+    return any(m.org_id == user.org_id for m in proposal.members)
+
+
+def can_view_deal(user: Any, deal: Deal) -> bool:
+    """The two parties, the broker and the bureau."""
+    if not is_logged_in(user):
+        return False
+    return is_bureau(user) or user.org_id in (
+        deal.demand_org_id,
+        deal.supply_org_id,
+        deal.broker_org_id,
+    )
+
+
+def can_view_contract(user: Any, contract: Contract) -> bool:
+    """The parties, the broker and the bureau."""
+    if not is_logged_in(user):
+        return False
+    return is_bureau(user) or user.org_id in (
+        contract.buyer_org_id,
+        contract.seller_org_id,
+        contract.broker_org_id,
+    )
+
+
+_VIEW_CHECKS: dict[type, Callable[[Any, Any], bool]] = {
+    Organisation: can_view_org,
+    Challenge: can_view_challenge,
+    Result: can_view_result,
+    Proposal: can_view_proposal,
+    Deal: can_view_deal,
+    Contract: can_view_contract,
+}
+_EDIT_CHECKS: dict[type, Callable[[Any, Any], bool]] = {
+    Organisation: can_edit_org,
+    Challenge: can_edit_challenge,
+    Result: can_edit_result,
+}
+
+
+def can_view(user: Any, obj: Any) -> bool:
+    """Object-level read check for any model the app shows."""
+    check = _VIEW_CHECKS.get(type(obj))
+    return bool(check and check(user, obj))
+
+
+def can_edit(user: Any, obj: Any) -> bool:
+    """Object-level write check for any model the app edits."""
+    check = _EDIT_CHECKS.get(type(obj))
+    return bool(check and check(user, obj))
+
+
+def require(allowed: bool) -> None:
+    """Abort with 403 (audited by the error handler) unless allowed."""
+    if not allowed:
+        abort(403)
+
+
+# --- route decorators ---------------------------------------------------------
+
+
+def _guard(predicate: Callable[[Any], bool]) -> Callable:
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        @login_required
+        def wrapped(*args, **kwargs):
+            require(predicate(current_user))
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+bureau_required = _guard(is_bureau)
+sysadmin_required = _guard(is_sysadmin)
+org_admin_required = _guard(is_org_admin)
+verified_org_required = _guard(org_is_verified)
+
+
+def org_kind_required(*kinds: OrgKind) -> Callable:
+    """Only members of organisations of these kinds may use the route."""
+    return _guard(lambda user: user.org.kind in kinds)
+
+
+# --- queries of what a user may see --------------------------------------------
+
+
+def visible_organisations(user: Any) -> Select:
+    """Organisations a user may list: verified ones, plus their own; all for staff."""
+    query = select(Organisation)
+    if is_bureau(user) or is_sysadmin(user):
+        return query
+    conditions = [Organisation.verified.is_(True)]
+    if is_logged_in(user):
+        conditions.append(Organisation.id == user.org_id)
+    return query.where(or_(*conditions))
+
+
+def verification_queue() -> Select:
+    """Organisations waiting for the bureau, oldest first."""
+    return (
+        select(Organisation)
+        .where(Organisation.verification_status == VerificationStatus.PENDING)
+        .where(Organisation.kind != OrgKind.BUREAU)
+        .order_by(Organisation.created_at)
+    )
+
+
+def visible_challenges(user: Any) -> Select:
+    """Published challenges, plus the user's organisation's own; all for the bureau."""
+    query = select(Challenge)
+    if is_bureau(user):
+        return query
+    conditions = [Challenge.status.in_(PUBLIC_CHALLENGE_STATES)]
+    if is_logged_in(user):
+        conditions.append(Challenge.org_id == user.org_id)
+    return query.where(or_(*conditions))
+
+
+def visible_results(user: Any) -> Select:
+    """Published results, plus the user's organisation's own; all for the bureau."""
+    query = select(Result)
+    if is_bureau(user):
+        return query
+    conditions = [Result.status.in_(PUBLIC_RESULT_STATES)]
+    if is_logged_in(user):
+        conditions.append(Result.org_id == user.org_id)
+    return query.where(or_(*conditions))
+
+
+def visible_proposals(user: Any) -> Select:
+    """Proposals of the user's organisation, on its listings, or naming it."""
+    query = select(Proposal)
+    if is_bureau(user):
+        return query
+    if not is_logged_in(user):
+        return query.where(false())
+    own_challenges = select(Challenge.id).where(Challenge.org_id == user.org_id)
+    own_results = select(Result.id).where(Result.org_id == user.org_id)
+    named = select(ProposalMember.proposal_id).where(
+        ProposalMember.org_id == user.org_id
+    )
+    return query.where(
+        or_(
+            Proposal.org_id == user.org_id,
+            Proposal.challenge_id.in_(own_challenges),
+            Proposal.result_id.in_(own_results),
+            Proposal.id.in_(named),
+        )
+    )
+
+
+def visible_deals(user: Any) -> Select:
+    """Deals the user's organisation is a party to or brokers."""
+    query = select(Deal)
+    if is_bureau(user):
+        return query
+    if not is_logged_in(user):
+        return query.where(false())
+    return query.where(
+        or_(
+            Deal.demand_org_id == user.org_id,
+            Deal.supply_org_id == user.org_id,
+            Deal.broker_org_id == user.org_id,
+        )
+    )
+
+
+def visible_contracts(user: Any) -> Select:
+    """Contracts the user's organisation is a party to or brokered; all for staff."""
+    query = select(Contract)
+    if is_bureau(user):
+        return query
+    if not is_logged_in(user):
+        return query.where(false())
+    return query.where(
+        or_(
+            Contract.buyer_org_id == user.org_id,
+            Contract.seller_org_id == user.org_id,
+            Contract.broker_org_id == user.org_id,
+        )
+    )
+
+
+def visible_notifications(user: Any) -> Select:
+    """A user's own notifications, newest first."""
+    if not is_logged_in(user):
+        return select(Notification).where(false())
+    return (
+        select(Notification)
+        .where(Notification.user_id == user.id)
+        .order_by(Notification.created_at.desc(), Notification.id.desc())
+    )
+
+
+def visible_audit_events(user: Any) -> Select:
+    """The bureau and sysadmins see the whole log; an org admin their org's."""
+    query = select(AuditEvent).order_by(AuditEvent.id.desc())
+    if is_bureau(user) or is_sysadmin(user):
+        return query
+    if is_org_admin(user):
+        return query.where(AuditEvent.org_id == user.org_id)
+    return query.where(false())
+
+
+def org_members(org: Organisation) -> Select:
+    """Users of an organisation, admins first."""
+    return (
+        select(User)
+        .where(User.org_id == org.id)
+        .order_by(User.role.desc(), User.created_at)
+    )
