@@ -46,7 +46,9 @@ def register_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=os.path.join(PROJECT_ROOT, "migrations"))
     csrf.init_app(app)
     limiter.init_app(app)
-    login_manager.init_app(app)
+    # current_user reaches templates as a lazy global (templating.py) instead, so
+    # an error page renders even when loading the user would fail.
+    login_manager.init_app(app, add_context_processor=False)
     with app.app_context():
         # Creating the engine opens no connection; it only lets us hook it.
         configure_sqlite(db.engine)

@@ -30,7 +30,14 @@ def _render(code: int, detail: str | None = None):
         message = detail
     if request.path.startswith("/api/"):
         return jsonify(error=title, message=message, status=code), code
-    return render_template("errors/error.html", code=code, title=title, message=message), code
+    try:
+        page = render_template(
+            "errors/error.html", code=code, title=title, message=message
+        )
+    except Exception:  # e.g. the database is down: still answer in Chinese
+        log.exception("could not render the error page")
+        page = f"<!doctype html><title>{title}</title><h1>{code} {title}</h1>"
+    return page, code
 
 
 def _http_error(error: HTTPException):

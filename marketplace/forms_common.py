@@ -6,6 +6,7 @@ import unicodedata
 
 from flask_wtf import FlaskForm
 from wtforms import Field, Form
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
 
 from marketplace.creditcode import credit_code_error, normalise
@@ -25,6 +26,11 @@ class BaseForm(FlaskForm):
             field.errors = [*field.errors, error.message]
         else:
             self.form_errors.append(error.message)
+
+
+def choices(pairs) -> list[SelectChoice]:
+    """Select options from (value, label) pairs."""
+    return [SelectChoice(value, label) for value, label in pairs]
 
 
 class SafeText:

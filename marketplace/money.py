@@ -9,7 +9,7 @@ FEN_PER_YUAN = 100
 FEN_PER_WAN = 1_000_000
 # 10 million 万元: larger figures are typing mistakes, not contracts.
 MAX_WAN = Decimal("10000000")
-_PLAIN_NUMBER = re.compile(r"^\d{1,12}(\.\d{1,6})?$")
+_PLAIN_NUMBER = re.compile(r"^[0-9]{1,12}(\.[0-9]{1,6})?$")
 
 
 class MoneyError(ValueError):

@@ -63,6 +63,12 @@ def load_fields(path: Path = DEFAULT_FIELDS) -> int:
     return len(rows)
 
 
+def region_options() -> list[tuple[str, str]]:
+    """(code, name) pairs of every region in display order."""
+    regions = db.session.scalars(select(Region).order_by(Region.sort_order))
+    return [(r.code, r.name) for r in regions]
+
+
 def load_reference_data(regions_path: Path = DEFAULT_REGIONS) -> tuple[int, int]:
     """Load regions and fields; the caller commits."""
     return load_regions(regions_path), load_fields()

@@ -43,6 +43,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(localtime, "localtime")
     app.add_template_filter(lambda kind: ORG_KIND_LABELS.get(kind, kind), "kind_label")
     app.jinja_env.globals.update(
+        current_user=current_user,
         perms=permissions,
         ORG_KIND_LABELS=ORG_KIND_LABELS,
         unread_notifications=_unread_count,

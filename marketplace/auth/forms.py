@@ -5,11 +5,17 @@ from __future__ import annotations
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
 
-from marketplace.forms_common import BaseForm, CreditCode, SafeText, strip_filter
+from marketplace.forms_common import (
+    BaseForm,
+    CreditCode,
+    SafeText,
+    choices,
+    strip_filter,
+)
 from marketplace.models import ORG_KIND_LABELS
 from marketplace.permissions import SIGNUP_KINDS
 
-PASSWORD_HELP = "至少 8 位，需同时包含字母和数字。"
+PASSWORD_HELP = "至少 8 位，需同时包含字母和数字。"  # noqa: S105 (help text)
 
 
 def strong_password(form, field) -> None:
@@ -32,7 +38,7 @@ class SignupForm(BaseForm):
 
     kind = SelectField(
         "机构类型",
-        choices=[(k.value, ORG_KIND_LABELS[k]) for k in SIGNUP_KINDS],
+        choices=choices((k.value, ORG_KIND_LABELS[k]) for k in SIGNUP_KINDS),
         validators=[DataRequired()],
     )
     org_name = StringField(
@@ -58,12 +64,13 @@ class SignupForm(BaseForm):
         validators=[
             DataRequired(),
             Length(max=254),
-            Email(check_deliverability=False),
+            Email(message="请输入有效的邮箱地址。", check_deliverability=False),
         ],
     )
     password = _password_field("密码")
     confirm = PasswordField(
-        "确认密码", validators=[DataRequired(), EqualTo("password", "两次输入的密码不一致。")]
+        "确认密码",
+        validators=[DataRequired(), EqualTo("password", "两次输入的密码不一致。")],
     )
 
 

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask import (
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user, login_required, login_user, logout_user
-from sqlalchemy import select
 
 from marketplace import audit
 from marketplace.auth import bp
@@ -12,7 +19,9 @@ from marketplace.auth import services as accounts
 from marketplace.auth.forms import LoginForm, PasswordChangeForm, SignupForm
 from marketplace.exceptions import ServiceError
 from marketplace.extensions import db, limiter
-from marketplace.models import Region, utcnow
+from marketplace.forms_common import choices
+from marketplace.models import utcnow
+from marketplace.reference import region_options
 from marketplace.security import (
     is_safe_next,
     revoke_login_session,
@@ -27,11 +36,6 @@ def _login_limit() -> str:
 def _failed_attempt(response) -> bool:
     # Only failures count against the limit: a success redirects.
     return response.status_code != 302
-
-
-def _region_choices() -> list[tuple[str, str]]:
-    regions = db.session.scalars(select(Region).order_by(Region.sort_order))
-    return [(r.code, r.name) for r in regions]
 
 
 def _log_in(user, remember: bool = False) -> None:
@@ -49,7 +53,7 @@ def signup():
     if current_user.is_authenticated:
         return redirect(url_for("main.index"))
     form = SignupForm()
-    form.region.choices = _region_choices()
+    form.region.choices = choices(region_options())
     if form.validate_on_submit():
         try:
             user = accounts.register_organisation(
@@ -68,7 +72,10 @@ def signup():
             _log_in(user)
             audit.record("login", user=user, note="after sign-up")
             db.session.commit()
-            flash("注册成功。机构信息已提交科技局审核，审核通过前可先起草信息。", "success")
+            flash(
+                "注册成功。机构信息已提交科技局审核，审核通过前可先起草信息。",
+                "success",
+            )
             return redirect(url_for("orgs.profile", org_id=user.org_id))
     return render_template("auth/signup.html", form=form)
 
@@ -93,7 +100,9 @@ def login():
             audit.record("login", user=user)
             db.session.commit()
             flash(f"欢迎，{user.name or user.email}。", "success")
-            return redirect(next_url if is_safe_next(next_url) else url_for("main.index"))
+            return redirect(
+                next_url if is_safe_next(next_url) else url_for("main.index")
+            )
     return render_template("auth/login.html", form=form)
 
 

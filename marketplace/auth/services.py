@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask import current_app
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -25,8 +26,9 @@ _DUMMY_HASH = generate_password_hash("not-a-real-password", method="scrypt")
 
 
 def hash_password(password: str) -> str:
-    """Werkzeug's scrypt hash."""
-    return generate_password_hash(password, method="scrypt")
+    """Werkzeug's scrypt hash (cost set by PASSWORD_HASH_METHOD)."""
+    method = current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")
+    return generate_password_hash(password, method=method)
 
 
 def normalise_email(email: str) -> str:
@@ -82,7 +84,9 @@ def create_organisation(
     )
     db.session.add(org)
     db.session.flush()
-    audit.record("org_created", obj=org, org_id=org.id, to_state=org.verification_status)
+    audit.record(
+        "org_created", obj=org, org_id=org.id, to_state=org.verification_status
+    )
     return org
 
 

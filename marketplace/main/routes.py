@@ -5,8 +5,7 @@ from __future__ import annotations
 from flask import jsonify, render_template
 from flask_login import current_user
 
-from marketplace.main import bp
-from marketplace.main import services
+from marketplace.main import bp, services
 
 
 @bp.route("/")

@@ -27,9 +27,7 @@ def home_figures() -> dict[str, int]:
             )
         ),
         "published_results": count(
-            select(func.count(Result.id)).where(
-                Result.status == ResultStatus.PUBLISHED
-            )
+            select(func.count(Result.id)).where(Result.status == ResultStatus.PUBLISHED)
         ),
         "verified_orgs": count(
             select(func.count(Organisation.id)).where(Organisation.verified.is_(True))

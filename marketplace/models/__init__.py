@@ -22,9 +22,9 @@ from marketplace.models.listing import (
 from marketplace.models.org import (
     CERTIFICATION_TAGS,
     ORG_KIND_LABELS,
+    Organisation,
     OrgCertification,
     OrgKind,
-    Organisation,
     VerificationStatus,
 )
 from marketplace.models.proposal import (

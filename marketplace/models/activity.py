@@ -47,7 +47,9 @@ class Notification(Base):
     )
     message: Mapped[str] = mapped_column(String(300))
     link: Mapped[str] = mapped_column(String(200), default="")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow
+    )
     read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
@@ -59,4 +61,6 @@ class SearchOutbox(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     doc_kind: Mapped[str] = mapped_column(String(20))
     doc_id: Mapped[int] = mapped_column(Integer)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow
+    )

@@ -116,12 +116,8 @@ class Contract(TimestampMixin, Base):
     registered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     buyer_org: Mapped[Organisation | None] = relationship(foreign_keys=[buyer_org_id])
-    seller_org: Mapped[Organisation | None] = relationship(
-        foreign_keys=[seller_org_id]
-    )
-    broker_org: Mapped[Organisation | None] = relationship(
-        foreign_keys=[broker_org_id]
-    )
+    seller_org: Mapped[Organisation | None] = relationship(foreign_keys=[seller_org_id])
+    broker_org: Mapped[Organisation | None] = relationship(foreign_keys=[broker_org_id])
     payments: Mapped[list[Payment]] = relationship(
         back_populates="contract",
         order_by="Payment.received_on",
@@ -143,7 +139,9 @@ class Payment(Base):
     amount_fen: Mapped[int] = mapped_column(BigInteger)
     note: Mapped[str] = mapped_column(String(200), default="")
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow
+    )
 
     contract: Mapped[Contract] = relationship(back_populates="payments")
 

@@ -57,9 +57,7 @@ class Deal(TimestampMixin, Base):
 
     demand_org: Mapped[Organisation] = relationship(foreign_keys=[demand_org_id])
     supply_org: Mapped[Organisation] = relationship(foreign_keys=[supply_org_id])
-    broker_org: Mapped[Organisation | None] = relationship(
-        foreign_keys=[broker_org_id]
-    )
+    broker_org: Mapped[Organisation | None] = relationship(foreign_keys=[broker_org_id])
     challenge: Mapped[Challenge | None] = relationship()
     result: Mapped[Result | None] = relationship()
     events: Mapped[list[DealEvent]] = relationship(
@@ -83,6 +81,8 @@ class DealEvent(Base):
     from_stage: Mapped[str | None] = mapped_column(String(20))
     to_stage: Mapped[str | None] = mapped_column(String(20))
     note: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow
+    )
 
     deal: Mapped[Deal] = relationship(back_populates="events")

@@ -1,1 +1,208 @@
-"""Views."""
+"""Thin views over the organisation verbs."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import func, select
+
+from marketplace import permissions
+from marketplace.exceptions import ServiceError
+from marketplace.extensions import db
+from marketplace.forms_common import choices
+from marketplace.models import Organisation, OrgKind, Result, ResultStatus
+from marketplace.orgs import bp, services
+from marketplace.orgs.forms import (
+    MemberActiveForm,
+    MemberForm,
+    MemberRoleForm,
+    ProfileForm,
+)
+from marketplace.reference import region_options
+
+PER_PAGE = 20
+
+
+def _visible_org(org_id: int) -> Organisation:
+    org = db.session.get(Organisation, org_id)
+    # Not found and not visible look the same, so ids of pending orgs do not leak.
+    if org is None or not permissions.can_view_org(current_user, org):
+        abort(404)
+    return org
+
+
+def _managed_org(org_id: int) -> Organisation:
+    org = _visible_org(org_id)
+    permissions.require(permissions.can_manage_members(current_user, org))
+    return org
+
+
+@bp.route("/")
+def index():
+    """The directory of verified organisations, filterable by kind and region."""
+    query = permissions.visible_organisations(current_user)
+    kind = request.args.get("kind", "")
+    region = request.args.get("region", "")
+    q = request.args.get("q", "").strip()[:50]
+    if kind in {k.value for k in OrgKind}:
+        query = query.where(Organisation.kind == kind)
+    if region:
+        query = query.where(Organisation.region_code == region)
+    if q:
+        query = query.where(Organisation.name.contains(q, autoescape=True))
+    page = db.paginate(
+        query.order_by(Organisation.name), per_page=PER_PAGE, error_out=False
+    )
+    return render_template(
+        "orgs/index.html",
+        page=page,
+        regions=region_options(),
+        kind=kind,
+        region=region,
+        q=q,
+    )
+
+
+@bp.route("/<int:org_id>")
+def profile(org_id: int):
+    """An organisation's profile."""
+    org = _visible_org(org_id)
+    published = db.session.scalar(
+        select(func.count(Result.id)).where(
+            Result.org_id == org.id, Result.status == ResultStatus.PUBLISHED
+        )
+    )
+    return render_template(
+        "orgs/profile.html",
+        org=org,
+        published_results=published,
+        can_edit=permissions.can_edit_org(current_user, org),
+        is_insider=permissions.is_member_of(current_user, org.id)
+        or permissions.is_bureau(current_user),
+    )
+
+
+@bp.route("/<int:org_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(org_id: int):
+    """Edit the profile (org admins)."""
+    org = _visible_org(org_id)
+    permissions.require(permissions.can_edit_org(current_user, org))
+    form = ProfileForm(obj=org)
+    form.region.choices = choices(region_options())
+    if request.method == "GET":
+        form.region.data = org.region_code
+    if form.validate_on_submit():
+        try:
+            reverify = services.update_profile(
+                org,
+                name=form.name.data,
+                credit_code=form.credit_code.data or "",
+                region_code=form.region.data,
+                description=form.description.data or "",
+                website=form.website.data or "",
+                contact_phone=form.contact_phone.data or "",
+            )
+        except ServiceError as error:
+            db.session.rollback()
+            form.attach_error(error)
+        else:
+            db.session.commit()
+            flash(
+                "资料已保存。名称、信用代码或县区已变更，需重新经科技局审核。"
+                if reverify
+                else "资料已保存。",
+                "warning" if reverify else "success",
+            )
+            return redirect(url_for("orgs.profile", org_id=org.id))
+    return render_template("orgs/edit.html", org=org, form=form)
+
+
+@bp.route("/<int:org_id>/resubmit", methods=["POST"])
+@login_required
+def resubmit(org_id: int):
+    """Ask the bureau to verify a refused organisation again."""
+    org = _visible_org(org_id)
+    permissions.require(permissions.can_edit_org(current_user, org))
+    try:
+        services.resubmit_for_verification(org)
+    except ServiceError as error:
+        db.session.rollback()
+        flash(error.message, "danger")
+    else:
+        db.session.commit()
+        flash("已重新提交审核。", "success")
+    return redirect(url_for("orgs.profile", org_id=org.id))
+
+
+@bp.route("/<int:org_id>/members", methods=["GET", "POST"])
+@login_required
+def members(org_id: int):
+    """List members and add one (org admins)."""
+    org = _managed_org(org_id)
+    form = MemberForm()
+    if form.validate_on_submit():
+        try:
+            user = services.add_member(
+                org,
+                email=form.email.data,
+                name=form.name.data,
+                role=form.role.data,
+                password=form.password.data,
+            )
+        except ServiceError as error:
+            db.session.rollback()
+            form.attach_error(error)
+        else:
+            db.session.commit()
+            flash(f"已添加成员 {user.email}。", "success")
+            return redirect(url_for("orgs.members", org_id=org.id))
+    users = db.session.scalars(permissions.org_members(org)).all()
+    return render_template(
+        "orgs/members.html",
+        org=org,
+        form=form,
+        users=users,
+        role_form=MemberRoleForm(),
+        active_form=MemberActiveForm(),
+    )
+
+
+@bp.route("/<int:org_id>/members/<int:user_id>/role", methods=["POST"])
+@login_required
+def member_role(org_id: int, user_id: int):
+    """Change a member's role."""
+    org = _managed_org(org_id)
+    form = MemberRoleForm()
+    if not form.validate_on_submit():
+        flash("角色无效。", "danger")
+        return redirect(url_for("orgs.members", org_id=org.id))
+    try:
+        services.set_member_role(org, user_id, form.role.data)
+    except ServiceError as error:
+        db.session.rollback()
+        flash(error.message, "danger")
+    else:
+        db.session.commit()
+        flash("角色已更新。", "success")
+    return redirect(url_for("orgs.members", org_id=org.id))
+
+
+@bp.route("/<int:org_id>/members/<int:user_id>/active", methods=["POST"])
+@login_required
+def member_active(org_id: int, user_id: int):
+    """Deactivate or reactivate a member."""
+    org = _managed_org(org_id)
+    form = MemberActiveForm()
+    if not form.validate_on_submit() or form.active.data not in {"0", "1"}:
+        flash("请求无效。", "danger")
+        return redirect(url_for("orgs.members", org_id=org.id))
+    try:
+        services.set_member_active(org, user_id, form.active.data == "1")
+    except ServiceError as error:
+        db.session.rollback()
+        flash(error.message, "danger")
+    else:
+        db.session.commit()
+        flash("成员状态已更新。", "success")
+    return redirect(url_for("orgs.members", org_id=org.id))

@@ -1,0 +1,101 @@
+"""Forms for organisation profiles and members."""
+
+from __future__ import annotations
+
+from wtforms import (
+    EmailField,
+    HiddenField,
+    PasswordField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import URL, DataRequired, Email, Length, Optional
+
+from marketplace.auth.forms import PASSWORD_HELP, strong_password
+from marketplace.forms_common import (
+    BaseForm,
+    CreditCode,
+    SafeText,
+    choices,
+    strip_filter,
+)
+from marketplace.models import UserRole
+
+ROLE_CHOICES = [(r.value, r.label) for r in UserRole]
+
+
+class ProfileForm(BaseForm):
+    """An organisation's public profile."""
+
+    name = StringField(
+        "机构名称",
+        filters=[strip_filter],
+        validators=[DataRequired(), Length(min=2, max=100), SafeText()],
+    )
+    credit_code = StringField(
+        "统一社会信用代码",
+        filters=[strip_filter],
+        validators=[Optional(), CreditCode()],
+    )
+    region = SelectField("所在县区", validators=[DataRequired()])
+    description = TextAreaField(
+        "机构简介",
+        filters=[strip_filter],
+        validators=[Length(max=5000), SafeText(multiline=True)],
+    )
+    website = StringField(
+        "网站",
+        filters=[strip_filter],
+        validators=[
+            Optional(),
+            Length(max=200),
+            URL(message="请输入以 http:// 或 https:// 开头的网址。"),
+        ],
+    )
+    contact_phone = StringField(
+        "联系电话",
+        filters=[strip_filter],
+        validators=[Optional(), Length(max=40), SafeText()],
+    )
+
+
+class MemberForm(BaseForm):
+    """Add a member with an initial password."""
+
+    email = EmailField(
+        "邮箱",
+        filters=[strip_filter],
+        validators=[
+            DataRequired(),
+            Length(max=254),
+            Email(message="请输入有效的邮箱地址。", check_deliverability=False),
+        ],
+    )
+    name = StringField(
+        "姓名",
+        filters=[strip_filter],
+        validators=[DataRequired(), Length(max=60), SafeText()],
+    )
+    role = SelectField(
+        "角色", choices=choices(ROLE_CHOICES), validators=[DataRequired()]
+    )
+    password = PasswordField(
+        "初始密码",
+        validators=[DataRequired(), Length(min=8, max=128), strong_password],
+        description=PASSWORD_HELP + " 请线下告知成员，并提醒其登录后修改。",
+    )
+
+
+class MemberRoleForm(BaseForm):
+    """Change a member's role."""
+
+    role = SelectField(
+        "角色", choices=choices(ROLE_CHOICES), validators=[DataRequired()]
+    )
+
+
+class MemberActiveForm(BaseForm):
+    """Deactivate or reactivate a member."""
+
+    active = HiddenField(validators=[DataRequired()])
