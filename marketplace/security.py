@@ -6,7 +6,7 @@ import hashlib
 import secrets
 from urllib.parse import urlsplit
 
-from flask import Flask, jsonify, redirect, request, url_for
+from flask import Flask, abort, jsonify, redirect, request, url_for
 from sqlalchemy import select
 
 from marketplace.extensions import db, login_manager
@@ -108,6 +108,19 @@ def _unauthorized():
     return redirect(url_for("auth.login", next=target))
 
 
+def _refuse_nul_bytes():
+    # No legitimate input has NUL bytes, and PostgreSQL refuses them in text, so
+    # they are turned away here rather than as a 500 deep inside a query.
+    values = [*request.args.values(), *request.path]
+    if request.method in {"POST", "PUT", "PATCH"} and request.mimetype in {
+        "application/x-www-form-urlencoded",
+        "multipart/form-data",
+    }:
+        values.extend(request.form.values())
+    if any("\x00" in value for value in values):
+        abort(400)
+
+
 def _set_headers(response):
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
@@ -126,4 +139,5 @@ def init_app(app: Flask) -> None:
     login_manager.session_protection = "basic"
     login_manager.user_loader(load_user_for_token)
     login_manager.unauthorized_handler(_unauthorized)
+    app.before_request(_refuse_nul_bytes)
     app.after_request(_set_headers)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextvars
 import os
 
 import pytest
+from flask import has_app_context
+from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 
 from marketplace import create_app
@@ -23,9 +26,64 @@ def _normalised_pg_url() -> str:
     return normalise_database_url(TEST_DATABASE_URL)
 
 
+def pytest_sessionstart(session):
+    """With REQUIRE_POSTGRES=1, refuse to run unless PostgreSQL is really there."""
+    if os.environ.get("REQUIRE_POSTGRES", "").strip() != "1":
+        return
+    from sqlalchemy.engine import make_url
+
+    if not TEST_DATABASE_URL:
+        pytest.exit(
+            "REQUIRE_POSTGRES=1 but TEST_DATABASE_URL is not set "
+            "(e.g. postgresql+psycopg://postgres@127.0.0.1:5432/marketplace_test)",
+            returncode=1,
+        )
+    try:
+        backend = make_url(_normalised_pg_url()).get_backend_name()
+    except Exception as exc:  # an unparsable URL
+        pytest.exit(
+            f"REQUIRE_POSTGRES=1 but TEST_DATABASE_URL is invalid: {exc}",
+            returncode=1,
+        )
+    if backend != "postgresql":
+        pytest.exit(
+            f"REQUIRE_POSTGRES=1 but TEST_DATABASE_URL is a {backend} URL, "
+            "not a postgresql one",
+            returncode=1,
+        )
+    engine = create_engine(_normalised_pg_url())
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as exc:
+        pytest.exit(
+            f"REQUIRE_POSTGRES=1 but PostgreSQL at TEST_DATABASE_URL cannot be "
+            f"reached: {exc}",
+            returncode=1,
+        )
+    finally:
+        engine.dispose()
+
+
 def pytest_report_header(config):
     """Say which database the run uses."""
-    return f"database: {'PostgreSQL ' + TEST_DATABASE_URL if TEST_DATABASE_URL else 'SQLite'}"
+    engine = f"PostgreSQL {TEST_DATABASE_URL}" if TEST_DATABASE_URL else "SQLite"
+    return f"database: {engine}"
+
+
+class IsolatedClient(FlaskClient):
+    """A test client whose requests run in a context of their own, as on a server.
+
+    Without this, a request made while a test holds an app context would share
+    that context's `g` (and so the logged-in user) and database session.
+    """
+
+    def open(self, *args, **kwargs):
+        """End the test's own transaction, then run the request in a fresh context."""
+        if has_app_context():
+            # Releases SQLite's write lock and lets the test read fresh rows after.
+            _db.session.rollback()
+        return contextvars.Context().run(super().open, *args, **kwargs)
 
 
 @pytest.fixture(scope="session")
@@ -60,6 +118,8 @@ def app_config(tmp_path):
         "SECRET_KEY": "test-secret",
         "SQLALCHEMY_DATABASE_URI": db_url,
         "WTF_CSRF_ENABLED": False,
+        # Still scrypt, at a cost that keeps hundreds of test logins fast.
+        "PASSWORD_HASH_METHOD": "scrypt:1024:8:1",
         "RATELIMIT_ENABLED": False,
         "RATELIMIT_STORAGE_URI": "memory://",
         "SEARCH_INDEX_DIR": str(tmp_path / "search_index"),
@@ -73,6 +133,7 @@ def app(app_config, pg_schema, tmp_path, monkeypatch):
     monkeypatch.setenv("MARKETPLACE_ENV", "testing")
     monkeypatch.setenv("MARKETPLACE_INSTANCE", str(tmp_path / "instance"))
     application = create_app(app_config)
+    application.test_client_class = IsolatedClient
     with application.app_context():
         if pg_schema is not None:
             _truncate(_db.engine)

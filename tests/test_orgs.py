@@ -48,9 +48,9 @@ def test_directory_filters_survive_odd_input(client, factory):
         {"region": "x"},
         {"page": "-3"},
         {"page": "abc"},
-        {"q": "\x00"},
     ):
         assert client.get("/orgs/", query_string=params).status_code == 200
+    assert client.get("/orgs/", query_string={"q": "\x00"}).status_code == 400
     page = client.get("/orgs/", query_string={"q": "%"}).get_data(as_text=True)
     assert "百分号%企业" in page
 

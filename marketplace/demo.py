@@ -1,0 +1,410 @@
+"""Demo data for `flask seed-demo`: organisations, logins and 2,000 CSL results.
+
+Everything is idempotent (organisations match by name, users by e-mail, results by
+owner and `external_id`, the CSL record id) and drawn from a fixed random seed, so
+two runs on two machines give the same catalogue. The caller commits.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import NamedTuple
+
+import click
+from sqlalchemy import insert, select
+
+from marketplace import audit
+from marketplace.auth.services import create_organisation, create_user
+from marketplace.creditcode import make_credit_code
+from marketplace.exceptions import ServiceError
+from marketplace.extensions import db
+from marketplace.models import (
+    Organisation,
+    OrgCertification,
+    OrgKind,
+    Region,
+    Result,
+    ResultStatus,
+    SearchOutbox,
+    TechField,
+    User,
+    UserRole,
+    utcnow,
+)
+from marketplace.reference import DATA_DIR, load_reference_data
+
+CSL_FILE = DATA_DIR / "csl" / "csl_2k.jsonl"
+DEMO_PASSWORD = "Demo@2026"  # noqa: S105 - printed for the demo on purpose
+SEED = 20260101
+BATCH = 250
+BUREAU_NAME = "驻马店市科学技术局"
+CITY_CODE = "411700"
+
+OUTSIDE_CODE_PREFIX = "410100"  # 郑州市: where the 市外 institute is registered
+# GB 32100 registration authority and type: government body, public institution,
+# company.
+REGISTRATION = {OrgKind.BUREAU: "11", OrgKind.UNIVERSITY: "12", OrgKind.INSTITUTE: "12"}
+
+
+class DemoOrg(NamedTuple):
+    """One demo organisation."""
+
+    name: str
+    kind: OrgKind
+    region: str
+    tags: tuple[str, ...] = ()
+    verified: bool = True
+
+    @property
+    def code_prefix(self) -> str:
+        """Six-digit area code for the credit code (zones and 市外 have none)."""
+        if self.region == "000000":
+            return OUTSIDE_CODE_PREFIX
+        return self.region if self.region.isdigit() else CITY_CODE
+
+
+_E, _U, _I, _A = (
+    OrgKind.ENTERPRISE,
+    OrgKind.UNIVERSITY,
+    OrgKind.INSTITUTE,
+    OrgKind.AGENCY,
+)
+ORGS: tuple[DemoOrg, ...] = (
+    DemoOrg(BUREAU_NAME, OrgKind.BUREAU, "411702"),
+    # Enterprises; the first one gets the enterprise demo logins.
+    DemoOrg(
+        "西平县嫘祖食品科技有限公司", _E, "411721", ("高新技术企业", "创新龙头企业")
+    ),
+    DemoOrg(
+        "驻马店恒拓新材料科技有限公司", _E, "4117Z2", ("高新技术企业", "专精特新企业")
+    ),
+    DemoOrg("上蔡县沃丰农业机械有限公司", _E, "411722", ("科技型中小企业",)),
+    DemoOrg("驻马店康嘉药业有限公司", _E, "4117Z3", ("高新技术企业", "科技型中小企业")),
+    DemoOrg("泌阳县盘古牧业科技有限公司", _E, "411726", ("科技型中小企业",)),
+    DemoOrg("确山县琴韵乐器制造有限公司", _E, "411725", ("专精特新企业",)),
+    DemoOrg(
+        "正阳县丰润花生制品有限公司", _E, "411724", ("科技型中小企业", "创新龙头企业")
+    ),
+    # Still waiting in the bureau's verification queue.
+    DemoOrg("汝南县智农电子科技有限公司", _E, "411727", verified=False),
+    # Universities and institutes: the owners of the results.
+    DemoOrg("黄淮学院", _U, "411702", ("重点实验室",)),
+    DemoOrg("驻马店职业技术学院", _U, "411702"),
+    DemoOrg("驻马店市农业科学院", _I, "411702", ("工程技术研究中心",)),
+    DemoOrg("驻马店天中产业技术研究院", _I, "4117Z3", ("新型研发机构",)),
+    DemoOrg("河南省豫科应用技术研究院", _I, "000000"),
+    # Technology transfer agencies.
+    DemoOrg("驻马店天中技术转移服务中心有限公司", _A, "411702", ("技术转移示范机构",)),
+    DemoOrg("驻马店汇智科技成果转化服务有限公司", _A, "4117Z1"),
+)
+FIRST_ENTERPRISE = ORGS[1].name
+FIRST_AGENCY = "驻马店天中技术转移服务中心有限公司"
+UNIVERSITY = "黄淮学院"
+VOCATIONAL = "驻马店职业技术学院"
+AGRI_ACADEMY = "驻马店市农业科学院"
+RESEARCH_INSTITUTE = "驻马店天中产业技术研究院"
+OUTSIDE_INSTITUTE = "河南省豫科应用技术研究院"
+RESULT_OWNERS = (
+    UNIVERSITY,
+    VOCATIONAL,
+    AGRI_ACADEMY,
+    RESEARCH_INSTITUTE,
+    OUTSIDE_INSTITUTE,
+)
+
+
+class DemoLogin(NamedTuple):
+    """One demo user; the e-mail is `<local>@demo.zmd.cn`."""
+
+    label: str
+    local: str
+    org: str
+    role: UserRole = UserRole.MEMBER
+    sysadmin: bool = False
+
+    @property
+    def email(self) -> str:
+        """The login e-mail."""
+        return f"{self.local}@{DEMO_DOMAIN}"
+
+
+DEMO_DOMAIN = "demo.zmd.cn"
+_ADMIN = UserRole.ORG_ADMIN
+USERS: tuple[DemoLogin, ...] = (
+    DemoLogin("科技局工作人员", "bureau", BUREAU_NAME),
+    DemoLogin("系统管理员", "admin", BUREAU_NAME, sysadmin=True),
+    DemoLogin("企业管理员", "enterprise-admin", FIRST_ENTERPRISE, _ADMIN),
+    DemoLogin("企业成员", "enterprise", FIRST_ENTERPRISE),
+    DemoLogin("高校管理员", "university", UNIVERSITY, _ADMIN),
+    DemoLogin("科研院所管理员", "institute", AGRI_ACADEMY, _ADMIN),
+    DemoLogin("技术转移机构管理员", "agency", FIRST_AGENCY, _ADMIN),
+)
+
+# The technology field code (tech_fields.json) of each of the 67 CSL disciplines.
+FIELD_DISCIPLINES: dict[str, tuple[str, ...]] = {
+    "agriculture": (
+        "作物学", "农业资源利用", "园艺学", "林学/林业工程", "植物保护", "水产",
+        "畜牧学/兽医学", "农业工程", "食品科学与工程", "农林经济管理",
+    ),
+    "biomedicine": (
+        "中医学/中药学", "公共卫生与预防医学", "口腔医学", "基础医学/临床医学",
+        "药学", "生物学/生物科学与工程",
+    ),
+    "electronic_information": (
+        "信息与通信工程", "光学工程", "控制科学与工程", "测绘科学与技术",
+        "电子科学与技术", "计算机科学与技术", "数学",
+        # Mostly communications, navigation and command systems.
+        "军事学",
+    ),
+    "advanced_manufacturing": ("机械工程", "力学"),
+    # Flight control, guidance and projectiles dominate 兵器.
+    "aerospace": ("航空宇航科学与技术", "兵器科学与技术", "天文学"),
+    "modern_transport": ("交通运输工程", "船舶与海洋工程"),
+    "new_materials": (
+        "材料科学与工程", "冶金工程", "化学/化学工程与技术", "纺织科学与工程",
+        "物理学",
+    ),
+    "new_energy": ("动力工程及工程热物理", "电气工程"),
+    # 环境保护与资源综合利用 includes resource exploration and extraction.
+    "environment": (
+        "环境科学与工程", "石油与天然气工程", "矿业工程", "地球物理学",
+        "地质学/地质资源与地质工程", "大气科学", "海洋科学",
+    ),
+    "nuclear": ("核科学与技术",),
+    "urban_social": (
+        "土木工程", "建筑学", "水利工程", "地理学", "公共管理",
+        "图书馆、情报与档案管理", "工商管理", "应用经济学", "理论经济学", "历史学",
+        "哲学", "体育学", "心理学", "教育学", "中国语言文学", "新闻传播学", "政治学",
+        "民族学", "法学", "社会学", "艺术学",
+    ),
+}  # fmt: skip
+DISCIPLINE_FIELDS: dict[str, str] = {
+    discipline: code
+    for code, disciplines in FIELD_DISCIPLINES.items()
+    for discipline in disciplines
+}
+# For a discipline the table does not know (a replaced data file).
+CATEGORY_FIELDS: dict[str, str] = {
+    "工学": "advanced_manufacturing",
+    "医学": "biomedicine",
+    "农学": "agriculture",
+    "理学": "new_materials",
+}
+DEFAULT_FIELD = "urban_social"
+
+TRANSFER_MODES = ("转让", "许可", "作价投资", "合作开发")
+IP_TYPES = ("发明专利", "实用新型", "软件著作权", "技术秘密")
+IP_WEIGHTS = (50, 25, 15, 10)
+TRL_WEIGHTS = (3, 6, 10, 14, 16, 16, 14, 12, 9)  # TRL 1..9
+PRICES_WAN = (5, 8, 10, 15, 20, 30, 50, 80, 100, 150, 200, 300, 500)
+PUBLISHED_SPAN_DAYS = 548  # about 18 months
+GRANTED_ON = date(2024, 12, 1)
+
+
+@dataclass
+class SeedReport:
+    """What a run found and added."""
+
+    regions: int = 0
+    fields: int = 0
+    orgs_added: list[str] = field(default_factory=list)
+    users_added: list[str] = field(default_factory=list)
+    results_added: int = 0
+    results_skipped: int = 0
+    logins: list[tuple[str, str, str]] = field(default_factory=list)
+
+
+def field_code_for(record: dict) -> str:
+    """The technology field code of a CSL record: discipline, then category."""
+    return DISCIPLINE_FIELDS.get(record.get("discipline", "")) or CATEGORY_FIELDS.get(
+        record.get("category", ""), DEFAULT_FIELD
+    )
+
+
+def owner_name_for(record: dict, index: int) -> str:
+    """Which demo university or institute owns the record at this file position."""
+    discipline = record.get("discipline", "")
+    if record.get("category") == "农学" or discipline in {"农业工程", "农林经济管理"}:
+        return AGRI_ACADEMY
+    if record.get("category") == "医学" or discipline == "生物学/生物科学与工程":
+        return RESEARCH_INSTITUTE
+    return (UNIVERSITY, VOCATIONAL, UNIVERSITY, OUTSIDE_INSTITUTE)[index % 4]
+
+
+def read_records(path: Path = CSL_FILE, limit: int | None = None) -> list[dict]:
+    """The CSL records in file order (the first `limit` of them)."""
+    records = []
+    with Path(path).open(encoding="utf-8") as handle:
+        for line in handle:
+            if limit is not None and len(records) >= limit:
+                break
+            if line.strip():
+                records.append(json.loads(line))
+    return records
+
+
+def _ensure_org(spec: DemoOrg, serial: int, report: SeedReport) -> Organisation:
+    org = db.session.scalar(select(Organisation).where(Organisation.name == spec.name))
+    if org is None:
+        org = create_organisation(
+            name=spec.name,
+            kind=spec.kind,
+            region_code=spec.region,
+            credit_code=make_credit_code(
+                spec.code_prefix,
+                900_000_000 + serial,
+                REGISTRATION.get(spec.kind, "91"),
+            ),
+            verified=spec.verified,
+        )
+        report.orgs_added.append(spec.name)
+    have = {c.tag for c in org.certifications}
+    for tag in spec.tags:
+        if tag not in have:
+            org.certifications.append(OrgCertification(tag=tag, granted_on=GRANTED_ON))
+    return org
+
+
+def _ensure_user(
+    spec: DemoLogin, orgs: dict[str, Organisation], report: SeedReport
+) -> User:
+    user = db.session.scalar(select(User).where(User.email == spec.email))
+    if user is None:
+        user = create_user(
+            org=orgs[spec.org],
+            email=spec.email,
+            password=DEMO_PASSWORD,
+            name=f"{spec.label}（演示）",
+            role=spec.role,
+            is_sysadmin=spec.sysadmin,
+        )
+        report.users_added.append(spec.email)
+    report.logins.append((spec.label, spec.email, DEMO_PASSWORD))
+    return user
+
+
+def _draw(rng: random.Random, today: date, now) -> dict:
+    """The made-up listing terms of one result; always the same number of draws."""
+    trl = rng.choices(range(1, 10), weights=TRL_WEIGHTS)[0]
+    modes = rng.sample(TRANSFER_MODES, rng.randint(1, 3))
+    negotiable = rng.random() < 0.35
+    price_wan = rng.choice(PRICES_WAN)
+    ip_type = rng.choices(IP_TYPES, weights=IP_WEIGHTS)[0]
+    valid_days = rng.randint(700, 760)
+    published = now - timedelta(seconds=rng.randint(0, PUBLISHED_SPAN_DAYS * 86_400))
+    review_days = rng.randint(1, 10)
+    draft_days = rng.randint(1, 30)
+    submitted = published - timedelta(days=review_days)
+    return {
+        "trl": trl,
+        "transfer_modes": [m for m in TRANSFER_MODES if m in modes],
+        "price_fen": None if negotiable else price_wan * 1_000_000,
+        "ip_type": ip_type,
+        "valid_until": today + timedelta(days=valid_days),
+        "published_at": published,
+        "submitted_at": submitted,
+        "created_at": submitted - timedelta(days=draft_days),
+        "updated_at": published,
+    }
+
+
+def _result_rows(
+    records: list[dict],
+    orgs: dict[str, Organisation],
+    creators: dict[int, int],
+    existing: set[tuple[int, str]],
+    report: SeedReport,
+) -> list[dict]:
+    fields = {f.code: f.id for f in db.session.scalars(select(TechField))}
+    rng = random.Random(SEED)
+    now = utcnow().replace(microsecond=0)
+    today = now.date()
+    rows = []
+    for index, record in enumerate(records):
+        terms = _draw(rng, today, now)
+        org = orgs[owner_name_for(record, index)]
+        if (org.id, record["id"]) in existing:
+            report.results_skipped += 1
+            continue
+        rows.append(
+            {
+                "org_id": org.id,
+                "created_by_id": creators.get(org.id),
+                "external_id": record["id"],
+                "title": record["title"][:200],
+                "abstract": record.get("abstract", ""),
+                "keywords": list(record.get("keywords") or []),
+                "discipline": record.get("discipline", "")[:60],
+                "field_id": fields[field_code_for(record)],
+                "status": ResultStatus.PUBLISHED,
+                "contact_email": "",
+                "benefit": "",
+                **terms,
+            }
+        )
+    return rows
+
+
+def _insert_results(rows: list[dict]) -> int:
+    """Insert the rows and their outbox entries in batches, with a progress bar."""
+    added = 0
+    with click.progressbar(length=len(rows), label="导入科技成果") as bar:
+        for start in range(0, len(rows), BATCH):
+            chunk = rows[start : start + BATCH]
+            ids = db.session.scalars(insert(Result).returning(Result.id), chunk).all()
+            stamp = utcnow()
+            db.session.execute(
+                insert(SearchOutbox),
+                [{"doc_kind": "result", "doc_id": i, "created_at": stamp} for i in ids],
+            )
+            added += len(ids)
+            bar.update(len(chunk))
+    return added
+
+
+def seed_demo(limit: int | None = None) -> SeedReport:
+    """Add whatever demo data is missing; the caller commits."""
+    report = SeedReport()
+    report.regions, report.fields = load_reference_data()
+    db.session.flush()
+    known = set(db.session.scalars(select(Region.code)))
+    missing = sorted({spec.region for spec in ORGS} - known)
+    if missing:
+        raise ServiceError(f"参考数据中缺少演示机构所在县区：{'、'.join(missing)}")
+
+    orgs = {
+        spec.name: _ensure_org(spec, serial, report)
+        for serial, spec in enumerate(ORGS, start=1)
+    }
+    users = [_ensure_user(spec, orgs, report) for spec in USERS]
+    db.session.flush()
+    # Results registered by the owners' demo administrators where there is one.
+    creators = {u.org_id: u.id for u in users if u.role == UserRole.ORG_ADMIN}
+
+    owner_ids = [orgs[name].id for name in RESULT_OWNERS]
+    existing = {
+        (org_id, external_id)
+        for org_id, external_id in db.session.execute(
+            select(Result.org_id, Result.external_id).where(
+                Result.org_id.in_(owner_ids), Result.external_id.is_not(None)
+            )
+        )
+    }
+    rows = _result_rows(read_records(limit=limit), orgs, creators, existing, report)
+    report.results_added = _insert_results(rows) if rows else 0
+
+    if not (report.orgs_added or report.users_added or report.results_added):
+        return report
+    audit.record(
+        "seed_demo",
+        org_id=orgs[BUREAU_NAME].id,
+        note=(
+            f"orgs+{len(report.orgs_added)} users+{len(report.users_added)} "
+            f"results+{report.results_added}"
+        ),
+    )
+    return report
