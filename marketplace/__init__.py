@@ -34,6 +34,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_security(app)
     register_errorhandlers(app)
     register_template_helpers(app)
+    register_search(app)
     register_commands(app)
     return app
 
@@ -56,15 +57,27 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """One blueprint per feature."""
+    from marketplace.api import bp as api_bp
     from marketplace.auth import bp as auth_bp
     from marketplace.bureau import bp as bureau_bp
+    from marketplace.challenges import bp as challenges_bp
     from marketplace.main import bp as main_bp
+    from marketplace.matching import bp as matching_bp
+    from marketplace.notifications import bp as notifications_bp
     from marketplace.orgs import bp as orgs_bp
+    from marketplace.proposals import bp as proposals_bp
+    from marketplace.results import bp as results_bp
 
     app.register_blueprint(main_bp)
+    app.register_blueprint(matching_bp)
     app.register_blueprint(auth_bp, url_prefix="/auth")
     app.register_blueprint(orgs_bp, url_prefix="/orgs")
     app.register_blueprint(bureau_bp, url_prefix="/bureau")
+    app.register_blueprint(challenges_bp, url_prefix="/challenges")
+    app.register_blueprint(results_bp, url_prefix="/results")
+    app.register_blueprint(proposals_bp, url_prefix="/proposals")
+    app.register_blueprint(notifications_bp, url_prefix="/notifications")
+    app.register_blueprint(api_bp, url_prefix="/api/v1")
 
 
 def register_security(app: Flask) -> None:
@@ -86,6 +99,15 @@ def register_template_helpers(app: Flask) -> None:
     from marketplace import templating
 
     templating.init_app(app)
+
+
+def register_search(app: Flask) -> None:
+    """The outbox hooks and jieba's per-instance cache."""
+    from marketplace.search import sync
+    from marketplace.search.commands import search_cli
+
+    sync.init_app(app)
+    app.cli.add_command(search_cli)
 
 
 def register_commands(app: Flask) -> None:

@@ -15,32 +15,31 @@ from pathlib import Path
 from typing import NamedTuple
 
 import click
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from marketplace import audit
 from marketplace.auth.services import create_organisation, create_user
 from marketplace.creditcode import make_credit_code
 from marketplace.exceptions import ServiceError
 from marketplace.extensions import db
+from marketplace.listings import importing
+from marketplace.listings.importing import RawRow
 from marketplace.models import (
     Organisation,
     OrgCertification,
     OrgKind,
     Region,
     Result,
-    ResultStatus,
-    SearchOutbox,
-    TechField,
     User,
     UserRole,
     utcnow,
 )
+from marketplace.money import fen_to_wan_str
 from marketplace.reference import DATA_DIR, load_reference_data
 
 CSL_FILE = DATA_DIR / "csl" / "csl_2k.jsonl"
 DEMO_PASSWORD = "Demo@2026"  # noqa: S105 - printed for the demo on purpose
 SEED = 20260101
-BATCH = 250
 BUREAU_NAME = "驻马店市科学技术局"
 CITY_CODE = "411700"
 
@@ -318,51 +317,51 @@ def _result_rows(
     creators: dict[int, int],
     existing: set[tuple[int, str]],
     report: SeedReport,
-) -> list[dict]:
-    fields = {f.code: f.id for f in db.session.scalars(select(TechField))}
+) -> dict[int, list[RawRow]]:
+    """The importer's rows of the records not loaded yet, by owner organisation."""
     rng = random.Random(SEED)
     now = utcnow().replace(microsecond=0)
     today = now.date()
-    rows = []
+    by_owner: dict[int, list[RawRow]] = {}
     for index, record in enumerate(records):
         terms = _draw(rng, today, now)
         org = orgs[owner_name_for(record, index)]
         if (org.id, record["id"]) in existing:
             report.results_skipped += 1
             continue
-        rows.append(
-            {
-                "org_id": org.id,
-                "created_by_id": creators.get(org.id),
-                "external_id": record["id"],
-                "title": record["title"][:200],
-                "abstract": record.get("abstract", ""),
-                "keywords": list(record.get("keywords") or []),
-                "discipline": record.get("discipline", "")[:60],
-                "field_id": fields[field_code_for(record)],
-                "status": ResultStatus.PUBLISHED,
-                "contact_email": "",
-                "benefit": "",
-                **terms,
-            }
-        )
-    return rows
+        data = {
+            "external_id": record["id"],
+            "title": record["title"][:200],
+            "description": record.get("abstract", ""),
+            "keywords": list(record.get("keywords") or []),
+            "discipline": record.get("discipline", "")[:60],
+            "field": field_code_for(record),
+            "maturity": terms.pop("trl"),
+            "price_wan": fen_to_wan_str(terms.pop("price_fen")) or None,
+            "valid_until": terms.pop("valid_until"),
+        }
+        extra = {"created_by_id": creators.get(org.id), **terms}
+        by_owner.setdefault(org.id, []).append(RawRow(index + 1, data, extra))
+    return by_owner
 
 
-def _insert_results(rows: list[dict]) -> int:
-    """Insert the rows and their outbox entries in batches, with a progress bar."""
+def _import_results(
+    rows: dict[int, list[RawRow]], orgs: dict[str, Organisation]
+) -> int:
+    """Publish the rows through the importer, one import per owner organisation."""
     added = 0
-    with click.progressbar(length=len(rows), label="导入科技成果") as bar:
-        for start in range(0, len(rows), BATCH):
-            chunk = rows[start : start + BATCH]
-            ids = db.session.scalars(insert(Result).returning(Result.id), chunk).all()
-            stamp = utcnow()
-            db.session.execute(
-                insert(SearchOutbox),
-                [{"doc_kind": "result", "doc_id": i, "created_at": stamp} for i in ids],
-            )
-            added += len(ids)
-            bar.update(len(chunk))
+    total = sum(len(r) for r in rows.values())
+    with click.progressbar(length=total, label="导入科技成果") as bar:
+        for name in RESULT_OWNERS:
+            owner = orgs[name]
+            if rows.get(owner.id):
+                added += importing.import_rows(
+                    owner,
+                    "result",
+                    rows[owner.id],
+                    source=CSL_FILE.name,
+                    progress=bar.update,
+                ).added
     return added
 
 
@@ -395,7 +394,7 @@ def seed_demo(limit: int | None = None) -> SeedReport:
         )
     }
     rows = _result_rows(read_records(limit=limit), orgs, creators, existing, report)
-    report.results_added = _insert_results(rows) if rows else 0
+    report.results_added = _import_results(rows, orgs) if rows else 0
 
     if not (report.orgs_added or report.users_added or report.results_added):
         return report

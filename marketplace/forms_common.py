@@ -5,12 +5,13 @@ from __future__ import annotations
 import unicodedata
 
 from flask_wtf import FlaskForm
-from wtforms import Field, Form
+from wtforms import Field, Form, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
 
 from marketplace.creditcode import credit_code_error, normalise
 from marketplace.exceptions import ServiceError
+from marketplace.money import MoneyError, fen_to_wan_str, parse_wan
 
 
 class BaseForm(FlaskForm):
@@ -67,3 +68,35 @@ class CreditCode:
         error = credit_code_error(field.data)
         if error:
             raise ValidationError(error)
+
+
+class WanField(StringField):
+    """An amount typed in 万元, held as integer fen in `.data` (None when blank)."""
+
+    def __init__(self, label=None, validators=None, negotiable: bool = False, **kw):
+        super().__init__(label, validators, **kw)
+        self.negotiable = negotiable
+        self.money_error: str | None = None
+
+    def _value(self) -> str:
+        if self.raw_data:
+            return self.raw_data[0]
+        return fen_to_wan_str(self.data) if self.data is not None else ""
+
+    def process_formdata(self, valuelist) -> None:
+        """Parse the typed text; blank means None (面议 where allowed)."""
+        self.money_error = None
+        text = (valuelist[0] if valuelist else "") or ""
+        if not text.strip():
+            self.data = None
+            return
+        try:
+            self.data = parse_wan(text)
+        except MoneyError as error:
+            self.data = None
+            self.money_error = str(error)
+
+    def pre_validate(self, form: Form) -> None:
+        """Report a parse failure as a field error."""
+        if self.money_error:
+            raise ValidationError(self.money_error)

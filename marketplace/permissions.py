@@ -18,6 +18,7 @@ from marketplace.models import (
     AuditEvent,
     Challenge,
     ChallengeStatus,
+    ConfidentialityAcceptance,
     Contract,
     Deal,
     Notification,
@@ -175,6 +176,83 @@ def can_edit_result(user: Any, result: Result) -> bool:
         ResultStatus.DRAFT,
         ResultStatus.REJECTED,
     }
+
+
+def has_accepted_terms(user: Any, challenge: Challenge) -> bool:
+    """Whether this user accepted the challenge's confidentiality terms."""
+    if not is_logged_in(user):
+        return False
+    from marketplace.extensions import db
+
+    return (
+        db.session.scalar(
+            select(ConfidentialityAcceptance.id).where(
+                ConfidentialityAcceptance.challenge_id == challenge.id,
+                ConfidentialityAcceptance.user_id == user.id,
+            )
+        )
+        is not None
+    )
+
+
+def may_accept_terms(user: Any, challenge: Challenge) -> bool:
+    """Members of verified organisations other than the owner may ask to see more."""
+    return (
+        org_is_verified(user)
+        and not is_member_of(user, challenge.org_id)
+        and challenge.status in PUBLIC_CHALLENGE_STATES
+    )
+
+
+def can_view_confidential(user: Any, challenge: Challenge) -> bool:
+    """The owner and the bureau; others after accepting the terms themselves."""
+    if is_member_of(user, challenge.org_id) or is_bureau(user):
+        return True
+    return may_accept_terms(user, challenge) and has_accepted_terms(user, challenge)
+
+
+def can_bid(user: Any, challenge: Challenge) -> bool:
+    """A verified organisation of an allowed kind, not the poster (time aside)."""
+    return (
+        org_is_verified(user)
+        and user.org.kind in BIDDER_KINDS
+        and user.org.kind in (challenge.allowed_bidder_kinds or [])
+        and not is_member_of(user, challenge.org_id)
+    )
+
+
+def can_adopt(user: Any, result: Result) -> bool:
+    """A verified enterprise may apply to adopt another organisation's result."""
+    return (
+        org_is_verified(user)
+        and user.org.kind in ADOPTER_KINDS
+        and not is_member_of(user, result.org_id)
+    )
+
+
+def can_decide_proposals(user: Any, listing: Challenge | Result) -> bool:
+    """The listing owner's members shortlist, select and decline."""
+    return is_member_of(user, listing.org_id)
+
+
+def can_direct_award(user: Any) -> bool:
+    """Only the bureau awards directly (定向委托)."""
+    return is_bureau(user)
+
+
+def can_import_listings(user: Any) -> bool:
+    """The bureau bulk-imports listings for organisations."""
+    return is_bureau(user)
+
+
+def can_download_attachment(user: Any, proposal: Proposal) -> bool:
+    """The bidder, the listing owner and the bureau; nobody else."""
+    if not is_logged_in(user):
+        return False
+    return is_bureau(user) or user.org_id in (
+        proposal.org_id,
+        _listing_owner_id(proposal),
+    )
 
 
 def _listing_owner_id(proposal: Proposal) -> int | None:

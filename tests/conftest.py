@@ -110,8 +110,10 @@ def _truncate(engine) -> None:
 @pytest.fixture
 def app_config(tmp_path):
     """Settings for the test app; tests may change them before `app` is built."""
-    db_url = _normalised_pg_url() if TEST_DATABASE_URL else (
-        f"sqlite:///{tmp_path / 'test.db'}"
+    db_url = (
+        _normalised_pg_url()
+        if TEST_DATABASE_URL
+        else (f"sqlite:///{tmp_path / 'test.db'}")
     )
     return {
         "TESTING": True,
@@ -123,6 +125,8 @@ def app_config(tmp_path):
         "RATELIMIT_ENABLED": False,
         "RATELIMIT_STORAGE_URI": "memory://",
         "SEARCH_INDEX_DIR": str(tmp_path / "search_index"),
+        # Search tests switch this on; elsewhere the index is not needed.
+        "SEARCH_SYNC_ON_COMMIT": False,
         "UPLOAD_DIR": str(tmp_path / "uploads"),
     }
 

@@ -19,6 +19,15 @@ class Factory:
         self.app = app
         self.password = password
 
+    @staticmethod
+    def _release_outer_session():
+        # A test's own open transaction (BEGIN IMMEDIATE on SQLite) would block
+        # the factory's writes; end it first, as the test client does.
+        from flask import has_app_context
+
+        if has_app_context():
+            db.session.rollback()
+
     def _detach(self, obj):
         db.session.refresh(obj)
         db.session.expunge(obj)
@@ -33,6 +42,7 @@ class Factory:
     ):
         """An organisation of the given kind."""
         number = next(_serial)
+        self._release_outer_session()
         with self.app.app_context():
             org = create_organisation(
                 name=name or f"测试{OrgKind(kind).label}{number}",
@@ -53,6 +63,7 @@ class Factory:
         password: str | None = None,
     ):
         """A user of the organisation, with the shared test password by default."""
+        self._release_outer_session()
         with self.app.app_context():
             org = db.session.merge(org, load=True)
             user = create_user(
@@ -65,3 +76,69 @@ class Factory:
             )
             db.session.commit()
             return self._detach(user)
+
+
+def make_challenge(org_id: int, **fields):
+    """An open challenge (by default) with sensible content; needs an app context."""
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from marketplace.listings.states import local_today
+    from marketplace.models import Challenge, ChallengeStatus, TechField, utcnow
+
+    values = {
+        "title": "食品加工废水高效处理技术",
+        "description": "现有废水处理工艺能耗高，需要低能耗的生物处理方案。",
+        "public_summary": "寻求低能耗废水处理方案。",
+        "confidential_detail": "现有工艺参数：COD 3000mg/L，日处理量 500 吨。",
+        "technical_targets": "COD 去除率 ≥ 95%",
+        "keywords": ["废水处理", "生物处理"],
+        "field_id": db.session.scalar(
+            select(TechField.id).where(TechField.code == "environment")
+        ),
+        "region_code": "411702",
+        "bounty_fen": 50_000_000,
+        "deadline": local_today() + timedelta(days=30),
+        "allowed_bidder_kinds": ["university", "institute", "enterprise", "agency"],
+        "consortium_allowed": True,
+        "status": ChallengeStatus.OPEN,
+        "published_at": utcnow(),
+    }
+    values.update(fields)
+    challenge = Challenge(org_id=org_id, **values)
+    db.session.add(challenge)
+    db.session.commit()
+    return challenge
+
+
+def make_result(org_id: int, **fields):
+    """A published result (by default) with sensible content; needs an app context."""
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from marketplace.listings.states import local_today
+    from marketplace.models import Result, ResultStatus, TechField, utcnow
+
+    values = {
+        "title": "高效低耗生物膜废水处理工艺",
+        "abstract": "一种适用于食品加工废水的生物膜处理工艺，COD 去除率达 96%。",
+        "keywords": ["生物膜", "废水处理"],
+        "field_id": db.session.scalar(
+            select(TechField.id).where(TechField.code == "environment")
+        ),
+        "discipline": "环境科学与工程",
+        "trl": 6,
+        "ip_type": "发明专利",
+        "transfer_modes": ["转让", "许可"],
+        "price_fen": 30_000_000,
+        "valid_until": local_today() + timedelta(days=365),
+        "status": ResultStatus.PUBLISHED,
+        "published_at": utcnow(),
+    }
+    values.update(fields)
+    result = Result(org_id=org_id, **values)
+    db.session.add(result)
+    db.session.commit()
+    return result

@@ -1,15 +1,35 @@
-"""Thin views for the bureau's queues."""
+"""Thin views for the bureau's queues and the bulk import."""
 
 from __future__ import annotations
 
+import unicodedata
+
 from flask import abort, flash, redirect, render_template, url_for
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from marketplace import permissions
 from marketplace.bureau import bp, services
-from marketplace.bureau.forms import CertificationsForm, RefuseForm, VerifyForm
+from marketplace.bureau.forms import (
+    IMPORT_MAX_BYTES,
+    CertificationsForm,
+    ImportForm,
+    RefuseForm,
+    ReviewApproveForm,
+    ReviewRejectForm,
+    VerifyForm,
+)
 from marketplace.exceptions import ServiceError
 from marketplace.extensions import db
-from marketplace.models import Organisation
+from marketplace.forms_common import choices
+from marketplace.listings import expiry, importing, review
+from marketplace.listings.states import REJECT_REASONS, STATUS_LABELS
+from marketplace.models import Challenge, Organisation, OrgKind, Result
+
+REVIEW_MODELS = {"challenge": Challenge, "result": Result}
+IMPORT_ORG_KINDS = (OrgKind.ENTERPRISE, OrgKind.UNIVERSITY, OrgKind.INSTITUTE)
+SHOWN_IMPORT_ERRORS = 200
 
 
 def _org(org_id: int) -> Organisation:
@@ -92,3 +112,163 @@ def certifications(org_id: int):
     else:
         form.tags.data = [c.tag for c in org.certifications]
     return render_template("bureau/certifications.html", org=org, form=form)
+
+
+# --- listing review -------------------------------------------------------------
+
+
+@bp.route("/reviews")
+@permissions.bureau_required
+def reviews():
+    """Challenges and results waiting for review, oldest submission first."""
+    challenges, results = review.review_queue()
+    return render_template(
+        "bureau/reviews.html",
+        queues=(("challenge", "技术需求", challenges), ("result", "科技成果", results)),
+        link=review.listing_link,
+        reasons=REJECT_REASONS,
+        status_labels=STATUS_LABELS,
+        approve_form=ReviewApproveForm(),
+        reject_form=ReviewRejectForm(),
+    )
+
+
+def _reviewed_listing(kind: str, listing_id: int) -> Challenge | Result:
+    model = REVIEW_MODELS.get(kind)
+    listing = db.session.get(model, listing_id) if model else None
+    if listing is None:
+        abort(404)
+    expiry.refresh(listing)
+    return listing
+
+
+def _form_problem(form) -> str:
+    return "；".join(e for errors in form.errors.values() for e in errors)
+
+
+@bp.route("/reviews/<kind>/<int:listing_id>/approve", methods=["POST"])
+@permissions.bureau_required
+def approve_listing(kind: str, listing_id: int):
+    """Publish a listing under review."""
+    listing = _reviewed_listing(kind, listing_id)
+    form = ReviewApproveForm()
+    if not form.validate_on_submit():
+        flash("备注无效：" + _form_problem(form), "danger")
+        return redirect(url_for("bureau.reviews"))
+    try:
+        review.approve(listing, current_user, form.note.data or "")
+    except ServiceError as error:
+        db.session.rollback()
+        flash(error.message, "danger")
+    else:
+        db.session.commit()
+        flash(f"已通过并发布：{listing.title}", "success")
+    return redirect(url_for("bureau.reviews"))
+
+
+@bp.route("/reviews/<kind>/<int:listing_id>/reject", methods=["POST"])
+@permissions.bureau_required
+def reject_listing(kind: str, listing_id: int):
+    """Send a listing back to its owner with a reason code and a note."""
+    listing = _reviewed_listing(kind, listing_id)
+    form = ReviewRejectForm()
+    if not form.validate_on_submit():
+        flash("未退回：" + _form_problem(form), "danger")
+        return redirect(url_for("bureau.reviews"))
+    try:
+        review.reject(
+            listing, current_user, form.reason_code.data, form.note.data or ""
+        )
+    except ServiceError as error:
+        db.session.rollback()
+        flash(error.message, "danger")
+    else:
+        db.session.commit()
+        flash(f"已退回：{listing.title}", "warning")
+    return redirect(url_for("bureau.reviews"))
+
+
+# --- bulk import -------------------------------------------------------------------
+
+
+def _import_org(form: ImportForm) -> Organisation:
+    if form.org_id.data:
+        org = db.session.get(Organisation, int(form.org_id.data))
+        if org is not None:
+            return org
+    if form.org_ref.data:
+        return importing.find_org(form.org_ref.data)
+    raise ServiceError("请选择机构，或输入机构名称 / 信用代码。", "org_id")
+
+
+def _upload_name(name: str | None) -> str:
+    # Only shown and audited, never used as a path; keep it short and printable.
+    base = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    clean = "".join(c for c in base if unicodedata.category(c)[0] != "C")
+    return clean[-100:] or "upload"
+
+
+@bp.route("/import", methods=["GET", "POST"])
+@permissions.bureau_required
+def import_listings():
+    """Upload a .jsonl, .csv or .xlsx file of listings for an organisation."""
+    form = ImportForm()
+    orgs = db.session.scalars(
+        select(Organisation)
+        .where(Organisation.kind.in_(IMPORT_ORG_KINDS))
+        .order_by(Organisation.kind, Organisation.name)
+    )
+    form.org_id.choices = choices(
+        [
+            ("", "请选择机构"),
+            *((str(o.id), f"{o.name}（{o.kind_label}）") for o in orgs),
+        ]
+    )
+    errors: list[str] = []
+    if form.validate_on_submit():
+        upload = form.file.data
+        data = upload.stream.read(IMPORT_MAX_BYTES + 1)
+        name = _upload_name(upload.filename)
+        try:
+            if len(data) > IMPORT_MAX_BYTES:
+                raise ServiceError("文件不能超过 10 MB，请拆分后再导入。", "file")
+            org = _import_org(form)
+            report = importing.import_file(
+                org,
+                form.kind.data,
+                data,
+                name,
+                draft=form.draft.data,
+                user=current_user,
+            )
+        except importing.ImportRefused as error:
+            db.session.rollback()
+            errors = error.errors
+        except ServiceError as error:
+            db.session.rollback()
+            form.attach_error(error)
+        except IntegrityError:
+            # Another import of the same external_ids got in first.
+            db.session.rollback()
+            form.form_errors.append("同一批数据正在被其他人导入，请稍后重试。")
+        else:
+            db.session.commit()
+            ignored = (
+                f"已忽略未知的列：{'、'.join(report.ignored)}。"
+                if report.ignored
+                else ""
+            )
+            flash(
+                f"{org.name}：新增{importing.KINDS[form.kind.data]} {report.added} 条"
+                f"（{'草稿' if form.draft.data else '已发布'}），"
+                f"更新 {report.updated} 条。{ignored}",
+                "success",
+            )
+            return redirect(url_for("bureau.import_listings"))
+    return render_template(
+        "bureau/import.html",
+        form=form,
+        errors=errors[:SHOWN_IMPORT_ERRORS],
+        error_count=len(errors),
+        hidden_errors=max(0, len(errors) - SHOWN_IMPORT_ERRORS),
+    )

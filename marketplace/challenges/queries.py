@@ -1,0 +1,199 @@
+"""Read-only challenge queries: the list, the owner's records and the timeline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import Select, and_, func, or_, select
+
+from marketplace import permissions
+from marketplace.extensions import db
+from marketplace.listings.states import local_today
+from marketplace.models import (
+    AuditEvent,
+    Challenge,
+    ChallengeStatus,
+    ConfidentialityAcceptance,
+    ConfidentialView,
+    Organisation,
+    Proposal,
+    TechField,
+    User,
+)
+
+SOON_DAYS = 14
+
+
+def acceptances(challenge: Challenge) -> list[tuple[Any, ...]]:
+    """(acceptance, user, organisation) rows, newest first."""
+    return list(
+        db.session.execute(
+            select(ConfidentialityAcceptance, User, Organisation)
+            .join(User, User.id == ConfidentialityAcceptance.user_id)
+            .join(Organisation, Organisation.id == ConfidentialityAcceptance.org_id)
+            .where(ConfidentialityAcceptance.challenge_id == challenge.id)
+            .order_by(
+                ConfidentialityAcceptance.accepted_at.desc(),
+                ConfidentialityAcceptance.id.desc(),
+            )
+        )
+    )
+
+
+def confidential_views(
+    challenge: Challenge, limit: int = 200
+) -> tuple[int, list[tuple[Any, ...]]]:
+    """How many views there were, and the newest (view, user, organisation) rows."""
+    total = db.session.scalar(
+        select(func.count(ConfidentialView.id)).where(
+            ConfidentialView.challenge_id == challenge.id
+        )
+    )
+    rows = db.session.execute(
+        select(ConfidentialView, User, Organisation)
+        .join(User, User.id == ConfidentialView.user_id)
+        .join(Organisation, Organisation.id == ConfidentialView.org_id)
+        .where(ConfidentialView.challenge_id == challenge.id)
+        .order_by(ConfidentialView.viewed_at.desc(), ConfidentialView.id.desc())
+        .limit(limit)
+    )
+    return total or 0, list(rows)
+
+
+# --- timeline ----------------------------------------------------------------------
+
+EVENT_LABELS = {
+    "challenge_created": "创建草稿",
+    "challenge_updated": "修改内容",
+    "challenge_submitted": "提交审核",
+    "challenge_approved": "审核通过并发布",
+    "challenge_rejected": "审核退回",
+    "challenge_withdrawn": "撤回",
+    "challenge_deadline_passed": "揭榜截止（系统自动处理）",
+    "challenge_bidding_closed": "提前截止揭榜",
+    "challenge_direct_awarded": "定向委托",
+    "confidentiality_accepted": "接受保密承诺",
+    # Events of the bids on the challenge (written by the proposals feature).
+    "proposal_submitted": "收到揭榜申报",
+    "proposal_updated": "揭榜申报修改",
+    "proposal_withdrawn": "揭榜申报撤回",
+    "proposal_shortlisted": "揭榜申报入围",
+    "proposal_selected": "选定揭榜方",
+    "proposal_declined": "揭榜申报未入选",
+}
+# Proposal states, for the timeline (listing states come from STATUS_LABELS).
+PROPOSAL_STATE_LABELS = {
+    "submitted": "已申报",
+    "shortlisted": "已入围",
+    "selected": "已选定",
+    "declined": "未入选",
+}
+
+
+def timeline(challenge: Challenge, limit: int = 200) -> list[tuple[Any, ...]]:
+    """(event, user, org) rows about the challenge and its bids, newest first."""
+    bids = select(Proposal.id).where(Proposal.challenge_id == challenge.id)
+    query = (
+        select(AuditEvent, User, Organisation)
+        .outerjoin(User, User.id == AuditEvent.user_id)
+        .outerjoin(Organisation, Organisation.id == AuditEvent.org_id)
+        .where(
+            or_(
+                and_(
+                    AuditEvent.object_type == Challenge.__tablename__,
+                    AuditEvent.object_id == challenge.id,
+                ),
+                and_(
+                    AuditEvent.object_type == Proposal.__tablename__,
+                    AuditEvent.object_id.in_(bids),
+                ),
+            )
+        )
+        .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
+        .limit(limit)
+    )
+    return list(db.session.execute(query))
+
+
+# --- lists ------------------------------------------------------------------------
+
+
+@dataclass
+class ListQuery:
+    """Filters and sort order of the challenge list (already validated)."""
+
+    mine: bool = False
+    field_code: str = ""
+    region_code: str = ""
+    status: str = ""
+    min_fen: int | None = None
+    max_fen: int | None = None
+    soon: bool = False
+    sort: str = "newest"
+
+
+SORTS = {"newest": "最新发布", "deadline": "截止日期最近", "bounty": "榜额最高"}
+
+
+def list_query(user: Any, q: ListQuery) -> Select:
+    """The challenges the list shows: visible ones, public states unless `mine`."""
+    query = permissions.visible_challenges(user)
+    if q.mine and permissions.is_logged_in(user):
+        query = query.where(Challenge.org_id == user.org_id)
+        states = {s.value for s in ChallengeStatus}
+    else:
+        query = query.where(Challenge.status.in_(permissions.PUBLIC_CHALLENGE_STATES))
+        states = {s.value for s in permissions.PUBLIC_CHALLENGE_STATES}
+    if q.status in states:
+        query = query.where(Challenge.status == q.status)
+    if q.field_code:
+        query = query.join(TechField, TechField.id == Challenge.field_id).where(
+            TechField.code == q.field_code
+        )
+    if q.region_code:
+        query = query.where(Challenge.region_code == q.region_code)
+    # A bounty range leaves out 面议 challenges: they have no figure to compare.
+    if q.min_fen is not None:
+        query = query.where(Challenge.bounty_fen >= q.min_fen)
+    if q.max_fen is not None:
+        query = query.where(Challenge.bounty_fen <= q.max_fen)
+    if q.soon:
+        today = local_today()
+        query = query.where(
+            Challenge.status == ChallengeStatus.OPEN,
+            Challenge.deadline.between(today, today + timedelta(days=SOON_DAYS)),
+        )
+    if q.sort == "deadline":
+        order = (
+            Challenge.deadline.is_(None),
+            Challenge.deadline.asc(),
+            Challenge.id.desc(),
+        )
+    elif q.sort == "bounty":
+        order = (
+            Challenge.bounty_fen.is_(None),
+            Challenge.bounty_fen.desc(),
+            Challenge.id.desc(),
+        )
+    else:
+        order = (
+            func.coalesce(Challenge.published_at, Challenge.created_at).desc(),
+            Challenge.id.desc(),
+        )
+    return query.order_by(*order)
+
+
+def overdue_open_challenges(limit: int = 50) -> list[Challenge]:
+    """Open challenges past their deadline that no expiry run has moved on yet."""
+    return list(
+        db.session.scalars(
+            select(Challenge)
+            .where(
+                Challenge.status == ChallengeStatus.OPEN,
+                Challenge.deadline < local_today(),
+            )
+            .limit(limit)
+        )
+    )

@@ -1,0 +1,297 @@
+"""Thin views over the challenge verbs: list, detail, post, edit, review, terms."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from marketplace import permissions
+from marketplace.challenges import bp, queries, services
+from marketplace.challenges.forms import (
+    AcceptTermsForm,
+    ActionForm,
+    ChallengeForm,
+    FilterForm,
+    WithdrawForm,
+)
+from marketplace.exceptions import ServiceError
+from marketplace.extensions import db
+from marketplace.listings import expiry
+from marketplace.listings.states import (
+    CHALLENGE_TRANSITIONS,
+    EDITABLE_CHALLENGE_STATES,
+    REJECT_REASONS,
+    STATUS_LABELS,
+    local_today,
+)
+from marketplace.models import Challenge, ChallengeStatus, OrgKind
+
+PER_PAGE = 20
+MAX_PAGE = 10_000
+
+
+def _visible_challenge(challenge_id: int) -> Challenge:
+    """The challenge, moved on if overdue; 404 when missing or not visible."""
+    challenge = db.session.get(Challenge, challenge_id)
+    if challenge is None:
+        abort(404)
+    # Lazy expiry first, so what follows sees (and acts on) the current state.
+    expiry.refresh(challenge)
+    # Not found and not visible look the same, so drafts' ids do not leak.
+    if not permissions.can_view_challenge(current_user, challenge):
+        abort(404)
+    return challenge
+
+
+def _form_problem(form) -> str:
+    if "csrf_token" in form.errors:
+        return "表单已过期，请刷新页面后重试。"
+    return next(iter(form.errors.values()))[0]
+
+
+def _page_number() -> int:
+    try:
+        page = int(request.args.get("page", "1"))
+    except ValueError:
+        page = 1
+    return min(max(page, 1), MAX_PAGE)
+
+
+def _list(mine: bool):
+    for overdue in queries.overdue_open_challenges():
+        expiry.refresh(overdue)
+    filters = FilterForm(request.args, mine=mine)
+    query = queries.list_query(current_user, filters.to_query())
+    page = db.paginate(
+        query, page=_page_number(), per_page=PER_PAGE, error_out=False, count=True
+    )
+    return render_template(
+        "challenges/index.html",
+        page=page,
+        filters=filters,
+        mine=mine,
+        status_labels=STATUS_LABELS,
+        can_post=permissions.can_post_challenge(current_user),
+        today=local_today(),
+    )
+
+
+@bp.route("/")
+def index():
+    """Published challenges with filters, sorting and pages (`mine=1`: own ones)."""
+    mine = request.args.get("mine") == "1" and permissions.is_logged_in(current_user)
+    return _list(mine)
+
+
+@bp.route("/mine")
+@login_required
+def mine():
+    """Every challenge of the user's organisation, in any state."""
+    return _list(True)
+
+
+def _save_and_maybe_submit(challenge: Challenge) -> None:
+    """After saving, submit too when the poster pressed 保存并提交审核."""
+    if request.form.get("action") != "submit":
+        flash("草稿已保存。", "success")
+        return
+    try:
+        # The savepoint keeps the saved draft when only the submission fails.
+        with db.session.begin_nested():
+            services.submit_challenge(challenge, current_user)
+    except ServiceError as error:
+        flash(f"已保存为草稿，但未能提交审核：{error.message}", "warning")
+    else:
+        flash("已保存并提交科技局审核。", "success")
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def new():
+    """An enterprise drafts a new challenge."""
+    permissions.require(permissions.can_post_challenge(current_user))
+    form = ChallengeForm()
+    if request.method == "GET":
+        form.region.data = current_user.org.region_code
+        form.allowed_bidder_kinds.data = ["university", "institute"]
+    if form.validate_on_submit():
+        try:
+            challenge = services.create_challenge(current_user, form.to_data())
+        except ServiceError as error:
+            db.session.rollback()
+            form.attach_error(error)
+        else:
+            _save_and_maybe_submit(challenge)
+            db.session.commit()
+            return redirect(url_for("challenges.detail", challenge_id=challenge.id))
+    return render_template(
+        "challenges/form.html",
+        form=form,
+        challenge=None,
+        today_iso=local_today().isoformat(),
+    )
+
+
+@bp.route("/<int:challenge_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(challenge_id: int):
+    """The owner edits a draft or a rejected challenge."""
+    challenge = _visible_challenge(challenge_id)
+    permissions.require(permissions.can_edit(current_user, challenge))
+    if request.method == "POST":
+        form = ChallengeForm()
+    else:
+        form = ChallengeForm(data=ChallengeForm.data_of(challenge))
+    if form.validate_on_submit():
+        try:
+            services.update_challenge(challenge, current_user, form.to_data())
+        except ServiceError as error:
+            db.session.rollback()
+            form.attach_error(error)
+        else:
+            _save_and_maybe_submit(challenge)
+            db.session.commit()
+            return redirect(url_for("challenges.detail", challenge_id=challenge.id))
+    return render_template(
+        "challenges/form.html",
+        form=form,
+        challenge=challenge,
+        reject_reasons=REJECT_REASONS,
+        today_iso=local_today().isoformat(),
+    )
+
+
+@bp.route("/<int:challenge_id>")
+def detail(challenge_id: int):
+    """A challenge's page; the confidential part only to those allowed."""
+    challenge = _visible_challenge(challenge_id)
+    user = current_user
+    show_confidential = permissions.can_view_confidential(user, challenge)
+    is_owner = permissions.is_member_of(user, challenge.org_id)
+    if show_confidential and not is_owner:
+        # End the read transaction first: on SQLite a read upgraded to a write
+        # fails at once when another writer got in between.
+        db.session.commit()
+        services.record_confidential_view(challenge, user)
+        db.session.commit()
+    insider = is_owner or permissions.is_bureau(user)
+    context = {
+        "challenge": challenge,
+        "status_labels": STATUS_LABELS,
+        "reject_reasons": REJECT_REASONS,
+        "kind_labels": {k.value: k.label for k in OrgKind},
+        "is_owner": is_owner,
+        "insider": insider,
+        "show_confidential": show_confidential,
+        "may_accept": permissions.may_accept_terms(user, challenge)
+        and not show_confidential,
+        "show_contact": insider or permissions.org_is_verified(user),
+        "terms": services.CONFIDENTIALITY_TERMS,
+        "accept_form": AcceptTermsForm(),
+        "withdraw_form": WithdrawForm(),
+        "can_edit": permissions.can_edit(user, challenge),
+        "can_withdraw": is_owner
+        and ChallengeStatus.WITHDRAWN
+        in CHALLENGE_TRANSITIONS.get(challenge.status, ()),
+        "can_close_bidding": is_owner
+        and challenge.status == ChallengeStatus.OPEN
+        and services.has_live_proposals(challenge),
+        "editable_states": EDITABLE_CHALLENGE_STATES,
+        "event_labels": queries.EVENT_LABELS,
+        "state_labels": {**queries.PROPOSAL_STATE_LABELS, **STATUS_LABELS},
+    }
+    if insider:
+        views_total, views = queries.confidential_views(challenge)
+        context.update(
+            acceptances=queries.acceptances(challenge),
+            views_total=views_total,
+            views=views,
+            timeline=queries.timeline(challenge),
+        )
+    return render_template("challenges/detail.html", **context)
+
+
+def _back(challenge: Challenge):
+    return redirect(url_for("challenges.detail", challenge_id=challenge.id))
+
+
+@bp.route("/<int:challenge_id>/submit", methods=["POST"])
+@login_required
+def submit(challenge_id: int):
+    """Send the challenge to the bureau for review."""
+    challenge = _visible_challenge(challenge_id)
+    permissions.require(permissions.is_member_of(current_user, challenge.org_id))
+    if not ActionForm().validate_on_submit():
+        flash("表单已过期，请刷新页面后重试。", "danger")
+        return _back(challenge)
+    try:
+        services.submit_challenge(challenge, current_user)
+    except ServiceError as error:
+        db.session.rollback()
+        flash(error.message, "danger")
+    else:
+        db.session.commit()
+        flash("已提交科技局审核。", "success")
+    return _back(challenge)
+
+
+@bp.route("/<int:challenge_id>/withdraw", methods=["POST"])
+@login_required
+def withdraw(challenge_id: int):
+    """Withdraw the challenge (cannot be undone)."""
+    challenge = _visible_challenge(challenge_id)
+    permissions.require(permissions.is_member_of(current_user, challenge.org_id))
+    form = WithdrawForm()
+    if not form.validate_on_submit():
+        flash(_form_problem(form), "danger")
+        return _back(challenge)
+    try:
+        services.withdraw_challenge(challenge, current_user, form.note.data or "")
+    except ServiceError as error:
+        db.session.rollback()
+        flash(error.message, "danger")
+    else:
+        db.session.commit()
+        flash("需求已撤回。", "success")
+    return _back(challenge)
+
+
+@bp.route("/<int:challenge_id>/close-bidding", methods=["POST"])
+@login_required
+def close_bidding(challenge_id: int):
+    """End bidding early and start evaluating the proposals."""
+    challenge = _visible_challenge(challenge_id)
+    permissions.require(permissions.can_decide_proposals(current_user, challenge))
+    if not ActionForm().validate_on_submit():
+        flash("表单已过期，请刷新页面后重试。", "danger")
+        return _back(challenge)
+    try:
+        services.close_bidding_early(challenge, current_user)
+    except ServiceError as error:
+        db.session.rollback()
+        flash(error.message, "danger")
+    else:
+        db.session.commit()
+        flash("揭榜已截止，可以开始评审申报方案。", "success")
+    return _back(challenge)
+
+
+@bp.route("/<int:challenge_id>/accept-terms", methods=["POST"])
+@login_required
+def accept_terms(challenge_id: int):
+    """Accept the confidentiality terms to see the confidential detail."""
+    challenge = _visible_challenge(challenge_id)
+    permissions.require(permissions.may_accept_terms(current_user, challenge))
+    form = AcceptTermsForm()
+    if not form.validate_on_submit():
+        flash(_form_problem(form), "danger")
+        return _back(challenge)
+    try:
+        services.accept_terms(challenge, current_user)
+    except ServiceError as error:
+        db.session.rollback()
+        flash(error.message, "danger")
+    else:
+        db.session.commit()
+        flash("已接受保密承诺，现可查看保密内容。", "success")
+    return _back(challenge)

@@ -1,0 +1,1 @@
+"""What challenges and results share: their state machines, review and expiry."""

@@ -1,0 +1,79 @@
+"""The state machines of challenges and results (DESIGN §2)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from flask import current_app, has_app_context
+
+from marketplace.models import Challenge, ChallengeStatus, Result, ResultStatus
+
+C, R = ChallengeStatus, ResultStatus
+
+CHALLENGE_TRANSITIONS = {
+    C.DRAFT: frozenset({C.PENDING_REVIEW, C.WITHDRAWN}),
+    C.PENDING_REVIEW: frozenset({C.OPEN, C.REJECTED, C.WITHDRAWN}),
+    C.REJECTED: frozenset({C.PENDING_REVIEW, C.WITHDRAWN}),
+    C.OPEN: frozenset({C.EVALUATING, C.EXPIRED, C.AWARDED, C.WITHDRAWN}),
+    C.EVALUATING: frozenset({C.AWARDED, C.CLOSED, C.WITHDRAWN}),
+    C.AWARDED: frozenset({C.CONTRACTED, C.CLOSED}),
+    C.CONTRACTED: frozenset({C.CLOSED}),
+    C.EXPIRED: frozenset(),
+    C.WITHDRAWN: frozenset(),
+    C.CLOSED: frozenset(),
+}
+
+RESULT_TRANSITIONS = {
+    R.DRAFT: frozenset({R.PENDING_REVIEW, R.WITHDRAWN}),
+    R.PENDING_REVIEW: frozenset({R.PUBLISHED, R.REJECTED, R.WITHDRAWN}),
+    R.REJECTED: frozenset({R.PENDING_REVIEW, R.WITHDRAWN}),
+    R.PUBLISHED: frozenset({R.TRANSFERRED, R.EXPIRED, R.WITHDRAWN}),
+    # Renewing an expired result puts it back on the market.
+    R.EXPIRED: frozenset({R.PUBLISHED, R.WITHDRAWN}),
+    R.TRANSFERRED: frozenset(),
+    R.WITHDRAWN: frozenset(),
+}
+
+STATUS_LABELS = {
+    "draft": "草稿",
+    "pending_review": "待审核",
+    "open": "揭榜中",
+    "evaluating": "评审中",
+    "awarded": "已揭榜",
+    "contracted": "已签约",
+    "closed": "已关闭",
+    "rejected": "已退回",
+    "withdrawn": "已撤回",
+    "expired": "已过期",
+    "published": "已发布",
+    "transferred": "已转化",
+}
+
+# Reason codes the bureau gives when it sends a listing back.
+REJECT_REASONS = {
+    "incomplete": "信息不完整",
+    "unclear": "描述不清",
+    "not_technology": "非技术需求/非科技成果",
+    "duplicate": "重复发布",
+    "violation": "涉密或违规",
+    "other": "其他",
+}
+
+EDITABLE_CHALLENGE_STATES = frozenset({C.DRAFT, C.REJECTED})
+EDITABLE_RESULT_STATES = frozenset({R.DRAFT, R.REJECTED})
+
+
+def transitions_for(listing: Challenge | Result):
+    """The state machine that governs this listing."""
+    return (
+        CHALLENGE_TRANSITIONS if isinstance(listing, Challenge) else RESULT_TRANSITIONS
+    )
+
+
+def local_today() -> date:
+    """Today's date where the city is (deadlines are local dates)."""
+    zone = "Asia/Shanghai"
+    if has_app_context():
+        zone = current_app.config.get("DISPLAY_TIMEZONE", zone)
+    return datetime.now(ZoneInfo(zone)).date()

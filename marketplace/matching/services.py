@@ -1,0 +1,222 @@
+"""Search and match verbs whose results are re-checked against the database."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from marketplace import permissions
+from marketplace.extensions import db
+from marketplace.models import Challenge, ChallengeStatus, Organisation, Result
+from marketplace.search import query as engine
+from marketplace.search.documents import key_of
+from marketplace.search.index import IndexUnavailable
+from marketplace.search.sync import get_index
+
+log = logging.getLogger(__name__)
+MODELS = {"challenge": Challenge, "result": Result}
+PUBLIC_STATES = {
+    "challenge": permissions.PUBLIC_CHALLENGE_STATES,
+    "result": permissions.PUBLIC_RESULT_STATES,
+}
+_rebuilding = threading.Lock()
+
+
+class SearchUnavailable(RuntimeError):
+    """The index cannot be read right now; it is being rebuilt."""
+
+
+@dataclass
+class Match:
+    """A listing that fits, with its score and the reasons."""
+
+    listing: Any
+    kind: str
+    score: float
+    matched_terms: list[str]
+    same_field: bool = False
+    maturity_note: str = ""
+    highlight: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+def _rebuild_in_background(app) -> None:
+    if not _rebuilding.acquire(blocking=False):
+        return
+
+    def work():
+        try:
+            with app.app_context(), Session(db.engine) as session:
+                get_index().reindex(session)
+        except Exception:
+            log.exception("background rebuild of the search index failed")
+        finally:
+            _rebuilding.release()
+
+    threading.Thread(target=work, name="search-rebuild", daemon=True).start()
+
+
+def _index():
+    index = get_index()
+    if not index.exists():
+        _rebuild_in_background(current_app._get_current_object())
+        raise SearchUnavailable("搜索索引正在重建，请稍后再试。")
+    return index
+
+
+def _guarded(call, *args, **kwargs):
+    try:
+        return call(_index(), *args, **kwargs)
+    except IndexUnavailable as error:
+        _rebuild_in_background(current_app._get_current_object())
+        raise SearchUnavailable("搜索索引正在重建，请稍后再试。") from error
+
+
+def _visible(user: Any, hits: list[engine.Hit]) -> dict[str, Any]:
+    """Load the hit listings that the user may see and that are public."""
+    found: dict[str, Any] = {}
+    for kind, model in MODELS.items():
+        ids = [h.doc_id for h in hits if h.kind == kind]
+        if not ids:
+            continue
+        builder = (
+            permissions.visible_challenges
+            if kind == "challenge"
+            else permissions.visible_results
+        )
+        rows = db.session.scalars(
+            builder(user).where(
+                model.id.in_(ids), model.status.in_(PUBLIC_STATES[kind])
+            )
+        )
+        found.update({key_of(kind, row.id): row for row in rows})
+    return found
+
+
+def search_listings(user: Any, text: str, filters: dict, page: int, per_page: int = 10):
+    """One page of search results, each re-checked for visibility."""
+    result = _guarded(
+        engine.search, text, filters=filters, page=page, per_page=per_page
+    )
+    rows = _visible(user, result.hits)
+    matches = [
+        Match(
+            listing=rows[key_of(h.kind, h.doc_id)],
+            kind=h.kind,
+            score=h.score,
+            matched_terms=h.matched_terms,
+            highlight=h.highlight,
+        )
+        for h in result.hits
+        if key_of(h.kind, h.doc_id) in rows
+    ]
+    return result, matches
+
+
+def _maturity_note(result: Result) -> str:
+    if result.trl is None:
+        return ""
+    if result.trl >= 7:
+        return f"成熟度 TRL {result.trl}，已达中试/产业化阶段"
+    if result.trl >= 4:
+        return f"成熟度 TRL {result.trl}，处于小试/中试阶段"
+    return f"成熟度 TRL {result.trl}，仍在研发阶段"
+
+
+def _explain(user: Any, hits: list[engine.Hit], field_id: int | None):
+    rows = _visible(user, hits)
+    out = []
+    for hit in hits:
+        listing = rows.get(key_of(hit.kind, hit.doc_id))
+        if listing is None:
+            continue
+        out.append(
+            Match(
+                listing=listing,
+                kind=hit.kind,
+                score=hit.score,
+                matched_terms=hit.matched_terms[:8],
+                same_field=field_id is not None and listing.field_id == field_id,
+                maturity_note=_maturity_note(listing) if hit.kind == "result" else "",
+            )
+        )
+    return out
+
+
+def challenge_text(challenge: Challenge) -> str:
+    """The public text of a challenge that matching reads."""
+    return "\n".join(
+        [
+            challenge.title,
+            challenge.public_summary,
+            challenge.description,
+            challenge.technical_targets,
+        ]
+    )
+
+
+def result_text(result: Result) -> str:
+    """The public text of a result that matching reads."""
+    return "\n".join([result.title, result.abstract, result.benefit])
+
+
+def matches_for_challenge(user: Any, challenge: Challenge, limit: int = 10):
+    """Results that fit a challenge."""
+    hits, _ = _guarded(
+        engine.match,
+        challenge_text(challenge),
+        kind="result",
+        limit=limit,
+        field_code=challenge.field.code if challenge.field else None,
+        extra_terms=challenge.keywords,
+    )
+    return _explain(user, hits, challenge.field_id)
+
+
+def matches_for_result(user: Any, result: Result, limit: int = 10):
+    """Open challenges that fit a result, and the enterprises behind them."""
+    hits, _ = _guarded(
+        engine.match,
+        result_text(result),
+        kind="challenge",
+        limit=limit * 3,
+        field_code=result.field.code if result.field else None,
+        extra_terms=result.keywords,
+    )
+    matches = _explain(user, hits, result.field_id)
+    open_ones = [m for m in matches if m.listing.status == ChallengeStatus.OPEN][:limit]
+    enterprises: dict[int, dict] = {}
+    for m in matches:
+        entry = enterprises.setdefault(
+            m.listing.org_id, {"score": 0.0, "terms": [], "challenges": 0}
+        )
+        entry["score"] += m.score
+        entry["challenges"] += 1
+        entry["terms"] = list(dict.fromkeys(entry["terms"] + m.matched_terms))[:8]
+    orgs = {
+        o.id: o
+        for o in db.session.scalars(
+            select(Organisation).where(Organisation.id.in_(list(enterprises)))
+        )
+    }
+    firms = sorted(
+        (
+            {"org": orgs[org_id], **info}
+            for org_id, info in enterprises.items()
+            if org_id in orgs and permissions.can_view_org(user, orgs[org_id])
+        ),
+        key=lambda item: -item["score"],
+    )[:limit]
+    return open_ones, firms
+
+
+def match_text(user: Any, text: str, kind: str = "result", limit: int = 10):
+    """Listings that fit a visitor's free-text description of a problem."""
+    hits, terms = _guarded(engine.match, text, kind=kind, limit=limit)
+    return _explain(user, hits, None), terms

@@ -1,0 +1,7 @@
+"""Proposals (揭榜申报): bids on challenges, consortia and attachments."""
+
+from flask import Blueprint
+
+bp = Blueprint("proposals", __name__)
+
+from marketplace.proposals import panel, routes  # noqa: E402,F401

@@ -1,0 +1,262 @@
+"""Decisions on bids: shortlist, select a winner, decline, and direct award."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from marketplace import audit, permissions
+from marketplace.exceptions import ServiceError, StateError
+from marketplace.extensions import db
+from marketplace.listings.states import CHALLENGE_TRANSITIONS
+from marketplace.models import (
+    Challenge,
+    ChallengeStatus,
+    Deal,
+    DealEvent,
+    DealStage,
+    Organisation,
+    Proposal,
+    ProposalKind,
+    utcnow,
+)
+from marketplace.proposals.services import (
+    DECIDING_STATES,
+    DEFAULT_DECLINE_REASON,
+    DIRECT_AWARD_DECLINE_REASON,
+    DIRECT_AWARD_TRANSITIONS,
+    MIN_JUSTIFICATION,
+    PENDING,
+    PROPOSAL_TRANSITIONS,
+    P,
+    decision_time,
+    find_org,
+    lock_challenge,
+    lock_for_proposal,
+    proposal_link,
+)
+from marketplace.workflow import move
+
+
+def _require_decider(user: Any, proposal: Proposal) -> None:
+    if proposal.challenge is None or not permissions.can_decide_proposals(
+        user, proposal.challenge
+    ):
+        raise StateError("只有发榜企业可以评审申报。")
+
+
+def shortlist(proposal: Proposal, user: Any) -> None:
+    """The owner puts a submitted bid on the shortlist (入围)."""
+    _require_decider(user, proposal)
+    challenge, proposal = lock_for_proposal(proposal)
+    if challenge.status not in DECIDING_STATES:
+        raise StateError("该榜单已不在评审阶段。")
+    move(
+        proposal,
+        P.SHORTLISTED,
+        PROPOSAL_TRANSITIONS,
+        action="proposal_shortlisted",
+        user=user,
+        refusal="只有已提交的申报可以入围。",
+    )
+    audit.notify_org(
+        proposal.org_id,
+        f"您的申报已入围：{challenge.title[:80]}",
+        proposal_link(proposal),
+    )
+
+
+def _decline(proposal: Proposal, challenge: Challenge, user: Any, reason: str) -> None:
+    move(
+        proposal,
+        P.DECLINED,
+        PROPOSAL_TRANSITIONS,
+        action="proposal_declined",
+        user=user,
+        note=reason,
+        refusal="该申报已有结论。",
+    )
+    proposal.decline_reason, proposal.decided_at = reason, utcnow()
+    audit.notify_org(
+        proposal.org_id,
+        f"您对“{challenge.title[:60]}”的申报未中选：{reason[:100]}",
+        proposal_link(proposal),
+    )
+
+
+def decline(proposal: Proposal, user: Any, reason: str) -> None:
+    """The owner declines one bid, with a reason the bidder sees."""
+    _require_decider(user, proposal)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ServiceError("请填写未中选的理由。", "reason")
+    challenge, proposal = lock_for_proposal(proposal)
+    if challenge.status not in DECIDING_STATES:
+        raise StateError("该榜单已不在评审阶段。")
+    _decline(proposal, challenge, user, reason)
+
+
+def _decline_others(
+    challenge: Challenge, winner: Proposal, user: Any, reason: str
+) -> None:
+    others = db.session.scalars(
+        select(Proposal)
+        .where(
+            Proposal.challenge_id == challenge.id,
+            Proposal.id != winner.id,
+            Proposal.status.in_(PENDING),
+        )
+        .order_by(Proposal.id)
+        .execution_options(populate_existing=True)
+    ).all()
+    for other in others:
+        _decline(other, challenge, user, reason)
+
+
+def _award(challenge: Challenge, winner: Proposal, user: Any, action: str, note: str):
+    move(
+        challenge,
+        ChallengeStatus.AWARDED,
+        CHALLENGE_TRANSITIONS,
+        action=action,
+        user=user,
+        note=note,
+        refusal="该榜单当前不能确定中选方。",
+    )
+    challenge.awarded_at = winner.decided_at = utcnow()
+    deal = Deal(
+        title=challenge.title[:200],
+        demand_org_id=challenge.org_id,
+        supply_org_id=winner.org_id,
+        challenge_id=challenge.id,
+        proposal_id=winner.id,
+        created_by_id=user.id,
+        stage=DealStage.LEAD,
+    )
+    deal.events.append(
+        DealEvent(
+            user_id=user.id,
+            org_id=user.org_id,
+            to_stage=DealStage.LEAD,
+            note=f"揭榜中选：{winner.org.name}",
+        )
+    )
+    try:
+        # Deal.proposal_id is unique: a backstop should two awards ever slip past.
+        with db.session.begin_nested():
+            db.session.add(deal)
+            db.session.flush()
+    except IntegrityError:
+        raise StateError("该榜单已确定中选方。") from None
+    audit.record("deal_opened", obj=deal, user=user, to_state=DealStage.LEAD)
+    title = challenge.title[:80]
+    audit.notify_org(
+        winner.org_id,
+        f"贵机构的申报已中选，撮合项目已建立：{title}",
+        proposal_link(winner),
+    )
+    audit.notify_org(
+        challenge.org_id,
+        f"已确定中选方 {winner.org.name}，撮合项目已建立：{title}",
+        proposal_link(winner),
+    )
+    return deal
+
+
+def select_winner(proposal: Proposal, user: Any, reason: str = "") -> Deal:
+    """The owner selects the one winner; the others are declined and told."""
+    _require_decider(user, proposal)
+    challenge, proposal = lock_for_proposal(proposal)
+    if challenge.status == ChallengeStatus.AWARDED:
+        raise StateError("该榜单已确定中选方。")
+    if not decision_time(challenge):
+        raise StateError("揭榜截止后才能选定中选方。")
+    move(
+        proposal,
+        P.SELECTED,
+        PROPOSAL_TRANSITIONS,
+        action="proposal_selected",
+        user=user,
+        refusal="请先将该申报列入入围名单，再选定中选。",
+    )
+    _decline_others(
+        challenge, proposal, user, (reason or "").strip() or DEFAULT_DECLINE_REASON
+    )
+    return _award(
+        challenge, proposal, user, "challenge_awarded", f"中选：{proposal.org.name}"
+    )
+
+
+def _award_target(challenge: Challenge, org_text: str) -> Organisation:
+    org = find_org(org_text)
+    if org is None:
+        raise ServiceError("未找到该机构，请填写全称或统一社会信用代码。", "org")
+    if org.id == challenge.org_id:
+        raise ServiceError("不能委托给发榜企业自身。", "org")
+    if not org.verified or org.kind not in permissions.BIDDER_KINDS:
+        raise ServiceError(f"“{org.name}”不能承担该榜单。", "org")
+    return org
+
+
+def direct_award(
+    challenge: Challenge, user: Any, org_text: str, justification: str
+) -> Deal:
+    """The bureau awards a challenge directly (定向委托) with a written reason."""
+    if not permissions.can_direct_award(user):
+        raise StateError("只有科技局可以定向委托。")
+    justification = (justification or "").strip()
+    if len(justification) < MIN_JUSTIFICATION:
+        raise ServiceError(
+            f"请填写不少于 {MIN_JUSTIFICATION} 字的定向委托理由。", "justification"
+        )
+    org = _award_target(challenge, org_text)
+    challenge = lock_challenge(challenge)
+    if challenge.status not in DECIDING_STATES:
+        raise StateError("只有揭榜中或评审中的榜单可以定向委托。")
+    proposal = db.session.scalar(
+        select(Proposal)
+        .where(
+            Proposal.challenge_id == challenge.id,
+            Proposal.org_id == org.id,
+            Proposal.status != P.WITHDRAWN,
+        )
+        .execution_options(populate_existing=True)
+    )
+    if proposal is None:
+        proposal = Proposal(
+            kind=ProposalKind.BID,
+            challenge_id=challenge.id,
+            org_id=org.id,
+            submitted_by_id=user.id,
+            status=P.SELECTED,
+            solution="科技局定向委托",
+        )
+        try:
+            with db.session.begin_nested():
+                db.session.add(proposal)
+                db.session.flush()
+        except IntegrityError:
+            raise StateError("该机构的申报刚刚发生变化，请刷新后重试。") from None
+        audit.record(
+            "proposal_selected",
+            obj=proposal,
+            user=user,
+            to_state=P.SELECTED,
+            note="定向委托",
+        )
+    else:
+        move(
+            proposal,
+            P.SELECTED,
+            DIRECT_AWARD_TRANSITIONS,
+            action="proposal_selected",
+            user=user,
+            note="定向委托",
+            refusal="该机构的申报已有结论。",
+        )
+        proposal.decline_reason = ""
+    challenge.direct_award_justification = justification
+    _decline_others(challenge, proposal, user, DIRECT_AWARD_DECLINE_REASON)
+    return _award(challenge, proposal, user, "challenge_direct_awarded", justification)

@@ -1,0 +1,396 @@
+"""Thin views over the result verbs: list, detail, edit, review, renew, adopt."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import String, cast, or_, select
+
+from marketplace import permissions
+from marketplace.exceptions import ServiceError
+from marketplace.extensions import db
+from marketplace.listings import expiry
+from marketplace.listings.states import REJECT_REASONS, STATUS_LABELS, local_today
+from marketplace.models import (
+    Proposal,
+    ProposalKind,
+    Result,
+    ResultStatus,
+    TechField,
+)
+from marketplace.money import MoneyError, parse_wan
+from marketplace.results import adoption, bp, services
+from marketplace.results.forms import (
+    AdoptionForm,
+    DeclineForm,
+    RenewForm,
+    ResultForm,
+)
+
+PER_PAGE = 20
+SORTS = {
+    "newest": "最新发布",
+    "price_asc": "价格从低到高",
+    "price_desc": "价格从高到低",
+}
+PROPOSAL_LABELS = {
+    "submitted": "待处理",
+    "shortlisted": "入围",
+    "selected": "已接受",
+    "declined": "未接受",
+    "withdrawn": "已撤回",
+}
+
+
+def _labels() -> dict:
+    return {
+        "STATUS_LABELS": STATUS_LABELS,
+        "PROPOSAL_LABELS": PROPOSAL_LABELS,
+        "REJECT_REASONS": REJECT_REASONS,
+        "ACTION_LABELS": services.ACTION_LABELS,
+        "trl_band": services.trl_band,
+    }
+
+
+def _fields() -> list[TechField]:
+    return list(db.session.scalars(select(TechField).order_by(TechField.sort_order)))
+
+
+def _result(result_id: int) -> Result:
+    """Load a result, apply lazy expiry, and 404 unless the user may see it."""
+    result = db.session.get(Result, result_id)
+    if result is None:
+        abort(404)
+    expiry.refresh(result)
+    if not permissions.can_view_result(current_user, result):
+        abort(404)
+    return result
+
+
+def _application(proposal_id: int) -> Proposal:
+    proposal = db.session.get(Proposal, proposal_id)
+    if (
+        proposal is None
+        or proposal.kind != ProposalKind.ADOPTION
+        or not permissions.can_view_proposal(current_user, proposal)
+    ):
+        abort(404)
+    expiry.refresh(proposal.result)
+    return proposal
+
+
+def _mode_filter(mode: str):
+    # transfer_modes is a JSON list; its text holds the quoted value either as
+    # written or \u-escaped (json.dumps' default), on SQLite and PostgreSQL alike.
+    # The modes are a fixed list, so no LIKE wildcards can come from the user.
+    text = cast(Result.transfer_modes, String)
+    escaped = "".join(f"\\u{ord(c):04x}" for c in mode)
+    return or_(
+        text.like(f'%"{mode}"%', escape="!"), text.like(f'%"{escaped}"%', escape="!")
+    )
+
+
+def _price_bound(name: str, errors: list[str]) -> int | None:
+    raw = request.args.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        return parse_wan(raw)
+    except MoneyError as error:
+        errors.append(f"价格筛选已忽略：{error}")
+        return None
+
+
+@bp.route("/")
+def index():
+    """Published results, filterable by field, maturity, transfer mode and price."""
+    args = {
+        key: request.args.get(key, "").strip()[:50]
+        for key in ("q", "field", "maturity", "mode", "min", "max", "sort")
+    }
+    errors: list[str] = []
+    today = local_today()
+    query = permissions.visible_results(current_user).where(
+        Result.status.in_(permissions.PUBLIC_RESULT_STATES),
+        # Overdue ones the sweep has not reached yet are already off the market.
+        or_(
+            Result.status != ResultStatus.PUBLISHED,
+            Result.valid_until.is_(None),
+            Result.valid_until >= today,
+        ),
+    )
+    fields = _fields()
+    field = next((f for f in fields if f.code == args["field"]), None)
+    if field is not None:
+        query = query.where(Result.field_id == field.id)
+    if args["maturity"] in services.MATURITY_BANDS:
+        _, low, high = services.MATURITY_BANDS[args["maturity"]]
+        query = query.where(Result.trl.between(low, high))
+    if args["mode"] in services.TRANSFER_MODES:
+        query = query.where(_mode_filter(args["mode"]))
+    low_price = _price_bound("min", errors)
+    high_price = _price_bound("max", errors)
+    if low_price is not None:
+        query = query.where(Result.price_fen >= low_price)
+    if high_price is not None:
+        query = query.where(Result.price_fen <= high_price)
+    if args["q"]:
+        query = query.where(Result.title.contains(args["q"], autoescape=True))
+    if args["sort"] == "price_asc":
+        order = (Result.price_fen.is_(None), Result.price_fen, Result.id.desc())
+    elif args["sort"] == "price_desc":
+        order = (Result.price_fen.is_(None), Result.price_fen.desc(), Result.id.desc())
+    else:
+        args["sort"] = "newest"
+        order = (
+            Result.published_at.is_(None),
+            Result.published_at.desc(),
+            Result.id.desc(),
+        )
+    page = db.paginate(query.order_by(*order), per_page=PER_PAGE, error_out=False)
+    return render_template(
+        "results/index.html",
+        page=page,
+        args=args,
+        errors=errors,
+        fields=fields,
+        bands=services.MATURITY_BANDS,
+        modes=services.TRANSFER_MODES,
+        sorts=SORTS,
+        **_labels(),
+    )
+
+
+@bp.route("/mine")
+@login_required
+def mine():
+    """The organisation's own results in every state, and its applications."""
+    results = db.session.scalars(
+        select(Result)
+        .where(Result.org_id == current_user.org_id)
+        .order_by(Result.created_at.desc(), Result.id.desc())
+    ).all()
+    applications = db.session.scalars(
+        select(Proposal)
+        .where(
+            Proposal.kind == ProposalKind.ADOPTION,
+            Proposal.org_id == current_user.org_id,
+        )
+        .order_by(Proposal.created_at.desc(), Proposal.id.desc())
+    ).all()
+    return render_template(
+        "results/mine.html",
+        results=results,
+        applications=applications,
+        can_register=permissions.can_register_result(current_user),
+        **_labels(),
+    )
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def new():
+    """Register a result as a draft (universities and institutes)."""
+    permissions.require(permissions.can_register_result(current_user))
+    form = ResultForm()
+    form.set_field_choices(_fields())
+    if form.validate_on_submit():
+        try:
+            result = services.create_result(current_user, form.to_data())
+        except ServiceError as error:
+            db.session.rollback()
+            form.attach_error(error)
+        else:
+            db.session.commit()
+            flash("成果已保存为草稿，确认无误后请提交审核。", "success")
+            return redirect(url_for("results.detail", result_id=result.id))
+    return render_template("results/edit.html", form=form, result=None)
+
+
+@bp.route("/<int:result_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(result_id: int):
+    """Edit a draft or rejected result."""
+    result = _result(result_id)
+    permissions.require(permissions.can_edit(current_user, result))
+    form = ResultForm()
+    form.set_field_choices(_fields())
+    if request.method == "GET":
+        form.fill_from(result)
+    if form.validate_on_submit():
+        try:
+            services.update_result(result, current_user, form.to_data())
+        except ServiceError as error:
+            db.session.rollback()
+            form.attach_error(error)
+        else:
+            db.session.commit()
+            flash("修改已保存。", "success")
+            return redirect(url_for("results.detail", result_id=result.id))
+    return render_template("results/edit.html", form=form, result=result)
+
+
+def _act(result: Result, verb, success: str, *args):
+    try:
+        verb(result, current_user, *args)
+    except ServiceError as error:
+        db.session.rollback()
+        flash(error.message, "danger")
+    else:
+        db.session.commit()
+        flash(success, "success")
+    return redirect(url_for("results.detail", result_id=result.id))
+
+
+@bp.route("/<int:result_id>/submit", methods=["POST"])
+@login_required
+def submit(result_id: int):
+    """Send the result to the bureau for review."""
+    result = _result(result_id)
+    permissions.require(permissions.can_edit(current_user, result))
+    return _act(result, services.submit_result, "已提交科技局审核。")
+
+
+@bp.route("/<int:result_id>/withdraw", methods=["POST"])
+@login_required
+def withdraw(result_id: int):
+    """Take the result off the market or out of review."""
+    result = _result(result_id)
+    permissions.require(permissions.is_member_of(current_user, result.org_id))
+    return _act(result, services.withdraw_result, "成果已撤回。")
+
+
+@bp.route("/<int:result_id>/renew", methods=["POST"])
+@login_required
+def renew(result_id: int):
+    """Give a published or expired result a new valid-until date."""
+    result = _result(result_id)
+    permissions.require(permissions.is_member_of(current_user, result.org_id))
+    form = RenewForm()
+    if not form.validate_on_submit():
+        errors = [e for errs in form.errors.values() for e in errs]
+        flash("续期未完成：" + "；".join(errors), "danger")
+        return redirect(url_for("results.detail", result_id=result.id))
+    return _act(
+        result,
+        services.renew_result,
+        f"已续期至 {form.valid_until.data}。",
+        form.valid_until.data,
+    )
+
+
+@bp.route("/<int:result_id>")
+def detail(result_id: int):
+    """A result's page; owner and bureau also see applications and timeline."""
+    result = _result(result_id)
+    return _render_detail(result, AdoptionForm())
+
+
+def _render_detail(result: Result, adoption_form: AdoptionForm):
+    user = current_user
+    insider = permissions.is_member_of(user, result.org_id) or permissions.is_bureau(
+        user
+    )
+    applications = adoption.applications(result) if insider else []
+    own_application = (
+        adoption.live_application(result, user.org_id)
+        if permissions.can_adopt(user, result)
+        else None
+    )
+    return render_template(
+        "results/detail.html",
+        result=result,
+        is_owner=permissions.is_member_of(user, result.org_id),
+        insider=insider,
+        can_edit=permissions.can_edit(user, result),
+        can_adopt=permissions.can_adopt(user, result),
+        accepts=adoption.accepts_applications(result),
+        own_application=own_application,
+        applications=applications,
+        deals=adoption.deals_by_proposal(applications),
+        timeline=services.timeline(result) if insider else [],
+        adoption_form=adoption_form,
+        decline_form=DeclineForm(),
+        renew_form=RenewForm(),
+        earliest_valid_until=local_today() + timedelta(days=1),
+        latest_valid_until=services.latest_valid_until(),
+        **_labels(),
+    )
+
+
+@bp.route("/<int:result_id>/apply", methods=["POST"])
+@login_required
+def apply(result_id: int):
+    """An enterprise applies to adopt the result (揭榜转化)."""
+    result = _result(result_id)
+    permissions.require(permissions.can_adopt(current_user, result))
+    form = AdoptionForm()
+    if not form.validate_on_submit():
+        return _render_detail(result, form)
+    try:
+        adoption.apply_to_adopt(
+            result, current_user, form.use_scenario.data, form.offered_terms.data
+        )
+    except ServiceError as error:
+        db.session.rollback()
+        flash(error.message, "danger")
+    else:
+        db.session.commit()
+        flash("转化申请已提交，请等待成果方答复。", "success")
+    return redirect(url_for("results.detail", result_id=result.id))
+
+
+def _back(proposal: Proposal):
+    if permissions.can_view_result(current_user, proposal.result):
+        return redirect(url_for("results.detail", result_id=proposal.result_id))
+    return redirect(url_for("results.mine"))
+
+
+def _decide(proposal: Proposal, verb, success: str, *args):
+    try:
+        verb(proposal, current_user, *args)
+    except ServiceError as error:
+        db.session.rollback()
+        flash(error.message, "danger")
+    else:
+        db.session.commit()
+        flash(success, "success")
+    return _back(proposal)
+
+
+@bp.route("/applications/<int:proposal_id>/accept", methods=["POST"])
+@login_required
+def accept_application(proposal_id: int):
+    """The owner accepts an application; a deal is opened."""
+    proposal = _application(proposal_id)
+    permissions.require(permissions.can_decide_proposals(current_user, proposal.result))
+    return _decide(
+        proposal, adoption.accept_application, "已接受申请，并已创建撮合项目。"
+    )
+
+
+@bp.route("/applications/<int:proposal_id>/decline", methods=["POST"])
+@login_required
+def decline_application(proposal_id: int):
+    """The owner declines an application with a reason."""
+    proposal = _application(proposal_id)
+    permissions.require(permissions.can_decide_proposals(current_user, proposal.result))
+    form = DeclineForm()
+    if not form.validate_on_submit():
+        errors = [e for errs in form.errors.values() for e in errs]
+        flash("未能婉拒：" + "；".join(errors), "danger")
+        return _back(proposal)
+    return _decide(
+        proposal, adoption.decline_application, "已婉拒该申请。", form.reason.data
+    )
+
+
+@bp.route("/applications/<int:proposal_id>/withdraw", methods=["POST"])
+@login_required
+def withdraw_application(proposal_id: int):
+    """The applicant withdraws its application."""
+    proposal = _application(proposal_id)
+    permissions.require(permissions.is_member_of(current_user, proposal.org_id))
+    return _decide(proposal, adoption.withdraw_application, "申请已撤回。")

@@ -1,0 +1,1 @@
+"""Search and matching: a jieba-tokenised Whoosh index that follows the database."""

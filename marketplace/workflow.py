@@ -1,0 +1,39 @@
+"""State machines: one checked move, with its audit event, for every stateful model."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import StrEnum
+from typing import Any
+
+from marketplace import audit
+from marketplace.exceptions import StateError
+
+Transitions = Mapping[StrEnum, frozenset[StrEnum]]
+
+
+def move(
+    obj: Any,
+    to: StrEnum,
+    transitions: Transitions,
+    *,
+    action: str,
+    note: str = "",
+    reason_code: str | None = None,
+    user: Any = None,
+    refusal: str = "当前状态下不能执行此操作。",
+) -> None:
+    """Move obj.status to `to` if the machine allows it, and audit the move."""
+    current = obj.status
+    if to not in transitions.get(current, frozenset()):
+        raise StateError(refusal)
+    obj.status = to
+    audit.record(
+        action,
+        obj=obj,
+        user=user,
+        from_state=current,
+        to_state=to,
+        note=note,
+        reason_code=reason_code,
+    )
