@@ -127,6 +127,7 @@ def app_config(tmp_path):
         "SEARCH_INDEX_DIR": str(tmp_path / "search_index"),
         # Search tests switch this on; elsewhere the index is not needed.
         "SEARCH_SYNC_ON_COMMIT": False,
+        "SEARCH_REBUILD_IN_BACKGROUND": False,
         "UPLOAD_DIR": str(tmp_path / "uploads"),
     }
 

@@ -82,6 +82,7 @@ def test_problem_box_matches_results_without_login(client, catalogue):
 
 
 def test_search_survives_a_deleted_index(client, catalogue, app):
+    app.config["SEARCH_REBUILD_IN_BACKGROUND"] = True
     with app.app_context():
         shutil.rmtree(get_index().root)
     page = client.get("/search", query_string={"q": "电池"})
@@ -95,3 +96,14 @@ def test_search_survives_a_deleted_index(client, catalogue, app):
     services._rebuilding.release()
     page = client.get("/search", query_string={"q": "电池"}).get_data(as_text=True)
     assert "锂电池" in page
+
+
+def test_listing_pages_show_explained_matches(client, catalogue):
+    battery = catalogue["battery"]
+    challenge = catalogue["challenge"]
+    page = client.get(f"/challenges/{challenge.id}").get_data(as_text=True)
+    assert "智能匹配" in page
+    assert "高安全锂电池电解液" in page and "共同关键词" in page
+    back = client.get(f"/results/{battery.id}").get_data(as_text=True)
+    assert "动力电池梯次利用需求" in back
+    assert "相关企业" in back and "（1 项相关需求）" in back

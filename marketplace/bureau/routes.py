@@ -26,6 +26,7 @@ from marketplace.forms_common import choices
 from marketplace.listings import expiry, importing, review
 from marketplace.listings.states import REJECT_REASONS, STATUS_LABELS
 from marketplace.models import Challenge, Organisation, OrgKind, Result
+from marketplace.views import form_problem, perform
 
 REVIEW_MODELS = {"challenge": Challenge, "result": Result}
 IMPORT_ORG_KINDS = (OrgKind.ENTERPRISE, OrgKind.UNIVERSITY, OrgKind.INSTITUTE)
@@ -59,17 +60,14 @@ def verify(org_id: int):
     org = _org(org_id)
     form = VerifyForm()
     if not form.validate_on_submit():
-        errors = [e for errs in form.errors.values() for e in errs]
-        flash("备注无效：" + "；".join(errors), "danger")
+        flash("备注无效：" + form_problem(form), "danger")
         return redirect(url_for("bureau.verifications"))
-    try:
-        services.verify_organisation(org, form.note.data or "")
-    except ServiceError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
-    else:
-        db.session.commit()
-        flash(f"已通过：{org.name}", "success")
+    perform(
+        services.verify_organisation,
+        org,
+        form.note.data or "",
+        success=f"已通过：{org.name}",
+    )
     return redirect(url_for("bureau.verifications"))
 
 
@@ -142,10 +140,6 @@ def _reviewed_listing(kind: str, listing_id: int) -> Challenge | Result:
     return listing
 
 
-def _form_problem(form) -> str:
-    return "；".join(e for errors in form.errors.values() for e in errors)
-
-
 @bp.route("/reviews/<kind>/<int:listing_id>/approve", methods=["POST"])
 @permissions.bureau_required
 def approve_listing(kind: str, listing_id: int):
@@ -153,16 +147,15 @@ def approve_listing(kind: str, listing_id: int):
     listing = _reviewed_listing(kind, listing_id)
     form = ReviewApproveForm()
     if not form.validate_on_submit():
-        flash("备注无效：" + _form_problem(form), "danger")
+        flash("备注无效：" + form_problem(form), "danger")
         return redirect(url_for("bureau.reviews"))
-    try:
-        review.approve(listing, current_user, form.note.data or "")
-    except ServiceError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
-    else:
-        db.session.commit()
-        flash(f"已通过并发布：{listing.title}", "success")
+    perform(
+        review.approve,
+        listing,
+        current_user,
+        form.note.data or "",
+        success=f"已通过并发布：{listing.title}",
+    )
     return redirect(url_for("bureau.reviews"))
 
 
@@ -173,7 +166,7 @@ def reject_listing(kind: str, listing_id: int):
     listing = _reviewed_listing(kind, listing_id)
     form = ReviewRejectForm()
     if not form.validate_on_submit():
-        flash("未退回：" + _form_problem(form), "danger")
+        flash("未退回：" + form_problem(form), "danger")
         return redirect(url_for("bureau.reviews"))
     try:
         review.reject(

@@ -25,6 +25,7 @@ from marketplace.listings.states import (
     local_today,
 )
 from marketplace.models import Challenge, ChallengeStatus, OrgKind
+from marketplace.views import form_problem, perform
 
 PER_PAGE = 20
 MAX_PAGE = 10_000
@@ -41,12 +42,6 @@ def _visible_challenge(challenge_id: int) -> Challenge:
     if not permissions.can_view_challenge(current_user, challenge):
         abort(404)
     return challenge
-
-
-def _form_problem(form) -> str:
-    if "csrf_token" in form.errors:
-        return "表单已过期，请刷新页面后重试。"
-    return next(iter(form.errors.values()))[0]
 
 
 def _page_number() -> int:
@@ -224,14 +219,9 @@ def submit(challenge_id: int):
     if not ActionForm().validate_on_submit():
         flash("表单已过期，请刷新页面后重试。", "danger")
         return _back(challenge)
-    try:
-        services.submit_challenge(challenge, current_user)
-    except ServiceError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
-    else:
-        db.session.commit()
-        flash("已提交科技局审核。", "success")
+    perform(
+        services.submit_challenge, challenge, current_user, success="已提交科技局审核。"
+    )
     return _back(challenge)
 
 
@@ -243,16 +233,15 @@ def withdraw(challenge_id: int):
     permissions.require(permissions.is_member_of(current_user, challenge.org_id))
     form = WithdrawForm()
     if not form.validate_on_submit():
-        flash(_form_problem(form), "danger")
+        flash(form_problem(form), "danger")
         return _back(challenge)
-    try:
-        services.withdraw_challenge(challenge, current_user, form.note.data or "")
-    except ServiceError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
-    else:
-        db.session.commit()
-        flash("需求已撤回。", "success")
+    perform(
+        services.withdraw_challenge,
+        challenge,
+        current_user,
+        form.note.data or "",
+        success="需求已撤回。",
+    )
     return _back(challenge)
 
 
@@ -265,14 +254,12 @@ def close_bidding(challenge_id: int):
     if not ActionForm().validate_on_submit():
         flash("表单已过期，请刷新页面后重试。", "danger")
         return _back(challenge)
-    try:
-        services.close_bidding_early(challenge, current_user)
-    except ServiceError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
-    else:
-        db.session.commit()
-        flash("揭榜已截止，可以开始评审申报方案。", "success")
+    perform(
+        services.close_bidding_early,
+        challenge,
+        current_user,
+        success="揭榜已截止，可以开始评审申报方案。",
+    )
     return _back(challenge)
 
 
@@ -284,14 +271,12 @@ def accept_terms(challenge_id: int):
     permissions.require(permissions.may_accept_terms(current_user, challenge))
     form = AcceptTermsForm()
     if not form.validate_on_submit():
-        flash(_form_problem(form), "danger")
+        flash(form_problem(form), "danger")
         return _back(challenge)
-    try:
-        services.accept_terms(challenge, current_user)
-    except ServiceError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
-    else:
-        db.session.commit()
-        flash("已接受保密承诺，现可查看保密内容。", "success")
+    perform(
+        services.accept_terms,
+        challenge,
+        current_user,
+        success="已接受保密承诺，现可查看保密内容。",
+    )
     return _back(challenge)

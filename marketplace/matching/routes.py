@@ -85,3 +85,9 @@ def match():
         notice=notice,
         status_labels=STATUS_LABELS,
     )
+
+
+@bp.app_template_global("listing_matches")
+def listing_matches(listing):
+    """Explained matches for a challenge or result page."""
+    return services.listing_matches(current_user, listing)

@@ -47,6 +47,8 @@ class Match:
 
 
 def _rebuild_in_background(app) -> None:
+    if not app.config.get("SEARCH_REBUILD_IN_BACKGROUND", True):
+        return
     if not _rebuilding.acquire(blocking=False):
         return
 
@@ -220,3 +222,21 @@ def match_text(user: Any, text: str, kind: str = "result", limit: int = 10):
     """Listings that fit a visitor's free-text description of a problem."""
     hits, terms = _guarded(engine.match, text, kind=kind, limit=limit)
     return _explain(user, hits, None), terms
+
+
+def listing_matches(user: Any, listing: Challenge | Result, limit: int = 8) -> dict:
+    """What a listing page shows under 智能匹配: fits, or why there are none."""
+    kind = "challenge" if isinstance(listing, Challenge) else "result"
+    if listing.status not in PUBLIC_STATES[kind]:
+        return {"kind": kind, "shown": False}
+    try:
+        if kind == "challenge":
+            return {
+                "kind": kind,
+                "shown": True,
+                "results": matches_for_challenge(user, listing, limit),
+            }
+        challenges, firms = matches_for_result(user, listing, limit)
+        return {"kind": kind, "shown": True, "challenges": challenges, "firms": firms}
+    except SearchUnavailable as error:
+        return {"kind": kind, "shown": True, "notice": str(error)}

@@ -19,6 +19,7 @@ from marketplace.orgs.forms import (
     ProfileForm,
 )
 from marketplace.reference import region_options
+from marketplace.views import perform
 
 PER_PAGE = 20
 
@@ -124,14 +125,7 @@ def resubmit(org_id: int):
     """Ask the bureau to verify a refused organisation again."""
     org = _visible_org(org_id)
     permissions.require(permissions.can_edit_org(current_user, org))
-    try:
-        services.resubmit_for_verification(org)
-    except ServiceError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
-    else:
-        db.session.commit()
-        flash("已重新提交审核。", "success")
+    perform(services.resubmit_for_verification, org, success="已重新提交审核。")
     return redirect(url_for("orgs.profile", org_id=org.id))
 
 
@@ -177,14 +171,9 @@ def member_role(org_id: int, user_id: int):
     if not form.validate_on_submit():
         flash("角色无效。", "danger")
         return redirect(url_for("orgs.members", org_id=org.id))
-    try:
-        services.set_member_role(org, user_id, form.role.data)
-    except ServiceError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
-    else:
-        db.session.commit()
-        flash("角色已更新。", "success")
+    perform(
+        services.set_member_role, org, user_id, form.role.data, success="角色已更新。"
+    )
     return redirect(url_for("orgs.members", org_id=org.id))
 
 
@@ -197,12 +186,11 @@ def member_active(org_id: int, user_id: int):
     if not form.validate_on_submit() or form.active.data not in {"0", "1"}:
         flash("请求无效。", "danger")
         return redirect(url_for("orgs.members", org_id=org.id))
-    try:
-        services.set_member_active(org, user_id, form.active.data == "1")
-    except ServiceError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
-    else:
-        db.session.commit()
-        flash("成员状态已更新。", "success")
+    perform(
+        services.set_member_active,
+        org,
+        user_id,
+        form.active.data == "1",
+        success="成员状态已更新。",
+    )
     return redirect(url_for("orgs.members", org_id=org.id))

@@ -31,6 +31,7 @@ from marketplace.proposals.forms import (
     MembershipForm,
     member_list,
 )
+from marketplace.views import perform
 
 PER_PAGE = 20
 ACTION_LABELS = panel.LABELS
@@ -191,14 +192,7 @@ def edit(proposal_id: int):
 
 
 def _act(proposal: Proposal, verb, success: str, *args) -> None:
-    try:
-        verb(proposal, current_user, *args)
-    except ServiceError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
-    else:
-        db.session.commit()
-        flash(success, "success")
+    perform(verb, proposal, current_user, *args, success=success)
 
 
 @bp.route("/<int:proposal_id>/withdraw", methods=["POST"])

@@ -28,6 +28,7 @@ from marketplace.results.forms import (
     RenewForm,
     ResultForm,
 )
+from marketplace.views import perform
 
 PER_PAGE = 20
 SORTS = {
@@ -233,14 +234,7 @@ def edit(result_id: int):
 
 
 def _act(result: Result, verb, success: str, *args):
-    try:
-        verb(result, current_user, *args)
-    except ServiceError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
-    else:
-        db.session.commit()
-        flash(success, "success")
+    perform(verb, result, current_user, *args, success=success)
     return redirect(url_for("results.detail", result_id=result.id))
 
 
@@ -349,14 +343,7 @@ def _back(proposal: Proposal):
 
 
 def _decide(proposal: Proposal, verb, success: str, *args):
-    try:
-        verb(proposal, current_user, *args)
-    except ServiceError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
-    else:
-        db.session.commit()
-        flash(success, "success")
+    perform(verb, proposal, current_user, *args, success=success)
     return _back(proposal)
 
 

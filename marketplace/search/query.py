@@ -173,7 +173,9 @@ def _catalogue_idf(searcher, term: str) -> float:
     return math.log(1 + (n - df + 0.5) / (df + 0.5))
 
 
-def demand_terms(searcher, text: str, limit: int | None = None) -> list[tuple[str, float]]:
+def demand_terms(
+    searcher, text: str, limit: int | None = None
+) -> list[tuple[str, float]]:
     """The words of a demand that best say what it is about, with query weights.
 
     jieba's bundled IDF table comes from general news text; ranked against it,
@@ -184,9 +186,7 @@ def demand_terms(searcher, text: str, limit: int | None = None) -> list[tuple[st
     the idf once more when it scores.
     """
     limit = limit or TUNING.match_terms
-    counts = Counter(
-        w for w in words(text[:5000]) if len(w) >= TUNING.min_term_len
-    )
+    counts = Counter(w for w in words(text[:5000]) if len(w) >= TUNING.min_term_len)
     ranked = []
     for term, tf in counts.items():
         idf = _catalogue_idf(searcher, term)
