@@ -260,6 +260,7 @@ def seed_demo(if_empty: bool, limit: int | None) -> None:
     click.echo(
         f"参考数据：{report.regions} 个县区、{report.fields} 个技术领域。\n"
         f"新增机构 {len(report.orgs_added)} 个，新增用户 {len(report.users_added)} 个，"
+        f"新增技术需求 {report.challenges_added} 条，"
         f"新增科技成果 {report.results_added} 条"
         f"（已存在 {report.results_skipped} 条），用时 {elapsed:.1f} 秒。"
     )

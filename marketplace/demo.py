@@ -20,6 +20,7 @@ from sqlalchemy import select
 from marketplace import audit
 from marketplace.auth.services import create_organisation, create_user
 from marketplace.creditcode import make_credit_code
+from marketplace.demo_listings import seed_challenges
 from marketplace.exceptions import ServiceError
 from marketplace.extensions import db
 from marketplace.listings import importing
@@ -214,6 +215,7 @@ class SeedReport:
     users_added: list[str] = field(default_factory=list)
     results_added: int = 0
     results_skipped: int = 0
+    challenges_added: int = 0
     logins: list[tuple[str, str, str]] = field(default_factory=list)
 
 
@@ -395,15 +397,21 @@ def seed_demo(limit: int | None = None) -> SeedReport:
     }
     rows = _result_rows(read_records(limit=limit), orgs, creators, existing, report)
     report.results_added = _import_results(rows, orgs) if rows else 0
+    report.challenges_added = seed_challenges(orgs, creators)
 
-    if not (report.orgs_added or report.users_added or report.results_added):
+    if not (
+        report.orgs_added
+        or report.users_added
+        or report.results_added
+        or report.challenges_added
+    ):
         return report
     audit.record(
         "seed_demo",
         org_id=orgs[BUREAU_NAME].id,
         note=(
             f"orgs+{len(report.orgs_added)} users+{len(report.users_added)} "
-            f"results+{report.results_added}"
+            f"results+{report.results_added} challenges+{report.challenges_added}"
         ),
     )
     return report

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -369,6 +370,14 @@ def test_sysadmin_in_bureau_does_not_warn(app, runner, factory):
 
 # --- seed-demo -------------------------------------------------------------
 
+DEMO_CHALLENGES = len(
+    json.loads(
+        (Path(demo.__file__).parent / "data" / "demo_challenges.json").read_text(
+            encoding="utf-8"
+        )
+    )
+)
+
 
 def test_seed_demo_twice_is_idempotent_and_logins_work(app, runner):
     first = runner.invoke(args=["seed-demo"])
@@ -378,7 +387,8 @@ def test_seed_demo_twice_is_idempotent_and_logins_work(app, runner):
         "orgs": len(demo.ORGS),
         "users": len(demo.USERS),
         "results": 2000,
-        "outbox": 2000,
+        # One outbox row per result and per demo challenge.
+        "outbox": 2000 + DEMO_CHALLENGES,
     }
 
     second = runner.invoke(args=["seed-demo"])
@@ -405,7 +415,11 @@ def test_seed_demo_twice_is_idempotent_and_logins_work(app, runner):
             )
         )
         assert owner_kinds == {OrgKind.UNIVERSITY, OrgKind.INSTITUTE}
-        outbox_ids = set(session.scalars(select(SearchOutbox.doc_id)))
+        outbox_ids = set(
+            session.scalars(
+                select(SearchOutbox.doc_id).where(SearchOutbox.doc_kind == "result")
+            )
+        )
         assert outbox_ids == set(session.scalars(select(Result.id)))
         assert (
             session.scalar(
@@ -474,7 +488,7 @@ def test_seed_demo_if_empty_seeds_empty_database(app, runner):
     result = runner.invoke(args=["seed-demo", "--if-empty", "--limit", "20"])
     assert result.exit_code == 0, result.output
     assert counts(app)["results"] == 20
-    assert counts(app)["outbox"] == 20
+    assert counts(app)["outbox"] == 20 + DEMO_CHALLENGES
 
 
 def test_every_csl_record_maps_to_a_technology_field():

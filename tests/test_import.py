@@ -650,7 +650,9 @@ def test_seed_demo_imports_through_the_importer_and_is_idempotent(runner, db):
     first = runner.invoke(args=["seed-demo", "--limit", "40"])
     assert first.exit_code == 0, first.output
     after = counts(db)
-    assert after["results"] == 40 and after["outbox"] == 40
+    demo_challenges = db.session.scalar(select(func.count(Challenge.id)))
+    assert demo_challenges == 10
+    assert after["results"] == 40 and after["outbox"] == 40 + demo_challenges
     imports = db.session.scalar(
         select(func.count(AuditEvent.id)).where(AuditEvent.action == "results_imported")
     )
