@@ -71,6 +71,15 @@ def build_config(instance_path: str) -> dict:
         "RATELIMIT_ENABLED": _flag(os.environ.get("RATELIMIT_ENABLED"), True),
         "RATELIMIT_HEADERS_ENABLED": True,
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute"),
+        "API_RATE_LIMIT": os.environ.get("API_RATE_LIMIT", "120 per minute"),
+        "MAX_ATTACHMENT_BYTES": int(os.environ.get("MAX_ATTACHMENT_BYTES", 20 * 2**20)),
+        # Apply the outbox to this node's index right after each commit; turn off
+        # when a separate `flask search sync` process follows the outbox instead.
+        "SEARCH_SYNC_ON_COMMIT": _flag(os.environ.get("SEARCH_SYNC_ON_COMMIT"), True),
+        "SEARCH_REBUILD_IN_BACKGROUND": True,
+        "SEARCH_USERDICT": os.environ.get(
+            "SEARCH_USERDICT", str(instance / "search_userdict.txt")
+        ),
         "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_CONTENT_LENGTH", 64 * 2**20)),
         "PROXY_FIX_X_FOR": int(os.environ.get("PROXY_FIX_X_FOR", "0")),
         "SESSION_COOKIE_NAME": "mp_session",
