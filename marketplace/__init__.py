@@ -61,6 +61,7 @@ def register_blueprints(app: Flask) -> None:
     from marketplace.auth import bp as auth_bp
     from marketplace.bureau import bp as bureau_bp
     from marketplace.challenges import bp as challenges_bp
+    from marketplace.deals import bp as deals_bp
     from marketplace.main import bp as main_bp
     from marketplace.matching import bp as matching_bp
     from marketplace.notifications import bp as notifications_bp
@@ -76,6 +77,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(challenges_bp, url_prefix="/challenges")
     app.register_blueprint(results_bp, url_prefix="/results")
     app.register_blueprint(proposals_bp, url_prefix="/proposals")
+    app.register_blueprint(deals_bp, url_prefix="/deals")
     app.register_blueprint(notifications_bp, url_prefix="/notifications")
     app.register_blueprint(api_bp, url_prefix="/api/v1")
 

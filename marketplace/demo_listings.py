@@ -19,9 +19,12 @@ DEMO_CHALLENGES = Path(__file__).resolve().parent / "data" / "demo_challenges.js
 def seed_challenges(orgs: dict[str, Organisation], creators: dict[int, int]) -> int:
     """Post the demo challenges that are not there yet; returns how many were added."""
     records = json.loads(DEMO_CHALLENGES.read_text(encoding="utf-8"))
-    existing = set(
-        db.session.execute(select(Challenge.org_id, Challenge.external_id)).tuples()
-    )
+    existing = {
+        (org_id, external_id)
+        for org_id, external_id in db.session.execute(
+            select(Challenge.org_id, Challenge.external_id)
+        )
+    }
     by_org: dict[int, list[importing.RawRow]] = {}
     for line, record in enumerate(records, start=1):
         org = orgs[record["org"]]

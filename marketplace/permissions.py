@@ -235,6 +235,16 @@ def can_decide_proposals(user: Any, listing: Challenge | Result) -> bool:
     return is_member_of(user, listing.org_id)
 
 
+def can_start_deal(user: Any, challenge: Challenge, result: Result) -> bool:
+    """Either side of a match, or a transfer agency, may open a deal from it."""
+    if not org_is_verified(user):
+        return False
+    return (
+        user.org_id in (challenge.org_id, result.org_id)
+        or user.org.kind in BROKER_KINDS
+    )
+
+
 def can_direct_award(user: Any) -> bool:
     """Only the bureau awards directly (定向委托)."""
     return is_bureau(user)
