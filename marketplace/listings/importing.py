@@ -7,8 +7,6 @@ all of them are good are the listings written: new rows inserted, rows whose
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import math
 import re
@@ -16,7 +14,7 @@ import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, NamedTuple
+from typing import Any
 
 from sqlalchemy import insert, or_, select, update
 
@@ -24,6 +22,15 @@ from marketplace import audit, permissions
 from marketplace.creditcode import normalise
 from marketplace.exceptions import ServiceError
 from marketplace.extensions import db
+from marketplace.listings.import_files import (  # noqa: F401  (callers use these)
+    COLUMNS,
+    FORMATS,
+    KNOWN,
+    ImportRefused,
+    ParsedFile,
+    RawRow,
+    parse_file,
+)
 from marketplace.listings.states import local_today
 from marketplace.models import (
     Challenge,
@@ -38,66 +45,13 @@ from marketplace.models import (
 from marketplace.money import MoneyError, parse_wan
 
 KINDS = {"result": "科技成果", "challenge": "技术需求"}
-FORMATS = (".jsonl", ".csv", ".xlsx")
-MAX_ROWS = 50_000
 MAX_KEYWORDS, MAX_KEYWORD_LEN = 30, 50
 MAX_TEXT = 20_000
 SUMMARY_LEN = 200
 BATCH = 250
-COMMON = ("title", "description", "external_id", "keywords", "field", "price_wan")
-COLUMNS = {
-    "result": frozenset((*COMMON, "discipline", "maturity", "valid_until")),
-    "challenge": frozenset((*COMMON, "deadline")),
-}
-KNOWN = COLUMNS["result"] | COLUMNS["challenge"]
-# Other spellings of the column names, including the Chinese ones people type.
-ALIASES = {
-    "abstract": "description",
-    "id": "external_id",
-    "标题": "title",
-    "名称": "title",
-    "描述": "description",
-    "简介": "description",
-    "摘要": "description",
-    "编号": "external_id",
-    "关键词": "keywords",
-    "技术领域": "field",
-    "学科": "discipline",
-    "成熟度": "maturity",
-    "价格": "price_wan",
-    "榜额": "price_wan",
-    "有效期": "valid_until",
-    "截止日期": "deadline",
-}
 KEYWORD_SPLIT = re.compile(r"[、，,;；\s]+")
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 ALL_BIDDER_KINDS = ["enterprise", "university", "institute", "agency"]
-
-
-class ImportRefused(ServiceError):
-    """The file has bad rows; `errors` are '第 N 行: reason' lines, in order."""
-
-    def __init__(self, errors: list[str]):
-        super().__init__(f"文件中有 {len(errors)} 处错误，未导入任何数据。")
-        self.errors = errors
-
-
-class RawRow(NamedTuple):
-    """One row as read: its line number, its values, and trusted model values."""
-
-    line: int
-    data: dict[str, Any]
-    # Columns set by code rather than by a file (seed-demo's dates and terms).
-    extra: dict[str, Any] | None = None
-
-
-@dataclass
-class ParsedFile:
-    """A file read into rows, with the problems found while reading."""
-
-    rows: list[RawRow] = field(default_factory=list)
-    errors: list[tuple[int, str]] = field(default_factory=list)
-    ignored: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -124,125 +78,6 @@ def find_org(ref: str) -> Organisation:
 
 
 # --- reading files -------------------------------------------------------------
-
-
-def _column(name: Any) -> str:
-    key = str(name or "").strip().lstrip("\ufeff").strip()
-    return ALIASES.get(key, ALIASES.get(key.lower(), key.lower()))
-
-
-def _decode(data: bytes) -> str:
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ImportRefused(["文件不是 UTF-8 编码，请另存为 UTF-8 后再导入。"]) from exc
-
-
-def _too_many(number: int) -> None:
-    if number > MAX_ROWS + 1:
-        raise ImportRefused([f"一次最多导入 {MAX_ROWS} 行，请拆分文件。"])
-
-
-def _read_jsonl(data: bytes, parsed: ParsedFile) -> None:
-    # Only \n ends a line: JSON strings may hold U+2028 and the like, which
-    # str.splitlines() would count as line breaks the user never sees.
-    for number, line in enumerate(_decode(data).split("\n"), start=1):
-        _too_many(number)
-        if not line.strip():
-            continue
-        try:
-            value = json.loads(line)
-        except ValueError:
-            value = None
-        if not isinstance(value, dict):
-            parsed.errors.append((number, "不是有效的 JSON 对象"))
-            continue
-        parsed.rows.append(RawRow(number, value))
-
-
-def _table(rows: Iterable[tuple[int, list[Any]]], parsed: ParsedFile) -> None:
-    """Rows of cells under a header row (CSV, XLSX); the header is line 1."""
-    header: list[str] | None = None
-    for number, cells in rows:
-        _too_many(number)
-        if header is None:
-            header = [_column(c) for c in cells]
-            while header and not header[-1]:
-                header.pop()
-            names = [h for h in header if h]
-            if len(set(names)) != len(names):
-                raise ImportRefused([f"第 {number} 行: 表头中有重复的列名"])
-            for required in ("title", "description"):
-                if required not in header:
-                    raise ImportRefused([f"第 {number} 行: 表头缺少 {required} 列"])
-            continue
-        if all(c is None or (isinstance(c, str) and not c.strip()) for c in cells):
-            continue
-        extra = [c for c in cells[len(header) :] if c not in (None, "")]
-        if extra:
-            parsed.errors.append((number, "单元格数多于表头列数"))
-            continue
-        parsed.rows.append(
-            RawRow(number, {h: c for h, c in zip(header, cells, strict=False) if h})
-        )
-    if header is None:
-        raise ImportRefused(["文件是空的：第 1 行应为表头。"])
-
-
-def _read_csv(data: bytes, parsed: ParsedFile) -> None:
-    reader = csv.reader(io.StringIO(_decode(data), newline=""))
-    try:
-        _table(enumerate(reader, start=1), parsed)
-    except csv.Error as exc:
-        raise ImportRefused([f"CSV 格式错误：{exc}"]) from exc
-
-
-def _read_xlsx(data: bytes, parsed: ParsedFile) -> None:
-    from openpyxl import load_workbook
-
-    book = None
-    try:
-        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        sheet = book.worksheets[0]
-        _table(
-            ((n, list(r)) for n, r in enumerate(sheet.iter_rows(values_only=True), 1)),
-            parsed,
-        )
-    except ImportRefused:
-        raise
-    except Exception as exc:  # openpyxl raises many kinds for a broken file
-        raise ImportRefused(["无法读取 Excel 文件，请确认是 .xlsx 格式。"]) from exc
-    finally:
-        if book is not None:
-            book.close()
-
-
-def parse_file(data: bytes, filename: str) -> ParsedFile:
-    """Read a .jsonl, .csv or .xlsx file into rows; the format follows the name."""
-    suffix = "." + filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
-    readers = {".jsonl": _read_jsonl, ".csv": _read_csv, ".xlsx": _read_xlsx}
-    if suffix not in readers:
-        raise ServiceError("只能导入 .jsonl、.csv 或 .xlsx 文件。", "file")
-    parsed = ParsedFile()
-    readers[suffix](data, parsed)
-    rows = []
-    ignored: set[str] = set()
-    for row in parsed.rows:
-        values = {}
-        for key, value in row.data.items():
-            name = _column(key)
-            if name in KNOWN:
-                if name in values:
-                    parsed.errors.append((row.line, f"{name} 重复出现"))
-                values[name] = value
-            else:
-                ignored.add(str(key))
-        rows.append(RawRow(row.line, values))
-    parsed.rows, parsed.ignored = rows, sorted(ignored)
-    return parsed
-
-
-# --- checking values --------------------------------------------------------------
 
 
 class _Bad(ValueError):
