@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, selectinload
 from whoosh import index as whoosh_index
 
 from marketplace.models import Challenge, Result, SearchOutbox
+from marketplace.search import analysis, dictionary
 from marketplace.search.documents import build_schema, document_for, is_public, key_of
 
 log = logging.getLogger(__name__)
@@ -92,6 +93,9 @@ class SearchIndex:
 
     def open(self):
         """The current generation, or IndexUnavailable."""
+        # Queries and updates must be cut with the words the generation was
+        # built with; loading is a no-op once this process has the file.
+        analysis.load_words(self.current / dictionary.FILENAME)
         try:
             return whoosh_index.open_dir(str(self.current))
         except Exception as exc:  # missing, empty or garbled files
@@ -127,6 +131,10 @@ class SearchIndex:
             # applied by the next sync, so nothing falls between the two.
             head = session.scalar(select(func.max(SearchOutbox.id))) or 0
             generation = self._new_generation()
+            words = dictionary.catalogue_words(session)
+            analysis.load_words(
+                dictionary.write(generation / dictionary.FILENAME, words)
+            )
             ix = whoosh_index.open_dir(str(generation))
             writer = ix.writer(procs=1, limitmb=256)
             count = 0
