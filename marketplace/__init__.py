@@ -61,6 +61,7 @@ def register_blueprints(app: Flask) -> None:
     from marketplace.auth import bp as auth_bp
     from marketplace.bureau import bp as bureau_bp
     from marketplace.challenges import bp as challenges_bp
+    from marketplace.contracts import bp as contracts_bp
     from marketplace.deals import bp as deals_bp
     from marketplace.main import bp as main_bp
     from marketplace.matching import bp as matching_bp
@@ -68,6 +69,9 @@ def register_blueprints(app: Flask) -> None:
     from marketplace.orgs import bp as orgs_bp
     from marketplace.proposals import bp as proposals_bp
     from marketplace.results import bp as results_bp
+    from marketplace.stats import bp as stats_bp
+    from marketplace.tokens import bp as tokens_bp
+    from marketplace.tokens.services import init_app as init_tokens
 
     app.register_blueprint(main_bp)
     app.register_blueprint(matching_bp)
@@ -78,8 +82,12 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(results_bp, url_prefix="/results")
     app.register_blueprint(proposals_bp, url_prefix="/proposals")
     app.register_blueprint(deals_bp, url_prefix="/deals")
+    app.register_blueprint(contracts_bp, url_prefix="/contracts")
     app.register_blueprint(notifications_bp, url_prefix="/notifications")
     app.register_blueprint(api_bp, url_prefix="/api/v1")
+    app.register_blueprint(stats_bp, url_prefix="/stats")
+    app.register_blueprint(tokens_bp, url_prefix="/settings/tokens")
+    init_tokens(app)
 
 
 def register_security(app: Flask) -> None:

@@ -42,8 +42,29 @@ def init_app(app: Flask) -> None:
         seed_demo,
         listings,
         import_listings,
+        import_contracts,
     ):
         app.cli.add_command(command)
+
+    @app.cli.command("create-token")
+    @click.argument("email")
+    @click.option("--name", default="命令行创建", help="A name to recognise it by.")
+    def create_token(email: str, name: str) -> None:
+        """Create an API token for the user with EMAIL and print it (shown once)."""
+        from marketplace.models import User
+        from marketplace.tokens import services as tokens
+
+        user = db.session.scalar(
+            select(User).where(func.lower(User.email) == email.strip().lower())
+        )
+        if user is None or not user.active:
+            raise _fail(f"没有这个有效用户：{email}")
+        try:
+            secret = tokens.create_token(user, name)
+        except ServiceError as exc:
+            raise _fail(exc.message) from exc
+        _commit()
+        click.echo(secret)
 
 
 def _commit() -> None:
@@ -362,4 +383,47 @@ def import_listings(kind: str, org_ref: str, draft: bool, file: Path) -> None:
     click.echo(
         f"{org.name}：新增{importing.KINDS[kind]} {report.added} 条（{state}），"
         f"更新 {report.updated} 条，用时 {time.perf_counter() - started:.1f} 秒。"
+    )
+
+
+@click.command("import-contracts")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@with_appcontext
+def import_contracts(file: Path) -> None:
+    """Import technology contracts from a .csv or .xlsx FILE.
+
+    Columns: contract_type (Chinese name or development|transfer|licensing|
+    consulting|service), buyer, buyer_region, seller, seller_region, broker,
+    field, signed_on, amount_wan, tech_amount_wan, registration_no (when present
+    the contract is imported as registered). Every row is checked first; if any
+    is bad, nothing is imported and the command fails.
+    """
+    from marketplace.contracts import importing as contract_import
+
+    started = time.perf_counter()
+    try:
+        parsed = contract_import.parse_file(file.read_bytes(), file.name)
+        options = {"source": file.name, "errors": parsed.errors}
+        if len(parsed.rows) >= PROGRESS_FROM:
+            with click.progressbar(length=len(parsed.rows), label="写入数据库") as bar:
+                report = contract_import.import_rows(
+                    parsed.rows, progress=bar.update, **options
+                )
+        else:
+            report = contract_import.import_rows(parsed.rows, **options)
+    except importing.ImportRefused as exc:
+        db.session.rollback()
+        for line in exc.errors:
+            click.echo(line, err=True)
+        raise click.ClickException(exc.message) from exc
+    except ServiceError as exc:
+        raise _fail(exc.message) from exc
+    except (OSError, SQLAlchemyError) as exc:
+        raise _fail(f"导入失败：{exc}") from exc
+    _commit()
+    if parsed.ignored:
+        click.echo(f"已忽略未知的列：{'、'.join(parsed.ignored)}", err=True)
+    click.echo(
+        f"新增技术合同 {report.added} 份（其中已登记 {report.registered} 份），"
+        f"用时 {time.perf_counter() - started:.1f} 秒。"
     )

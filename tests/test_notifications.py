@@ -169,3 +169,13 @@ def test_navbar_badge_counts_unread(enterprise_client, db):
     assert "未读通知 1 条" in page
     enterprise_client.post("/notifications/read-all")
     assert "未读通知" not in enterprise_client.get("/").get_data(as_text=True)
+
+
+def test_navbar_links_follow_the_role(client, enterprise_client, bureau_client):
+    anonymous = client.get("/").get_data(as_text=True)
+    firm = enterprise_client.get("/").get_data(as_text=True)
+    bureau = bureau_client.get("/").get_data(as_text=True)
+    for link in ('href="/deals/"', 'href="/contracts/"'):
+        assert link not in anonymous and link in firm and link in bureau
+    for link in ('href="/stats/"', 'href="/stats/targets"', 'href="/settings/tokens/"'):
+        assert link in bureau and link not in firm and link not in anonymous

@@ -66,6 +66,76 @@ def _by_id(name: str) -> dict:
     }
 
 
+_ROW = {
+    "type": "object",
+    "required": ["key"],
+    "description": (
+        "Amounts in integer fen. by=county rows have output_fen, absorption_fen,"
+        " output_count, absorption_count; other rows contract_amount_fen,"
+        " tech_amount_fen, count."
+    ),
+    "properties": {
+        "key": {"type": "string"},
+        "label": {"type": "string"},
+        "contract_amount_fen": {"type": "integer"},
+        "tech_amount_fen": {"type": "integer"},
+        "count": {"type": "integer"},
+        "output_fen": {"type": "integer"},
+        "absorption_fen": {"type": "integer"},
+        "output_count": {"type": "integer"},
+        "absorption_count": {"type": "integer"},
+    },
+}
+_TURNOVER = {
+    "type": "object",
+    "required": ["from", "to", "by", "rows", "total"],
+    "properties": {
+        "from": {"type": "string", "format": "date"},
+        "to": {"type": "string", "format": "date"},
+        "by": {"type": "string"},
+        "unit": {"type": "string", "const": "fen"},
+        "rows": {"type": "array", "items": _ROW},
+        "total": _ROW,
+    },
+}
+_DATE = {"type": "string", "format": "date"}
+_ERR = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+_TURNOVER_PATH = {
+    "get": {
+        "summary": "Turnover of registered contracts (bureau session or bearer token)",
+        "security": [{"bearer": []}],
+        "parameters": [
+            {"name": "from", "in": "query", "required": False, "schema": _DATE},
+            {"name": "to", "in": "query", "required": False, "schema": _DATE},
+            {
+                "name": "by",
+                "in": "query",
+                "required": False,
+                "schema": {
+                    "type": "string",
+                    "enum": ["month", "quarter", "year", "county", "field", "type"],
+                    "default": "month",
+                },
+            },
+        ],
+        "responses": {
+            "200": {
+                "description": "Rows and a total row, amounts in fen",
+                "content": {
+                    "application/json": {
+                        "schema": {"$ref": "#/components/schemas/Turnover"}
+                    }
+                },
+            },
+            "400": {"description": "Bad parameters", "content": _ERR},
+            "401": {"description": "Not logged in, no valid token", "content": _ERR},
+            "403": {"description": "Not the bureau", "content": _ERR},
+            "429": {"description": "Rate limit reached", "content": _ERR},
+        },
+    }
+}
+
+
 def document() -> dict:
     """The OpenAPI 3.1 document."""
     return {
@@ -158,6 +228,15 @@ def document() -> dict:
                     "responses": _responses(not_found=True),
                 }
             },
+            "/stats/turnover": _TURNOVER_PATH,
         },
-        "components": {"schemas": {"Item": _ITEM, "ItemList": _LIST, "Error": _ERROR}},
+        "components": {
+            "schemas": {
+                "Item": _ITEM,
+                "ItemList": _LIST,
+                "Error": _ERROR,
+                "Turnover": _TURNOVER,
+            },
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
     }

@@ -103,3 +103,6 @@ def result_matches(result_id: int):
 def openapi():
     """The OpenAPI 3.1 description of this API."""
     return jsonify(document())
+
+
+from marketplace.api import stats as _stats  # noqa: E402,F401

@@ -2,16 +2,29 @@
 
 from __future__ import annotations
 
-from flask import abort, redirect, request
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from sqlalchemy import func, select
 
 from marketplace import permissions
 from marketplace.deals import bp, services
+from marketplace.deals.forms import BrokerForm, DealForm, NoteForm, StageForm
+from marketplace.deals.services import STAGE_LABELS
+from marketplace.exceptions import ServiceError
 from marketplace.extensions import db
 from marketplace.forms_common import BaseForm
-from marketplace.models import Challenge, Result
+from marketplace.models import (
+    Challenge,
+    Contract,
+    Deal,
+    DealEvent,
+    Organisation,
+    Proposal,
+    Result,
+    User,
+)
 from marketplace.security import is_safe_next
-from marketplace.views import perform
+from marketplace.views import form_problem, perform
 
 
 @bp.route("/from-match", methods=["POST"])
@@ -20,8 +33,12 @@ def from_match():
     """Open a deal (a lead) from a suggested match."""
     if not BaseForm().validate_on_submit():
         abort(400)
-    challenge = db.session.get(Challenge, request.form.get("challenge_id", type=int))
-    result = db.session.get(Result, request.form.get("result_id", type=int))
+    challenge_id = request.form.get("challenge_id", type=int)
+    result_id = request.form.get("result_id", type=int)
+    if challenge_id is None or result_id is None:
+        abort(404)
+    challenge = db.session.get(Challenge, challenge_id)
+    result = db.session.get(Result, result_id)
     if (
         challenge is None
         or result is None
@@ -39,3 +56,261 @@ def from_match():
     )
     back = request.form.get("next")
     return redirect(back if is_safe_next(back) else f"/challenges/{challenge.id}")
+
+
+# --- the broker workspace -----------------------------------------------------
+
+
+def _visible_deal(deal_id: int) -> Deal:
+    deal = db.session.get(Deal, deal_id)
+    # Not found and not visible look the same, so deal ids do not leak.
+    if deal is None or not permissions.can_view_deal(current_user, deal):
+        abort(404)
+    return deal
+
+
+def _org_names(deals: list[Deal]) -> dict[int, str]:
+    ids = {
+        i
+        for d in deals
+        for i in (d.demand_org_id, d.supply_org_id, d.broker_org_id)
+        if i is not None
+    }
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        select(Organisation.id, Organisation.name).where(Organisation.id.in_(ids))
+    )
+    return dict(rows.all())
+
+
+# A column of the board shows the most recently active deals; the list view
+# pages through all of them.
+BOARD_COLUMN = 30
+LIST_PAGE = 30
+
+
+@bp.route("/")
+@login_required
+def board():
+    """The pipeline board (or list) of the deals the user may see."""
+    view = "list" if request.args.get("view") == "list" else "board"
+    stage = request.args.get("stage", "")
+    order = "asc" if request.args.get("order") == "asc" else "desc"
+    visible = permissions.visible_deals(current_user)
+    updated = Deal.updated_at.asc() if order == "asc" else Deal.updated_at.desc()
+    page = None
+    columns: dict[str, list[Deal]] = {}
+    counts: dict[str, int] = {}
+    if view == "list":
+        if stage in STAGE_LABELS:
+            visible = visible.where(Deal.stage == stage)
+        page = db.paginate(
+            visible.order_by(updated, Deal.id.desc()),
+            per_page=LIST_PAGE,
+            error_out=False,
+        )
+        deals = list(page.items)
+    else:
+        ids = visible.with_only_columns(Deal.id).scalar_subquery()
+        counts = dict(
+            db.session.execute(
+                select(Deal.stage, func.count(Deal.id))
+                .where(Deal.id.in_(ids))
+                .group_by(Deal.stage)
+            ).all()
+        )
+        for key in STAGE_LABELS:
+            columns[key] = list(
+                db.session.scalars(
+                    visible.where(Deal.stage == key)
+                    .order_by(Deal.updated_at.desc(), Deal.id.desc())
+                    .limit(BOARD_COLUMN)
+                )
+            )
+        deals = [deal for column in columns.values() for deal in column]
+    return render_template(
+        "deals/board.html",
+        view=view,
+        stage=stage,
+        order=order,
+        deals=deals,
+        page=page,
+        columns=columns,
+        counts=counts,
+        names=_org_names(deals),
+        STAGE_LABELS=STAGE_LABELS,
+        can_create=permissions.can_create_deal(current_user),
+    )
+
+
+def _prefill(form: DealForm) -> tuple[Challenge | None, Result | None, Proposal | None]:
+    challenge = result = proposal = None
+    source = request.values
+    if cid := source.get("challenge_id", source.get("challenge"), type=int):
+        challenge = db.session.get(Challenge, cid)
+        if challenge is None or not permissions.can_view_challenge(
+            current_user, challenge
+        ):
+            abort(404)
+    if rid := source.get("result_id", source.get("result"), type=int):
+        result = db.session.get(Result, rid)
+        if result is None or not permissions.can_view_result(current_user, result):
+            abort(404)
+    if pid := source.get("proposal", type=int):
+        proposal = db.session.get(Proposal, pid)
+        if proposal is None or not permissions.can_view_proposal(
+            current_user, proposal
+        ):
+            abort(404)
+    return challenge, result, proposal
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def new():
+    """Open a deal from scratch, or prefilled from a challenge, result or proposal."""
+    permissions.require(permissions.can_create_deal(current_user))
+    form = DealForm()
+    challenge, result, proposal = _prefill(form)
+    if proposal is not None:
+        existing = services.deal_for_proposal(proposal)
+        if existing is not None:
+            return redirect(url_for("deals.detail", deal_id=existing.id))
+        flash("该申报尚未中选或获准，中选后会自动生成撮合项目。", "warning")
+        return redirect(f"/proposals/{proposal.id}")
+    if request.method == "GET":
+        if challenge is not None:
+            form.demand_org.data = challenge.org.name
+            form.challenge_id.data = challenge.id
+        if result is not None:
+            form.supply_org.data = result.org.name
+            form.result_id.data = result.id
+        form.title.data = " × ".join(
+            x.title[:90] for x in (challenge, result) if x is not None
+        )
+    if form.validate_on_submit():
+        try:
+            deal = services.create_deal(
+                current_user,
+                form.demand_org.data,
+                form.supply_org.data,
+                form.title.data,
+                challenge=challenge,
+                result=result,
+            )
+        except ServiceError as error:
+            db.session.rollback()
+            form.attach_error(error)
+        else:
+            db.session.commit()
+            flash("撮合项目已创建。", "success")
+            return redirect(url_for("deals.detail", deal_id=deal.id))
+    return render_template(
+        "deals/new.html", form=form, challenge=challenge, result=result
+    ), (422 if form.errors or form.form_errors else 200)
+
+
+@bp.route("/<int:deal_id>")
+@login_required
+def detail(deal_id: int):
+    """A deal: parties, broker, sources, contract, stage buttons, notes, timeline."""
+    deal = _visible_deal(deal_id)
+    events = db.session.scalars(
+        select(DealEvent)
+        .where(DealEvent.deal_id == deal.id)
+        .order_by(DealEvent.created_at.desc(), DealEvent.id.desc())
+    ).all()
+    user_ids = {e.user_id for e in events if e.user_id} | {deal.broker_user_id or 0}
+    users = {
+        u.id: u for u in db.session.scalars(select(User).where(User.id.in_(user_ids)))
+    }
+    org_ids = {e.org_id for e in events if e.org_id}
+    rows = db.session.execute(
+        select(Organisation.id, Organisation.name).where(Organisation.id.in_(org_ids))
+    )
+    orgs = dict(rows.all())
+    contracts = db.session.scalars(
+        select(Contract).where(Contract.deal_id == deal.id).order_by(Contract.id)
+    ).all()
+    can_act = permissions.can_act_on_deal(current_user, deal)
+    return render_template(
+        "deals/detail.html",
+        deal=deal,
+        events=events,
+        users=users,
+        orgs=orgs,
+        contracts=contracts,
+        can_act=can_act,
+        can_set_broker=permissions.can_set_broker(current_user, deal),
+        moves=sorted(services.STAGE_MOVES[deal.stage], key=list(STAGE_LABELS).index),
+        stage_form=StageForm(),
+        note_form=NoteForm(),
+        broker_form=BrokerForm(),
+        STAGE_LABELS=STAGE_LABELS,
+    )
+
+
+def _acting_deal(deal_id: int) -> Deal:
+    deal = _visible_deal(deal_id)
+    permissions.require(permissions.can_act_on_deal(current_user, deal))
+    return deal
+
+
+@bp.route("/<int:deal_id>/stage", methods=["POST"])
+@login_required
+def stage(deal_id: int):
+    """Move the deal to another stage."""
+    deal = _acting_deal(deal_id)
+    form = StageForm()
+    if form.validate_on_submit():
+        perform(
+            services.move_stage,
+            deal,
+            current_user,
+            form.stage.data,
+            form.note.data,
+            success="阶段已更新。",
+        )
+    else:
+        flash(form_problem(form), "danger")
+    return redirect(url_for("deals.detail", deal_id=deal_id))
+
+
+@bp.route("/<int:deal_id>/notes", methods=["POST"])
+@login_required
+def notes(deal_id: int):
+    """Add a timeline note."""
+    deal = _acting_deal(deal_id)
+    form = NoteForm()
+    if form.validate_on_submit():
+        perform(
+            services.add_note,
+            deal,
+            current_user,
+            form.note.data,
+            success="备注已添加。",
+        )
+    else:
+        flash(form_problem(form), "danger")
+    return redirect(url_for("deals.detail", deal_id=deal_id))
+
+
+@bp.route("/<int:deal_id>/broker", methods=["POST"])
+@login_required
+def broker(deal_id: int):
+    """Set, replace or remove the broker organisation."""
+    deal = _visible_deal(deal_id)
+    permissions.require(permissions.can_set_broker(current_user, deal))
+    form = BrokerForm()
+    if form.validate_on_submit():
+        perform(
+            services.set_broker,
+            deal,
+            current_user,
+            form.broker.data or None,
+            success="经纪机构已更新。",
+        )
+    else:
+        flash(form_problem(form), "danger")
+    return redirect(url_for("deals.detail", deal_id=deal_id))

@@ -8,9 +8,14 @@ from sqlalchemy import func, select
 
 from marketplace import permissions
 from marketplace.extensions import db
+from marketplace.listings.states import local_today
 from marketplace.models import (
     Challenge,
     ChallengeStatus,
+    Contract,
+    ContractStatus,
+    Deal,
+    DealStage,
     Organisation,
     Result,
     ResultStatus,
@@ -18,9 +23,27 @@ from marketplace.models import (
 
 
 def home_figures() -> dict[str, int]:
-    """Public counts shown on the home page."""
+    """Public figures the bureau publishes: this year's registered turnover too."""
     count = db.session.scalar
+    year_start = local_today().replace(month=1, day=1)
+    registered = (
+        Contract.status == ContractStatus.REGISTERED,
+        Contract.signed_on >= year_start,
+        Contract.signed_on <= year_start.replace(month=12, day=31),
+    )
     return {
+        "year": year_start.year,
+        "turnover_fen": int(
+            count(
+                select(func.coalesce(func.sum(Contract.amount_fen), 0)).where(
+                    *registered
+                )
+            )
+        ),
+        "contracts_signed": count(select(func.count(Contract.id)).where(*registered)),
+        "deals_signed": count(
+            select(func.count(Deal.id)).where(Deal.stage == DealStage.SIGNED)
+        ),
         "open_challenges": count(
             select(func.count(Challenge.id)).where(
                 Challenge.status == ChallengeStatus.OPEN

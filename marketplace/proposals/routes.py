@@ -16,6 +16,7 @@ from marketplace.models import (
     Attachment,
     AuditEvent,
     Challenge,
+    Deal,
     MemberStatus,
     Proposal,
     ProposalKind,
@@ -136,10 +137,18 @@ def detail(proposal_id: int):
         editable=services.bidding_open(challenge)
         and proposal.status in services.PENDING,
         can_download=permissions.can_download_attachment(current_user, proposal),
+        deal=_visible_deal_of(proposal),
         history=history,
         action_labels=ACTION_LABELS,
         **LABELS,
     )
+
+
+def _visible_deal_of(proposal: Proposal) -> Deal | None:
+    deal = db.session.scalar(select(Deal).where(Deal.proposal_id == proposal.id))
+    if deal is None or not permissions.can_view_deal(current_user, deal):
+        return None
+    return deal
 
 
 @bp.route("/<int:proposal_id>/edit", methods=["GET", "POST"])

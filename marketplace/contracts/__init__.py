@@ -1,0 +1,7 @@
+"""Technology contracts (技术合同): recording, registration by the bureau, payments."""
+
+from flask import Blueprint
+
+bp = Blueprint("contracts", __name__)
+
+from marketplace.contracts import routes  # noqa: E402,F401

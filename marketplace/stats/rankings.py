@@ -1,0 +1,198 @@
+"""The listings funnel, organisation rankings and certification counts."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from statistics import median
+from zoneinfo import ZoneInfo
+
+from flask import current_app, has_app_context
+from sqlalchemy import func, select
+
+from marketplace.extensions import db
+from marketplace.models import (
+    Challenge,
+    Contract,
+    ContractStatus,
+    Organisation,
+    Proposal,
+    Result,
+)
+from marketplace.models.org import OrgCertification
+from marketplace.models.proposal import ProposalKind, ProposalStatus
+
+
+def _registered():
+    return Contract.status == ContractStatus.REGISTERED
+
+
+def _in_range(start: date, end: date):
+    return (Contract.signed_on >= start, Contract.signed_on <= end)
+
+
+def _int(value) -> int:
+    return int(value or 0)
+
+
+def _zone() -> ZoneInfo:
+    name = "Asia/Shanghai"
+    if has_app_context():
+        name = current_app.config.get("DISPLAY_TIMEZONE", name)
+    return ZoneInfo(name)
+
+
+def _bounds(start: date, end: date) -> tuple[datetime, datetime]:
+    """Local dates [start, end] as an aware datetime half-open interval."""
+    zone = _zone()
+    return (
+        datetime.combine(start, time.min, zone),
+        datetime.combine(end + timedelta(days=1), time.min, zone),
+    )
+
+
+def _days(later: datetime | None, earlier: datetime | None) -> float | None:
+    if later is None or earlier is None:
+        return None
+    if later.tzinfo is None:
+        later = later.replace(tzinfo=ZoneInfo("UTC"))
+    if earlier.tzinfo is None:
+        earlier = earlier.replace(tzinfo=ZoneInfo("UTC"))
+    return (later - earlier).total_seconds() / 86400
+
+
+def _median(values: list[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return round(median(present), 1) if present else None
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return round(part * 100 / whole, 1) if whole else None
+
+
+def _stages(names_counts: list[tuple[str, int]], medians: list) -> list[dict]:
+    rows = []
+    for i, (label, count) in enumerate(names_counts):
+        previous = names_counts[i - 1][1] if i else None
+        rows.append(
+            {
+                "key": str(i),
+                "label": label,
+                "count": count,
+                "conversion_pct": _rate(count, previous) if i else None,
+                "median_days": medians[i - 1] if i else None,
+            }
+        )
+    return rows
+
+
+def _first_proposals(kind: ProposalKind, column) -> dict[int, datetime]:
+    query = (
+        select(column, func.min(Proposal.created_at))
+        .where(Proposal.kind == kind, Proposal.status != ProposalStatus.WITHDRAWN)
+        .group_by(column)
+    )
+    return dict(db.session.execute(query).all())
+
+
+def _first_registrations(column) -> dict[int, datetime]:
+    query = (
+        select(column, func.min(Contract.registered_at))
+        .where(_registered(), column.is_not(None))
+        .group_by(column)
+    )
+    return dict(db.session.execute(query).all())
+
+
+def funnel(start: date, end: date) -> dict:
+    """Listings published in the range and how far they went, with median days."""
+    low, high = _bounds(start, end)
+    challenges = db.session.execute(
+        select(Challenge.id, Challenge.published_at, Challenge.awarded_at).where(
+            Challenge.published_at >= low, Challenge.published_at < high
+        )
+    ).all()
+    bids = _first_proposals(ProposalKind.BID, Proposal.challenge_id)
+    c_done = _first_registrations(Contract.challenge_id)
+    with_bids = [c for c in challenges if c.id in bids]
+    awarded = [c for c in challenges if c.awarded_at is not None]
+    contracted = [c for c in challenges if c.id in c_done]
+    challenge_rows = _stages(
+        [
+            ("已发布需求", len(challenges)),
+            ("收到方案", len(with_bids)),
+            ("已选定", len(awarded)),
+            ("已签合同", len(contracted)),
+        ],
+        [
+            _median([_days(bids[c.id], c.published_at) for c in with_bids]),
+            _median([_days(c.awarded_at, bids.get(c.id)) for c in awarded]),
+            _median([_days(c_done[c.id], c.awarded_at) for c in contracted]),
+        ],
+    )
+    results = db.session.execute(
+        select(Result.id, Result.published_at).where(
+            Result.published_at >= low, Result.published_at < high
+        )
+    ).all()
+    applications = _first_proposals(ProposalKind.ADOPTION, Proposal.result_id)
+    r_done = _first_registrations(Contract.result_id)
+    applied = [r for r in results if r.id in applications]
+    transferred = [r for r in results if r.id in r_done]
+    result_rows = _stages(
+        [
+            ("已发布成果", len(results)),
+            ("收到应用申请", len(applied)),
+            ("已转化", len(transferred)),
+        ],
+        [
+            _median([_days(applications[r.id], r.published_at) for r in applied]),
+            _median([_days(r_done[r.id], applications.get(r.id)) for r in transferred]),
+        ],
+    )
+    return {"challenges": challenge_rows, "results": result_rows}
+
+
+def top_orgs(start: date, end: date, role: str, limit: int = 10) -> list[dict]:
+    """Registered organisations ranked by turnover as seller, buyer or broker."""
+    column = {
+        "seller": Contract.seller_org_id,
+        "buyer": Contract.buyer_org_id,
+        "broker": Contract.broker_org_id,
+    }[role]
+    query = (
+        select(
+            Organisation.id,
+            Organisation.name,
+            func.sum(Contract.amount_fen).label("amount"),
+            func.sum(Contract.tech_amount_fen),
+            func.count(Contract.id),
+        )
+        .join(Organisation, Organisation.id == column)
+        .where(_registered(), *_in_range(start, end))
+        .group_by(Organisation.id, Organisation.name)
+        .order_by(func.sum(Contract.amount_fen).desc(), Organisation.name)
+        .limit(limit)
+    )
+    return [
+        {
+            "key": str(org_id),
+            "label": name,
+            "contract_amount_fen": _int(amount),
+            "tech_amount_fen": _int(tech),
+            "count": int(count),
+        }
+        for org_id, name, amount, tech, count in db.session.execute(query)
+    ]
+
+
+def certification_counts() -> list[dict]:
+    """How many organisations hold each certification tag."""
+    query = (
+        select(OrgCertification.tag, func.count(func.distinct(OrgCertification.org_id)))
+        .group_by(OrgCertification.tag)
+        .order_by(func.count(func.distinct(OrgCertification.org_id)).desc())
+    )
+    return [
+        {"key": tag, "label": tag, "count": int(count)}
+        for tag, count in db.session.execute(query)
+    ]

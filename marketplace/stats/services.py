@@ -1,0 +1,330 @@
+"""Turnover figures over registered contracts, counted the way the bureau counts."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import aliased
+
+from marketplace.exceptions import ServiceError
+from marketplace.extensions import db
+from marketplace.listings.states import local_today
+from marketplace.models import (
+    CONTRACT_TYPE_LABELS,
+    Contract,
+    ContractStatus,
+    ContractType,
+    Organisation,
+    Payment,
+    Region,
+    TechField,
+    YearlyTarget,
+)
+from marketplace.models.org import ORG_KIND_LABELS, OrgKind
+
+BY_CHOICES = ("month", "quarter", "year", "county", "field", "type", "party_kind")
+CITY = "city"
+MAX_SPAN_DAYS = 366 * 30
+# Targets seeded by ensure_default_targets (the 2020 figure is the city's 2019 plan).
+DEFAULT_TARGETS_WAN = {2020: 13_000}
+CURRENT_YEAR_TARGET_WAN = 20_000
+OUTSIDE_KEY = "outside"
+
+
+def _registered():
+    return Contract.status == ContractStatus.REGISTERED
+
+
+def _in_range(start: date, end: date):
+    return (Contract.signed_on >= start, Contract.signed_on <= end)
+
+
+def _int(value) -> int:
+    # PostgreSQL's SUM(bigint) is numeric; SQLite's is an integer. Both exact.
+    return int(value or 0)
+
+
+def check_range(start: date | None, end: date | None) -> tuple[date, date]:
+    """The range to count; default this year; refuses a reversed or huge range."""
+    today = local_today()
+    start = start or date(today.year, 1, 1)
+    end = end or date(today.year, 12, 31)
+    if end < start:
+        raise ServiceError("结束日期不能早于开始日期。", field="end")
+    if (end - start).days > MAX_SPAN_DAYS:
+        raise ServiceError("统计区间不能超过 30 年。", field="end")
+    return start, end
+
+
+def _total(rows: list[dict], keys: tuple[str, ...]) -> dict:
+    total = {"key": "total", "label": "合计"}
+    for name in keys:
+        total[name] = sum(row[name] for row in rows)
+    return total
+
+
+AMOUNT_KEYS = ("contract_amount_fen", "tech_amount_fen", "count")
+PERIOD_KEYS = (*AMOUNT_KEYS, "payments_fen")
+COUNTY_KEYS = ("output_fen", "absorption_fen", "output_count", "absorption_count")
+
+
+def _period_key(day: date, by: str) -> str:
+    if by == "month":
+        return f"{day.year}-{day.month:02d}"
+    if by == "quarter":
+        return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
+    return str(day.year)
+
+
+def _by_period(start: date, end: date, by: str) -> list[dict]:
+    # Grouped in Python: extracting months differs between SQLite and PostgreSQL.
+    rows: dict[str, dict] = {}
+
+    def row_for(day: date) -> dict:
+        key = _period_key(day, by)
+        return rows.setdefault(
+            key, {"key": key, "label": key, **dict.fromkeys(PERIOD_KEYS, 0)}
+        )
+
+    query = select(
+        Contract.signed_on, Contract.amount_fen, Contract.tech_amount_fen
+    ).where(_registered(), *_in_range(start, end))
+    for signed_on, amount, tech in db.session.execute(query):
+        row = row_for(signed_on)
+        row["contract_amount_fen"] += amount
+        row["tech_amount_fen"] += tech
+        row["count"] += 1
+    # Money received in a period counts there, whenever its contract was signed.
+    payments = (
+        select(Payment.received_on, Payment.amount_fen)
+        .join(Contract, Payment.contract_id == Contract.id)
+        .where(_registered(), Payment.received_on >= start, Payment.received_on <= end)
+    )
+    for received_on, amount in db.session.execute(payments):
+        row_for(received_on)["payments_fen"] += amount
+    return [rows[key] for key in sorted(rows)]
+
+
+def _grouped(column, start: date, end: date, join=None) -> dict:
+    query = select(
+        column,
+        func.sum(Contract.amount_fen),
+        func.sum(Contract.tech_amount_fen),
+        func.count(Contract.id),
+    ).where(_registered(), *_in_range(start, end))
+    if join is not None:
+        query = query.select_from(Contract).outerjoin(*join)
+    out = {}
+    for key, amount, tech, count in db.session.execute(query.group_by(column)):
+        out[key] = {
+            "contract_amount_fen": _int(amount),
+            "tech_amount_fen": _int(tech),
+            "count": int(count),
+        }
+    return out
+
+
+def _rows(grouped: dict, labels: dict) -> list[dict]:
+    ordered = [k for k in labels if k in grouped]
+    ordered += sorted((k for k in grouped if k not in labels), key=str)
+    return [
+        {"key": str(k), "label": labels.get(k, str(k)), **grouped[k]} for k in ordered
+    ]
+
+
+def _region_labels() -> dict[str, str]:
+    regions = db.session.scalars(select(Region).order_by(Region.sort_order))
+    return {r.code: r.name for r in regions}
+
+
+def _by_county(start: date, end: date) -> list[dict]:
+    output = _grouped(Contract.seller_region_code, start, end)
+    absorption = _grouped(Contract.buyer_region_code, start, end)
+    labels = _region_labels()
+    keys = [k for k in labels if k in output or k in absorption]
+    rows = []
+    for key in keys:
+        out = output.get(key, {})
+        absorbed = absorption.get(key, {})
+        rows.append(
+            {
+                "key": key,
+                "label": labels[key],
+                "output_fen": out.get("contract_amount_fen", 0),
+                "absorption_fen": absorbed.get("contract_amount_fen", 0),
+                "output_count": out.get("count", 0),
+                "absorption_count": absorbed.get("count", 0),
+            }
+        )
+    return rows
+
+
+def turnover(start: date, end: date, by: str) -> dict:
+    """Rows of one breakdown over registered contracts signed in [start, end]."""
+    if by not in BY_CHOICES:
+        raise ServiceError("不支持的分组方式。", field="by")
+    if by in {"month", "quarter", "year"}:
+        rows = _by_period(start, end, by)
+        return {"by": by, "rows": rows, "total": _total(rows, PERIOD_KEYS)}
+    elif by == "county":
+        rows = _by_county(start, end)
+        return {"by": by, "rows": rows, "total": _county_total(start, end)}
+    elif by == "field":
+        fields = db.session.scalars(select(TechField).order_by(TechField.sort_order))
+        field_codes = {f.id: f.code for f in fields}
+        grouped = _grouped(Contract.field_id, start, end)
+        labels = {f.code: f.name for f in db.session.scalars(select(TechField))}
+        by_code = {field_codes.get(k, "none"): v for k, v in grouped.items()}
+        ordered = {c: labels[c] for c in field_codes.values()} | {"none": "未分类"}
+        rows = _rows(by_code, ordered)
+    elif by == "type":
+        grouped = _grouped(Contract.contract_type, start, end)
+        grouped = {ContractType(k): v for k, v in grouped.items()}
+        rows = _rows(grouped, dict(CONTRACT_TYPE_LABELS))
+        for row in rows:
+            row["key"] = ContractType(row["key"]).value
+    else:
+        seller = aliased(Organisation)
+        grouped = _grouped(
+            seller.kind, start, end, join=(seller, Contract.seller_org_id == seller.id)
+        )
+        grouped = {
+            (OrgKind(k).value if k else OUTSIDE_KEY): v for k, v in grouped.items()
+        }
+        labels = {k.value: v for k, v in ORG_KIND_LABELS.items()}
+        rows = _rows(grouped, labels | {OUTSIDE_KEY: "平台外单位"})
+    return {"by": by, "rows": rows, "total": _total(rows, AMOUNT_KEYS)}
+
+
+def _county_total(start: date, end: date) -> dict:
+    amount, count = db.session.execute(
+        select(func.sum(Contract.amount_fen), func.count(Contract.id)).where(
+            _registered(), *_in_range(start, end)
+        )
+    ).one()
+    return {
+        "key": "total",
+        "label": "合计",
+        "output_fen": _int(amount),
+        "absorption_fen": _int(amount),
+        "output_count": int(count),
+        "absorption_count": int(count),
+    }
+
+
+def summary(start: date, end: date) -> dict:
+    """Totals of the range: both amounts, count and payments received."""
+    amount, tech, count = db.session.execute(
+        select(
+            func.sum(Contract.amount_fen),
+            func.sum(Contract.tech_amount_fen),
+            func.count(Contract.id),
+        ).where(_registered(), *_in_range(start, end))
+    ).one()
+    return {
+        "contract_amount_fen": _int(amount),
+        "tech_amount_fen": _int(tech),
+        "count": int(count),
+        "payments_fen": payments_received(start, end),
+    }
+
+
+def payments_received(start: date, end: date) -> int:
+    """Fen received in [start, end] under registered contracts."""
+    return _int(
+        db.session.scalar(
+            select(func.sum(Payment.amount_fen))
+            .join(Contract, Payment.contract_id == Contract.id)
+            .where(
+                _registered(), Payment.received_on >= start, Payment.received_on <= end
+            )
+        )
+    )
+
+
+def _year_earlier(day: date) -> date:
+    try:
+        return day.replace(year=day.year - 1)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - 1, day=28)
+
+
+def year_on_year(start: date, end: date) -> dict:
+    """This range against the same range one year earlier, with growth in percent."""
+    now = summary(start, end)
+    before = summary(_year_earlier(start), _year_earlier(end))
+    growth = {}
+    for key in now:
+        growth[key] = (
+            round((now[key] - before[key]) * 100 / before[key], 1)
+            if before[key]
+            else None
+        )
+    return {"current": now, "previous": before, "growth_pct": growth}
+
+
+def target_for(year: int) -> YearlyTarget | None:
+    """The city-wide target of a year, if set."""
+    return db.session.scalar(
+        select(YearlyTarget).where(
+            YearlyTarget.year == year, YearlyTarget.scope == CITY
+        )
+    )
+
+
+def target_progress(year: int) -> dict:
+    """Registered turnover of a year against its city target."""
+    target = target_for(year)
+    done = summary(date(year, 1, 1), date(year, 12, 31))["contract_amount_fen"]
+    target_fen = target.amount_fen if target else None
+    pct = round(done * 100 / target_fen, 1) if target_fen else None
+    return {"year": year, "target_fen": target_fen, "done_fen": done, "pct": pct}
+
+
+def set_target(year: int, amount_fen: int, user_id: int | None, note: str = ""):
+    """Create or change the city target of a year."""
+    if not 2000 <= year <= 2100:
+        raise ServiceError("年份须在 2000 至 2100 之间。", field="year")
+    if amount_fen is None or amount_fen < 0:
+        raise ServiceError("请填写有效的目标金额。", field="amount")
+    target = target_for(year)
+    if target is None:
+        target = YearlyTarget(year=year, scope=CITY, amount_fen=amount_fen)
+        db.session.add(target)
+    target.amount_fen = amount_fen
+    target.note = note
+    target.set_by_id = user_id
+    db.session.flush()
+    return target
+
+
+def ensure_default_targets() -> None:
+    """Seed the 2020 target (13,000 万元) and one for this year when missing."""
+    wanted = dict(DEFAULT_TARGETS_WAN)
+    wanted.setdefault(local_today().year, CURRENT_YEAR_TARGET_WAN)
+    for year, wan in wanted.items():
+        if target_for(year) is None:
+            db.session.add(
+                YearlyTarget(year=year, scope=CITY, amount_fen=wan * 1_000_000)
+            )
+    db.session.flush()
+
+
+def all_targets() -> list[YearlyTarget]:
+    """Every city target, newest year first."""
+    return list(
+        db.session.scalars(
+            select(YearlyTarget)
+            .where(YearlyTarget.scope == CITY)
+            .order_by(YearlyTarget.year.desc())
+        )
+    )
+
+
+# The funnel and rankings live in their own module; re-exported for callers.
+from marketplace.stats.rankings import (  # noqa: E402,F401
+    certification_counts,
+    funnel,
+    top_orgs,
+)
