@@ -250,3 +250,37 @@ def unverified_client(factory, login):
     return _role_client(
         factory, login, OrgKind.ENTERPRISE, UserRole.ORG_ADMIN, verified=False
     )
+
+
+@pytest.fixture
+def live_server(tmp_path):
+    """Start gunicorn servers on databases of their own; all stopped afterwards.
+
+    `live_server(workers=4, env={...}, database="sqlite"|"postgres")` returns a
+    prepared, started tests.live_server.LiveServer. "postgres" needs
+    TEST_DATABASE_URL and skips without it.
+    """
+    from tests.live_server import LiveServer, create_database, drop_database
+
+    servers: list[LiveServer] = []
+    databases: list[str] = []
+
+    def start(workers: int = 4, env: dict | None = None, database: str = "sqlite"):
+        root = tmp_path / f"live{len(servers)}"
+        if database == "postgres":
+            if not TEST_DATABASE_URL:
+                pytest.skip("TEST_DATABASE_URL is not set: no PostgreSQL server")
+            url = create_database(_normalised_pg_url())
+            databases.append(url)
+        else:
+            root.mkdir(parents=True, exist_ok=True)
+            url = f"sqlite:///{root / 'live.db'}"
+        server = LiveServer(root, url, workers=workers, env_extra=dict(env or {}))
+        servers.append(server)
+        return server.prepare().start()
+
+    yield start
+    for server in servers:
+        server.stop()
+    for url in databases:
+        drop_database(url)
