@@ -1,8 +1,7 @@
 """Who may do what: role checks, route decorators, object checks and visible queries.
 
-Every rule about access lives in this package. Pages, the API, search results and
-exports build their queries with the `visible_*` functions (permissions.queries)
-so that one rule serves all; callers import everything from `permissions`.
+Every rule about access lives here. Pages, the API, search results and exports
+build their queries with the `visible_*` functions so that one rule serves all.
 """
 
 from __future__ import annotations
@@ -13,75 +12,85 @@ from typing import Any
 
 from flask import abort
 from flask_login import current_user, login_required
-from sqlalchemy import select
+from sqlalchemy import Select, false, or_, select
 
 from marketplace.models import (
+    AuditEvent,
     Challenge,
     ChallengeStatus,
     ConfidentialityAcceptance,
     Contract,
     Deal,
+    Notification,
     Organisation,
     OrgKind,
     Proposal,
+    ProposalMember,
     Result,
     ResultStatus,
-)
-from marketplace.permissions.queries import (
-    org_members,
-    verification_queue,
-    visible_audit_events,
-    visible_challenges,
-    visible_contracts,
-    visible_deals,
-    visible_notifications,
-    visible_organisations,
-    visible_proposals,
-    visible_results,
-)
-from marketplace.permissions.roles import (
-    ADOPTER_KINDS,
-    BIDDER_KINDS,
-    BROKER_KINDS,
-    CHALLENGE_POSTER_KINDS,
-    PUBLIC_CHALLENGE_STATES,
-    PUBLIC_RESULT_STATES,
-    RESULT_OWNER_KINDS,
-    SIGNUP_KINDS,
-    is_bureau,
-    is_logged_in,
-    is_member_of,
-    is_org_admin,
-    is_sysadmin,
-    org_is_verified,
+    User,
+    VerificationStatus,
 )
 
-__all__ = [
-    "ADOPTER_KINDS",
-    "BIDDER_KINDS",
-    "BROKER_KINDS",
-    "CHALLENGE_POSTER_KINDS",
-    "PUBLIC_CHALLENGE_STATES",
-    "PUBLIC_RESULT_STATES",
-    "RESULT_OWNER_KINDS",
-    "SIGNUP_KINDS",
-    "is_bureau",
-    "is_logged_in",
-    "is_member_of",
-    "is_org_admin",
-    "is_sysadmin",
-    "org_is_verified",
-    "org_members",
-    "verification_queue",
-    "visible_audit_events",
-    "visible_challenges",
-    "visible_contracts",
-    "visible_deals",
-    "visible_notifications",
-    "visible_organisations",
-    "visible_proposals",
-    "visible_results",
-]
+PUBLIC_CHALLENGE_STATES = frozenset(
+    {
+        ChallengeStatus.OPEN,
+        ChallengeStatus.EVALUATING,
+        ChallengeStatus.AWARDED,
+        ChallengeStatus.CONTRACTED,
+        ChallengeStatus.CLOSED,
+    }
+)
+PUBLIC_RESULT_STATES = frozenset({ResultStatus.PUBLISHED, ResultStatus.TRANSFERRED})
+# Who may do what as a kind of organisation.
+CHALLENGE_POSTER_KINDS = frozenset({OrgKind.ENTERPRISE})
+RESULT_OWNER_KINDS = frozenset({OrgKind.UNIVERSITY, OrgKind.INSTITUTE})
+BIDDER_KINDS = frozenset(
+    {OrgKind.ENTERPRISE, OrgKind.UNIVERSITY, OrgKind.INSTITUTE, OrgKind.AGENCY}
+)
+ADOPTER_KINDS = frozenset({OrgKind.ENTERPRISE})
+BROKER_KINDS = frozenset({OrgKind.AGENCY})
+SIGNUP_KINDS = (
+    OrgKind.ENTERPRISE,
+    OrgKind.UNIVERSITY,
+    OrgKind.INSTITUTE,
+    OrgKind.AGENCY,
+)
+
+
+# --- who the user is -------------------------------------------------------
+
+
+def is_logged_in(user: Any) -> bool:
+    """Whether the user is a real, logged-in account."""
+    return bool(getattr(user, "is_authenticated", False))
+
+
+def is_bureau(user: Any) -> bool:
+    """Bureau staff (users of the bureau organisation)."""
+    return is_logged_in(user) and user.org.kind == OrgKind.BUREAU
+
+
+def is_sysadmin(user: Any) -> bool:
+    """Operators of the platform."""
+    return is_logged_in(user) and user.is_sysadmin
+
+
+def is_org_admin(user: Any, org: Organisation | None = None) -> bool:
+    """An administrator of their organisation (or of `org` when given)."""
+    if not is_logged_in(user) or not user.is_org_admin:
+        return False
+    return org is None or user.org_id == org.id
+
+
+def org_is_verified(user: Any) -> bool:
+    """Whether the user's organisation has been verified by the bureau."""
+    return is_logged_in(user) and user.org.verified
+
+
+def is_member_of(user: Any, org_id: int | None) -> bool:
+    """Whether the user belongs to the organisation with this id."""
+    return is_logged_in(user) and org_id is not None and user.org_id == org_id
 
 
 # --- what the user may do, by capability ------------------------------------
@@ -392,3 +401,133 @@ verified_org_required = _guard(org_is_verified)
 def org_kind_required(*kinds: OrgKind) -> Callable:
     """Only members of organisations of these kinds may use the route."""
     return _guard(lambda user: user.org.kind in kinds)
+
+
+# --- queries of what a user may see --------------------------------------------
+
+
+def visible_organisations(user: Any) -> Select:
+    """Organisations a user may list: verified ones, plus their own; all for staff."""
+    query = select(Organisation)
+    if is_bureau(user) or is_sysadmin(user):
+        return query
+    conditions = [Organisation.verified.is_(True)]
+    if is_logged_in(user):
+        conditions.append(Organisation.id == user.org_id)
+    return query.where(or_(*conditions))
+
+
+def verification_queue() -> Select:
+    """Organisations waiting for the bureau, oldest first."""
+    return (
+        select(Organisation)
+        .where(Organisation.verification_status == VerificationStatus.PENDING)
+        .where(Organisation.kind != OrgKind.BUREAU)
+        .order_by(Organisation.created_at)
+    )
+
+
+def visible_challenges(user: Any) -> Select:
+    """Published challenges, plus the user's organisation's own; all for the bureau."""
+    query = select(Challenge)
+    if is_bureau(user):
+        return query
+    conditions = [Challenge.status.in_(PUBLIC_CHALLENGE_STATES)]
+    if is_logged_in(user):
+        conditions.append(Challenge.org_id == user.org_id)
+    return query.where(or_(*conditions))
+
+
+def visible_results(user: Any) -> Select:
+    """Published results, plus the user's organisation's own; all for the bureau."""
+    query = select(Result)
+    if is_bureau(user):
+        return query
+    conditions = [Result.status.in_(PUBLIC_RESULT_STATES)]
+    if is_logged_in(user):
+        conditions.append(Result.org_id == user.org_id)
+    return query.where(or_(*conditions))
+
+
+def visible_proposals(user: Any) -> Select:
+    """Proposals of the user's organisation, on its listings, or naming it."""
+    query = select(Proposal)
+    if is_bureau(user):
+        return query
+    if not is_logged_in(user):
+        return query.where(false())
+    own_challenges = select(Challenge.id).where(Challenge.org_id == user.org_id)
+    own_results = select(Result.id).where(Result.org_id == user.org_id)
+    named = select(ProposalMember.proposal_id).where(
+        ProposalMember.org_id == user.org_id
+    )
+    return query.where(
+        or_(
+            Proposal.org_id == user.org_id,
+            Proposal.challenge_id.in_(own_challenges),
+            Proposal.result_id.in_(own_results),
+            Proposal.id.in_(named),
+        )
+    )
+
+
+def visible_deals(user: Any) -> Select:
+    """Deals the user's organisation is a party to or brokers."""
+    query = select(Deal)
+    if is_bureau(user):
+        return query
+    if not is_logged_in(user):
+        return query.where(false())
+    return query.where(
+        or_(
+            Deal.demand_org_id == user.org_id,
+            Deal.supply_org_id == user.org_id,
+            Deal.broker_org_id == user.org_id,
+        )
+    )
+
+
+def visible_contracts(user: Any) -> Select:
+    """Contracts the user's organisation is a party to or brokered; all for staff."""
+    query = select(Contract)
+    if is_bureau(user):
+        return query
+    if not is_logged_in(user):
+        return query.where(false())
+    return query.where(
+        or_(
+            Contract.buyer_org_id == user.org_id,
+            Contract.seller_org_id == user.org_id,
+            Contract.broker_org_id == user.org_id,
+        )
+    )
+
+
+def visible_notifications(user: Any) -> Select:
+    """A user's own notifications, newest first."""
+    if not is_logged_in(user):
+        return select(Notification).where(false())
+    return (
+        select(Notification)
+        .where(Notification.user_id == user.id)
+        .order_by(Notification.created_at.desc(), Notification.id.desc())
+    )
+
+
+def visible_audit_events(user: Any) -> Select:
+    """The bureau and sysadmins see the whole log; an org admin their org's."""
+    query = select(AuditEvent).order_by(AuditEvent.id.desc())
+    if is_bureau(user) or is_sysadmin(user):
+        return query
+    if is_org_admin(user):
+        return query.where(AuditEvent.org_id == user.org_id)
+    return query.where(false())
+
+
+def org_members(org: Organisation) -> Select:
+    """Users of an organisation, admins first."""
+    return (
+        select(User)
+        .where(User.org_id == org.id)
+        .order_by(User.role.desc(), User.created_at)
+    )
