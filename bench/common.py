@@ -9,10 +9,13 @@ from __future__ import annotations
 import json
 import os
 import re
+import socket
 import sqlite3
+import subprocess
 import sys
 import time
 import unicodedata
+import urllib.request
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
@@ -278,3 +281,44 @@ class Timer:
 
     def __exit__(self, *exc):
         self.seconds = time.perf_counter() - self.start
+
+
+# --- gunicorn ------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_gunicorn(app, workdir: Path, workers: int) -> tuple[subprocess.Popen, str]:
+    """gunicorn on the benchmark's database and index; waits until it answers."""
+    port = free_port()
+    env = dict(
+        os.environ,
+        MARKETPLACE_ENV="testing",
+        MARKETPLACE_INSTANCE=str(workdir / "instance"),
+        SECRET_KEY="bench",  # noqa: S106 - a throwaway app on 127.0.0.1
+        DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
+        SEARCH_INDEX_DIR=app.config["SEARCH_INDEX_DIR"],
+        RATELIMIT_ENABLED="0",
+    )
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    proc = subprocess.Popen(
+        [str(gunicorn), "-w", str(workers), "-b", f"127.0.0.1:{port}", "wsgi:app"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            urllib.request.urlopen(base + "/healthz", timeout=1).read()  # noqa: S310
+            return proc, base
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("gunicorn did not start")

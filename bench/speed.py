@@ -31,8 +31,6 @@ import json
 import os
 import random
 import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -177,43 +175,12 @@ def commit_to_searchable(app, rounds: int, figures: dict) -> None:
 # --- gunicorn -------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def measure_gunicorn(
     app, workdir: Path, titles, abstracts, figures: dict, workers: int
 ):
-    port = free_port()
-    env = dict(
-        os.environ,
-        MARKETPLACE_ENV="testing",
-        MARKETPLACE_INSTANCE=str(workdir / "instance"),
-        SECRET_KEY="bench",  # noqa: S106 - a throwaway app on 127.0.0.1
-        DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
-        SEARCH_INDEX_DIR=app.config["SEARCH_INDEX_DIR"],
-        RATELIMIT_ENABLED="0",
-    )
-    gunicorn = Path(sys.executable).with_name("gunicorn")
-    proc = subprocess.Popen(
-        [str(gunicorn), "-w", str(workers), "-b", f"127.0.0.1:{port}", "wsgi:app"],
-        cwd=common.ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}/api/v1"
+    proc, root = common.start_gunicorn(app, workdir, workers)
+    base = root + "/api/v1"
     try:
-        for _ in range(300):
-            try:
-                urllib.request.urlopen(  # noqa: S310 - our own http:// URL
-                    base + "/openapi.json", timeout=1
-                ).read()
-                break
-            except OSError:
-                time.sleep(0.1)
 
         def get(q):
             url = base + "/search?" + urllib.parse.urlencode({"q": q, "limit": 10})

@@ -1,0 +1,218 @@
+"""Load figures: wrk against gunicorn with 4 workers on a catalogue of 10k listings.
+
+    .venv/bin/python bench/load.py [--size 10000] [--clients 20] [--seconds 20]
+                                   [--workers 4] [--threads 2]
+
+Builds a throwaway catalogue (synthetic listings grown from the CSL records, as
+bench/speed.py does) in a temporary folder, starts gunicorn on it and runs wrk
+(Debian package `wrk`) once per page: the trivial /healthz endpoint of the same
+app as the ceiling, the home page, a result's page, a search and a match (the
+JSON API, abstract-length text). Each page's requests rotate over many real
+queries and listings so that no cache answers them all. Prints requests/s and
+p50/p95/p99 latency per page and checks the targets of issue 6: search and
+listing pages at ≥ 50% of the ceiling's throughput, p95 under 200 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import common
+import speed
+from generate import synthetic
+
+# wrk's Lua side: rotate over the request lines of a file ("GET path" or
+# "POST path json"), and print the figures as one parsable line.
+LUA = r"""
+local lines = {}
+local n = 0
+function init(args)
+  for line in io.lines(args[1]) do table.insert(lines, line) end
+  n = math.random(#lines)
+end
+function request()
+  n = n % #lines + 1
+  local method, path, body = lines[n]:match("^(%S+) (%S+) ?(.*)$")
+  if method == "POST" then
+    return wrk.format("POST", path, {["Content-Type"] = "application/json"}, body)
+  end
+  return wrk.format("GET", path)
+end
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("RESULT %d %d %.2f %.2f %.2f %d %d\n",
+    summary.requests, summary.duration,
+    latency:percentile(50) / 1000, latency:percentile(95) / 1000,
+    latency:percentile(99) / 1000, e.status,
+    e.connect + e.read + e.write + e.timeout))
+end
+"""
+RESULT = re.compile(
+    r"^RESULT (\d+) (\d+) ([\d.]+) ([\d.]+) ([\d.]+) (\d+) (\d+)$", re.M
+)
+
+
+def request_lines(titles, abstracts, result_ids) -> dict[str, list[str]]:
+    """The requests each page's run rotates over."""
+    search = [
+        "GET /search?" + urllib.parse.urlencode({"q": t}) for t in titles if t.strip()
+    ]
+    match = [
+        "POST /api/v1/match "
+        + json.dumps({"text": a, "kind": "result", "limit": 10}, ensure_ascii=True)
+        for a in abstracts
+    ]
+    return {
+        "trivial (/healthz)": ["GET /healthz"],
+        "home page": ["GET /"],
+        "result page": [f"GET /results/{i}" for i in result_ids],
+        "search page": search,
+        "match (API)": match,
+    }
+
+
+def run_wrk(base: str, lines: list[str], args, workdir: Path) -> dict:
+    """One wrk run over the request lines; returns its figures."""
+    requests = workdir / "requests.txt"
+    requests.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    script = workdir / "rotate.lua"
+    script.write_text(LUA)
+    out = subprocess.run(
+        [
+            "wrk",
+            f"-t{args.threads}",
+            f"-c{args.clients}",
+            f"-d{args.seconds}s",
+            "--timeout",
+            "10s",
+            "-s",
+            str(script),
+            base,
+            "--",
+            str(requests),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    found = RESULT.search(out)
+    if not found:
+        raise RuntimeError(f"wrk printed no result:\n{out}")
+    count, micros, p50, p95, p99, bad_status, socket_errors = found.groups()
+    return {
+        "rps": int(count) / (int(micros) / 1e6),
+        "p50": float(p50),
+        "p95": float(p95),
+        "p99": float(p99),
+        "requests": int(count),
+        "non_2xx": int(bad_status),
+        "socket_errors": int(socket_errors),
+    }
+
+
+def warm_up(base: str, lines: dict[str, list[str]], workers: int) -> None:
+    """Every worker loads jieba, opens its searcher and builds its arrays."""
+    for page in lines.values():
+        for line in page[: 3 * workers]:
+            method, path, *body = line.split(" ", 2)
+            data = body[0].encode() if method == "POST" else None
+            request = urllib.request.Request(  # noqa: S310 - our own http:// URL
+                base + path,
+                data=data,
+                headers={"Content-Type": "application/json"} if data else {},
+            )
+            urllib.request.urlopen(request, timeout=60).read()  # noqa: S310
+
+
+def report(figures: dict[str, dict], args) -> str:
+    """The table and the verdicts."""
+    ceiling = figures["trivial (/healthz)"]["rps"]
+    rows = [
+        [
+            name,
+            f"{f['rps']:.0f}",
+            f"{100 * f['rps'] / ceiling:.0f}%",
+            f"{f['p50']:.1f} / {f['p95']:.1f} / {f['p99']:.1f}",
+            f"{f['requests']}",
+            f"{f['non_2xx'] + f['socket_errors']}",
+        ]
+        for name, f in figures.items()
+    ]
+    lines = [
+        f"{args.size} listings, gunicorn -w {args.workers}, wrk -t{args.threads} "
+        f"-c{args.clients} -d{args.seconds}s",
+        common.table(
+            ["page", "req/s", "of ceiling", "p50 / p95 / p99 ms", "requests", "errors"],
+            rows,
+        ),
+    ]
+    for name in ("result page", "search page"):
+        f = figures[name]
+        share = f["rps"] / ceiling
+        lines.append(
+            f"{name}: {share:.0%} of the ceiling (target ≥ 50%: "
+            f"{'met' if share >= 0.5 else 'NOT met'}), p95 {f['p95']:.0f} ms "
+            f"(target < 200 ms: {'met' if f['p95'] < 200 else 'NOT met'})"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Build the catalogue, serve it, load it page by page and print the figures."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=int, default=10_000)
+    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--seconds", type=int, default=20)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--keep", action="store_true", help="keep the work folder")
+    args = parser.parse_args(argv)
+    if shutil.which("wrk") is None:
+        print("wrk is not installed: apt-get install wrk", file=sys.stderr)
+        return 2
+    records = common.read_records()
+    rng = random.Random(11)
+    queries = rng.sample(records, 400)
+    titles = [r["title"] for r in queries[:200]]
+    abstracts = [r.get("abstract", "")[:1000] for r in queries[200:]]
+    workdir = Path(tempfile.mkdtemp(prefix="marketplace-load-"))
+    figures: dict[str, dict] = {}
+    try:
+        app = speed.build_ours(workdir, list(synthetic(records, args.size)), {})
+        from marketplace.extensions import db
+        from marketplace.models import Result
+
+        ids = [row for (row,) in db.session.query(Result.id).limit(2000)]
+        app.bench_context.pop()
+        lines = request_lines(titles, abstracts, ids)
+        proc, base = common.start_gunicorn(app, workdir, args.workers)
+        try:
+            warm_up(base, lines, args.workers)
+            for name, page in lines.items():
+                print(f"loading {name} for {args.seconds} s …", file=sys.stderr)
+                figures[name] = run_wrk(base, page, args, workdir)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=30)
+    finally:
+        if not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+    print(report(figures, args))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
