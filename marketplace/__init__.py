@@ -91,10 +91,11 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_security(app: Flask) -> None:
-    """Login loading, security headers and rate-limit wiring."""
-    from marketplace import security
+    """Login loading, security headers, rate-limit wiring and the page cache."""
+    from marketplace import pagecache, security
 
     security.init_app(app)
+    pagecache.init_app(app)
 
 
 def register_errorhandlers(app: Flask) -> None:

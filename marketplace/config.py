@@ -81,6 +81,11 @@ def build_config(instance_path: str) -> dict:
             "SEARCH_USERDICT", str(instance / "search_userdict.txt")
         ),
         "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_CONTENT_LENGTH", 64 * 2**20)),
+        # Anonymous visitors' public pages are kept this many seconds per worker
+        # (marketplace/pagecache.py); 0 turns the cache off, as tests do.
+        "PAGE_CACHE_SECONDS": float(
+            os.environ.get("PAGE_CACHE_SECONDS", "0" if env == "testing" else "10")
+        ),
         "PROXY_FIX_X_FOR": int(os.environ.get("PROXY_FIX_X_FOR", "0")),
         "SESSION_COOKIE_NAME": "mp_session",
         "SESSION_COOKIE_HTTPONLY": True,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from marketplace import permissions
 from marketplace.extensions import db
@@ -65,6 +66,8 @@ def latest_results(user: Any, limit: int = 12) -> list[Result]:
         .where(Result.status == ResultStatus.PUBLISHED)
         .order_by(Result.published_at.desc(), Result.id.desc())
         .limit(limit)
+        # The cards show each owner and field: two queries, not two per card.
+        .options(selectinload(Result.org), selectinload(Result.field))
     )
     return list(db.session.scalars(query))
 
@@ -76,5 +79,6 @@ def latest_challenges(user: Any, limit: int = 6) -> list[Challenge]:
         .where(Challenge.status == ChallengeStatus.OPEN)
         .order_by(Challenge.published_at.desc(), Challenge.id.desc())
         .limit(limit)
+        .options(selectinload(Challenge.org), selectinload(Challenge.field))
     )
     return list(db.session.scalars(query))

@@ -6,6 +6,7 @@ from flask import render_template, request
 from flask_login import current_user
 from sqlalchemy import select
 
+from marketplace import pagecache
 from marketplace.extensions import db
 from marketplace.listings.states import STATUS_LABELS
 from marketplace.matching import bp, services
@@ -50,6 +51,7 @@ def search():
             )
         except services.SearchUnavailable as error:
             notice = str(error)
+            pagecache.skip()
     return render_template(
         "matching/search.html",
         q=text,
@@ -76,6 +78,7 @@ def match():
             matches, terms = services.match_text(current_user, text, "result", 10)
         except services.SearchUnavailable as exc:
             notice = str(exc)
+            pagecache.skip()
     return render_template(
         "matching/match.html",
         text=text[:MAX_TEXT],

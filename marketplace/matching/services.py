@@ -11,7 +11,7 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from marketplace import permissions
+from marketplace import pagecache, permissions
 from marketplace.extensions import db
 from marketplace.models import Challenge, ChallengeStatus, Organisation, Result
 from marketplace.search import query as engine
@@ -239,4 +239,5 @@ def listing_matches(user: Any, listing: Challenge | Result, limit: int = 8) -> d
         challenges, firms = matches_for_result(user, listing, limit)
         return {"kind": kind, "shown": True, "challenges": challenges, "firms": firms}
     except SearchUnavailable as error:
+        pagecache.skip()
         return {"kind": kind, "shown": True, "notice": str(error)}

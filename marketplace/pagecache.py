@@ -1,0 +1,132 @@
+"""A few seconds' cache of public pages as anonymous visitors see them.
+
+Most traffic to a bureau's portal is anonymous: the home page, listing pages,
+searches. Rendering one costs 10–25 ms (queries, explained matches, Jinja)
+against well under 1 ms for a response that does no work, so each worker keeps
+the HTML it last rendered for such a visitor, for PAGE_CACHE_SECONDS (0 turns
+it off). A page is cached only when nothing about the visitor can be in it: a
+GET without a session or remember cookie or an Authorization header, answered
+200 with no Set-Cookie (a page that put a CSRF token into a new session sets
+one, and so is never cached). The key holds the newest search-outbox id, so
+any change to a listing is seen at once; other changes (figures on the home
+page, an organisation's name) within PAGE_CACHE_SECONDS.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+
+from flask import Flask, Response, current_app, g, request
+from sqlalchemy import func, select
+
+from marketplace.extensions import db
+from marketplace.models import SearchOutbox
+
+ENDPOINTS = frozenset(
+    {
+        "main.index",
+        "challenges.index",
+        "challenges.detail",
+        "results.index",
+        "results.detail",
+        "matching.search",
+        "matching.match",
+    }
+)
+MAX_ENTRIES = 256
+MAX_BODY = 512 * 1024
+
+
+class PageCache:
+    """A bounded least-recently-used map of (path, version) to page bodies."""
+
+    def __init__(self, max_entries: int = MAX_ENTRIES):
+        self.max_entries = max_entries
+        self._items: OrderedDict[tuple, tuple[float, bytes, str]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple, ttl: float) -> tuple[bytes, str] | None:
+        """The body and mimetype stored under key if younger than ttl seconds."""
+        with self._lock:
+            item = self._items.get(key)
+            if item is None:
+                return None
+            if time.monotonic() - item[0] > ttl:
+                del self._items[key]
+                return None
+            self._items.move_to_end(key)
+            return item[1], item[2]
+
+    def put(self, key: tuple, body: bytes, mimetype: str) -> None:
+        """Store a page, dropping the least recently used beyond max_entries."""
+        with self._lock:
+            self._items[key] = (time.monotonic(), body, mimetype)
+            self._items.move_to_end(key)
+            while len(self._items) > self.max_entries:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        """Forget every page."""
+        with self._lock:
+            self._items.clear()
+
+
+def skip() -> None:
+    """Keep this request's page out of the cache (e.g. a degraded search page)."""
+    g.page_cache_skip = True
+
+
+def _anonymous_get() -> bool:
+    if request.method != "GET" or request.endpoint not in ENDPOINTS:
+        return False
+    if request.authorization is not None or "Authorization" in request.headers:
+        return False
+    cookies = {
+        current_app.config.get("SESSION_COOKIE_NAME", "session"),
+        current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token"),
+    }
+    return not cookies & set(request.cookies)
+
+
+def _version() -> int:
+    return db.session.scalar(select(func.max(SearchOutbox.id))) or 0
+
+
+def _serve_cached():
+    ttl = current_app.config.get("PAGE_CACHE_SECONDS", 0)
+    if not ttl or not _anonymous_get():
+        return None
+    key = (request.full_path, _version())
+    g.page_cache_key = key
+    found = current_app.extensions["page_cache"].get(key, ttl)
+    if found is None:
+        return None
+    g.page_cache_hit = True
+    body, mimetype = found
+    return Response(body, mimetype=mimetype)
+
+
+def _store(response: Response) -> Response:
+    key = g.get("page_cache_key")
+    if key is None or g.get("page_cache_hit") or g.get("page_cache_skip"):
+        return response
+    if (
+        response.status_code != 200
+        or response.is_streamed
+        or "Set-Cookie" in response.headers
+        or response.mimetype != "text/html"
+    ):
+        return response
+    body = response.get_data()
+    if len(body) <= MAX_BODY:
+        current_app.extensions["page_cache"].put(key, body, response.mimetype)
+    return response
+
+
+def init_app(app: Flask) -> None:
+    """Serve cached pages before the view runs; store fresh ones after it."""
+    app.extensions["page_cache"] = PageCache()
+    app.before_request(_serve_cached)
+    app.after_request(_store)
