@@ -296,9 +296,10 @@ def free_port() -> int:
 def start_gunicorn(app, workdir: Path, workers: int) -> tuple[subprocess.Popen, str]:
     """gunicorn on the benchmark's database and index; waits until it answers."""
     port = free_port()
+    # Served as in production (no testing shortcuts), over the benchmark's files.
     env = dict(
         os.environ,
-        MARKETPLACE_ENV="testing",
+        MARKETPLACE_ENV="production",
         MARKETPLACE_INSTANCE=str(workdir / "instance"),
         SECRET_KEY="bench",  # noqa: S106 - a throwaway app on 127.0.0.1
         DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],

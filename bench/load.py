@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import re
 import shutil
@@ -65,8 +66,24 @@ RESULT = re.compile(
 )
 
 
-def request_lines(titles, abstracts, result_ids) -> dict[str, list[str]]:
+def popular(items: list, popularity: str, rng: random.Random, draws: int = 20_000):
+    """The order requests come in: each item once in turn, or by a Zipf law.
+
+    "uniform" cycles through every item (the coldest case for any cache);
+    "zipf" draws item k with weight 1/k, as page views of a catalogue and
+    search queries are usually spread: a few are asked for often, most rarely.
+    """
+    if popularity == "uniform":
+        return list(items)
+    weights = [1 / rank for rank in range(1, len(items) + 1)]
+    return rng.choices(items, weights=weights, k=draws)
+
+
+def request_lines(
+    titles, abstracts, result_ids, popularity: str = "uniform", seed: int = 5
+) -> dict[str, list[str]]:
     """The requests each page's run rotates over."""
+    rng = random.Random(seed)
     search = [
         "GET /search?" + urllib.parse.urlencode({"q": t}) for t in titles if t.strip()
     ]
@@ -75,12 +92,13 @@ def request_lines(titles, abstracts, result_ids) -> dict[str, list[str]]:
         + json.dumps({"text": a, "kind": "result", "limit": 10}, ensure_ascii=True)
         for a in abstracts
     ]
+    pages = [f"GET /results/{i}" for i in result_ids]
     return {
         "trivial (/healthz)": ["GET /healthz"],
         "home page": ["GET /"],
-        "result page": [f"GET /results/{i}" for i in result_ids],
-        "search page": search,
-        "match (API)": match,
+        "result page": popular(pages, popularity, rng),
+        "search page": popular(search, popularity, rng),
+        "match (API)": popular(match, popularity, rng),
     }
 
 
@@ -153,7 +171,8 @@ def report(figures: dict[str, dict], args) -> str:
     ]
     lines = [
         f"{args.size} listings, gunicorn -w {args.workers}, wrk -t{args.threads} "
-        f"-c{args.clients} -d{args.seconds}s",
+        f"-c{args.clients} -d{args.seconds}s, popularity {args.popularity}, "
+        f"page cache {os.environ.get('PAGE_CACHE_SECONDS', 'default')} s",
         common.table(
             ["page", "req/s", "of ceiling", "p50 / p95 / p99 ms", "requests", "errors"],
             rows,
@@ -178,6 +197,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--popularity",
+        choices=("uniform", "zipf"),
+        default="uniform",
+        help="how often each listing and query is asked for (see popular())",
+    )
+    parser.add_argument(
+        "--page-cache",
+        type=float,
+        default=None,
+        help="PAGE_CACHE_SECONDS for the server (default: the app's own)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
     args = parser.parse_args(argv)
     if shutil.which("wrk") is None:
@@ -197,7 +228,9 @@ def main(argv: list[str] | None = None) -> int:
 
         ids = [row for (row,) in db.session.query(Result.id).limit(2000)]
         app.bench_context.pop()
-        lines = request_lines(titles, abstracts, ids)
+        lines = request_lines(titles, abstracts, ids, args.popularity)
+        if args.page_cache is not None:
+            os.environ["PAGE_CACHE_SECONDS"] = str(args.page_cache)
         proc, base = common.start_gunicorn(app, workdir, args.workers)
         try:
             warm_up(base, lines, args.workers)
