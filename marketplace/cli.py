@@ -336,6 +336,35 @@ def expire(today) -> None:
 PROGRESS_FROM = 200  # rows: smaller files import without a progress bar
 
 
+def _run_import(parse, run, file: Path):
+    """Parse FILE, import its rows all or nothing, commit; returns the report.
+
+    `run(rows, source=…, errors=…, progress=…)` imports checked rows. Refused
+    rows are printed one a line and the command fails with nothing imported.
+    """
+    try:
+        parsed = parse(file.read_bytes(), file.name)
+        options = {"source": file.name, "errors": parsed.errors}
+        if len(parsed.rows) >= PROGRESS_FROM:
+            with click.progressbar(length=len(parsed.rows), label="写入数据库") as bar:
+                report = run(parsed.rows, progress=bar.update, **options)
+        else:
+            report = run(parsed.rows, **options)
+    except importing.ImportRefused as exc:
+        db.session.rollback()
+        for line in exc.errors:
+            click.echo(line, err=True)
+        raise click.ClickException(exc.message) from exc
+    except ServiceError as exc:
+        raise _fail(exc.message) from exc
+    except (OSError, SQLAlchemyError) as exc:
+        raise _fail(f"导入失败：{exc}") from exc
+    _commit()
+    if parsed.ignored:
+        click.echo(f"已忽略未知的列：{'、'.join(parsed.ignored)}", err=True)
+    return report
+
+
 @click.command("import-listings")
 @click.option(
     "--kind",
@@ -357,28 +386,13 @@ def import_listings(kind: str, org_ref: str, draft: bool, file: Path) -> None:
     """
     started = time.perf_counter()
     org = _find_org(org_ref)
-    try:
-        parsed = importing.parse_file(file.read_bytes(), file.name)
-        options = {"draft": draft, "source": file.name, "errors": parsed.errors}
-        if len(parsed.rows) >= PROGRESS_FROM:
-            with click.progressbar(length=len(parsed.rows), label="写入数据库") as bar:
-                report = importing.import_rows(
-                    org, kind, parsed.rows, progress=bar.update, **options
-                )
-        else:
-            report = importing.import_rows(org, kind, parsed.rows, **options)
-    except importing.ImportRefused as exc:
-        db.session.rollback()
-        for line in exc.errors:
-            click.echo(line, err=True)
-        raise click.ClickException(exc.message) from exc
-    except ServiceError as exc:
-        raise _fail(exc.message) from exc
-    except (OSError, SQLAlchemyError) as exc:
-        raise _fail(f"导入失败：{exc}") from exc
-    _commit()
-    if parsed.ignored:
-        click.echo(f"已忽略未知的列：{'、'.join(parsed.ignored)}", err=True)
+    report = _run_import(
+        importing.parse_file,
+        lambda rows, **options: importing.import_rows(
+            org, kind, rows, draft=draft, **options
+        ),
+        file,
+    )
     state = "草稿" if draft else "已发布"
     click.echo(
         f"{org.name}：新增{importing.KINDS[kind]} {report.added} 条（{state}），"
@@ -401,28 +415,7 @@ def import_contracts(file: Path) -> None:
     from marketplace.contracts import importing as contract_import
 
     started = time.perf_counter()
-    try:
-        parsed = contract_import.parse_file(file.read_bytes(), file.name)
-        options = {"source": file.name, "errors": parsed.errors}
-        if len(parsed.rows) >= PROGRESS_FROM:
-            with click.progressbar(length=len(parsed.rows), label="写入数据库") as bar:
-                report = contract_import.import_rows(
-                    parsed.rows, progress=bar.update, **options
-                )
-        else:
-            report = contract_import.import_rows(parsed.rows, **options)
-    except importing.ImportRefused as exc:
-        db.session.rollback()
-        for line in exc.errors:
-            click.echo(line, err=True)
-        raise click.ClickException(exc.message) from exc
-    except ServiceError as exc:
-        raise _fail(exc.message) from exc
-    except (OSError, SQLAlchemyError) as exc:
-        raise _fail(f"导入失败：{exc}") from exc
-    _commit()
-    if parsed.ignored:
-        click.echo(f"已忽略未知的列：{'、'.join(parsed.ignored)}", err=True)
+    report = _run_import(contract_import.parse_file, contract_import.import_rows, file)
     click.echo(
         f"新增技术合同 {report.added} 份（其中已登记 {report.registered} 份），"
         f"用时 {time.perf_counter() - started:.1f} 秒。"

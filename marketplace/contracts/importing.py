@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -21,8 +19,8 @@ from marketplace.listings.import_files import (
     ImportRefused,
     ParsedFile,
     RawRow,
-    _decode,
-    _too_many,
+    read_csv,
+    read_xlsx,
 )
 from marketplace.models import (
     CONTRACT_TYPE_LABELS,
@@ -80,63 +78,20 @@ def _column(name: Any) -> str:
     return ALIASES.get(key, key.lower())
 
 
-def _table(rows: Iterable[tuple[int, list[Any]]], parsed: ParsedFile) -> None:
-    # import_files._table insists on title/description columns, so not reused.
-    header: list[str] | None = None
-    for number, cells in rows:
-        _too_many(number)
-        if header is None:
-            header = [_column(c) for c in cells]
-            while header and not header[-1]:
-                header.pop()
-            names = [h for h in header if h]
-            if len(set(names)) != len(names):
-                raise ImportRefused([f"第 {number} 行: 表头中有重复的列名"])
-            missing = [c for c in REQUIRED if c not in header]
-            if missing:
-                raise ImportRefused(
-                    [f"第 {number} 行: 表头缺少 {'、'.join(missing)} 列"]
-                )
-            parsed.ignored = sorted({h for h in names if h not in COLUMNS})
-            continue
-        if all(c is None or (isinstance(c, str) and not c.strip()) for c in cells):
-            continue
-        if [c for c in cells[len(header) :] if c not in (None, "")]:
-            parsed.errors.append((number, "单元格数多于表头列数"))
-            continue
-        values = {h: c for h, c in zip(header, cells, strict=False) if h in COLUMNS}
-        parsed.rows.append(RawRow(number, values))
-    if header is None:
-        raise ImportRefused(["文件是空的：第 1 行应为表头。"])
-
-
 def parse_file(data: bytes, filename: str) -> ParsedFile:
     """Read a .csv or .xlsx contract file into numbered rows."""
     suffix = "." + filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
-    parsed = ParsedFile()
-    if suffix == ".csv":
-        reader = csv.reader(io.StringIO(_decode(data), newline=""))
-        try:
-            _table(enumerate(reader, start=1), parsed)
-        except csv.Error as exc:
-            raise ImportRefused([f"CSV 格式错误：{exc}"]) from exc
-    elif suffix == ".xlsx":
-        from openpyxl import load_workbook
-
-        book = None
-        try:
-            book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-            rows = book.worksheets[0].iter_rows(values_only=True)
-            _table(((n, list(r)) for n, r in enumerate(rows, 1)), parsed)
-        except ImportRefused:
-            raise
-        except Exception as exc:  # openpyxl raises many kinds for a broken file
-            raise ImportRefused(["无法读取 Excel 文件，请确认是 .xlsx 格式。"]) from exc
-        finally:
-            if book is not None:
-                book.close()
-    else:
+    readers = {".csv": read_csv, ".xlsx": read_xlsx}
+    if suffix not in readers:
         raise ServiceError("只能导入 .csv 或 .xlsx 文件。", "file")
+    parsed = ParsedFile()
+    readers[suffix](data, parsed, column=_column, required=REQUIRED)
+    ignored: set[str] = set()
+    for row in parsed.rows:
+        ignored.update(name for name in row.data if name not in COLUMNS)
+        for name in [name for name in row.data if name not in COLUMNS]:
+            del row.data[name]
+    parsed.ignored = sorted(ignored)
     return parsed
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -100,21 +100,32 @@ def _read_jsonl(data: bytes, parsed: ParsedFile) -> None:
         parsed.rows.append(RawRow(number, value))
 
 
-def _table(rows: Iterable[tuple[int, list[Any]]], parsed: ParsedFile) -> None:
-    """Rows of cells under a header row (CSV, XLSX); the header is line 1."""
+def _table(
+    rows: Iterable[tuple[int, list[Any]]],
+    parsed: ParsedFile,
+    column: Callable[[Any], str] = _column,
+    required: tuple[str, ...] = ("title", "description"),
+) -> None:
+    """Rows of cells under a header row (CSV, XLSX); the header is line 1.
+
+    `column` turns a header cell into a column name; the columns in `required`
+    must all be in the header.
+    """
     header: list[str] | None = None
     for number, cells in rows:
         _too_many(number)
         if header is None:
-            header = [_column(c) for c in cells]
+            header = [column(c) for c in cells]
             while header and not header[-1]:
                 header.pop()
             names = [h for h in header if h]
             if len(set(names)) != len(names):
                 raise ImportRefused([f"第 {number} 行: 表头中有重复的列名"])
-            for required in ("title", "description"):
-                if required not in header:
-                    raise ImportRefused([f"第 {number} 行: 表头缺少 {required} 列"])
+            missing = [name for name in required if name not in header]
+            if missing:
+                raise ImportRefused(
+                    [f"第 {number} 行: 表头缺少 {'、'.join(missing)} 列"]
+                )
             continue
         if all(c is None or (isinstance(c, str) and not c.strip()) for c in cells):
             continue
@@ -129,15 +140,17 @@ def _table(rows: Iterable[tuple[int, list[Any]]], parsed: ParsedFile) -> None:
         raise ImportRefused(["文件是空的：第 1 行应为表头。"])
 
 
-def _read_csv(data: bytes, parsed: ParsedFile) -> None:
+def read_csv(data: bytes, parsed: ParsedFile, **table: Any) -> None:
+    """Read a CSV file's rows under its header (`table`: _table's options)."""
     reader = csv.reader(io.StringIO(_decode(data), newline=""))
     try:
-        _table(enumerate(reader, start=1), parsed)
+        _table(enumerate(reader, start=1), parsed, **table)
     except csv.Error as exc:
         raise ImportRefused([f"CSV 格式错误：{exc}"]) from exc
 
 
-def _read_xlsx(data: bytes, parsed: ParsedFile) -> None:
+def read_xlsx(data: bytes, parsed: ParsedFile, **table: Any) -> None:
+    """Read the first sheet of an .xlsx file under its header row."""
     from openpyxl import load_workbook
 
     book = None
@@ -147,6 +160,7 @@ def _read_xlsx(data: bytes, parsed: ParsedFile) -> None:
         _table(
             ((n, list(r)) for n, r in enumerate(sheet.iter_rows(values_only=True), 1)),
             parsed,
+            **table,
         )
     except ImportRefused:
         raise
@@ -160,7 +174,7 @@ def _read_xlsx(data: bytes, parsed: ParsedFile) -> None:
 def parse_file(data: bytes, filename: str) -> ParsedFile:
     """Read a .jsonl, .csv or .xlsx file into rows; the format follows the name."""
     suffix = "." + filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
-    readers = {".jsonl": _read_jsonl, ".csv": _read_csv, ".xlsx": _read_xlsx}
+    readers = {".jsonl": _read_jsonl, ".csv": read_csv, ".xlsx": read_xlsx}
     if suffix not in readers:
         raise ServiceError("只能导入 .jsonl、.csv 或 .xlsx 文件。", "file")
     parsed = ParsedFile()
