@@ -283,7 +283,11 @@ def seed_demo(if_empty: bool, limit: int | None) -> None:
         f"新增机构 {len(report.orgs_added)} 个，新增用户 {len(report.users_added)} 个，"
         f"新增技术需求 {report.challenges_added} 条，"
         f"新增科技成果 {report.results_added} 条"
-        f"（已存在 {report.results_skipped} 条），用时 {elapsed:.1f} 秒。"
+        f"（已存在 {report.results_skipped} 条），"
+        f"新增撮合项目 {report.deals_added} 个，"
+        f"新增已登记技术合同 {report.contracts_added} 份"
+        f"（收款记录 {report.payments_added} 笔），"
+        f"新增年度目标 {report.targets_added} 个，用时 {elapsed:.1f} 秒。"
     )
     click.echo("\n演示账号：")
     rows = [("角色", "邮箱", "密码"), *report.logins]

@@ -1,5 +1,7 @@
 """Demo data for `flask seed-demo`: organisations, logins and 2,000 CSL results.
 
+Then the demo challenges (demo_listings) and the deals, registered contracts,
+payments and turnover targets behind the bureau's dashboard (demo_deals).
 Everything is idempotent (organisations match by name, users by e-mail, results by
 owner and `external_id`, the CSL record id) and drawn from a fixed random seed, so
 two runs on two machines give the same catalogue. The caller commits.
@@ -20,6 +22,7 @@ from sqlalchemy import select
 from marketplace import audit
 from marketplace.auth.services import create_organisation, create_user
 from marketplace.creditcode import make_credit_code
+from marketplace.demo_deals import seed_deals
 from marketplace.demo_listings import seed_challenges
 from marketplace.exceptions import ServiceError
 from marketplace.extensions import db
@@ -216,6 +219,10 @@ class SeedReport:
     results_added: int = 0
     results_skipped: int = 0
     challenges_added: int = 0
+    deals_added: int = 0
+    contracts_added: int = 0
+    payments_added: int = 0
+    targets_added: int = 0
     logins: list[tuple[str, str, str]] = field(default_factory=list)
 
 
@@ -398,12 +405,18 @@ def seed_demo(limit: int | None = None) -> SeedReport:
     rows = _result_rows(read_records(limit=limit), orgs, creators, existing, report)
     report.results_added = _import_results(rows, orgs) if rows else 0
     report.challenges_added = seed_challenges(orgs, creators)
+    history = seed_deals(orgs, users)
+    report.deals_added, report.contracts_added = history.deals, history.contracts
+    report.payments_added, report.targets_added = history.payments, history.targets
 
     if not (
         report.orgs_added
         or report.users_added
         or report.results_added
         or report.challenges_added
+        or report.deals_added
+        or report.contracts_added
+        or report.targets_added
     ):
         return report
     audit.record(
@@ -411,7 +424,9 @@ def seed_demo(limit: int | None = None) -> SeedReport:
         org_id=orgs[BUREAU_NAME].id,
         note=(
             f"orgs+{len(report.orgs_added)} users+{len(report.users_added)} "
-            f"results+{report.results_added} challenges+{report.challenges_added}"
+            f"results+{report.results_added} challenges+{report.challenges_added} "
+            f"deals+{report.deals_added} contracts+{report.contracts_added} "
+            f"payments+{report.payments_added} targets+{report.targets_added}"
         ),
     )
     return report

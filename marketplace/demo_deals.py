@@ -1,0 +1,486 @@
+"""Demo deals, registered contracts, payments and targets for `flask seed-demo`.
+
+40 deals in every stage, mostly brokered by the demo agency, and about 200
+contracts registered from 2019 to today across the counties, fields and contract
+types, so that the bureau's dashboard has a history to show. The plan is drawn
+from a fixed seed before the database is read; existing deals (by title) and
+contracts (by registration number) are skipped. The caller commits.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import NamedTuple
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select, update
+
+from marketplace import audit
+from marketplace.contracts import services as contracts
+from marketplace.contracts.services import Party
+from marketplace.deals import services as deals
+from marketplace.extensions import db
+from marketplace.listings.states import local_today
+from marketplace.models import (
+    Challenge,
+    Contract,
+    ContractStatus,
+    ContractType,
+    Deal,
+    DealEvent,
+    DealStage,
+    Notification,
+    Organisation,
+    OrgKind,
+    Payment,
+    TechField,
+    User,
+    UserRole,
+    YearlyTarget,
+    utcnow,
+)
+from marketplace.stats.services import ensure_default_targets
+
+SEED = 20260102
+FIRST_YEAR = 2019
+# 万元 registered per full year (2020 just short of the 13,000 万元 target).
+TURNOVER_WAN = {2019: 9_600, 2020: 12_600, 2021: 13_700, 2022: 15_000,
+                2023: 16_300, 2024: 17_800, 2025: 19_400, 2026: 20_400}  # fmt: skip
+OFFICE = "411700"  # the city's registration office, part of every number
+LOCAL = ZoneInfo("Asia/Shanghai")
+MONTH_WEIGHTS = (5, 4, 8, 8, 8, 9, 8, 7, 9, 9, 10, 15)  # the December rush
+_C = ContractType
+_SUBMITTED, _REGISTERED = ContractStatus.SUBMITTED, ContractStatus.REGISTERED
+TYPE_WEIGHTS = {_C.DEVELOPMENT: 38, _C.SERVICE: 27, _C.TRANSFER: 14,
+                _C.CONSULTING: 11, _C.LICENSING: 10}  # fmt: skip
+TYPE_SCALE = {_C.DEVELOPMENT: 1.5, _C.TRANSFER: 1.3, _C.LICENSING: 1.0,
+              _C.SERVICE: 0.6, _C.CONSULTING: 0.35}  # fmt: skip
+# Subjects by technology field code, with how often the field is contracted.
+TOPICS: dict[str, tuple[float, tuple[str, ...]]] = {
+    "agriculture": (22, ("高油酸花生品种繁育", "小麦赤霉病绿色防控", "夏南牛高效繁育",
+                         "食用菌工厂化栽培", "芝麻机械化收获")),
+    "advanced_manufacturing": (16, ("专用车底盘轻量化设计", "农机装备智能控制",
+                                    "数控机床精度补偿", "乐器数控精密加工")),
+    "biomedicine": (12, ("中药配方颗粒质量标准", "兽用疫苗佐剂工艺",
+                         "医用敷料抗菌涂层", "中药饮片智能炮制")),
+    "electronic_information": (12, ("智慧农业物联网监测平台", "工业设备远程运维系统",
+                                    "数字化车间制造执行系统", "机器视觉缺陷检测")),
+    "new_materials": (11, ("高导热环氧灌封材料", "改性沥青防水卷材配方",
+                           "生物基可降解包装材料", "超细碳酸钙表面改性")),
+    "environment": (9, ("畜禽粪污资源化利用", "食品废水厌氧处理", "秸秆综合利用",
+                        "工业固废制备建材")),
+    "new_energy": (7, ("光伏储能微电网控制", "生物质锅炉节能改造",
+                       "锂电池硅碳负极制备")),
+    "urban_social": (6, ("装配式建筑构件生产", "农村生活污水一体化处理",
+                         "智慧社区管理平台", "文旅数字化展示")),
+    "modern_transport": (3, ("冷链物流车温控系统", "新能源专用车电驱总成")),
+    "aerospace": (1.5, ("植保无人机飞控系统", "航空复合材料构件检测")),
+    "nuclear": (0.5, ("农产品辐照保鲜加工", "工业射线无损检测")),
+}  # fmt: skip
+# Platform research organisations that only sell in some fields.
+SPECIALTIES = {
+    "驻马店市农业科学院": ("agriculture", "environment"),
+    "驻马店天中产业技术研究院": ("biomedicine", "new_materials", "new_energy",
+                           "advanced_manufacturing", "electronic_information"),
+}  # fmt: skip
+
+
+class Side(NamedTuple):
+    """A possible buyer or seller: a platform organisation or an outside name."""
+
+    name: str
+    region: str
+    weight: float
+    fields: tuple[str, ...] = ()  # as a seller, only these fields (empty: any)
+    org_id: int | None = None
+
+
+# Parties not on the platform: a firm in every county and zone, and 市外 ones.
+LOCAL_FIRMS = (
+    Side("驻马店市天中建筑设计院有限公司", "411702", 2, ("urban_social",)),
+    Side("西平县华鑫机械制造有限公司", "411721", 2, ("advanced_manufacturing",)),
+    Side("上蔡县金穗面业有限公司", "411722", 2, ("agriculture",)),
+    Side("平舆县蓝天防水材料有限公司", "411723", 2, ("new_materials",)),
+    Side("正阳县丰源种业有限公司", "411724", 2, ("agriculture",)),
+    Side("确山县铜山新型建材有限公司", "411725", 2, ("new_materials", "environment")),
+    Side("泌阳县花菇产业发展有限公司", "411726", 2, ("agriculture",)),
+    Side("汝南县天中中药材种植有限公司", "411727", 2, ("biomedicine", "agriculture")),
+    Side("遂平县恒丰面粉机械有限公司", "411728", 2, ("advanced_manufacturing",)),
+    Side("新蔡县绿源生态农业有限公司", "411729", 2, ("agriculture", "environment")),
+    Side("驻马店中原智谷信息技术有限公司", "4117Z1", 2, ("electronic_information",)),
+    Side("驻马店华通专用汽车有限公司", "4117Z2", 2, ("modern_transport",)),
+    Side("驻马店豫康生物科技有限公司", "4117Z3", 2, ("biomedicine",)),
+)
+OUTSIDE_SELLERS = (
+    Side("郑州中原工研技术有限公司", "000000", 3),
+    Side("武汉光谷启明光电科技有限公司", "000000", 2,
+         ("electronic_information", "aerospace", "nuclear", "new_energy")),
+    Side("北京中科智农技术研究院有限公司", "000000", 2, ("agriculture", "environment")),
+    Side("西安秦川航空材料研究所有限公司", "000000", 1,
+         ("aerospace", "new_materials", "modern_transport", "nuclear")),
+)  # fmt: skip
+OUTSIDE_BUYERS = (
+    Side("许昌远航电气设备有限公司", "000000", 1),
+    Side("信阳茗香茶业有限公司", "000000", 1),
+)
+# (stage, how many) of the deals not tied to a demo challenge, then the stages
+# of the deals on demo challenges demo-c-01..10 (posted today: no history).
+DEAL_STAGES = ((DealStage.SIGNED, 14), (DealStage.LEAD, 3), (DealStage.CONTACTED, 4),
+               (DealStage.NEGOTIATING, 4), (DealStage.LOST, 5))  # fmt: skip
+# When the signed deals' contracts were signed: past years only, so which planned
+# contract each one takes does not depend on today.
+SIGNED_YEARS = (2019, 2020, 2020, 2021, 2021, 2022, 2022, 2023, 2023, 2024, 2024,
+                2025, 2025, 2025)  # fmt: skip
+_L, _T, _N = DealStage.LEAD, DealStage.CONTACTED, DealStage.NEGOTIATING
+CHALLENGE_STAGES = (_L, _T, _N, _L, _T, _N, _N, _T, _L, DealStage.LOST)
+NOTES = {
+    DealStage.CONTACTED: "已联系双方，安排技术负责人首次交流。",
+    DealStage.NEGOTIATING: "双方认可技术路线，进入合同条款和价格洽谈。",
+}
+LOST_NOTES = ("企业年度预算调整，项目暂缓。", "技术指标未达成一致，双方终止洽谈。",
+              "企业选择自主研发，不再引进。")  # fmt: skip
+DRAFT_NOTE = "已提交合同草案，等待双方法务确认。"
+PAYMENT_NOTES = ("首付款", "进度款", "尾款")
+
+
+@dataclass
+class Slot:
+    """One planned contract."""
+
+    number: str
+    signed_on: date
+    kind: ContractType
+    field: str
+    topic: str
+    buyer: Side
+    seller: Side
+    broker: int | None
+    weight: float
+    tech_pct: int  # 技术交易额 as a percentage of 合同成交额
+    pays: tuple[int, float, float, tuple[int, int, int]]
+    days: tuple[int, int]  # to registration, contract term in months
+    amount_fen: int = 0
+    payments: list[tuple[date, int]] = field(default_factory=list)
+
+    @property
+    def tech_fen(self) -> int:
+        """技术交易额, rounded down to 0.01 万元 (never above the amount)."""
+        return self.amount_fen * self.tech_pct // 1_000_000 * 10_000
+
+
+@dataclass
+class DealSeed:
+    """What seed_deals added."""
+
+    deals: int = 0
+    contracts: int = 0
+    payments: int = 0
+    targets: int = 0
+
+
+def _pick(rng: random.Random, sides: list[Side]) -> Side:
+    return rng.choices(sides, weights=[s.weight for s in sides])[0]
+
+
+def _at(day: date, hours: float = 0) -> datetime:
+    """A local office-hours moment on a day (9:00 plus hours)."""
+    moment = datetime.combine(day, time(9), LOCAL) + timedelta(hours=hours)
+    return moment.astimezone(UTC)
+
+
+def _payments(slot: Slot, today: date) -> list[tuple[date, int]]:
+    """Instalments received by today; their sum never exceeds the amount."""
+    count, first, second, delays = slot.pays
+    shares = [0.3 + 0.2 * first]
+    shares += [shares[0] + (1 - shares[0]) * (0.4 + 0.4 * second), 1.0]
+    done, day, out = 0, slot.signed_on, []
+    for share, delay in list(zip(shares, delays, strict=True))[:count]:
+        day += timedelta(days=delay)
+        upto = int(slot.amount_fen * share) // 100 * 100
+        if day <= today and upto > done:
+            out.append((day, upto - done))
+            done = upto
+    return out
+
+
+def _plan_contracts(rng, today, buyers, sellers, agencies) -> dict[int, list[Slot]]:
+    fields = list(TOPICS)
+    broker_weights = [28 / len(agencies)] * len(agencies) + [72]  # 28 % brokered
+    by_year: dict[int, list[Slot]] = {}
+    for year in range(FIRST_YEAR, today.year + 1):
+        slots = []
+        for _ in range(16 + 3 * (year - FIRST_YEAR)):
+            month = rng.choices(range(1, 13), weights=MONTH_WEIGHTS)[0]
+            signed = date(year, month, rng.randint(1, 28))
+            kind = rng.choices(list(TYPE_WEIGHTS), weights=TYPE_WEIGHTS.values())[0]
+            code = rng.choices(fields, weights=[TOPICS[f][0] for f in fields])[0]
+            topic = rng.choice(TOPICS[code][1])
+            seller = _pick(rng, [s for s in sellers if code in (s.fields or [code])])
+            buyer = _pick(rng, [b for b in buyers if b.name != seller.name])
+            broker = rng.choices([*agencies, None], weights=broker_weights)[0]
+            weight = min(rng.lognormvariate(0, 1.1), 6) * TYPE_SCALE[kind]
+            spread = 0.15 if kind in (_C.CONSULTING, _C.SERVICE) else 0.4
+            pays = (rng.choices(range(4), weights=(25, 20, 25, 30))[0], rng.random(),
+                    rng.random(), (rng.randint(20, 90), rng.randint(60, 200),
+                                   rng.randint(90, 300)))  # fmt: skip
+            days = (rng.randint(3, 25), rng.choice((6, 12, 12, 18, 24, 36)))
+            if broker == seller.org_id:
+                broker = None
+            ratio = round((1 - rng.random() * spread) * 100)  # percent
+            slots.append(Slot("", signed, kind, code, topic, buyer, seller, broker,
+                              weight, ratio, pays, days))  # fmt: skip
+        total_wan = TURNOVER_WAN.get(year) or TURNOVER_WAN[2026] * 1.09 ** (year - 2026)
+        weights = sum(s.weight for s in slots)
+        slots.sort(key=lambda s: s.signed_on)  # serials follow the signing order
+        for serial, slot in enumerate(slots, start=1):
+            slot.number = f"{year}{OFFICE}{serial:06d}"
+            tenths = max(20, round(total_wan * 10 * slot.weight / weights))
+            slot.amount_fen = tenths * 100_000  # multiples of 0.1 万元
+        # Contracts of this year not signed yet are left out (never an empty year).
+        by_year[year] = [s for s in slots if s.signed_on <= today] or [slots[0]]
+        by_year[year][0].signed_on = min(by_year[year][0].signed_on, today)
+        for slot in by_year[year]:
+            slot.payments = _payments(slot, today)
+    return by_year
+
+
+class DealPlan(NamedTuple):
+    """One planned deal; a challenge deal gets its parties from the challenge."""
+
+    title: str
+    demand: Side | None
+    supply: Side | None
+    path: tuple[DealStage, ...]  # moves after the lead; signed comes by contract
+    mode: str  # who opens it: "agency", or a party ("other" agency, or "none")
+    end_days: int  # the last event, days before today (not for signed deals)
+    gaps: tuple[tuple[int, float], ...]  # (days before, hour of the day) per event
+    slot: Slot | None = None
+    note: str = ""  # why it was lost
+    challenge: str | None = None
+    draw: float = 0.0
+
+
+def _path(rng: random.Random, stage: DealStage) -> tuple[DealStage, ...]:
+    if stage == DealStage.LOST:
+        return (_T, _N, stage) if rng.random() < 0.5 else (_T, stage)
+    return {_L: (), _T: (_T,)}.get(stage, (_T, _N))
+
+
+def _plan_deals(rng, enterprises, research, by_year) -> list[DealPlan]:
+    stages = [stage for stage, count in DEAL_STAGES for _ in range(count)]
+    subjects = [(code, t) for code, (_, topics) in TOPICS.items() for t in topics]
+    taken: set[str] = set()
+    plans = []
+    for i, (stage, (code, topic)) in enumerate(
+        zip(stages, rng.sample(subjects, len(stages)), strict=True)
+    ):
+        demand = rng.choice(enterprises)
+        supply = rng.choice([o for o in research if code in o.fields or not o.fields])
+        mode = rng.choices(("agency", "other", "none"), weights=(65, 15, 20))[0]
+        gaps = tuple((rng.randint(4, 35), rng.uniform(0, 8)) for _ in range(5))
+        end = rng.randint(60, 900) if stage == DealStage.LOST else rng.randint(1, 40)
+        slot = None
+        if stage == DealStage.SIGNED:
+            free = [s for s in by_year[SIGNED_YEARS[i]] if s.number not in taken]
+            slot = rng.choice(free)
+            taken.add(slot.number)
+            slot.field, slot.topic = code, topic
+            slot.buyer, slot.seller = demand, supply
+        plans.append(DealPlan(f"{topic}（{demand.name}）", demand, supply,
+                              _path(rng, stage), mode, end, gaps, slot,
+                              rng.choice(LOST_NOTES)))  # fmt: skip
+    for k, stage in enumerate(CHALLENGE_STAGES, start=1):
+        plans.append(DealPlan("", None, None, _path(rng, stage), "agency", 0, (),
+                              note=LOST_NOTES[1], challenge=f"demo-c-{k:02d}",
+                              draw=rng.random()))  # fmt: skip
+    return plans
+
+
+def _data(slot: Slot, fields: dict[str, int], deal: Deal | None) -> dict:
+    """The contract form's values for a planned contract."""
+
+    def party(side: Side) -> Party:
+        return Party(side.org_id, side.name, side.region)
+
+    return {"title": f"{slot.topic}{slot.kind.label}合同", "contract_type": slot.kind,
+            "buyer": party(slot.buyer), "seller": party(slot.seller),
+            "broker_org_id": deal.broker_org_id if deal else slot.broker,
+            "deal_id": deal.id if deal else None, "field_id": fields.get(slot.field),
+            "signed_on": slot.signed_on, "term_start": slot.signed_on,
+            "term_end": slot.signed_on + timedelta(days=30 * slot.days[1]),
+            "amount_fen": slot.amount_fen,
+            "tech_amount_fen": slot.tech_fen}  # fmt: skip
+
+
+def _stamp(contract: Contract, slot: Slot) -> None:
+    # Submitted the day after signing and registered days later, often years ago:
+    # the record carries those dates rather than the moment the demo was loaded.
+    now = utcnow()
+    contract.created_at = min(_at(slot.signed_on + timedelta(days=1), 1.5), now)
+    contract.registered_at = contract.updated_at = min(
+        contract.created_at + timedelta(days=slot.days[0], hours=2), now
+    )
+
+
+def _record(slot: Slot, bureau: User, fields: dict, deal: Deal) -> Contract:
+    """A deal's contract through the verbs: registering it signs the deal."""
+    contract = contracts.record_contract(bureau, _data(slot, fields, deal))
+    contract = contracts.register_contract(contract, bureau, slot.number)
+    _stamp(contract, slot)
+    for k, (day, amount) in enumerate(slot.payments):
+        contracts.record_payment(contract, bureau, day, amount, PAYMENT_NOTES[k])
+    return contract
+
+
+def _record_many(slots: list[Slot], bureau: User, fields: dict) -> int:
+    """The other contracts, checked by build_contract and registered in one go.
+
+    record_contract, register_contract and record_payment cost a savepoint, a row
+    lock and notifications each: some 2.5 s for 200 contracts. The rows are set
+    as those verbs set them, with the same audit events, and the paid_fen CHECK
+    still holds the payments to the contract amount.
+    """
+    made = []
+    with db.session.no_autoflush:
+        for slot in slots:
+            contract = contracts.build_contract(_data(slot, fields, None))
+            contract.registration_no, contract.status = slot.number, _REGISTERED
+            contract.recorded_by_id = contract.registered_by_id = bureau.id
+            _stamp(contract, slot)
+            contract.paid_fen = sum(amount for _, amount in slot.payments)
+            contract.payments = [
+                Payment(received_on=day, amount_fen=amount, note=PAYMENT_NOTES[k],
+                        recorded_by_id=bureau.id, created_at=_at(day, 2))
+                for k, (day, amount) in enumerate(slot.payments)
+            ]  # fmt: skip
+            db.session.add(contract)
+            made.append(contract)
+    db.session.flush()
+    for c in made:
+        audit.record("contract_recorded", obj=c, user=bureau, to_state=_SUBMITTED)
+        audit.record("contract_registered", obj=c, user=bureau, note=c.registration_no,
+                     from_state=_SUBMITTED, to_state=_REGISTERED)  # fmt: skip
+        for paid in c.payments:
+            audit.record(
+                "payment_recorded", obj=c, user=bureau, note=str(paid.amount_fen)
+            )
+    return len(made)
+
+
+def _backdate(deal: Deal, end: date, gaps, last: datetime | None = None) -> None:
+    """Spread the deal's timeline back from the day `end` (`last`: the signing)."""
+    db.session.flush()
+    query = select(DealEvent).where(DealEvent.deal_id == deal.id)
+    events = list(db.session.scalars(query.order_by(DealEvent.id)))
+    if last is not None:
+        events.pop().created_at = last
+    day, latest = end, _at(end, 5)
+    for event, (days, hours) in zip(reversed(events), ((0, 5), *gaps), strict=False):
+        day -= timedelta(days=days)
+        event.created_at = _at(day, hours)
+    deal.created_at, deal.updated_at = events[0].created_at, last or latest
+
+
+def _run_deal(
+    plan: DealPlan, actors: dict[int, User], agencies: list[Side], challenge=None
+) -> Deal:
+    """Open the deal as the agency or a party and walk it along its path."""
+    demand = db.session.get(Organisation, plan.demand.org_id)
+    supply = db.session.get(Organisation, plan.supply.org_id)
+    party = actors.get(demand.id) or actors.get(supply.id)
+    agent = actors[agencies[0].org_id]
+    actor = agent if plan.mode == "agency" or party is None else party
+    deal = deals.create_deal(actor, demand, supply, plan.title, challenge=challenge)
+    if actor is party and plan.mode == "other":
+        deals.set_broker(deal, actor, db.session.get(Organisation, agencies[1].org_id))
+    for stage in plan.path:
+        deals.move_stage(deal, actor, stage, NOTES.get(stage) or plan.note)
+        if stage == _N:
+            deals.add_note(deal, actor, DRAFT_NOTE)
+    return deal
+
+
+def _side(org: Organisation, weight: float) -> Side:
+    return Side(
+        org.name, org.region_code, weight, SPECIALTIES.get(org.name, ()), org.id
+    )
+
+
+def seed_deals(orgs: dict[str, Organisation], users: list[User]) -> DealSeed:
+    """Add the demo deals, contracts, payments and default targets that are missing."""
+    seeded = DealSeed()
+    today, now = local_today(), utcnow()
+    first_new_notice = (db.session.scalar(select(func.max(Notification.id))) or 0) + 1
+    live = [o for o in orgs.values() if o.verified and o.kind != OrgKind.BUREAU]
+    enterprises = [_side(o, 3) for o in live if o.kind == OrgKind.ENTERPRISE]
+    research = [
+        _side(o, 3) for o in live if o.kind in (OrgKind.UNIVERSITY, OrgKind.INSTITUTE)
+    ]
+    agencies = [_side(o, 0.5) for o in live if o.kind == OrgKind.AGENCY]
+    sellers = [*research, *(s._replace(weight=0.6) for s in enterprises), *agencies,
+               *LOCAL_FIRMS, *OUTSIDE_SELLERS]  # fmt: skip
+    buyers = [*enterprises, *LOCAL_FIRMS, *OUTSIDE_BUYERS]
+    brokers = [a.org_id for a in agencies]
+    by_year = _plan_contracts(random.Random(SEED), today, buyers, sellers, brokers)
+    plans = _plan_deals(random.Random(SEED + 1), enterprises, research, by_year)
+
+    # The acting user of each organisation: its administrator where it has one.
+    actors: dict[int, User] = {}
+    for user in sorted(users, key=lambda u: u.role != UserRole.ORG_ADMIN):
+        actors.setdefault(user.org_id, user)
+    bureau = next(u for u in users if u.org.kind == OrgKind.BUREAU)
+    fields = dict(db.session.execute(select(TechField.code, TechField.id)).all())
+    titles = set(db.session.scalars(select(Deal.title)))
+    numbers = set(db.session.scalars(select(Contract.registration_no)))
+    challenges = {
+        c.external_id: c
+        for c in db.session.scalars(
+            select(Challenge).where(
+                Challenge.external_id.in_([p.challenge for p in plans if p.challenge]),
+                Challenge.org_id.in_([e.org_id for e in enterprises]),
+            )
+        )
+    }
+    for plan in plans:
+        challenge = challenges.get(plan.challenge) if plan.challenge else None
+        if challenge is not None:
+            code = challenge.field.code if challenge.field else None
+            fit = [o for o in research if code in o.fields or not o.fields]
+            supply = fit[int(plan.draw * len(fit))]
+            demand = next(e for e in enterprises if e.org_id == challenge.org_id)
+            plan = plan._replace(
+                title=f"{challenge.title}（揭榜对接）", demand=demand, supply=supply
+            )
+        if plan.demand is None or plan.title in titles:
+            continue
+        deal = _run_deal(plan, actors, agencies, challenge)
+        seeded.deals += 1
+        slot = plan.slot
+        if slot is not None and slot.number not in numbers:
+            contract = _record(slot, bureau, fields, deal)
+            seeded.contracts += 1
+            seeded.payments += len(slot.payments)
+            end = slot.signed_on - timedelta(days=1)
+            _backdate(deal, end, plan.gaps, contract.registered_at)
+        elif challenge is None:  # challenges were posted today: no history
+            _backdate(deal, today - timedelta(days=plan.end_days), plan.gaps)
+
+    reserved = {p.slot.number for p in plans if p.slot}
+    rest = [s for year in by_year.values() for s in year if s.number not in numbers]
+    rest = [s for s in rest if s.number not in reserved]
+    seeded.contracts += _record_many(rest, bureau, fields)
+    seeded.payments += sum(len(s.payments) for s in rest)
+
+    targets = db.session.scalar(select(func.count(YearlyTarget.id)))
+    ensure_default_targets()
+    seeded.targets = db.session.scalar(select(func.count(YearlyTarget.id))) - targets
+    # Notices about the demo's own history are not news to anyone: mark them read.
+    db.session.flush()
+    db.session.execute(
+        update(Notification)
+        .where(Notification.id >= first_new_notice, Notification.read_at.is_(None))
+        .values(read_at=now)
+    )
+    return seeded
