@@ -1,0 +1,421 @@
+"""The access table: who may use each URL rule of the app, method by method.
+
+Read by tests/test_access_matrix.py. Every (rule, method) of `app.url_map`
+(HEAD, OPTIONS and `static` aside) must have an entry here: a new route without
+one fails `test_table_covers_every_rule`.
+
+Roles (one logged-in user each; the world of tests/test_access_matrix.py owns
+every object by an "A" organisation, so each "B" organisation is an outsider of
+the same kind):
+
+- anon          no login
+- ent_a         member of enterprise A: posts the challenges, applies to adopt
+                university A's result, demand side of the deal, buyer of the contract
+- ent_a_admin   org_admin of enterprise A (the organisation pages)
+- ent_b         member of enterprise B
+- uni_a / uni_b members of universities; uni_a owns the results, is the deal's
+                supply side and an invited consortium member of the bid
+- inst_a / inst_b members of institutes; inst_a bids (with an attachment) and is
+                the contract's seller
+- agency_a / agency_b members of transfer agencies; agency_a brokers deal and contract
+- bureau        bureau staff
+- sysadmin      a platform operator (a member of the bureau organisation)
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date, timedelta
+
+from sqlalchemy import select
+
+from marketplace.extensions import db as _db
+from marketplace.models import (
+    ApiToken,
+    Attachment,
+    ChallengeStatus,
+    Contract,
+    ContractType,
+    Deal,
+    Notification,
+    OrgKind,
+    Proposal,
+    ProposalKind,
+    ProposalMember,
+    ResultStatus,
+    User,
+    UserRole,
+)
+from marketplace.search.sync import get_index
+from tests.factories import make_challenge, make_result
+
+ROLES = (
+    "anon",
+    "ent_a",
+    "ent_a_admin",
+    "ent_b",
+    "uni_a",
+    "uni_b",
+    "inst_a",
+    "inst_b",
+    "agency_a",
+    "agency_b",
+    "bureau",
+    "sysadmin",
+)
+
+ALL = frozenset(ROLES)
+USERS = ALL - {"anon"}
+STAFF = frozenset({"bureau", "sysadmin"})
+ORG_USERS = USERS - STAFF  # members of verified organisations other than the bureau
+ENTERPRISES = frozenset({"ent_a", "ent_a_admin", "ent_b"})
+OWNER = frozenset({"ent_a", "ent_a_admin"})  # enterprise A: the challenges' poster
+RESEARCH = frozenset({"uni_a", "uni_b", "inst_a", "inst_b"})
+DEAL_PARTIES = OWNER | {"uni_a", "agency_a"}
+CONTRACT_PARTIES = OWNER | {"inst_a", "agency_a"}
+BID_READERS = OWNER | {"inst_a", "uni_a"}  # poster, bidder, consortium member
+ORG_ADMIN_A = frozenset({"ent_a_admin", "sysadmin"})
+NOBODY: frozenset[str] = frozenset()
+
+# (rule, method) -> the roles allowed past the permission checks.
+TABLE: dict[tuple[str, str], frozenset[str]] = {
+    ("/", "GET"): ALL,
+    ("/healthz", "GET"): ALL,
+    # JSON API: public listings; the turnover figures are the bureau's.
+    ("/api/v1/challenges/<int:challenge_id>/matches", "GET"): ALL,
+    ("/api/v1/match", "POST"): ALL,
+    ("/api/v1/openapi.json", "GET"): ALL,
+    ("/api/v1/results/<int:result_id>/matches", "GET"): ALL,
+    ("/api/v1/search", "GET"): ALL,
+    ("/api/v1/stats/turnover", "GET"): STAFF,
+    # Accounts (a logged-in user on login/sign-up is sent home: not a denial).
+    ("/auth/login", "GET"): ALL,
+    ("/auth/login", "POST"): ALL,
+    ("/auth/logout", "POST"): USERS,
+    ("/auth/password", "GET"): USERS,
+    ("/auth/password", "POST"): USERS,
+    ("/auth/signup", "GET"): ALL,
+    ("/auth/signup", "POST"): ALL,
+    # The bureau's desk.
+    ("/bureau/import", "GET"): STAFF,
+    ("/bureau/import", "POST"): STAFF,
+    ("/bureau/orgs/<int:org_id>/certifications", "GET"): STAFF,
+    ("/bureau/orgs/<int:org_id>/certifications", "POST"): STAFF,
+    ("/bureau/reviews", "GET"): STAFF,
+    ("/bureau/reviews/<kind>/<int:listing_id>/approve", "POST"): STAFF,
+    ("/bureau/reviews/<kind>/<int:listing_id>/reject", "POST"): STAFF,
+    ("/bureau/verifications", "GET"): STAFF,
+    ("/bureau/verifications/<int:org_id>/refuse", "POST"): STAFF,
+    ("/bureau/verifications/<int:org_id>/verify", "POST"): STAFF,
+    # Challenges (the open one is public; drafts are enterprise A's own).
+    ("/challenges/", "GET"): ALL,
+    ("/challenges/<int:challenge_id>", "GET"): ALL,
+    ("/challenges/<int:challenge_id>/accept-terms", "POST"): USERS - OWNER,
+    ("/challenges/<int:challenge_id>/close-bidding", "POST"): OWNER,
+    ("/challenges/<int:challenge_id>/edit", "GET"): OWNER,
+    ("/challenges/<int:challenge_id>/edit", "POST"): OWNER,
+    ("/challenges/<int:challenge_id>/submit", "POST"): OWNER,
+    ("/challenges/<int:challenge_id>/withdraw", "POST"): OWNER,
+    ("/challenges/mine", "GET"): USERS,
+    ("/challenges/new", "GET"): ENTERPRISES,
+    ("/challenges/new", "POST"): ENTERPRISES,
+    # Contracts: the parties, the broker and the bureau; the bureau registers.
+    ("/contracts/", "GET"): USERS,
+    ("/contracts/<int:contract_id>", "GET"): CONTRACT_PARTIES | STAFF,
+    ("/contracts/<int:contract_id>/payments", "POST"): CONTRACT_PARTIES | STAFF,
+    ("/contracts/<int:contract_id>/register", "POST"): STAFF,
+    ("/contracts/<int:contract_id>/reject", "POST"): STAFF,
+    ("/contracts/new", "GET"): USERS,
+    ("/contracts/new", "POST"): USERS,
+    # Deals: parties and broker act; the bureau reads.
+    ("/deals/", "GET"): USERS,
+    ("/deals/<int:deal_id>", "GET"): DEAL_PARTIES | STAFF,
+    ("/deals/<int:deal_id>/broker", "POST"): OWNER | {"uni_a"},
+    ("/deals/<int:deal_id>/notes", "POST"): DEAL_PARTIES,
+    ("/deals/<int:deal_id>/stage", "POST"): DEAL_PARTIES,
+    # Either side of the match (A's challenge x university A's result) or any agency.
+    ("/deals/from-match", "POST"): OWNER | {"uni_a", "agency_a", "agency_b"},
+    ("/deals/new", "GET"): ORG_USERS,
+    ("/deals/new", "POST"): ORG_USERS,
+    # Search and matching pages.
+    ("/match", "GET"): ALL,
+    ("/search", "GET"): ALL,
+    # Notifications: the notification belongs to the ent_a user alone.
+    ("/notifications/", "GET"): USERS,
+    ("/notifications/<int:notification_id>/read", "POST"): frozenset({"ent_a"}),
+    ("/notifications/read-all", "POST"): USERS,
+    # Organisations (enterprise A, verified): its admin and sysadmins manage it.
+    ("/orgs/", "GET"): ALL,
+    ("/orgs/<int:org_id>", "GET"): ALL,
+    ("/orgs/<int:org_id>/edit", "GET"): ORG_ADMIN_A,
+    ("/orgs/<int:org_id>/edit", "POST"): ORG_ADMIN_A,
+    ("/orgs/<int:org_id>/members", "GET"): ORG_ADMIN_A,
+    ("/orgs/<int:org_id>/members", "POST"): ORG_ADMIN_A,
+    ("/orgs/<int:org_id>/members/<int:user_id>/active", "POST"): ORG_ADMIN_A,
+    ("/orgs/<int:org_id>/members/<int:user_id>/role", "POST"): ORG_ADMIN_A,
+    ("/orgs/<int:org_id>/resubmit", "POST"): ORG_ADMIN_A,
+    # Bids: institute A's bid on A's challenge, university A invited to join.
+    ("/proposals/<int:proposal_id>", "GET"): BID_READERS | STAFF,
+    ("/proposals/<int:proposal_id>/decline", "POST"): OWNER,
+    ("/proposals/<int:proposal_id>/edit", "GET"): frozenset({"inst_a"}),
+    ("/proposals/<int:proposal_id>/edit", "POST"): frozenset({"inst_a"}),
+    ("/proposals/<int:proposal_id>/membership", "POST"): frozenset({"uni_a"}),
+    ("/proposals/<int:proposal_id>/select", "POST"): OWNER,
+    ("/proposals/<int:proposal_id>/shortlist", "POST"): OWNER,
+    ("/proposals/<int:proposal_id>/withdraw", "POST"): frozenset({"inst_a"}),
+    # The bidder, the poster and the bureau; not the consortium member.
+    ("/proposals/attachments/<int:attachment_id>", "GET"): OWNER | {"inst_a"} | STAFF,
+    ("/proposals/challenge/<int:challenge_id>", "GET"): BID_READERS | STAFF,
+    ("/proposals/challenge/<int:challenge_id>/direct-award", "GET"): STAFF,
+    ("/proposals/challenge/<int:challenge_id>/direct-award", "POST"): STAFF,
+    ("/proposals/challenge/<int:challenge_id>/new", "GET"): ORG_USERS - OWNER,
+    ("/proposals/challenge/<int:challenge_id>/new", "POST"): ORG_USERS - OWNER,
+    ("/proposals/mine", "GET"): USERS,
+    ("/proposals/new", "GET"): ORG_USERS - OWNER,
+    ("/proposals/new", "POST"): ORG_USERS - OWNER,
+    # Results: university A's; enterprise A applied to adopt one.
+    ("/results/", "GET"): ALL,
+    ("/results/<int:result_id>", "GET"): ALL,
+    ("/results/<int:result_id>/apply", "POST"): ENTERPRISES,
+    ("/results/<int:result_id>/edit", "GET"): frozenset({"uni_a"}),
+    ("/results/<int:result_id>/edit", "POST"): frozenset({"uni_a"}),
+    ("/results/<int:result_id>/renew", "POST"): frozenset({"uni_a"}),
+    ("/results/<int:result_id>/submit", "POST"): frozenset({"uni_a"}),
+    ("/results/<int:result_id>/withdraw", "POST"): frozenset({"uni_a"}),
+    ("/results/applications/<int:proposal_id>/accept", "POST"): frozenset({"uni_a"}),
+    ("/results/applications/<int:proposal_id>/decline", "POST"): frozenset({"uni_a"}),
+    ("/results/applications/<int:proposal_id>/withdraw", "POST"): OWNER,
+    ("/results/mine", "GET"): USERS,
+    ("/results/new", "GET"): RESEARCH,
+    ("/results/new", "POST"): RESEARCH,
+    # API tokens: the token belongs to the ent_a user alone.
+    ("/settings/tokens/", "GET"): USERS,
+    ("/settings/tokens/", "POST"): USERS,
+    ("/settings/tokens/<int:token_id>/revoke", "POST"): frozenset({"ent_a"}),
+    # Statistics and exports: the bureau only.
+    ("/stats/", "GET"): STAFF,
+    ("/stats/export/<name>.<ext>", "GET"): STAFF,
+    ("/stats/targets", "GET"): STAFF,
+    ("/stats/targets", "POST"): STAFF,
+}
+
+# URL parameter -> the world object it names, by default ...
+DEFAULT_PARAMS = {
+    "challenge_id": "challenge",
+    "result_id": "result",
+    "proposal_id": "proposal",
+    "attachment_id": "attachment",
+    "deal_id": "deal",
+    "contract_id": "contract",
+    "notification_id": "notification",
+    "token_id": "token",
+    "org_id": "org:ent_a",
+    "user_id": "user:ent_a",
+    "listing_id": "challenge_pending",
+}
+# ... and literal values for the string parameters.
+LITERAL_PARAMS = {"kind": "challenge", "name": "month", "ext": "csv"}
+# ... unless the rule needs an object of its own: a draft to edit, or one that
+# an allowed POST may withdraw without spoiling the other rules.
+RULE_PARAMS = {
+    "/challenges/<int:challenge_id>/edit": {"challenge_id": "challenge_draft"},
+    "/challenges/<int:challenge_id>/submit": {"challenge_id": "challenge_draft2"},
+    "/challenges/<int:challenge_id>/withdraw": {"challenge_id": "challenge_spare"},
+    "/challenges/<int:challenge_id>/close-bidding": {"challenge_id": "challenge_spare"},
+    "/results/<int:result_id>/edit": {"result_id": "result_draft"},
+    "/results/<int:result_id>/submit": {"result_id": "result_draft2"},
+    "/results/<int:result_id>/withdraw": {"result_id": "result_spare"},
+    "/results/applications/<int:proposal_id>/accept": {"proposal_id": "application"},
+    "/results/applications/<int:proposal_id>/decline": {"proposal_id": "application"},
+    "/results/applications/<int:proposal_id>/withdraw": {"proposal_id": "application"},
+    "/bureau/verifications/<int:org_id>/verify": {"org_id": "org:pending"},
+    "/bureau/verifications/<int:org_id>/refuse": {"org_id": "org:pending"},
+}
+# Query strings some rules need ("{key}" is a world id).
+QUERY = {
+    "/proposals/new": "challenge={challenge}",
+    # Searches that really run (and re-check what each role may see).
+    "/search": "q=废水处理",
+    "/match": "text=食品加工废水处理",
+    "/api/v1/search": "q=废水处理",
+}
+
+# Form data sent with a POST, so that a denial which let the request through
+# would really change something (and the unchanged database proves it did not).
+# An empty form is sent elsewhere; for an allowed role a 400/422 for a form
+# that does not validate still counts as "allowed past the permission check".
+POST_DATA: dict[str, dict[str, str]] = {
+    "/challenges/<int:challenge_id>/accept-terms": {"agree": "y"},
+    "/challenges/<int:challenge_id>/withdraw": {"confirm": "y", "note": "撤回"},
+    "/contracts/<int:contract_id>/payments": {
+        "received_on": "2026-01-10",
+        "amount": "0.01",
+        "note": "首付款",
+    },
+    "/contracts/<int:contract_id>/register": {"registration_no": "4117020026000123"},
+    "/contracts/<int:contract_id>/reject": {"reason": "材料不全"},
+    "/deals/<int:deal_id>/broker": {"broker": ""},
+    "/deals/<int:deal_id>/notes": {"note": "已电话联系"},
+    "/deals/<int:deal_id>/stage": {"stage": "contacted", "note": "已联系"},
+    "/deals/from-match": {"challenge_id": "{challenge}", "result_id": "{result}"},
+    "/orgs/<int:org_id>/members": {
+        "email": "matrix-new@example.cn",
+        "name": "新成员",
+        "role": "member",
+        "password": "Secret123-matrix",
+    },
+    "/orgs/<int:org_id>/members/<int:user_id>/active": {"active": "0"},
+    "/orgs/<int:org_id>/members/<int:user_id>/role": {"role": "org_admin"},
+    "/proposals/<int:proposal_id>/decline": {"reason": "方案不符合要求"},
+    "/proposals/<int:proposal_id>/membership": {"answer": "confirm"},
+    "/results/<int:result_id>/apply": {
+        "use_scenario": "用于食品厂废水处理",
+        "offered_terms": "一次性转让",
+    },
+    "/results/<int:result_id>/renew": {"valid_until": "{renew_date}"},
+    "/results/applications/<int:proposal_id>/decline": {"reason": "暂不合作"},
+    "/bureau/verifications/<int:org_id>/refuse": {"reason": "材料不全"},
+    "/bureau/reviews/<kind>/<int:listing_id>/reject": {
+        "reason_code": "incomplete",
+        "note": "请补充",
+    },
+    "/settings/tokens/": {"name": "matrix"},
+    "/stats/targets": {"year": "2031", "amount": "100"},
+}
+
+# Allowed POSTs that would spoil the requests after them run last, in this order.
+RUN_LAST = ("/auth/logout",)
+
+SECRET = "保密参数-MATRIX-7731：反应温度 86℃，菌种编号 BX-204"
+ATTACHMENT_BYTES = b"%PDF-1.4\n% matrix attachment MATRIX-ATTACH-5521\n%%EOF\n"
+KINDS = {
+    "ent": OrgKind.ENTERPRISE,
+    "uni": OrgKind.UNIVERSITY,
+    "inst": OrgKind.INSTITUTE,
+    "agency": OrgKind.AGENCY,
+}
+
+
+# --- the world -----------------------------------------------------------------
+
+
+def build_world(app, factory) -> dict:
+    """Two organisations per kind, the bureau, a user per role and A's objects."""
+    ids: dict = {}
+    orgs = {}
+    for prefix, kind in KINDS.items():
+        for side in ("a", "b"):
+            orgs[f"{prefix}_{side}"] = factory.org(kind, name=f"{kind.label}{side}")
+    orgs["bureau"] = factory.org(OrgKind.BUREAU, name="科技局")
+    orgs["pending"] = factory.org(OrgKind.ENTERPRISE, verified=False, name="待审企业")
+    users = {}
+    for role in ROLES:
+        if role == "anon":
+            continue
+        org = orgs["bureau" if role in STAFF else role.removesuffix("_admin")]
+        users[role] = factory.user(
+            org,
+            role=UserRole.ORG_ADMIN if role == "ent_a_admin" else UserRole.MEMBER,
+            is_sysadmin=role == "sysadmin",
+        )
+    users["unverified"] = factory.user(orgs["pending"], role=UserRole.ORG_ADMIN)
+    ids.update({f"org:{k}": o.id for k, o in orgs.items()})
+    ids.update({f"user:{k}": u.id for k, u in users.items()})
+    ent, uni, inst = orgs["ent_a"].id, orgs["uni_a"].id, orgs["inst_a"].id
+    with app.app_context():
+        draft = {"status": ChallengeStatus.DRAFT, "published_at": None}
+        ids["challenge"] = make_challenge(ent, confidential_detail=SECRET).id
+        ids["challenge_spare"] = make_challenge(ent, title="备用需求").id
+        ids["challenge_draft"] = make_challenge(ent, title="甲的草稿需求", **draft).id
+        ids["challenge_draft2"] = make_challenge(
+            ent, title="甲的草稿需求二", **draft
+        ).id
+        ids["challenge_pending"] = make_challenge(
+            ent,
+            title="待审需求",
+            status=ChallengeStatus.PENDING_REVIEW,
+            published_at=None,
+        ).id
+        rdraft = {"status": ResultStatus.DRAFT, "published_at": None}
+        ids["result"] = make_result(uni).id
+        ids["result_spare"] = make_result(uni, title="备用成果").id
+        ids["result_draft"] = make_result(uni, title="甲的草稿成果", **rdraft).id
+        ids["result_draft2"] = make_result(uni, title="甲的草稿成果二", **rdraft).id
+        bid = Proposal(
+            kind=ProposalKind.BID,
+            challenge_id=ids["challenge"],
+            org_id=inst,
+            submitted_by_id=users["inst_a"].id,
+            solution="院所甲的方案：两级生物膜反应器 MATRIX-BID-3390",
+            price_fen=20_000_000,
+            duration_months=12,
+        )
+        bid.members.append(ProposalMember(org_id=uni))
+        application = Proposal(
+            kind=ProposalKind.ADOPTION,
+            result_id=ids["result"],
+            org_id=ent,
+            submitted_by_id=users["ent_a"].id,
+            use_scenario="食品厂废水处理",
+            offered_terms="一次性转让",
+        )
+        _db.session.add_all([bid, application])
+        _db.session.flush()
+        stored = hashlib.sha256(f"matrix-{bid.id}".encode()).hexdigest()[:32]
+        attachment = Attachment(
+            proposal_id=bid.id,
+            original_name="方案.pdf",
+            stored_name=stored,
+            content_type="application/pdf",
+            size_bytes=len(ATTACHMENT_BYTES),
+            sha256=hashlib.sha256(ATTACHMENT_BYTES).hexdigest(),
+            uploaded_by_id=users["inst_a"].id,
+        )
+        deal = Deal(
+            title="废水处理撮合 MATRIX-DEAL-8812",
+            demand_org_id=ent,
+            supply_org_id=uni,
+            broker_org_id=orgs["agency_a"].id,
+            challenge_id=ids["challenge"],
+            result_id=ids["result"],
+        )
+        contract = Contract(
+            title="技术开发合同 MATRIX-CONTRACT-6604",
+            contract_type=ContractType.DEVELOPMENT,
+            buyer_org_id=ent,
+            buyer_name=orgs["ent_a"].name,
+            buyer_region_code="411702",
+            seller_org_id=inst,
+            seller_name=orgs["inst_a"].name,
+            seller_region_code="411702",
+            broker_org_id=orgs["agency_a"].id,
+            signed_on=date(2026, 1, 5),
+            amount_fen=10_000_000,
+            tech_amount_fen=8_000_000,
+        )
+        notification = Notification(
+            user_id=users["ent_a"].id, message="给甲的通知 MATRIX-NOTE-4410", link="/"
+        )
+        _db.session.add_all([attachment, deal, contract, notification])
+        _db.session.commit()
+        from marketplace.tokens.services import create_token
+
+        create_token(_db.session.get(User, users["ent_a"].id), "甲的令牌")
+        _db.session.commit()
+        ids["token"] = _db.session.scalar(
+            select(ApiToken.id).where(ApiToken.user_id == users["ent_a"].id)
+        )
+        ids.update(
+            proposal=bid.id,
+            application=application.id,
+            attachment=attachment.id,
+            deal=deal.id,
+            contract=contract.id,
+            notification=notification.id,
+        )
+        from marketplace.proposals.attachments import upload_dir
+
+        (upload_dir() / stored).write_bytes(ATTACHMENT_BYTES)
+        get_index().reindex(_db.session)
+    ids["renew_date"] = (date.today() + timedelta(days=60)).isoformat()
+    return {"ids": ids, "orgs": orgs, "users": users}

@@ -1,0 +1,601 @@
+"""The access matrix: every URL rule, every method, every role, against a table.
+
+`test_access_matrix[role]` walks every rule of `app.url_map` (`static` aside)
+for every method it accepts (HEAD and OPTIONS aside) as one role, and compares
+the answer with `tests/access_table.TABLE`:
+
+- *allowed* means the request got past the permission checks: not 401, 403, 404
+  or 405, not a redirect to the login page, and no server error. A 400 or 422
+  for a form that does not validate, or a redirect back with a flashed refusal
+  by the state machine, is allowed: the permission check let it through.
+- *denied* means 403 or 404; for the anonymous visitor also a redirect to
+  /auth/login (pages) or a 401 (the JSON API). Any other answer is a mismatch.
+- after every denied POST the database must be unchanged: every table (the
+  audit log aside, as denials are recorded there) is compared with a snapshot
+  whenever the request sent any write statement, and once more after the last.
+  Denied POSTs carry real form data (access_table.POST_DATA) so that a missing
+  check would have changed something.
+
+Requests run GETs first, then the denied POSTs, then the allowed POSTs (which may
+change things). One app and one world are built for the module; before each
+test every table is put back to the world's rows, so each role (and each
+object-level test) starts from the same state. All mismatches of a role are
+reported together. The object-level tests after it check organisation B against
+organisation A's objects with real form data and look into the pages' source.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+import pytest
+from sqlalchemy import event, select
+
+from marketplace import create_app
+from marketplace.extensions import db as _db
+from marketplace.models import (
+    AuditEvent,
+    Base,
+    Notification,
+)
+from marketplace.reference import load_reference_data
+from tests import access_table as T
+from tests.conftest import (
+    PASSWORD,
+    TEST_DATABASE_URL,
+    IsolatedClient,
+    _normalised_pg_url,
+    _truncate,
+)
+from tests.factories import Factory
+
+SKIPPED_METHODS = {"HEAD", "OPTIONS"}
+
+
+def rules(app):
+    """Every (rule, method) pair the app answers, in a stable order."""
+    pairs = []
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static":
+            continue
+        for method in sorted(rule.methods - SKIPPED_METHODS):
+            pairs.append((rule.rule, method))
+    return sorted(pairs)
+
+
+def dump_rows(app) -> dict:
+    """Every row of every table, to put back before each test."""
+    with app.app_context():
+        rows = {
+            table.name: [dict(r._mapping) for r in _db.session.execute(select(table))]
+            for table in Base.metadata.sorted_tables
+        }
+        _db.session.rollback()
+    return rows
+
+
+def restore_rows(app, rows: dict) -> None:
+    """Empty every table and insert the dumped rows again, ids and all."""
+    tables = Base.metadata.sorted_tables
+    with app.app_context():
+        conn = _db.session.connection()
+        # A few rows each: DELETE is quicker than TRUNCATE, on PostgreSQL too.
+        for table in reversed(tables):
+            conn.execute(table.delete())
+        for table in tables:
+            if rows[table.name]:
+                conn.execute(table.insert(), rows[table.name])
+        _db.session.commit()
+    app.extensions["page_cache"].clear()
+
+
+@pytest.fixture(scope="module")
+def matrix(tmp_path_factory, pg_schema):
+    """One app and one world for the module (the per-test `app` is too slow here)."""
+    root = tmp_path_factory.mktemp("access_matrix")
+    config = {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "SQLALCHEMY_DATABASE_URI": (
+            _normalised_pg_url() if TEST_DATABASE_URL else f"sqlite:///{root / 't.db'}"
+        ),
+        "WTF_CSRF_ENABLED": False,
+        "PASSWORD_HASH_METHOD": "scrypt:1024:8:1",
+        "RATELIMIT_ENABLED": False,
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "SEARCH_INDEX_DIR": str(root / "search_index"),
+        "SEARCH_SYNC_ON_COMMIT": False,
+        "SEARCH_REBUILD_IN_BACKGROUND": False,
+        "UPLOAD_DIR": str(root / "uploads"),
+        "PAGE_CACHE_SECONDS": 0,
+    }
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MARKETPLACE_ENV", "testing")
+        patch.setenv("MARKETPLACE_INSTANCE", str(root / "instance"))
+        app = create_app(config)
+        app.test_client_class = IsolatedClient
+        with app.app_context():
+            if pg_schema is not None:
+                _truncate(_db.engine)
+            else:
+                _db.create_all()
+            load_reference_data()
+            _db.session.commit()
+        world = T.build_world(app, Factory(app, PASSWORD))
+        rows = dump_rows(app)
+        yield {"app": app, "world": world, "rows": rows}
+        with app.app_context():
+            _db.session.remove()
+            _db.engine.dispose()
+
+
+@pytest.fixture
+def world(matrix):
+    """The module's world, its tables reset to how it was built."""
+    restore_rows(matrix["app"], matrix["rows"])
+    return {**matrix["world"], "app": matrix["app"]}
+
+
+def client_for(world, role):
+    """A test client logged in as the role (anonymous for "anon")."""
+    client = world["app"].test_client()
+    if role != "anon":
+        user = world["users"][role]
+        response = client.post(
+            "/auth/login", data={"email": user.email, "password": PASSWORD}
+        )
+        assert response.status_code == 302, (role, response.status_code)
+    return client
+
+
+def url_of(rule: str, ids: dict) -> str:
+    """The rule with its parameters filled from the world (and its query string)."""
+    chosen = {**T.DEFAULT_PARAMS, **T.RULE_PARAMS.get(rule, {})}
+
+    def value(match):
+        name = match.group(1)
+        return str(T.LITERAL_PARAMS.get(name) or ids[chosen[name]])
+
+    url = re.sub(r"<(?:[^<>:]+:)?([^<>]+)>", value, rule)
+    if rule in T.QUERY:
+        url += "?" + T.QUERY[rule].format(**ids)
+    return url
+
+
+def post_data(rule: str, ids: dict) -> dict:
+    return {k: v.format(**ids) for k, v in T.POST_DATA.get(rule, {}).items()}
+
+
+def snapshot(app) -> dict:
+    """Every row of every table but the audit log, to compare before and after."""
+    state = {}
+    with app.app_context():
+        for table in Base.metadata.sorted_tables:
+            if table.name == AuditEvent.__tablename__:
+                continue
+            rows = _db.session.execute(select(table)).all()
+            state[table.name] = sorted(map(repr, rows))
+        _db.session.rollback()
+    return state
+
+
+class WriteWatch:
+    """Notes whether any statement other than an audit record wrote to the database.
+
+    Comparing whole snapshots after each of hundreds of denied POSTs is slow on
+    PostgreSQL; a snapshot is compared whenever a write was seen, and once more
+    at the end of the denied requests, so nothing that stuck goes unnoticed.
+    """
+
+    WRITES = ("INSERT", "UPDATE", "DELETE")
+
+    def __init__(self, app):
+        with app.app_context():
+            self.engine = _db.engine
+        self.wrote = False
+
+    def __enter__(self):
+        event.listen(self.engine, "before_cursor_execute", self._seen)
+        return self
+
+    def __exit__(self, *exc):
+        event.remove(self.engine, "before_cursor_execute", self._seen)
+
+    def _seen(self, conn, cursor, statement, parameters, context, executemany):
+        words = statement.lstrip().split(None, 3)
+        if (
+            words
+            and words[0].upper() in self.WRITES
+            and AuditEvent.__tablename__ not in " ".join(words[1:3])
+        ):
+            self.wrote = True
+
+    def take(self) -> bool:
+        """Whether a write was seen since the last call."""
+        wrote, self.wrote = self.wrote, False
+        return wrote
+
+
+def changed_tables(before: dict, after: dict) -> list[str]:
+    return sorted(name for name in before if before[name] != after.get(name))
+
+
+def is_login_redirect(response) -> bool:
+    if response.status_code not in (301, 302, 303, 307, 308):
+        return False
+    return urlsplit(response.headers.get("Location", "")).path == "/auth/login"
+
+
+def verdict(response, role: str, rule: str) -> str:
+    """Classify an answer: allowed, denied, or odd (a server error, a 405 ...)."""
+    code = response.status_code
+    if code in (403, 404):
+        return "denied"
+    if role == "anon" and (
+        is_login_redirect(response) or (code == 401 and rule.startswith("/api/"))
+    ):
+        return "denied"
+    if code in (401, 405) or code >= 500 or is_login_redirect(response):
+        return "odd"
+    return "allowed"
+
+
+def send(client, method: str, url: str, data: dict):
+    if method == "GET":
+        return client.get(url)
+    return client.open(url, method=method, data=data)
+
+
+# --- the matrix ------------------------------------------------------------------
+
+
+def test_table_covers_every_rule(matrix):
+    """A new route (or method) without an entry in the table fails here."""
+    served = set(rules(matrix["app"]))
+    listed = set(T.TABLE)
+    assert not served - listed, (
+        f"rules missing from the table: {sorted(served - listed)}"
+    )
+    assert not listed - served, f"table entries with no rule: {sorted(listed - served)}"
+    for key, roles in T.TABLE.items():
+        assert roles <= T.ALL, (key, roles - T.ALL)
+    for rule in {*T.RULE_PARAMS, *T.QUERY, *T.POST_DATA, *T.RUN_LAST}:
+        assert any(rule == r for r, _ in served), f"stale entry for {rule}"
+
+
+@pytest.mark.parametrize("role", T.ROLES)
+def test_access_matrix(world, role):
+    app, ids = world["app"], world["ids"]
+    client = client_for(world, role)
+    cells = [(r, m) for r, m in rules(app) if (r, m) in T.TABLE]
+    gets = [c for c in cells if c[1] == "GET"]
+    posts = [c for c in cells if c[1] != "GET"]
+    denied_posts = [c for c in posts if role not in T.TABLE[c]]
+    allowed_posts = sorted(
+        (c for c in posts if role in T.TABLE[c]),
+        key=lambda c: T.RUN_LAST.index(c[0]) + 1 if c[0] in T.RUN_LAST else 0,
+    )
+    failures = []
+
+    def check(rule, method):
+        url = url_of(rule, ids)
+        response = send(client, method, url, post_data(rule, ids))
+        expected = "allowed" if role in T.TABLE[(rule, method)] else "denied"
+        got = verdict(response, role, rule)
+        if got != expected:
+            where = response.headers.get("Location", "")
+            failures.append(
+                f"{method} {url} as {role}: expected {expected}, got "
+                f"{response.status_code} {where}".rstrip()
+            )
+        return got
+
+    for rule, method in gets:
+        check(rule, method)
+    before = snapshot(app)
+    with WriteWatch(app) as watch:
+        for rule, method in denied_posts:
+            watch.take()
+            if check(rule, method) == "denied" and watch.take():
+                after = snapshot(app)
+                if after != before:
+                    failures.append(
+                        f"{method} {rule} as {role} was denied but changed "
+                        f"{changed_tables(before, after)}"
+                    )
+                    before = after
+    after = snapshot(app)
+    if after != before:
+        failures.append(
+            f"denied POSTs as {role} changed {changed_tables(before, after)}"
+        )
+    for rule, method in allowed_posts:
+        check(rule, method)
+    assert not failures, f"{len(failures)} mismatches:\n" + "\n".join(failures)
+
+
+# --- object level: organisation B on organisation A's things ----------------------
+
+
+def expect(response, codes, what):
+    assert response.status_code in codes, (what, response.status_code)
+    return response
+
+
+def test_other_org_cannot_see_or_change_drafts(world):
+    app, ids = world["app"], world["ids"]
+    ent_b, uni_b = client_for(world, "ent_b"), client_for(world, "uni_b")
+    inst_b, agency_b = client_for(world, "inst_b"), client_for(world, "agency_b")
+    before = snapshot(app)
+    draft = ids["challenge_draft"]
+    for url in (f"/challenges/{draft}", f"/challenges/{draft}/edit"):
+        expect(ent_b.get(url), {404}, url)
+    for action in ("edit", "submit", "withdraw", "close-bidding"):
+        url = f"/challenges/{draft}/{action}"
+        data = {"title": "乙篡改的标题", "confirm": "y", "action": "submit"}
+        expect(ent_b.post(url, data=data), {404}, url)
+    result = ids["result_draft"]
+    expect(uni_b.get(f"/results/{result}"), {404}, "result draft")
+    for action in ("edit", "submit", "withdraw", "renew"):
+        url = f"/results/{result}/{action}"
+        data = {"title": "乙篡改的成果", "valid_until": ids["renew_date"]}
+        expect(uni_b.post(url, data=data), {404}, url)
+    # Nor can B bid on, adopt, match or open deals from drafts (or listings still
+    # under review), by any door.
+    for listing in (draft, ids["challenge_pending"]):
+        for url in (
+            f"/challenges/{listing}",
+            f"/proposals/challenge/{listing}",
+            f"/proposals/challenge/{listing}/new",
+            f"/proposals/new?challenge={listing}",
+            f"/api/v1/challenges/{listing}/matches",
+            f"/deals/new?challenge_id={listing}",
+        ):
+            expect(inst_b.get(url), {404}, url)
+        bid = {"solution": "乙的方案", "price": "10", "duration_months": "6"}
+        url = f"/proposals/challenge/{listing}/new"
+        expect(inst_b.post(url, data=bid), {404}, url)
+        match = {"challenge_id": str(listing), "result_id": str(ids["result"])}
+        expect(agency_b.post("/deals/from-match", data=match), {404}, "from-match")
+    adopt = {"use_scenario": "乙的场景", "offered_terms": "乙的条件"}
+    expect(ent_b.post(f"/results/{result}/apply", data=adopt), {404}, "apply")
+    expect(ent_b.get(f"/api/v1/results/{result}/matches"), {404}, "result matches")
+    match = {"challenge_id": str(ids["challenge"]), "result_id": str(result)}
+    expect(agency_b.post("/deals/from-match", data=match), {404}, "from-match")
+    # Nor do the drafts' titles show up in lists, searches or A's profile.
+    for client, title, urls in (
+        (
+            ent_b,
+            "甲的草稿需求",
+            ["/challenges/", "/challenges/?mine=1", "/challenges/mine", "/"],
+        ),
+        (
+            uni_b,
+            "甲的草稿成果",
+            ["/results/", "/results/mine", f"/orgs/{ids['org:uni_a']}"],
+        ),
+    ):
+        # Searched without the "甲的" prefix: the page repeats the query.
+        query = title.removeprefix("甲的")
+        urls += [f"/search?q={query}", f"/api/v1/search?q={query}"]
+        for url in urls:
+            page = expect(client.get(url), {200}, url).get_data(as_text=True)
+            assert title not in page, url
+    assert snapshot(app) == before
+    # The owner does see its draft (so the checks above look at the right text).
+    owner = client_for(world, "ent_a").get("/challenges/mine")
+    assert "甲的草稿需求" in owner.get_data(as_text=True)
+
+
+def test_confidential_detail_only_to_those_who_accepted(world):
+    app, ids = world["app"], world["ids"]
+    url = f"/challenges/{ids['challenge']}"
+
+    def page(client, path=url):
+        return expect(client.get(path), {200}, path).get_data(as_text=True)
+
+    outsiders = {r: client_for(world, r) for r in ("anon", "ent_b", "uni_b")}
+    unverified = client_for(world, "unverified")
+    before = snapshot(app)
+    for role, client in {**outsiders, "unverified": unverified}.items():
+        for path in (
+            url,
+            "/challenges/",
+            "/search?q=废水处理",
+            "/api/v1/search?q=保密参数",
+            f"/api/v1/challenges/{ids['challenge']}/matches",
+        ):
+            assert T.SECRET not in page(client, path), (role, path)
+    # Words found only in the confidential part find nothing (no search oracle),
+    # while the public words find the challenge.
+    for query in ("废水处理", "菌种编号", "BX-204", "反应温度"):
+        hits = outsiders["anon"].get(f"/api/v1/search?q={query}").get_json()
+        found = {(i["kind"], i["id"]) for i in hits["items"]}
+        public = query == "废水处理"
+        assert (("challenge", ids["challenge"]) in found) == public, query
+    # An unverified organisation may not accept the terms at all.
+    expect(unverified.post(f"{url}/accept-terms", data={"agree": "y"}), {403}, "accept")
+    assert T.SECRET not in page(unverified)
+    assert snapshot(app) == before
+    # Accepting shows it to that user only.
+    ent_b = outsiders["ent_b"]
+    expect(ent_b.post(f"{url}/accept-terms", data={"agree": "y"}), {302}, "accept")
+    assert T.SECRET in page(ent_b)
+    assert T.SECRET not in page(outsiders["uni_b"])
+    assert T.SECRET not in page(outsiders["anon"])
+    for insider in ("ent_a", "bureau"):
+        assert T.SECRET in page(client_for(world, insider)), insider
+
+
+def test_other_org_cannot_reach_a_bid_or_its_attachment(world):
+    app, ids = world["app"], world["ids"]
+    proposal, attachment = ids["proposal"], ids["attachment"]
+    download = f"/proposals/attachments/{attachment}"
+    marker = "MATRIX-BID-3390"
+    roles = ("inst_b", "ent_b", "uni_b", "uni_a", "anon", "inst_a")
+    clients = {role: client_for(world, role) for role in roles}
+    inst_b = clients["inst_b"]
+    before = snapshot(app)
+    for url in (f"/proposals/{proposal}", f"/proposals/{proposal}/edit", download):
+        body = expect(inst_b.get(url), {404}, url).get_data()
+        assert b"MATRIX-ATTACH" not in body and marker.encode() not in body
+    listing = inst_b.get(f"/proposals/challenge/{ids['challenge']}")
+    expect(listing, {403}, "bids of the challenge")
+    assert marker not in listing.get_data(as_text=True)
+    assert marker not in inst_b.get("/proposals/mine").get_data(as_text=True)
+    posts = {
+        "inst_b": ["edit", "withdraw", "membership"],
+        "ent_b": ["shortlist", "select", "decline"],
+        "uni_b": ["membership"],
+    }
+    data = {"solution": "乙改的方案", "answer": "confirm", "reason": "x"}
+    for role, actions in posts.items():
+        client = clients[role]
+        for action in actions:
+            url = f"/proposals/{proposal}/{action}"
+            expect(client.post(url, data=data), {404}, (role, url))
+    application = ids["application"]
+    for role, action in (
+        ("ent_b", "withdraw"),
+        ("uni_b", "accept"),
+        ("uni_b", "decline"),
+    ):
+        url = f"/results/applications/{application}/{action}"
+        expect(clients[role].post(url, data=data), {404}, (role, url))
+    # The consortium member reads the bid but not its files (only bidder, poster,
+    # bureau); the anonymous visitor gets nothing either.
+    uni_a = clients["uni_a"]
+    expect(uni_a.get(f"/proposals/{proposal}"), {200}, "member reads")
+    expect(uni_a.get(download), {404}, "member downloads")
+    expect(clients["anon"].get(download), {404}, "anonymous download")
+    assert snapshot(app) == before
+    own = clients["inst_a"].get(f"/proposals/{proposal}")
+    assert marker in own.get_data(as_text=True)
+    bidder = clients["inst_a"].get(download)
+    assert bidder.status_code == 200 and bidder.get_data() == T.ATTACHMENT_BYTES
+    assert bidder.headers["Content-Disposition"].startswith("attachment")
+
+
+def test_other_org_cannot_reach_a_deal_or_contract(world):
+    app, ids = world["app"], world["ids"]
+    deal, contract = ids["deal"], ids["contract"]
+    roles = ("ent_b", "uni_b", "agency_b", "inst_b", "ent_a", "bureau")
+    clients = {role: client_for(world, role) for role in roles}
+    before = snapshot(app)
+    for role in roles[:4]:
+        client = clients[role]
+        for url in (
+            f"/deals/{deal}",
+            f"/contracts/{contract}",
+            f"/contracts/new?deal={deal}",
+        ):
+            expect(client.get(url), {404}, (role, url))
+        for url, data in (
+            (f"/deals/{deal}/stage", {"stage": "contacted", "note": "乙推进"}),
+            (f"/deals/{deal}/notes", {"note": "乙的备注"}),
+            (f"/deals/{deal}/broker", {"broker": world["orgs"]["agency_b"].name}),
+            (
+                f"/contracts/{contract}/payments",
+                {"received_on": "2026-02-01", "amount": "1"},
+            ),
+            (
+                f"/contracts/{contract}/register",
+                {"registration_no": "4117020026000999"},
+            ),
+            (f"/contracts/{contract}/reject", {"reason": "乙退回"}),
+            ("/contracts/new", {"deal_id": str(deal), "title": "乙的合同"}),
+        ):
+            expect(client.post(url, data=data), {404}, (role, url))
+        for url, marker in (
+            ("/deals/", "MATRIX-DEAL"),
+            ("/deals/?view=list", "MATRIX-DEAL"),
+            ("/contracts/", f'href="/contracts/{contract}"'),
+        ):
+            assert marker not in client.get(url).get_data(as_text=True), (role, url)
+    # Nor may B open a deal or record a contract between A's organisations.
+    orgs = world["orgs"]
+    ent_b = clients["ent_b"]
+    deal_form = {
+        "title": "乙替甲撮合",
+        "demand_org": orgs["ent_a"].name,
+        "supply_org": orgs["uni_a"].name,
+    }
+    expect(ent_b.post("/deals/new", data=deal_form), {422}, "deal for others")
+    contract_form = {
+        "title": "乙替甲登记",
+        "contract_type": "development",
+        "buyer_org": str(orgs["ent_a"].id),
+        "seller_org": str(orgs["inst_a"].id),
+        "signed_on": "2026-01-05",
+        "amount": "10",
+        "tech_amount": "8",
+    }
+    refused = expect(ent_b.post("/contracts/new", data=contract_form), {200}, "c")
+    assert "只有合同双方" in refused.get_data(as_text=True)
+    # A party may read but not register; the bureau reads deals but does not act.
+    ent_a = clients["ent_a"]
+    assert "MATRIX-DEAL" in ent_a.get("/deals/").get_data(as_text=True)
+    link = f'href="/contracts/{contract}"'
+    assert link in ent_a.get("/contracts/").get_data(as_text=True)
+    data = {"registration_no": "4117020026000999"}
+    expect(ent_a.post(f"/contracts/{contract}/register", data=data), {403}, "register")
+    bureau = clients["bureau"]
+    expect(
+        bureau.post(f"/deals/{deal}/stage", data={"stage": "contacted"}),
+        {403},
+        "bureau",
+    )
+    assert snapshot(app) == before
+
+
+def test_notifications_and_tokens_stay_with_their_user(world):
+    app, ids = world["app"], world["ids"]
+    roles = ("ent_a_admin", "ent_b", "bureau")
+    clients = {role: client_for(world, role) for role in roles}
+    before = snapshot(app)
+    for role, client in clients.items():
+        url = f"/notifications/{ids['notification']}/read"
+        expect(client.post(url), {404}, (role, url))
+        expect(client.post("/notifications/read-all"), {302}, (role, "read-all"))
+        assert "MATRIX-NOTE" not in client.get("/notifications/").get_data(as_text=True)
+        url = f"/settings/tokens/{ids['token']}/revoke"
+        expect(client.post(url), {404}, (role, url))
+        assert "甲的令牌" not in client.get("/settings/tokens/").get_data(as_text=True)
+    assert snapshot(app) == before
+    owner = client_for(world, "ent_a")
+    assert "MATRIX-NOTE" in owner.get("/notifications/").get_data(as_text=True)
+    expect(owner.post(f"/notifications/{ids['notification']}/read"), {302}, "own")
+    with app.app_context():
+        assert _db.session.get(Notification, ids["notification"]).read_at is not None
+
+
+def test_stats_and_exports_are_bureau_only(world):
+    from marketplace.stats.exports import TABLES
+
+    app = world["app"]
+    clients = {
+        r: client_for(world, r)
+        for r in ("anon", "ent_a_admin", "uni_a", "agency_a", "bureau")
+    }
+    before = snapshot(app)
+    urls = [f"/stats/export/{n}.{e}" for n in sorted(TABLES) for e in ("csv", "xlsx")]
+    for role, client in clients.items():
+        for url in [*urls, "/stats/", "/stats/targets", "/api/v1/stats/turnover"]:
+            response = client.get(url)
+            if role == "bureau":
+                assert response.status_code == 200, url
+                if url.startswith("/stats/export/"):
+                    assert response.headers["Content-Disposition"].startswith(
+                        "attachment"
+                    )
+            elif role == "anon":
+                assert verdict(response, "anon", url) == "denied", url
+            else:
+                assert response.status_code == 403, (role, url)
+        if role != "bureau":
+            response = client.post(
+                "/stats/targets", data={"year": "2031", "amount": "100"}
+            )
+            assert verdict(response, role, "/stats/targets") == "denied", role
+    assert snapshot(app) == before
