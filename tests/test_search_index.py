@@ -193,3 +193,41 @@ def test_match_explains_with_terms_in_both_texts(app, db, owners):
     assert hits[0].matched_terms
     for term in hits[0].matched_terms:
         assert term in supply_words and term in demand_words
+
+
+def test_savepoint_release_does_not_sync_inside_the_transaction(
+    search_app, app, db, owners, caplog
+):
+    # Releasing a SAVEPOINT fires after_commit while the outer transaction still
+    # holds SQLite's write lock; syncing then, from a session of its own, waited
+    # on that lock for ever (selecting a winning bid hung the server).
+    import threading
+
+    _, institute = owners
+    result_id = make_result(institute.id, title="保存点测试成果").id
+    # The test's own session must not hold SQLite's write lock meanwhile.
+    db.session.rollback()
+    done = threading.Event()
+    failure: list[BaseException] = []
+
+    def write() -> None:
+        try:
+            with app.app_context():
+                from marketplace.models import Result
+
+                row = db.session.get(Result, result_id)
+                row.title = "保存点之后的标题"
+                with db.session.begin_nested():
+                    row.abstract = "在保存点内修改"
+                db.session.commit()
+        except BaseException as exc:  # reported to the test below
+            failure.append(exc)
+        finally:
+            done.set()
+
+    threading.Thread(target=write, daemon=True).start()
+    assert done.wait(timeout=120), "the commit after a savepoint never finished"
+    assert failure == []
+    # The sync ran once, after the outer commit, and did not fail on the lock.
+    assert "search index update failed" not in caplog.text
+    assert found(get_index(), "保存点之后", "title") == {f"result:{result_id}"}

@@ -52,6 +52,8 @@ class NoteForm(BaseForm):
 
     note = TextAreaField(
         "备注",
+        # StageForm's note is on the same page: one id each, one label each.
+        id="timeline-note",
         filters=[strip_filter],
         validators=[DataRequired(), Length(max=NOTE_MAX), SafeText(multiline=True)],
     )

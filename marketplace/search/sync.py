@@ -33,6 +33,11 @@ def sync_now() -> int:
 
 @event.listens_for(Session, "after_commit")
 def _follow(session: Session) -> None:
+    # Releasing a SAVEPOINT fires after_commit too, while the outer transaction
+    # still holds the database's write lock: a sync from a session of its own
+    # would wait on that lock forever. Only the outermost commit syncs.
+    if session.in_nested_transaction():
+        return
     if not session.info.pop(DIRTY, False) or not has_app_context():
         return
     if not current_app.config.get("SEARCH_SYNC_ON_COMMIT", True):
