@@ -271,6 +271,10 @@ def test_two_institutes_bid_owner_selects_one_and_a_deal_opens(
         "deal_opened",
     } <= actions
 
+    # The winner's history reads in words, not event codes.
+    history = institute_b.get(f"/proposals/{winner.id}").get_data(as_text=True)
+    assert "选定揭榜方" in history and "proposal_selected" not in history
+
     # The loser sees its reason; the owner can download the winner's spreadsheet.
     page = institute_a.get(f"/proposals/{loser.id}").get_data(as_text=True)
     assert "综合评分第二" in page

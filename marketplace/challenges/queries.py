@@ -74,6 +74,8 @@ EVENT_LABELS = {
     "challenge_deadline_passed": "揭榜截止（系统自动处理）",
     "challenge_bidding_closed": "提前截止揭榜",
     "challenge_direct_awarded": "定向委托",
+    "challenge_awarded": "确定中选方",
+    "challenge_contracted": "技术合同已登记",
     "confidentiality_accepted": "接受保密承诺",
     # Events of the bids on the challenge (written by the proposals feature).
     "proposal_submitted": "收到揭榜申报",
@@ -82,6 +84,9 @@ EVENT_LABELS = {
     "proposal_shortlisted": "揭榜申报入围",
     "proposal_selected": "选定揭榜方",
     "proposal_declined": "揭榜申报未入选",
+    "consortium_confirmed": "联合体成员确认参加",
+    "consortium_declined": "联合体成员拒绝参加",
+    "deal_opened": "开启撮合项目",
 }
 # Proposal states, for the timeline (listing states come from STATUS_LABELS).
 PROPOSAL_STATE_LABELS = {

@@ -7,6 +7,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from marketplace import permissions
+from marketplace.challenges.queries import EVENT_LABELS
 from marketplace.exceptions import ServiceError
 from marketplace.extensions import db
 from marketplace.listings import expiry
@@ -32,10 +33,11 @@ from marketplace.proposals.forms import (
     MembershipForm,
     member_list,
 )
-from marketplace.views import perform
+from marketplace.views import id_arg, perform
 
 PER_PAGE = 20
-ACTION_LABELS = panel.LABELS
+# The proposal's own history uses the challenge timeline's wording.
+ACTION_LABELS = EVENT_LABELS
 LABELS = {
     "proposal_labels": services.PROPOSAL_STATUS_LABELS,
     "member_labels": services.MEMBER_STATUS_LABELS,
@@ -81,7 +83,7 @@ def _bid_data(form: BidForm) -> services.BidData:
 def new(challenge_id: int | None = None):
     """Bid on a challenge (揭榜申报)."""
     if challenge_id is None:
-        challenge_id = request.args.get("challenge", type=int)
+        challenge_id = request.args.get("challenge", type=id_arg)
         if challenge_id is None:
             abort(404)
     challenge = _challenge(challenge_id)
