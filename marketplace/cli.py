@@ -284,6 +284,8 @@ def seed_demo(if_empty: bool, limit: int | None) -> None:
         f"新增技术需求 {report.challenges_added} 条，"
         f"新增科技成果 {report.results_added} 条"
         f"（已存在 {report.results_skipped} 条），"
+        f"新增揭榜申报 {report.bids_added} 份，"
+        f"新增成果转化申请 {report.applications_added} 份，"
         f"新增撮合项目 {report.deals_added} 个，"
         f"新增已登记技术合同 {report.contracts_added} 份"
         f"（收款记录 {report.payments_added} 笔），"

@@ -1,7 +1,8 @@
 """Demo data for `flask seed-demo`: organisations, logins and 2,000 CSL results.
 
-Then the demo challenges (demo_listings) and the deals, registered contracts,
-payments and turnover targets behind the bureau's dashboard (demo_deals).
+Then the demo challenges (demo_listings), the deals, registered contracts,
+payments and turnover targets behind the bureau's dashboard (demo_deals), and the
+bids, awards, adoption applications and transfers of its funnels (demo_funnel).
 Everything is idempotent (organisations match by name, users by e-mail, results by
 owner and `external_id`, the CSL record id) and drawn from a fixed random seed, so
 two runs on two machines give the same catalogue. The caller commits.
@@ -23,6 +24,7 @@ from marketplace import audit
 from marketplace.auth.services import create_organisation, create_user
 from marketplace.creditcode import make_credit_code
 from marketplace.demo_deals import seed_deals
+from marketplace.demo_funnel import seed_funnel
 from marketplace.demo_listings import seed_challenges
 from marketplace.exceptions import ServiceError
 from marketplace.extensions import db
@@ -223,6 +225,8 @@ class SeedReport:
     contracts_added: int = 0
     payments_added: int = 0
     targets_added: int = 0
+    bids_added: int = 0
+    applications_added: int = 0
     logins: list[tuple[str, str, str]] = field(default_factory=list)
 
 
@@ -408,6 +412,12 @@ def seed_demo(limit: int | None = None) -> SeedReport:
     history = seed_deals(orgs, users)
     report.deals_added, report.contracts_added = history.deals, history.contracts
     report.payments_added, report.targets_added = history.payments, history.targets
+    # Bids, awards, adoption applications and transfers: both funnels filled.
+    funnel = seed_funnel(orgs, users, RESULT_OWNERS)
+    report.bids_added, report.applications_added = funnel.bids, funnel.applications
+    report.deals_added += funnel.deals
+    report.contracts_added += funnel.contracts
+    report.payments_added += funnel.payments
 
     if not (
         report.orgs_added
@@ -417,6 +427,8 @@ def seed_demo(limit: int | None = None) -> SeedReport:
         or report.deals_added
         or report.contracts_added
         or report.targets_added
+        or report.bids_added
+        or report.applications_added
     ):
         return report
     audit.record(
@@ -426,7 +438,8 @@ def seed_demo(limit: int | None = None) -> SeedReport:
             f"orgs+{len(report.orgs_added)} users+{len(report.users_added)} "
             f"results+{report.results_added} challenges+{report.challenges_added} "
             f"deals+{report.deals_added} contracts+{report.contracts_added} "
-            f"payments+{report.payments_added} targets+{report.targets_added}"
+            f"payments+{report.payments_added} targets+{report.targets_added} "
+            f"bids+{report.bids_added} applications+{report.applications_added}"
         ),
     )
     return report

@@ -312,7 +312,9 @@ def test_registration_closes_the_loop(bureau_client, enterprise_client, seller, 
 
     assert db.session.get(Deal, ids[2]).stage == DealStage.SIGNED
     assert db.session.get(Challenge, ids[0]).status == ChallengeStatus.CONTRACTED
-    assert db.session.get(Result, ids[1]).status == ResultStatus.TRANSFERRED
+    transferred = db.session.get(Result, ids[1])
+    assert transferred.status == ResultStatus.TRANSFERRED
+    assert transferred.transferred_at is not None
     assert db.session.scalar(
         select(DealEvent.id).where(DealEvent.to_stage == DealStage.SIGNED)
     )

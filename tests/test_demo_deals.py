@@ -9,13 +9,15 @@ from datetime import date
 from types import SimpleNamespace
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from marketplace import demo
 from marketplace.extensions import db as _db
 from marketplace.listings.states import local_today
 from marketplace.models import (
     AuditEvent,
+    Challenge,
+    ChallengeStatus,
     Contract,
     ContractStatus,
     ContractType,
@@ -26,14 +28,21 @@ from marketplace.models import (
     Organisation,
     OrgKind,
     Payment,
+    Proposal,
+    ProposalKind,
+    ProposalStatus,
     Region,
+    Result,
+    ResultStatus,
     YearlyTarget,
 )
 from marketplace.money import FEN_PER_WAN, format_wan
 from marketplace.stats import services as stats
+from marketplace.stats.rankings import funnel
 
 SEED_ARGS = ["seed-demo", "--limit", "20"]
-TABLES = (AuditEvent, Contract, Deal, DealEvent, Notification, Payment, YearlyTarget)
+TABLES = (AuditEvent, Contract, Deal, DealEvent, Notification, Payment, Proposal,
+          YearlyTarget)  # fmt: skip
 
 
 @pytest.fixture
@@ -65,12 +74,14 @@ def test_deals_in_every_stage_brokered_and_signed_by_their_contract(app, seeded)
         deals = list(session.scalars(select(Deal)))
         stages = {stage: [d for d in deals if d.stage == stage] for stage in DealStage}
         assert all(stages.values()), {s: len(d) for s, d in stages.items()}
-        assert 35 <= len(deals) <= 45
+        # The 40 planned deals; awards and accepted applications open the others.
+        planned = [d for d in deals if d.proposal_id is None]
+        assert 35 <= len(planned) <= 45
         agency = session.scalar(
             select(Organisation).where(Organisation.name == demo.FIRST_AGENCY)
         )
         brokered = [d for d in deals if d.broker_org_id == agency.id]
-        assert len(brokered) > len(deals) / 2
+        assert len(brokered) > len(planned) / 2
         assert all(d.broker_user_id is not None for d in brokered)
         assert any(d.broker_org_id not in (None, agency.id) for d in deals)
         assert any(d.broker_org_id is None for d in deals)
@@ -195,8 +206,15 @@ def test_the_plan_is_reproducible(app, runner, seeded):
 
     first = contract_rows()
     with app.app_context():
-        for model in (Payment, Contract, DealEvent, Deal):
+        for model in (Payment, Contract, DealEvent, Deal, Proposal):
             _db.session.execute(model.__table__.delete())
+        # The listings the funnel moved on are back on the market.
+        _db.session.execute(
+            update(Result).values(status=ResultStatus.PUBLISHED, transferred_at=None)
+        )
+        _db.session.execute(
+            update(Challenge).values(status=ChallengeStatus.OPEN, awarded_at=None)
+        )
         _db.session.commit()
     assert runner.invoke(args=SEED_ARGS).exit_code == 0
     assert contract_rows() == first
@@ -228,3 +246,61 @@ def test_stats_dashboard_shows_the_whole_history(app, seeded, login):
     assert len(charts["type"]["labels"]) == 5
     assert len(charts["county"]["labels"]) >= 12
     assert charts["target"]["target_fen"] and charts["target"]["done_fen"] > 0
+
+
+def test_both_funnels_have_every_stage(app, seeded):
+    with app.app_context():
+        session = _db.session
+        stages = funnel(date(2019, 1, 1), local_today())
+        counts = {name: [row["count"] for row in rows] for name, rows in stages.items()}
+        assert all(counts["challenges"]), counts
+        assert all(counts["results"]), counts
+        for rows in counts.values():
+            assert rows == sorted(rows, reverse=True), counts
+        assert "新增揭榜申报 0 份" not in seeded
+        assert "新增成果转化申请 0 份" not in seeded
+
+        # Every transferred result and contracted challenge has a registered
+        # contract linked to it, and through the deal its proposal opened.
+        registered = [
+            c
+            for c in _registered(session)
+            if c.result_id is not None or c.challenge_id is not None
+        ]
+        transferred = session.scalars(
+            select(Result).where(Result.status == ResultStatus.TRANSFERRED)
+        ).all()
+        contracted = session.scalars(
+            select(Challenge).where(Challenge.status == ChallengeStatus.CONTRACTED)
+        ).all()
+        assert transferred and contracted
+        assert {r.id for r in transferred} == {
+            c.result_id for c in registered if c.result_id
+        }
+        assert {ch.id for ch in contracted} <= {
+            c.challenge_id for c in registered if c.challenge_id
+        }
+        links = [(r, "result_id") for r in transferred]
+        links += [(ch, "challenge_id") for ch in contracted]
+        for listing, column in links:
+            linked = [c for c in registered if getattr(c, column) == listing.id]
+            assert linked, listing.title
+            for contract in linked:
+                deal = session.get(Deal, contract.deal_id)
+                assert deal.stage == DealStage.SIGNED
+                assert getattr(deal, column) == listing.id
+                proposal = session.get(Proposal, deal.proposal_id)
+                assert proposal.status == ProposalStatus.SELECTED
+                assert getattr(proposal, column) == listing.id
+        # Awards and accepted applications each opened a deal; the timeline runs
+        # from publication to application or bid, decision and registration.
+        for proposal in session.scalars(select(Proposal)):
+            listing = proposal.result or proposal.challenge
+            assert listing.published_at <= proposal.created_at
+            if proposal.status == ProposalStatus.SELECTED:
+                (deal,) = session.scalars(
+                    select(Deal).where(Deal.proposal_id == proposal.id)
+                )
+                assert proposal.created_at <= proposal.decided_at <= deal.updated_at
+        kinds = set(session.scalars(select(Proposal.kind)))
+        assert kinds == {ProposalKind.BID, ProposalKind.ADOPTION}

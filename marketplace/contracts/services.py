@@ -261,6 +261,7 @@ def close_loop(contract: Contract, user: Any) -> None:
             action="result_transferred",
             user=user,
         )
+        result.transferred_at = utcnow()
 
 
 def register_contract(
