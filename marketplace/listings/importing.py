@@ -38,11 +38,11 @@ from marketplace.models import (
     Organisation,
     Result,
     ResultStatus,
-    SearchOutbox,
     TechField,
     utcnow,
 )
 from marketplace.money import MoneyError, parse_wan
+from marketplace.search import outbox
 
 KINDS = {"result": "科技成果", "challenge": "技术需求"}
 MAX_KEYWORDS, MAX_KEYWORD_LEN = 30, 50
@@ -404,13 +404,8 @@ def _write(org, kind, good, *, draft, user, source, tick) -> ImportReport:
 
 
 def _outbox(kind: str, ids: list[int], report: ImportReport) -> None:
-    # Same transaction as the listings, so the index never sees an uncommitted row.
-    if ids:
-        stamp = utcnow()
-        db.session.execute(
-            insert(SearchOutbox),
-            [{"doc_kind": kind, "doc_id": i, "created_at": stamp} for i in ids],
-        )
+    # Written at commit with the listings, in commit order (search/outbox.py).
+    outbox.enqueue(db.session, kind, ids)
     report.ids.extend(ids)
 
 

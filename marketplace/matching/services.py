@@ -75,7 +75,14 @@ def _index():
 def _guarded(call, *args, **kwargs):
     try:
         return call(_index(), *args, **kwargs)
-    except IndexUnavailable as error:
+    except SearchUnavailable:
+        raise
+    except Exception as error:
+        # A garbled index file surfaces as whatever its decoder raises (zlib.error,
+        # OSError, struct.error …) from inside a search: show the notice, not a 500.
+        if not isinstance(error, IndexUnavailable):
+            log.exception("search index unreadable")
+            engine.forget_searchers()
         _rebuild_in_background(current_app._get_current_object())
         raise SearchUnavailable("搜索索引正在重建，请稍后再试。") from error
 

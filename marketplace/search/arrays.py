@@ -170,7 +170,7 @@ class Catalogue:
             arrays = _segment_arrays(reader)
             self.leaves.append((reader, offset, reader.segment().segment_id()))
             alive = np.ones(arrays.size, dtype=bool)
-            deleted = list(reader.deleted_docs()) if reader.has_deletions() else []
+            deleted = list(reader.deleted_docs_set) if reader.has_deletions() else []
             if deleted:
                 alive[np.array(deleted, dtype=np.int64)] = False
             live.append(alive)

@@ -213,9 +213,14 @@ class SearchIndex:
         """Compare the indexed documents with the public listings in the database."""
         report = VerifyReport()
         indexed: dict[str, dict] = {}
-        with self.open().searcher() as searcher:
-            for fields in searcher.all_stored_fields():
-                indexed[fields["key"]] = fields
+        try:
+            with self.open().searcher() as searcher:
+                for fields in searcher.all_stored_fields():
+                    indexed[fields["key"]] = fields
+        except IndexUnavailable:
+            raise
+        except Exception as exc:  # garbled segment files
+            raise IndexUnavailable(f"{type(exc).__name__}: {exc}") from exc
         expected: dict[str, dict] = {}
         for listing in iter_public_listings(session):
             doc = document_for(listing)
