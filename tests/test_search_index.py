@@ -231,3 +231,19 @@ def test_savepoint_release_does_not_sync_inside_the_transaction(
     # The sync ran once, after the outer commit, and did not fail on the lock.
     assert "search index update failed" not in caplog.text
     assert found(get_index(), "保存点之后", "title") == {f"result:{result_id}"}
+
+
+def test_search_and_match_skip_replaced_documents(search_app, app, db, owners):
+    # An update replaces a document: the old one stays in its segment, marked
+    # deleted, and must neither break the array scorer nor be found.
+    from marketplace.search.query import match, search
+
+    _, institute = owners
+    result = make_result(institute.id, title="玉米秸秆青贮饲料技术")
+    result.title = "玉米秸秆青贮饲料技术（第二版）"
+    db.session.commit()
+    index = get_index()
+    hits = search(index, "秸秆青贮").hits
+    assert [h.doc_id for h in hits] == [result.id]
+    found_hits, _terms = match(index, "玉米秸秆做青贮饲料的技术", kind="result")
+    assert [h.doc_id for h in found_hits] == [result.id]
