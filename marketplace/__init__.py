@@ -30,6 +30,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     if app.config["PROXY_FIX_X_FOR"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_FIX_X_FOR"])
     register_extensions(app)
+    from marketplace.views import IdConverter
+
+    # Before any rule is added: ids too large for the database are a 404.
+    app.url_map.converters["int"] = IdConverter
     register_blueprints(app)
     register_security(app)
     register_errorhandlers(app)

@@ -6,9 +6,35 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import flash
+from werkzeug.routing import IntegerConverter
 
 from marketplace.exceptions import ServiceError
 from marketplace.extensions import db
+
+# The largest id of an Integer key on PostgreSQL. Larger numbers match no row,
+# yet make the database raise instead of miss (PostgreSQL: integer out of range;
+# SQLite above 2**63-1: OverflowError). Only notifications have BIGINT ids, and
+# they will not pass two thousand million.
+MAX_ID = 2**31 - 1
+
+
+class IdConverter(IntegerConverter):
+    """`<int:...>` in URL rules: ids above MAX_ID do not match the rule (404)."""
+
+    def __init__(self, map, fixed_digits=0, min=None, max=MAX_ID, signed=False):
+        super().__init__(map, fixed_digits, min, max, signed)
+
+
+def id_arg(value: str) -> int:
+    """An id from a query or form field, for `.get(name, type=id_arg)`.
+
+    Raises ValueError (so `.get` answers its default) for anything but a number
+    from 1 to MAX_ID.
+    """
+    number = int(value)
+    if not 1 <= number <= MAX_ID:
+        raise ValueError(value)
+    return number
 
 
 def perform(verb: Callable[..., Any], *args: Any, success: str, **kwargs: Any) -> bool:

@@ -60,7 +60,10 @@ def search():
 @bp.post("/match")
 def match():
     """Listings that fit a free-text description."""
-    body = request.get_json(silent=True)
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:  # JSON nested thousands deep; silent= only covers ValueError
+        body = None
     if not isinstance(body, dict):
         raise ApiError("the body must be a JSON object")
     text = text_param(body.get("text"), "text", 5000)

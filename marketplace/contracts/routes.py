@@ -32,7 +32,7 @@ from marketplace.models import (
     TechField,
 )
 from marketplace.reference import region_options
-from marketplace.views import form_problem, perform
+from marketplace.views import MAX_ID, form_problem, perform
 
 PER_PAGE = 30
 STATUS_LABELS = {
@@ -50,7 +50,11 @@ def _visible_contract(contract_id: int) -> Contract:
 
 
 def _int(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() else None
+    # isdigit() alone lets "²" through to int(); MAX_ID keeps the driver happy.
+    if not value or not (value.isascii() and value.isdigit()):
+        return None
+    number = int(value)
+    return number if number <= MAX_ID else None
 
 
 @bp.route("/")

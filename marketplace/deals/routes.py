@@ -24,7 +24,7 @@ from marketplace.models import (
     User,
 )
 from marketplace.security import is_safe_next
-from marketplace.views import form_problem, perform
+from marketplace.views import form_problem, id_arg, perform
 
 
 @bp.route("/from-match", methods=["POST"])
@@ -33,8 +33,8 @@ def from_match():
     """Open a deal (a lead) from a suggested match."""
     if not BaseForm().validate_on_submit():
         abort(400)
-    challenge_id = request.form.get("challenge_id", type=int)
-    result_id = request.form.get("result_id", type=int)
+    challenge_id = request.form.get("challenge_id", type=id_arg)
+    result_id = request.form.get("result_id", type=id_arg)
     if challenge_id is None or result_id is None:
         abort(404)
     challenge = db.session.get(Challenge, challenge_id)
@@ -147,17 +147,20 @@ def board():
 def _prefill(form: DealForm) -> tuple[Challenge | None, Result | None, Proposal | None]:
     challenge = result = proposal = None
     source = request.values
-    if cid := source.get("challenge_id", source.get("challenge"), type=int):
+    # The default of .get is not converted, so each name is read on its own.
+    if cid := source.get("challenge_id", type=id_arg) or source.get(
+        "challenge", type=id_arg
+    ):
         challenge = db.session.get(Challenge, cid)
         if challenge is None or not permissions.can_view_challenge(
             current_user, challenge
         ):
             abort(404)
-    if rid := source.get("result_id", source.get("result"), type=int):
+    if rid := source.get("result_id", type=id_arg) or source.get("result", type=id_arg):
         result = db.session.get(Result, rid)
         if result is None or not permissions.can_view_result(current_user, result):
             abort(404)
-    if pid := source.get("proposal", type=int):
+    if pid := source.get("proposal", type=id_arg):
         proposal = db.session.get(Proposal, pid)
         if proposal is None or not permissions.can_view_proposal(
             current_user, proposal

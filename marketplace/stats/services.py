@@ -26,6 +26,7 @@ from marketplace.models.org import ORG_KIND_LABELS, OrgKind
 BY_CHOICES = ("month", "quarter", "year", "county", "field", "type", "party_kind")
 CITY = "city"
 MAX_SPAN_DAYS = 366 * 30
+FIRST_YEAR, LAST_YEAR = 1900, 2100
 # Targets seeded by ensure_default_targets (the 2020 figure is the city's 2019 plan).
 DEFAULT_TARGETS_WAN = {2020: 13_000}
 CURRENT_YEAR_TARGET_WAN = 20_000
@@ -50,6 +51,11 @@ def check_range(start: date | None, end: date | None) -> tuple[date, date]:
     today = local_today()
     start = start or date(today.year, 1, 1)
     end = end or date(today.year, 12, 31)
+    if start.year < FIRST_YEAR or end.year > LAST_YEAR:
+        # Dates near year 1 or 9999 overflowed the year-on-year comparison.
+        raise ServiceError(
+            f"统计日期须在 {FIRST_YEAR} 至 {LAST_YEAR} 年之间。", field="start"
+        )
     if end < start:
         raise ServiceError("结束日期不能早于开始日期。", field="end")
     if (end - start).days > MAX_SPAN_DAYS:
