@@ -107,13 +107,10 @@ def _truncate(engine) -> None:
         conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
 
 
-@pytest.fixture
-def app_config(tmp_path):
-    """Settings for the test app; tests may change them before `app` is built."""
+def settings_for(root) -> dict:
+    """Settings for a test app whose files live under the folder `root`."""
     db_url = (
-        _normalised_pg_url()
-        if TEST_DATABASE_URL
-        else (f"sqlite:///{tmp_path / 'test.db'}")
+        _normalised_pg_url() if TEST_DATABASE_URL else f"sqlite:///{root / 'test.db'}"
     )
     return {
         "TESTING": True,
@@ -124,20 +121,20 @@ def app_config(tmp_path):
         "PASSWORD_HASH_METHOD": "scrypt:1024:8:1",
         "RATELIMIT_ENABLED": False,
         "RATELIMIT_STORAGE_URI": "memory://",
-        "SEARCH_INDEX_DIR": str(tmp_path / "search_index"),
+        "SEARCH_INDEX_DIR": str(root / "search_index"),
         # Search tests switch this on; elsewhere the index is not needed.
         "SEARCH_SYNC_ON_COMMIT": False,
         "SEARCH_REBUILD_IN_BACKGROUND": False,
-        "UPLOAD_DIR": str(tmp_path / "uploads"),
+        "UPLOAD_DIR": str(root / "uploads"),
     }
 
 
-@pytest.fixture
-def app(app_config, pg_schema, tmp_path, monkeypatch):
-    """A fresh app with an empty schema and the reference data loaded."""
-    monkeypatch.setenv("MARKETPLACE_ENV", "testing")
-    monkeypatch.setenv("MARKETPLACE_INSTANCE", str(tmp_path / "instance"))
-    application = create_app(app_config)
+def build_test_app(config: dict, pg_schema):
+    """An app over an emptied schema with the reference data loaded.
+
+    The caller sets MARKETPLACE_ENV=testing and MARKETPLACE_INSTANCE first.
+    """
+    application = create_app(config)
     application.test_client_class = IsolatedClient
     with application.app_context():
         if pg_schema is not None:
@@ -146,6 +143,21 @@ def app(app_config, pg_schema, tmp_path, monkeypatch):
             _db.create_all()
         load_reference_data()
         _db.session.commit()
+    return application
+
+
+@pytest.fixture
+def app_config(tmp_path):
+    """Settings for the test app; tests may change them before `app` is built."""
+    return settings_for(tmp_path)
+
+
+@pytest.fixture
+def app(app_config, pg_schema, tmp_path, monkeypatch):
+    """A fresh app with an empty schema and the reference data loaded."""
+    monkeypatch.setenv("MARKETPLACE_ENV", "testing")
+    monkeypatch.setenv("MARKETPLACE_INSTANCE", str(tmp_path / "instance"))
+    application = build_test_app(app_config, pg_schema)
     yield application
     with application.app_context():
         _db.session.remove()

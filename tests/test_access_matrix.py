@@ -32,22 +32,14 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import event, select
 
-from marketplace import create_app
 from marketplace.extensions import db as _db
 from marketplace.models import (
     AuditEvent,
     Base,
     Notification,
 )
-from marketplace.reference import load_reference_data
 from tests import access_table as T
-from tests.conftest import (
-    PASSWORD,
-    TEST_DATABASE_URL,
-    IsolatedClient,
-    _normalised_pg_url,
-    _truncate,
-)
+from tests.conftest import PASSWORD, build_test_app, settings_for
 from tests.factories import Factory
 
 SKIPPED_METHODS = {"HEAD", "OPTIONS"}
@@ -94,34 +86,12 @@ def restore_rows(app, rows: dict) -> None:
 def matrix(tmp_path_factory, pg_schema):
     """One app and one world for the module (the per-test `app` is too slow here)."""
     root = tmp_path_factory.mktemp("access_matrix")
-    config = {
-        "TESTING": True,
-        "SECRET_KEY": "test-secret",
-        "SQLALCHEMY_DATABASE_URI": (
-            _normalised_pg_url() if TEST_DATABASE_URL else f"sqlite:///{root / 't.db'}"
-        ),
-        "WTF_CSRF_ENABLED": False,
-        "PASSWORD_HASH_METHOD": "scrypt:1024:8:1",
-        "RATELIMIT_ENABLED": False,
-        "RATELIMIT_STORAGE_URI": "memory://",
-        "SEARCH_INDEX_DIR": str(root / "search_index"),
-        "SEARCH_SYNC_ON_COMMIT": False,
-        "SEARCH_REBUILD_IN_BACKGROUND": False,
-        "UPLOAD_DIR": str(root / "uploads"),
-        "PAGE_CACHE_SECONDS": 0,
-    }
+    # The per-test app's settings; the page cache stays off as in testing.
+    config = {**settings_for(root), "PAGE_CACHE_SECONDS": 0}
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("MARKETPLACE_ENV", "testing")
         patch.setenv("MARKETPLACE_INSTANCE", str(root / "instance"))
-        app = create_app(config)
-        app.test_client_class = IsolatedClient
-        with app.app_context():
-            if pg_schema is not None:
-                _truncate(_db.engine)
-            else:
-                _db.create_all()
-            load_reference_data()
-            _db.session.commit()
+        app = build_test_app(config, pg_schema)
         world = T.build_world(app, Factory(app, PASSWORD))
         rows = dump_rows(app)
         yield {"app": app, "world": world, "rows": rows}
