@@ -67,10 +67,14 @@ def register_blueprints(app: Flask) -> None:
     from marketplace.challenges import bp as challenges_bp
     from marketplace.contracts import bp as contracts_bp
     from marketplace.deals import bp as deals_bp
+    from marketplace.experts import bp as experts_bp
+    from marketplace.integrity import bp as integrity_bp
     from marketplace.main import bp as main_bp
     from marketplace.matching import bp as matching_bp
     from marketplace.notifications import bp as notifications_bp
     from marketplace.orgs import bp as orgs_bp
+    from marketplace.panels import bp as panels_bp
+    from marketplace.projects import bp as projects_bp
     from marketplace.proposals import bp as proposals_bp
     from marketplace.results import bp as results_bp
     from marketplace.stats import bp as stats_bp
@@ -88,6 +92,10 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(deals_bp, url_prefix="/deals")
     app.register_blueprint(contracts_bp, url_prefix="/contracts")
     app.register_blueprint(notifications_bp, url_prefix="/notifications")
+    app.register_blueprint(experts_bp, url_prefix="/experts")
+    app.register_blueprint(panels_bp, url_prefix="/panels")
+    app.register_blueprint(projects_bp, url_prefix="/projects")
+    app.register_blueprint(integrity_bp, url_prefix="/integrity")
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     app.register_blueprint(stats_bp, url_prefix="/stats")
     app.register_blueprint(tokens_bp, url_prefix="/settings/tokens")

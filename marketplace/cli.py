@@ -20,9 +20,11 @@ from marketplace.auth import services as accounts
 from marketplace.auth.forms import strong_password
 from marketplace.creditcode import normalise
 from marketplace.exceptions import ServiceError
+from marketplace.experts.commands import import_experts
 from marketplace.extensions import db
 from marketplace.listings import expiry, importing
 from marketplace.models import Organisation, OrgKind, Region, UserRole
+from marketplace.projects.commands import projects_cli
 from marketplace.reference import (
     DEFAULT_REGIONS,
     ReferenceDataError,
@@ -43,6 +45,8 @@ def init_app(app: Flask) -> None:
         listings,
         import_listings,
         import_contracts,
+        import_experts,
+        projects_cli,
     ):
         app.cli.add_command(command)
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import abort
 from flask_login import current_user, login_required
-from sqlalchemy import Select, false, or_, select
+from sqlalchemy import Select, and_, false, or_, select
 
 from marketplace.models import (
     AuditEvent,
@@ -21,9 +21,12 @@ from marketplace.models import (
     ConfidentialityAcceptance,
     Contract,
     Deal,
+    ExpertProfile,
+    IntegrityRecord,
     Notification,
     Organisation,
     OrgKind,
+    Project,
     Proposal,
     ProposalMember,
     Result,
@@ -218,6 +221,7 @@ def can_bid(user: Any, challenge: Challenge) -> bool:
         and user.org.kind in BIDDER_KINDS
         and user.org.kind in (challenge.allowed_bidder_kinds or [])
         and not is_member_of(user, challenge.org_id)
+        and not active_restrictions(user)
     )
 
 
@@ -227,6 +231,7 @@ def can_adopt(user: Any, result: Result) -> bool:
         org_is_verified(user)
         and user.org.kind in ADOPTER_KINDS
         and not is_member_of(user, result.org_id)
+        and not active_restrictions(user)
     )
 
 
@@ -343,6 +348,138 @@ def can_record_payment(user: Any, contract: Contract) -> bool:
     return can_view_contract(user, contract)
 
 
+# --- expert panels, projects and integrity records (揭榜挂帅 delivery) ---------
+
+
+def can_manage_experts(user: Any) -> bool:
+    """The bureau adds, edits, retires and imports experts."""
+    return is_bureau(user)
+
+
+def expert_profile(user: Any) -> ExpertProfile | None:
+    """The user's active expert profile, if they are in the pool."""
+    if not is_logged_in(user):
+        return None
+    from marketplace.extensions import db
+
+    return db.session.scalar(
+        select(ExpertProfile).where(
+            ExpertProfile.user_id == user.id, ExpertProfile.active.is_(True)
+        )
+    )
+
+
+def can_form_proposal_panel(user: Any, challenge: Challenge) -> bool:
+    """The challenge owner or the bureau forms the panel that scores its bids."""
+    return is_member_of(user, challenge.org_id) or is_bureau(user)
+
+
+def can_view_panel_results(user: Any, challenge: Challenge) -> bool:
+    """The owner and the bureau see a completed panel's ranking and comments."""
+    return is_member_of(user, challenge.org_id) or is_bureau(user)
+
+
+def can_manage_acceptance(user: Any) -> bool:
+    """The bureau schedules checks, forms their panels and records conclusions."""
+    return is_bureau(user)
+
+
+def can_view_project(user: Any, project: Project) -> bool:
+    """The owner, the winner and the bureau."""
+    if not is_logged_in(user):
+        return False
+    return is_bureau(user) or user.org_id in (
+        project.owner_org_id,
+        project.winner_org_id,
+    )
+
+
+def can_plan_project(user: Any, project: Project) -> bool:
+    """The owner starts the project and plans its milestones; the owner accepts."""
+    return org_is_verified(user) and is_member_of(user, project.owner_org_id)
+
+
+def can_deliver(user: Any, project: Project) -> bool:
+    """The winner submits deliverables and applies for exemption."""
+    return org_is_verified(user) and is_member_of(user, project.winner_org_id)
+
+
+def can_record_integrity(user: Any) -> bool:
+    """Only the bureau records research-integrity findings."""
+    return is_bureau(user)
+
+
+def can_view_integrity_record(user: Any, record: IntegrityRecord) -> bool:
+    """The bureau, and the party itself (its organisation or the person)."""
+    if not is_logged_in(user):
+        return False
+    if record.user_id is not None:  # a person's record is the person's business
+        return is_bureau(user) or record.user_id == user.id
+    return is_bureau(user) or is_member_of(user, record.org_id)
+
+
+def active_restrictions(user: Any, on: Any = None) -> list[IntegrityRecord]:
+    """Integrity restrictions in force against the user or their organisation."""
+    if not is_logged_in(user):
+        return []
+    from datetime import date
+
+    from marketplace.extensions import db
+
+    day = on or date.today()
+    return list(
+        db.session.scalars(
+            select(IntegrityRecord)
+            .where(
+                or_(
+                    and_(
+                        IntegrityRecord.org_id == user.org_id,
+                        IntegrityRecord.user_id.is_(None),
+                    ),
+                    IntegrityRecord.user_id == user.id,
+                ),
+                IntegrityRecord.revoked_at.is_(None),
+                IntegrityRecord.decided_on <= day,
+                IntegrityRecord.restricted_until >= day,
+            )
+            .order_by(IntegrityRecord.restricted_until.desc())
+        )
+    )
+
+
+def org_restricted(org_id: int, on: Any = None) -> bool:
+    """Whether an organisation-wide integrity restriction is in force."""
+    from datetime import date
+
+    from marketplace.extensions import db
+
+    day = on or date.today()
+    return (
+        db.session.scalar(
+            select(IntegrityRecord.id).where(
+                IntegrityRecord.org_id == org_id,
+                IntegrityRecord.user_id.is_(None),
+                IntegrityRecord.revoked_at.is_(None),
+                IntegrityRecord.decided_on <= day,
+                IntegrityRecord.restricted_until >= day,
+            )
+        )
+        is not None
+    )
+
+
+def restriction_notice(user: Any) -> str:
+    """Why a restricted user may not bid, adopt or sit on panels ("" if free)."""
+    records = active_restrictions(user)
+    if not records:
+        return ""
+    first = records[0]
+    return (
+        f"因科研诚信记录（{first.type_label}，{first.source_document}），"
+        f"{first.restricted_until:%Y-%m-%d} 前不得揭榜、承接成果或担任评审专家。"
+    )
+
+
 _VIEW_CHECKS: dict[type, Callable[[Any, Any], bool]] = {
     Organisation: can_view_org,
     Challenge: can_view_challenge,
@@ -350,6 +487,8 @@ _VIEW_CHECKS: dict[type, Callable[[Any, Any], bool]] = {
     Proposal: can_view_proposal,
     Deal: can_view_deal,
     Contract: can_view_contract,
+    Project: can_view_project,
+    IntegrityRecord: can_view_integrity_record,
 }
 _EDIT_CHECKS: dict[type, Callable[[Any, Any], bool]] = {
     Organisation: can_edit_org,
@@ -501,6 +640,44 @@ def visible_contracts(user: Any) -> Select:
             Contract.broker_org_id == user.org_id,
         )
     )
+
+
+def visible_projects(user: Any) -> Select:
+    """Projects the user's organisation owns or delivers; all for the bureau."""
+    query = select(Project)
+    if is_bureau(user):
+        return query
+    if not is_logged_in(user):
+        return query.where(false())
+    return query.where(
+        or_(Project.owner_org_id == user.org_id, Project.winner_org_id == user.org_id)
+    )
+
+
+def visible_integrity_records(user: Any) -> Select:
+    """All records for the bureau; the party's own for an organisation or person."""
+    query = select(IntegrityRecord).order_by(
+        IntegrityRecord.decided_on.desc(), IntegrityRecord.id.desc()
+    )
+    if is_bureau(user):
+        return query
+    if not is_logged_in(user):
+        return query.where(false())
+    return query.where(
+        or_(
+            and_(
+                IntegrityRecord.org_id == user.org_id,
+                IntegrityRecord.user_id.is_(None),
+            ),
+            IntegrityRecord.user_id == user.id,
+        )
+    )
+
+
+def visible_experts(user: Any) -> Select:
+    """The expert pool is the bureau's: nobody else lists it."""
+    query = select(ExpertProfile).order_by(ExpertProfile.id)
+    return query if is_bureau(user) else query.where(false())
 
 
 def visible_notifications(user: Any) -> Select:

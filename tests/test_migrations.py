@@ -13,6 +13,7 @@ from contextlib import contextmanager
 
 import flask_migrate
 import pytest
+from flask import current_app
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, text
@@ -142,6 +143,14 @@ def _assert_no_model_diff(engine: Engine) -> None:
     )
 
 
+def _head_revision() -> str:
+    """The newest revision in migrations/, which an upgrade must reach."""
+    from alembic.script import ScriptDirectory
+
+    config = current_app.extensions["migrate"].migrate.get_config()
+    return ScriptDirectory.from_config(config).get_current_head()
+
+
 def _upgrade_check_downgrade(application, reference_engine: Engine) -> None:
     """Upgrade an empty database, compare it with create_all, downgrade to base."""
     with application.app_context():
@@ -154,7 +163,7 @@ def _upgrade_check_downgrade(application, reference_engine: Engine) -> None:
         assert tables == _model_tables() | {"alembic_version"}
         with engine.connect() as conn:
             heads = conn.execute(text("SELECT version_num FROM alembic_version"))
-            assert [row[0] for row in heads] == ["0001_initial"]
+            assert [row[0] for row in heads] == [_head_revision()]
         _assert_no_model_diff(engine)
 
         db.metadata.create_all(reference_engine)

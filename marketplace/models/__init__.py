@@ -11,6 +11,15 @@ from marketplace.models.contract import (
     YearlyTarget,
 )
 from marketplace.models.deal import Deal, DealEvent, DealStage
+from marketplace.models.expert import (
+    ExpertProfile,
+    PanelMember,
+    PanelPurpose,
+    PanelScore,
+    PanelStatus,
+    ReviewPanel,
+)
+from marketplace.models.integrity import MISCONDUCT_TYPES, IntegrityRecord
 from marketplace.models.listing import (
     Challenge,
     ChallengeStatus,
@@ -27,6 +36,19 @@ from marketplace.models.org import (
     OrgKind,
     VerificationStatus,
 )
+from marketplace.models.project import (
+    Acceptance,
+    AcceptanceConclusion,
+    AcceptanceKind,
+    Deliverable,
+    DeliverableFile,
+    Exemption,
+    ExemptionStatus,
+    Milestone,
+    MilestoneStatus,
+    Project,
+    ProjectStatus,
+)
 from marketplace.models.proposal import (
     Attachment,
     MemberStatus,
@@ -41,7 +63,11 @@ from marketplace.models.user import ApiToken, LoginSession, User, UserRole
 __all__ = [
     "CERTIFICATION_TAGS",
     "CONTRACT_TYPE_LABELS",
+    "MISCONDUCT_TYPES",
     "ORG_KIND_LABELS",
+    "Acceptance",
+    "AcceptanceConclusion",
+    "AcceptanceKind",
     "ApiToken",
     "Attachment",
     "AuditEvent",
@@ -56,13 +82,27 @@ __all__ = [
     "Deal",
     "DealEvent",
     "DealStage",
+    "Deliverable",
+    "DeliverableFile",
+    "Exemption",
+    "ExemptionStatus",
+    "ExpertProfile",
+    "IntegrityRecord",
     "LoginSession",
     "MemberStatus",
+    "Milestone",
+    "MilestoneStatus",
     "Notification",
     "OrgCertification",
     "OrgKind",
     "Organisation",
+    "PanelMember",
+    "PanelPurpose",
+    "PanelScore",
+    "PanelStatus",
     "Payment",
+    "Project",
+    "ProjectStatus",
     "Proposal",
     "ProposalKind",
     "ProposalMember",
@@ -71,6 +111,7 @@ __all__ = [
     "RegionKind",
     "Result",
     "ResultStatus",
+    "ReviewPanel",
     "SearchOutbox",
     "TechField",
     "User",

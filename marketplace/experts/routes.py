@@ -1,0 +1,3 @@
+"""Routes (being written)."""
+
+from marketplace.experts import bp  # noqa: F401

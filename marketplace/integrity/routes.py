@@ -1,0 +1,3 @@
+"""Routes (being written)."""
+
+from marketplace.integrity import bp  # noqa: F401

@@ -1,0 +1,3 @@
+"""Routes (being written)."""
+
+from marketplace.panels import bp  # noqa: F401

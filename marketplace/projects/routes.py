@@ -1,0 +1,3 @@
+"""Routes (being written)."""
+
+from marketplace.projects import bp  # noqa: F401
