@@ -13,9 +13,9 @@ from contextlib import contextmanager
 
 import flask_migrate
 import pytest
-from flask import current_app
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from flask import current_app
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import Engine, make_url
 
