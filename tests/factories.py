@@ -142,3 +142,82 @@ def make_result(org_id: int, **fields):
     db.session.add(result)
     db.session.commit()
     return result
+
+
+def make_expert(user, **fields):
+    """An active expert profile for a user, at the user's organisation by default."""
+    from marketplace.models import ExpertProfile
+
+    values = {
+        "org_id": user.org_id,
+        "title": "研究员",
+        "field_codes": ["environment"],
+        "specialities": "废水处理、生物膜工艺",
+    }
+    values.update(fields)
+    expert = ExpertProfile(user_id=user.id, **values)
+    db.session.add(expert)
+    db.session.commit()
+    return expert
+
+
+def make_completed_panel(factory, challenge_id: int, experts: int = 3):
+    """A completed proposals panel of outside experts who scored every live bid."""
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from marketplace.models import (
+        Challenge,
+        PanelMember,
+        PanelPurpose,
+        PanelScore,
+        PanelStatus,
+        Proposal,
+        ProposalStatus,
+        ReviewPanel,
+        utcnow,
+    )
+
+    people = []
+    for _ in range(experts):
+        org = factory.org(kind=OrgKind.UNIVERSITY)
+        people.append(factory.user(org))
+    profiles = [make_expert(user) for user in people]
+    challenge = db.session.get(Challenge, challenge_id)
+    bids = db.session.scalars(
+        select(Proposal)
+        .where(
+            Proposal.challenge_id == challenge_id,
+            Proposal.status != ProposalStatus.WITHDRAWN,
+        )
+        .order_by(Proposal.id)
+    ).all()
+    done = utcnow()
+    panel = ReviewPanel(
+        purpose=PanelPurpose.PROPOSALS,
+        challenge_id=challenge.id,
+        status=PanelStatus.COMPLETED,
+        completed_at=done,
+    )
+    for number, expert in enumerate(profiles):
+        member = PanelMember(
+            expert_id=expert.id,
+            comment="方案总体可行。",
+            submitted_at=done - timedelta(minutes=experts - number),
+        )
+        for place, bid in enumerate(bids):
+            value = max(0, 90 - 10 * place - number)
+            member.scores.append(
+                PanelScore(
+                    proposal_id=bid.id,
+                    merit=value,
+                    feasibility=value,
+                    team=value,
+                    price=value,
+                )
+            )
+        panel.members.append(member)
+    db.session.add(panel)
+    db.session.commit()
+    return panel

@@ -32,7 +32,7 @@ from marketplace.models import (
     User,
 )
 from marketplace.proposals import attachments, decisions, services
-from tests.factories import make_challenge
+from tests.factories import make_challenge, make_completed_panel
 
 PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
 HTML = b"<!doctype html><html><script>alert(1)</script></html>"
@@ -883,9 +883,16 @@ def test_direct_award_needs_the_bureau_and_a_justification(
     assert count(db, Proposal, Proposal.status == ProposalStatus.SELECTED) == 0
 
 
+def panel_opinion(db, factory, challenge_id) -> None:
+    """The completed expert panel a direct award needs."""
+    make_completed_panel(factory, challenge_id)
+    db.session.rollback()
+
+
 def test_bureau_awards_directly_to_a_bidder(
-    db, owner, bureau_client, challenge_id, two_bids, institute_a, institute_b
+    db, factory, owner, bureau_client, challenge_id, two_bids, institute_a, institute_b
 ):
+    panel_opinion(db, factory, challenge_id)
     justification = "该院所承担过同类国家重点研发项目，具备中试条件，经局务会研究决定。"
     response = bureau_client.post(
         f"/proposals/challenge/{challenge_id}/direct-award",
@@ -921,8 +928,9 @@ def test_bureau_awards_directly_to_a_bidder(
 
 
 def test_direct_award_may_pick_a_bid_the_owner_declined(
-    db, owner, bureau_client, challenge_id, two_bids, institute_a
+    db, factory, owner, bureau_client, challenge_id, two_bids, institute_a
 ):
+    panel_opinion(db, factory, challenge_id)
     owner.post(f"/proposals/{two_bids[0]}/decline", data={"reason": "报价偏高"})
     justification = "经专家论证，该院所方案技术路线最为可行，报价可在合同谈判中调整。"
     response = bureau_client.post(
@@ -958,8 +966,9 @@ def test_award_on_an_open_challenge_past_its_deadline(
 
 
 def test_bureau_awards_directly_to_an_organisation_that_did_not_bid(
-    db, owner, bureau_client, challenge_id, university_client
+    db, factory, owner, bureau_client, challenge_id, university_client
 ):
+    panel_opinion(db, factory, challenge_id)
     justification = "该高校拥有相关发明专利三项，适合定向承担本项攻关任务，特此委托。"
     response = bureau_client.post(
         f"/proposals/challenge/{challenge_id}/direct-award",

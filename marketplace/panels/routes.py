@@ -1,3 +1,344 @@
-"""Routes (being written)."""
+"""Thin views: forming a panel, its page, the scoring sheet, opinions, my panels."""
 
-from marketplace.panels import bp  # noqa: F401
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from marketplace import permissions
+from marketplace.exceptions import ServiceError
+from marketplace.extensions import db
+from marketplace.listings import expiry
+from marketplace.listings.review import listing_link
+from marketplace.models import (
+    Acceptance,
+    Attachment,
+    Challenge,
+    Exemption,
+    ExpertProfile,
+    PanelMember,
+    PanelPurpose,
+    PanelStatus,
+    ReviewPanel,
+)
+from marketplace.panels import bp, results, rules, services
+from marketplace.panels.forms import (
+    OpinionForm,
+    PanelForm,
+    ScoredPanelForm,
+    comment_field,
+    score_field,
+    score_sheet,
+)
+from marketplace.proposals import attachments
+from marketplace.proposals.services import PROPOSAL_STATUS_LABELS
+from marketplace.views import id_arg
+
+# The form offers the best-fitting experts; more can be added by their number.
+CANDIDATE_LIMIT = 30
+LABELS = {
+    "purpose_labels": rules.PURPOSE_LABELS,
+    "panel_status_labels": rules.STATUS_LABELS,
+    "criteria": rules.CRITERIA,
+    "proposal_labels": PROPOSAL_STATUS_LABELS,
+}
+
+
+def _get(model: Any, object_id: int | None) -> Any:
+    found = db.session.get(model, object_id) if object_id is not None else None
+    if found is None:
+        abort(404)
+    return found
+
+
+def _subject() -> tuple[PanelPurpose, Challenge, Acceptance | None, Exemption | None]:
+    values = {p.value for p in PanelPurpose}
+    purpose = request.args.get("purpose", PanelPurpose.PROPOSALS.value)
+    if purpose not in values:
+        abort(404)
+    purpose = PanelPurpose(purpose)
+    acceptance = exemption = subject = None
+    if purpose in (PanelPurpose.MIDTERM, PanelPurpose.FINAL):
+        acceptance = subject = _get(
+            Acceptance, request.args.get("acceptance", type=id_arg)
+        )
+    elif purpose == PanelPurpose.EXEMPTION:
+        exemption = subject = _get(
+            Exemption, request.args.get("exemption", type=id_arg)
+        )
+    challenge_id = request.args.get("challenge", type=id_arg)
+    if challenge_id is None and subject is not None:
+        challenge_id = subject.project.challenge_id
+    challenge = _get(Challenge, challenge_id)
+    if subject is not None and subject.project.challenge_id != challenge.id:
+        abort(404)
+    if not permissions.can_view_challenge(current_user, challenge):
+        abort(404)
+    return purpose, challenge, acceptance, exemption
+
+
+def _panel(panel_id: int) -> ReviewPanel:
+    panel = db.session.get(ReviewPanel, panel_id)
+    # Bidders, other organisations and strangers cannot tell a panel exists.
+    if panel is None or not results.can_view_panel(current_user, panel):
+        abort(404)
+    return panel
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def new():
+    """Form a panel for a challenge's bids, or for a check, acceptance or exemption."""
+    purpose, challenge, acceptance, exemption = _subject()
+    expiry.refresh(challenge)
+    permissions.require(services.may_form(current_user, challenge, purpose))
+    existing = services.existing_panel(challenge, purpose, acceptance, exemption)
+    if existing is not None:
+        flash("该事项已组建评审专家组。", "info")
+        return redirect(url_for("panels.detail", panel_id=existing.id))
+    problem = services.formation_problem(challenge, purpose, acceptance, exemption)
+    scored = purpose == PanelPurpose.PROPOSALS
+    form = ScoredPanelForm() if scored else PanelForm()
+    proposed = services.propose_experts(
+        challenge,
+        purpose,
+        limit=CANDIDATE_LIMIT,
+        project=(acceptance or exemption).project if not scored else None,
+    )
+    form.expert_ids.choices = [
+        (c.expert.id, c.expert.name) for c in proposed.candidates
+    ]
+    if not problem and form.validate_on_submit():
+        try:
+            panel = services.form_panel(
+                current_user,
+                challenge,
+                purpose,
+                form.expert_ids.data or [],
+                form.weights() if scored else None,
+                acceptance=acceptance,
+                exemption=exemption,
+            )
+        except ServiceError as error:
+            db.session.rollback()
+            form.attach_error(error)
+        else:
+            db.session.commit()
+            flash("评审专家组已组建，已通知各位专家。", "success")
+            return redirect(url_for("panels.detail", panel_id=panel.id))
+    elif problem and request.method == "POST":
+        flash(problem, "warning")
+    chosen = set(form.expert_ids.data or [])
+    return render_template(
+        "panels/new.html",
+        form=form,
+        challenge=challenge,
+        purpose=purpose,
+        acceptance=acceptance,
+        exemption=exemption,
+        problem=problem,
+        proposed=proposed,
+        chosen=chosen,
+        scored=scored,
+        challenge_link=listing_link(challenge),
+        **LABELS,
+    )
+
+
+@bp.route("/<int:panel_id>")
+@login_required
+def detail(panel_id: int):
+    """The panel: members and progress; the results for those who may see them."""
+    panel = _panel(panel_id)
+    member = services.member_of(panel, current_user)
+    sees_results = results.sees_results(current_user, panel)
+    proposals_panel = panel.purpose == PanelPurpose.PROPOSALS
+    return render_template(
+        "panels/detail.html",
+        panel=panel,
+        challenge=panel.challenge,
+        member=member,
+        progress=results.progress(panel),
+        sees_results=sees_results,
+        ranking=services.ranking(panel) if sees_results and proposals_panel else [],
+        opinions=results.opinions(panel)
+        if sees_results and not proposals_panel
+        else ([], []),
+        verdicts=rules.verdict_labels(panel.purpose),
+        # Before completion an expert sees their own sheet only.
+        own_scores={s.proposal_id: s for s in member.scores} if member else {},
+        bids=services.live_proposals(panel.challenge) if member else [],
+        challenge_link=listing_link(panel.challenge),
+        project_id=_project_id(panel),
+        **LABELS,
+    )
+
+
+def _project_id(panel: ReviewPanel) -> int | None:
+    subject = None
+    if panel.acceptance_id is not None:
+        subject = db.session.get(Acceptance, panel.acceptance_id)
+    elif panel.exemption_id is not None:
+        subject = db.session.get(Exemption, panel.exemption_id)
+    return subject.project_id if subject is not None else None
+
+
+def _seat(panel_id: int, purpose_ok: bool, other: str):
+    panel = _panel(panel_id)
+    member = services.member_of(panel, current_user)
+    permissions.require(member is not None)
+    if not purpose_ok(panel):
+        return panel, member, redirect(url_for(other, panel_id=panel.id))
+    if member.submitted_at is not None or panel.status != PanelStatus.SCORING:
+        flash("您已提交评审意见，或该专家组的评审已结束。", "info")
+        return panel, member, redirect(url_for("panels.detail", panel_id=panel.id))
+    return panel, member, None
+
+
+@bp.route("/<int:panel_id>/score", methods=["GET", "POST"])
+@login_required
+def score(panel_id: int):
+    """A member's scoring sheet for every live bid on the challenge."""
+    panel, member, done = _seat(
+        panel_id, lambda p: p.purpose == PanelPurpose.PROPOSALS, "panels.opinion"
+    )
+    if done is not None:
+        return done
+    bids = services.live_proposals(panel.challenge)
+    form = score_sheet(bids, panel.max_score)()
+    if form.validate_on_submit():
+        scores = {
+            bid.id: {
+                key: getattr(form, score_field(bid.id, key)).data
+                for key, _ in rules.CRITERIA
+            }
+            for bid in bids
+        }
+        comments = {bid.id: getattr(form, comment_field(bid.id)).data for bid in bids}
+        try:
+            services.submit_scores(
+                member, current_user, scores, comments, form.overall.data
+            )
+        except ServiceError as error:
+            db.session.rollback()
+            form.attach_error(error)
+        else:
+            db.session.commit()
+            flash("评分已提交。", "success")
+            return redirect(url_for("panels.detail", panel_id=panel_id))
+    return render_template(
+        "panels/score.html",
+        panel=panel,
+        challenge=panel.challenge,
+        bids=bids,
+        form=form,
+        score_field=score_field,
+        comment_field=comment_field,
+        **LABELS,
+    )
+
+
+@bp.route("/<int:panel_id>/opinion", methods=["GET", "POST"])
+@login_required
+def opinion(panel_id: int):
+    """A member's verdict and reasons on a check, acceptance or exemption."""
+    panel, member, done = _seat(
+        panel_id, lambda p: p.purpose != PanelPurpose.PROPOSALS, "panels.score"
+    )
+    if done is not None:
+        return done
+    form = OpinionForm()
+    form.verdict.choices = list(rules.verdict_labels(panel.purpose).items())
+    if form.validate_on_submit():
+        try:
+            services.submit_opinion(
+                member, current_user, form.verdict.data, form.comment.data
+            )
+        except ServiceError as error:
+            db.session.rollback()
+            form.attach_error(error)
+        else:
+            db.session.commit()
+            flash("评审意见已提交。", "success")
+            return redirect(url_for("panels.detail", panel_id=panel_id))
+    return render_template(
+        "panels/opinion.html",
+        panel=panel,
+        challenge=panel.challenge,
+        form=form,
+        **LABELS,
+    )
+
+
+@bp.route("/mine")
+@login_required
+def mine():
+    """The logged-in expert's panels, those waiting for their opinion first."""
+    experts = db.session.scalars(
+        select(ExpertProfile.id).where(ExpertProfile.user_id == current_user.id)
+    ).all()
+    permissions.require(bool(experts))
+    seats = db.session.scalars(
+        select(PanelMember)
+        .join(ReviewPanel, ReviewPanel.id == PanelMember.panel_id)
+        .where(PanelMember.expert_id.in_(experts))
+        .order_by(
+            PanelMember.submitted_at.is_not(None),
+            ReviewPanel.status != PanelStatus.SCORING,
+            ReviewPanel.created_at.desc(),
+            ReviewPanel.id.desc(),
+        )
+        .limit(200)
+    ).all()
+    return render_template("panels/mine.html", seats=seats, **LABELS)
+
+
+@bp.route("/<int:panel_id>/attachments/<int:attachment_id>")
+@login_required
+def attachment(panel_id: int, attachment_id: int):
+    """A bid's attachment, for the experts scoring it."""
+    panel = _panel(panel_id)
+    found = db.session.get(Attachment, attachment_id)
+    if (
+        found is None
+        or services.member_of(panel, current_user) is None
+        or panel.purpose != PanelPurpose.PROPOSALS
+        or found.proposal.challenge_id != panel.challenge_id
+    ):
+        abort(404)
+    path = attachments.path_for(found.stored_name)
+    if path is None:
+        abort(404)
+    response = send_file(
+        path,
+        mimetype=found.content_type,
+        as_attachment=True,
+        download_name=found.original_name,
+        max_age=0,
+    )
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.app_template_global("review_panel_info")
+def review_panel_info(challenge: Challenge, user: Any = None) -> dict:
+    """What the challenge page shows the owner and the bureau about its panel."""
+    user = current_user if user is None else user
+    if not permissions.can_view_panel_results(user, challenge):
+        return {"visible": False}
+    panel = services.existing_panel(challenge, PanelPurpose.PROPOSALS)
+    info: dict[str, Any] = {"visible": True, "panel": panel, "top": None}
+    if panel is None:
+        info["can_form"] = services.may_form(
+            user, challenge, PanelPurpose.PROPOSALS
+        ) and not services.formation_problem(challenge, PanelPurpose.PROPOSALS)
+        return info
+    info["progress"] = results.progress(panel)
+    info["status_label"] = rules.STATUS_LABELS[panel.status]
+    if results.sees_results(user, panel):
+        ranked = services.ranking(panel)
+        info["top"] = ranked[0] if ranked else None
+    return info

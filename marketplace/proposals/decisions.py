@@ -18,8 +18,11 @@ from marketplace.models import (
     DealEvent,
     DealStage,
     Organisation,
+    PanelPurpose,
+    PanelStatus,
     Proposal,
     ProposalKind,
+    ReviewPanel,
     utcnow,
 )
 from marketplace.proposals.services import (
@@ -197,7 +200,23 @@ def _award_target(challenge: Challenge, org_text: str) -> Organisation:
         raise ServiceError("不能委托给发榜企业自身。", "org")
     if not org.verified or org.kind not in permissions.BIDDER_KINDS:
         raise ServiceError(f"“{org.name}”不能承担该榜单。", "org")
+    if permissions.org_restricted(org.id):
+        raise ServiceError(f"“{org.name}”处于科研诚信限制期内，不能承担该榜单。", "org")
     return org
+
+
+def _has_panel_opinion(challenge: Challenge) -> bool:
+    # The expert consultation the policy asks for before a directed award.
+    return (
+        db.session.scalar(
+            select(ReviewPanel.id).where(
+                ReviewPanel.challenge_id == challenge.id,
+                ReviewPanel.purpose == PanelPurpose.PROPOSALS,
+                ReviewPanel.status == PanelStatus.COMPLETED,
+            )
+        )
+        is not None
+    )
 
 
 def direct_award(
@@ -215,6 +234,11 @@ def direct_award(
     challenge = lock_challenge(challenge)
     if challenge.status not in DECIDING_STATES:
         raise StateError("只有揭榜中或评审中的榜单可以定向委托。")
+    if not _has_panel_opinion(challenge):
+        raise StateError(
+            "定向委托须有评审专家组的评审意见：请先组建评审专家组，"
+            "待全体专家提交评分后再委托。"
+        )
     proposal = db.session.scalar(
         select(Proposal)
         .where(
