@@ -422,11 +422,10 @@ def active_restrictions(user: Any, on: Any = None) -> list[IntegrityRecord]:
     """Integrity restrictions in force against the user or their organisation."""
     if not is_logged_in(user):
         return []
-    from datetime import date
-
     from marketplace.extensions import db
+    from marketplace.listings.states import local_today
 
-    day = on or date.today()
+    day = on or local_today()
     return list(
         db.session.scalars(
             select(IntegrityRecord)
@@ -449,11 +448,10 @@ def active_restrictions(user: Any, on: Any = None) -> list[IntegrityRecord]:
 
 def org_restricted(org_id: int, on: Any = None) -> bool:
     """Whether an organisation-wide integrity restriction is in force."""
-    from datetime import date
-
     from marketplace.extensions import db
+    from marketplace.listings.states import local_today
 
-    day = on or date.today()
+    day = on or local_today()
     return (
         db.session.scalar(
             select(IntegrityRecord.id).where(

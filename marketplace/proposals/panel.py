@@ -39,6 +39,9 @@ def _refusal_reason(challenge: Challenge, user: Any) -> str:
         return "机构通过科技局审核后才能揭榜。"
     if permissions.is_member_of(user, challenge.org_id):
         return ""
+    notice = permissions.restriction_notice(user)
+    if notice:
+        return notice
     if user.org.kind not in (challenge.allowed_bidder_kinds or []):
         return "本榜单不接受贵机构类型揭榜。"
     return ""

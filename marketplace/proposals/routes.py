@@ -87,6 +87,10 @@ def new(challenge_id: int | None = None):
         if challenge_id is None:
             abort(404)
     challenge = _challenge(challenge_id)
+    notice = permissions.restriction_notice(current_user)
+    if notice:  # say why, where a bare 403 would not
+        flash(notice, "danger")
+        return redirect(listing_link(challenge))
     permissions.require(permissions.can_bid(current_user, challenge))
     if not services.bidding_open(challenge):
         flash("该榜单已截止或未开放，不能再揭榜申报。", "warning")

@@ -153,6 +153,13 @@ def lock_for_proposal(proposal: Proposal) -> tuple[Challenge, Proposal]:
     return challenge, proposal
 
 
+def _refuse_restricted(user: Any) -> None:
+    # Before the generic refusal, so a restricted party learns the real reason.
+    notice = permissions.restriction_notice(user)
+    if notice:
+        raise StateError(notice)
+
+
 def _require_bidding_open(challenge: Challenge) -> None:
     if challenge.status != ChallengeStatus.OPEN:
         raise StateError("该榜单当前不接受申报。")
@@ -176,6 +183,10 @@ def _resolve_members(
             raise ServiceError(f"“{org.name}”尚未通过科技局审核。", "members")
         if org.kind not in permissions.BIDDER_KINDS:
             raise ServiceError(f"“{org.name}”不能作为联合体成员。", "members")
+        if permissions.org_restricted(org.id):
+            raise ServiceError(
+                f"“{org.name}”处于科研诚信限制期内，不能作为联合体成员。", "members"
+            )
         found[org.id] = org
     if found and not challenge.consortium_allowed:
         raise ServiceError("该榜单不接受联合体申报。", "members")
@@ -227,6 +238,7 @@ def submit_bid(
     challenge: Challenge, user: Any, data: BidData, files: Iterable[Any] = ()
 ) -> Proposal:
     """An eligible organisation bids on an open challenge before its deadline."""
+    _refuse_restricted(user)
     if not permissions.can_bid(user, challenge):
         raise StateError("贵机构不符合该榜单的揭榜条件。")
     challenge = lock_challenge(challenge)
@@ -272,6 +284,7 @@ def update_bid(
     """The bidder edits its bid before the deadline; returns files to delete."""
     if not is_bidder(user, proposal):
         raise StateError("只有申报机构的成员可以修改申报。")
+    _refuse_restricted(user)
     challenge, proposal = lock_for_proposal(proposal)
     _require_bidding_open(challenge)
     if proposal.status not in PENDING:
@@ -323,6 +336,8 @@ def confirm_membership(proposal: Proposal, user: Any, accept: bool) -> None:
     """An invited consortium member confirms or declines taking part."""
     if membership(proposal, user) is None:
         raise StateError("贵机构不是该申报的联合体成员。")
+    if accept:
+        _refuse_restricted(user)
     challenge, proposal = lock_for_proposal(proposal)
     member = membership(proposal, user)
     if member is None or member.status != MemberStatus.INVITED:

@@ -59,6 +59,10 @@ def apply_to_adopt(
     result: Result, user: Any, use_scenario: str, offered_terms: str
 ) -> Proposal:
     """A verified enterprise applies to adopt a published result."""
+    # Before the generic refusal, so a restricted party learns the real reason.
+    notice = permissions.restriction_notice(user)
+    if notice:
+        raise StateError(notice)
     if not permissions.can_adopt(user, result):
         raise StateError("只有已认证的企业可以申请转化其他机构的成果。")
     if not accepts_applications(result):

@@ -300,6 +300,7 @@ def _render_detail(result: Result, adoption_form: AdoptionForm):
         insider=insider,
         can_edit=permissions.can_edit(user, result),
         can_adopt=permissions.can_adopt(user, result),
+        restriction=permissions.restriction_notice(user),
         accepts=adoption.accepts_applications(result),
         own_application=own_application,
         applications=applications,
@@ -319,6 +320,10 @@ def _render_detail(result: Result, adoption_form: AdoptionForm):
 def apply(result_id: int):
     """An enterprise applies to adopt the result (揭榜转化)."""
     result = _result(result_id)
+    notice = permissions.restriction_notice(current_user)
+    if notice:  # say why, where a bare 403 would not
+        flash(notice, "danger")
+        return redirect(url_for("results.detail", result_id=result.id))
     permissions.require(permissions.can_adopt(current_user, result))
     form = AdoptionForm()
     if not form.validate_on_submit():
