@@ -4,4 +4,9 @@ from flask import Blueprint
 
 bp = Blueprint("projects", __name__)
 
-from marketplace.projects import routes  # noqa: E402,F401
+from marketplace.projects import (  # noqa: E402,F401
+    delivery_routes,
+    review_routes,
+    routes,
+    widgets,
+)

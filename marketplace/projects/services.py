@@ -1,0 +1,297 @@
+"""Projects (揭榜项目): starting one from an awarded challenge, and shared helpers.
+
+The milestone plan and deliverables live in `milestones`, mid-term and final
+acceptance in `acceptance`, failure exemption and re-listing in `exemption`.
+Every verb that changes a project first locks its row, so that decisions on one
+project run one at a time and each sees the others' results.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
+
+from marketplace import audit, permissions
+from marketplace.contracts.services import bureau_staff
+from marketplace.exceptions import ServiceError, StateError
+from marketplace.extensions import db
+from marketplace.models import (
+    Challenge,
+    ChallengeStatus,
+    Contract,
+    ContractStatus,
+    Deal,
+    Exemption,
+    ExemptionStatus,
+    Project,
+    ProjectStatus,
+    Proposal,
+    ProposalKind,
+    ProposalStatus,
+    utcnow,
+)
+from marketplace.proposals.services import lock_challenge
+from marketplace.workflow import move
+
+PS = ProjectStatus
+PROJECT_TRANSITIONS = {
+    PS.PLANNING: frozenset({PS.RUNNING}),
+    PS.RUNNING: frozenset({PS.COMPLETED, PS.FAILED}),
+    PS.COMPLETED: frozenset(),
+    PS.FAILED: frozenset(),
+}
+STARTABLE_CHALLENGE_STATES = frozenset(
+    {ChallengeStatus.AWARDED, ChallengeStatus.CONTRACTED}
+)
+# Where the challenge page shows the project box (a project outlives the award).
+PROJECT_CHALLENGE_STATES = STARTABLE_CHALLENGE_STATES | {ChallengeStatus.CLOSED}
+CLOSED_STATES = frozenset({PS.COMPLETED, PS.FAILED})
+NO_CONTRACT = "请先登记本项目的技术合同。"
+
+PROJECT_STATUS_LABELS = {
+    "planning": "计划制定中",
+    "running": "实施中",
+    "completed": "已结题",
+    "failed": "未通过验收",
+}
+MILESTONE_STATUS_LABELS = {
+    "pending": "待提交",
+    "submitted": "待验收",
+    "returned": "已退回",
+    "accepted": "已验收",
+}
+ACCEPTANCE_KIND_LABELS = {"midterm": "中期检查", "final": "结题验收"}
+CONCLUSION_LABELS = {"passed": "通过", "rectify": "整改后通过", "failed": "不通过"}
+# What panel members recommend (the panels feature stores these codes).
+VERDICT_LABELS = {
+    **CONCLUSION_LABELS,
+    "grant": "建议免责",
+    "refuse": "建议不予免责",
+}
+EXEMPTION_STATUS_LABELS = {
+    "applied": "待认定",
+    "granted": "免责",
+    "refused": "不予免责",
+}
+ACTION_LABELS = {
+    "project_started": "立项",
+    "project_running": "开始实施",
+    "project_completed": "项目结题",
+    "project_failed": "项目未通过验收",
+    "project_relisted": "重新发榜",
+    "milestone_added": "新增里程碑",
+    "milestone_updated": "修改里程碑",
+    "milestone_removed": "删除里程碑",
+    "milestone_submitted": "提交成果",
+    "milestone_accepted": "里程碑验收通过",
+    "milestone_returned": "里程碑退回修改",
+    "milestone_overdue": "里程碑逾期提醒",
+    "milestone_funds_released": "拨付里程碑资金",
+    "acceptance_scheduled": "安排验收",
+    "acceptance_concluded": "记录验收结论",
+    "exemption_applied": "申请容错免责",
+    "exemption_granted": "认定免责",
+    "exemption_refused": "不予免责",
+}
+
+
+def project_link(project: Project) -> str:
+    """The project's page, for notifications."""
+    return f"/projects/{project.id}"
+
+
+def lock_project(project: Project) -> Project:
+    """Reload the project row under a lock (FOR UPDATE on PostgreSQL)."""
+    # SQLite has no row locks, but BEGIN IMMEDIATE serialises its writers.
+    return db.session.execute(
+        select(Project)
+        .where(Project.id == project.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one()
+
+
+def lock_contract(contract_id: int) -> Contract:
+    """Reload a contract row under a lock, to change its paid amount."""
+    return db.session.execute(
+        select(Contract)
+        .where(Contract.id == contract_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one()
+
+
+def notify_parties(project: Project, message: str) -> None:
+    """Tell the owner and the winner."""
+    for org_id in (project.owner_org_id, project.winner_org_id):
+        audit.notify_org(org_id, message, project_link(project))
+
+
+def notify_bureau(project: Project, message: str) -> None:
+    """Tell every active member of the bureau."""
+    audit.notify(bureau_staff(), message, project_link(project))
+
+
+def require_running(project: Project) -> None:
+    """Refuse unless the project is being delivered."""
+    if project.status in CLOSED_STATES:
+        raise StateError("项目已结束，不能再进行此操作。")
+    if project.status != PS.RUNNING:
+        raise StateError("项目尚未开始实施。")
+
+
+def close_project(project: Project, to: ProjectStatus, user: Any, note: str) -> None:
+    """Move a running project to completed or failed."""
+    move(
+        project,
+        to,
+        PROJECT_TRANSITIONS,
+        action=f"project_{to.value}",
+        user=user,
+        note=note,
+        refusal="只有实施中的项目可以结题。",
+    )
+    project.closed_at = utcnow()
+
+
+# --- starting a project ---------------------------------------------------------
+
+
+def may_start(user: Any, challenge: Challenge) -> bool:
+    """A verified member of the challenge owner (rule kept here, not permissions)."""
+    return permissions.org_is_verified(user) and permissions.is_member_of(
+        user, challenge.org_id
+    )
+
+
+def project_of(challenge: Challenge) -> Project | None:
+    """The challenge's project, if one was started."""
+    return db.session.scalar(
+        select(Project).where(Project.challenge_id == challenge.id)
+    )
+
+
+def winner_of(challenge: Challenge) -> Proposal | None:
+    """The challenge's selected bid."""
+    return db.session.scalar(
+        select(Proposal).where(
+            Proposal.challenge_id == challenge.id,
+            Proposal.kind == ProposalKind.BID,
+            Proposal.status == ProposalStatus.SELECTED,
+        )
+    )
+
+
+def deal_of(winner: Proposal) -> Deal | None:
+    """The deal opened when the winner was selected."""
+    return db.session.scalar(select(Deal).where(Deal.proposal_id == winner.id))
+
+
+def candidate_contracts(challenge: Challenge, winner: Proposal) -> list[Contract]:
+    """Contracts for this challenge or its deal between owner and winner."""
+    deals = select(Deal.id).where(
+        or_(Deal.challenge_id == challenge.id, Deal.proposal_id == winner.id)
+    )
+    return list(
+        db.session.scalars(
+            select(Contract)
+            .where(
+                or_(Contract.challenge_id == challenge.id, Contract.deal_id.in_(deals)),
+                Contract.buyer_org_id == challenge.org_id,
+                Contract.seller_org_id == winner.org_id,
+                Contract.status != ContractStatus.REJECTED,
+            )
+            .order_by(Contract.id)
+        )
+    )
+
+
+def _pick_contract(candidates: list[Contract], contract_id: int | None) -> Contract:
+    if contract_id is not None:
+        chosen = next((c for c in candidates if c.id == contract_id), None)
+        if chosen is None:
+            raise ServiceError("所选技术合同不是本榜单发榜企业与中选方之间的合同。")
+        return chosen
+    if not candidates:
+        raise ServiceError(NO_CONTRACT)
+    if len(candidates) > 1:
+        raise ServiceError("本榜单有多份技术合同，请选择本项目适用的一份。", "contract")
+    return candidates[0]
+
+
+def start_project(
+    challenge: Challenge, user: Any, contract_id: int | None = None
+) -> Project:
+    """The owner starts the project of an awarded challenge under its contract."""
+    if not may_start(user, challenge):
+        raise StateError("只有发榜企业可以立项。")
+    challenge = lock_challenge(challenge)
+    if challenge.status not in STARTABLE_CHALLENGE_STATES:
+        raise StateError("只有已揭榜或已签约的榜单可以立项。")
+    if project_of(challenge) is not None:
+        raise StateError("该榜单已立项。")
+    winner = winner_of(challenge)
+    if winner is None:
+        raise StateError("该榜单没有中选的申报。")
+    contract = _pick_contract(candidate_contracts(challenge, winner), contract_id)
+    budget = (
+        challenge.bounty_fen
+        if challenge.bounty_fen is not None
+        else contract.amount_fen
+    )
+    if budget <= 0:
+        raise ServiceError("项目经费必须大于零，无法分期拨付。")
+    if budget > contract.amount_fen - contract.paid_fen:
+        raise ServiceError("技术合同尚未拨付的金额少于悬赏金额，请核对合同。")
+    project = Project(
+        challenge_id=challenge.id,
+        proposal_id=winner.id,
+        contract_id=contract.id,
+        owner_org_id=challenge.org_id,
+        winner_org_id=winner.org_id,
+        budget_fen=budget,
+        released_fen=0,
+        status=PS.PLANNING,
+        created_by_id=user.id,
+    )
+    try:
+        # One project per challenge: the unique key decides between racing requests.
+        with db.session.begin_nested():
+            db.session.add(project)
+            db.session.flush()
+    except IntegrityError:
+        raise StateError("该榜单已立项。") from None
+    audit.record("project_started", obj=project, user=user, to_state=PS.PLANNING)
+    audit.notify_org(
+        winner.org_id,
+        f"“{challenge.title[:60]}”已立项，发榜企业正在制定里程碑计划。",
+        project_link(project),
+    )
+    return project
+
+
+# --- the delivery record of an organisation --------------------------------------
+
+
+def delivery_record(org_id: int) -> dict[str, int]:
+    """Projects an org delivered: completed, failed (not exempted), exempted."""
+    rows = db.session.execute(
+        select(Project.status, Exemption.status, func.count(Project.id))
+        .outerjoin(Exemption, Exemption.project_id == Project.id)
+        .where(
+            Project.winner_org_id == org_id,
+            Project.status.in_(CLOSED_STATES),
+        )
+        .group_by(Project.status, Exemption.status)
+    ).all()
+    record = {"completed": 0, "failed": 0, "exempted": 0}
+    for status, exemption, number in rows:
+        if status == PS.COMPLETED:
+            record["completed"] += number
+        elif exemption == ExemptionStatus.GRANTED:
+            record["exempted"] += number
+        else:
+            record["failed"] += number
+    return record

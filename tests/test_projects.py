@@ -1,0 +1,437 @@
+"""Projects (揭榜项目): starting one from an awarded challenge, and the project list.
+
+The builders for the other project test files (test_projects_*.py) live here.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+from datetime import timedelta
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from sqlalchemy import func, select
+
+from marketplace.exceptions import ServiceError, StateError
+from marketplace.listings.states import local_today
+from marketplace.models import (
+    AuditEvent,
+    Challenge,
+    ChallengeStatus,
+    Contract,
+    ContractStatus,
+    Deal,
+    DealStage,
+    ExpertProfile,
+    Milestone,
+    Notification,
+    OrgKind,
+    PanelMember,
+    PanelStatus,
+    Project,
+    ProjectStatus,
+    Proposal,
+    ProposalKind,
+    ProposalStatus,
+    ReviewPanel,
+    utcnow,
+)
+from marketplace.projects import services
+from tests.factories import make_challenge
+
+PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+TODAY = local_today()
+BOUNTY = 50_000_000  # 50 万元
+CONTRACT_AMOUNT = 60_000_000
+
+
+# --- builders -------------------------------------------------------------------------
+
+
+def count(db, model, *where) -> int:
+    """Rows of a model matching the conditions."""
+    return db.session.scalar(select(func.count()).select_from(model).where(*where))
+
+
+def party(factory, login, kind):
+    """A logged-in member of a new verified organisation of this kind."""
+    org = factory.org(kind)
+    user = factory.user(org)
+    client = login(user)
+    client.org, client.user = org, user
+    return client
+
+
+def awarded_challenge(db, owner_org, winner_org, bounty=BOUNTY, contract=True):
+    """An awarded challenge with its selected bid, deal and (optionally) contract."""
+    challenge = make_challenge(
+        owner_org.id,
+        status=ChallengeStatus.AWARDED,
+        bounty_fen=bounty,
+        deadline=TODAY - timedelta(days=5),
+        awarded_at=utcnow(),
+    )
+    proposal = Proposal(
+        kind=ProposalKind.BID,
+        challenge_id=challenge.id,
+        org_id=winner_org.id,
+        status=ProposalStatus.SELECTED,
+        solution="生物膜工艺",
+        technical_route="小试 → 中试",
+        price_fen=45_000_000,
+        duration_months=12,
+        team="张教授团队",
+    )
+    db.session.add(proposal)
+    db.session.flush()
+    deal = Deal(
+        title=challenge.title,
+        demand_org_id=owner_org.id,
+        supply_org_id=winner_org.id,
+        challenge_id=challenge.id,
+        proposal_id=proposal.id,
+        stage=DealStage.LEAD,
+    )
+    db.session.add(deal)
+    db.session.flush()
+    contract_id = add_contract(db, owner_org, winner_org, deal.id) if contract else None
+    db.session.commit()
+    return challenge.id, proposal.id, deal.id, contract_id
+
+
+def add_contract(db, buyer, seller, deal_id=None, **fields) -> int:
+    """A technology contract between the two organisations."""
+    values = {
+        "title": "废水处理技术开发合同",
+        "contract_type": "development",
+        "buyer_org_id": buyer.id,
+        "buyer_name": buyer.name,
+        "buyer_region_code": buyer.region_code,
+        "seller_org_id": seller.id,
+        "seller_name": seller.name,
+        "seller_region_code": seller.region_code,
+        "deal_id": deal_id,
+        "signed_on": TODAY - timedelta(days=2),
+        "amount_fen": CONTRACT_AMOUNT,
+        "tech_amount_fen": CONTRACT_AMOUNT,
+        "paid_fen": 0,
+        "status": ContractStatus.SUBMITTED,
+    }
+    values.update(fields)
+    contract = Contract(**values)
+    db.session.add(contract)
+    db.session.commit()
+    return contract.id
+
+
+def make_world(db, factory, login) -> SimpleNamespace:
+    """Owner, winner, an outsider and the bureau around an awarded challenge."""
+    owner = party(factory, login, OrgKind.ENTERPRISE)
+    winner = party(factory, login, OrgKind.INSTITUTE)
+    outsider = party(factory, login, OrgKind.ENTERPRISE)
+    bureau = party(factory, login, OrgKind.BUREAU)
+    challenge_id, proposal_id, deal_id, contract_id = awarded_challenge(
+        db, owner.org, winner.org
+    )
+    return SimpleNamespace(
+        owner=owner,
+        winner=winner,
+        outsider=outsider,
+        bureau=bureau,
+        challenge_id=challenge_id,
+        proposal_id=proposal_id,
+        deal_id=deal_id,
+        contract_id=contract_id,
+        factory=factory,
+    )
+
+
+@pytest.fixture
+def world(db, factory, login):
+    """Owner, winner, an outsider and the bureau around an awarded challenge."""
+    return make_world(db, factory, login)
+
+
+def start(world, **data) -> int:
+    """The owner starts the project through the page; returns its id."""
+    response = world.owner.post(
+        f"/projects/start/{world.challenge_id}",
+        data={"contract": str(world.contract_id), **data},
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)[:3000]
+    return int(response.location.rstrip("/").rsplit("/", 1)[1])
+
+
+def milestone_form(deliverable="小试报告", days=30, amount="20", **over):
+    """The milestone form's fields."""
+    data = {
+        "deliverable": deliverable,
+        "description": "完成小试并提交报告",
+        "due_on": (TODAY + timedelta(days=days)).isoformat(),
+        "amount": amount,
+    }
+    data.update(over)
+    return data
+
+
+def add_milestone(client, project_id, **data):
+    """Post a new milestone as this client."""
+    return client.post(
+        f"/projects/{project_id}/milestones/new", data=milestone_form(**data)
+    )
+
+
+def running_project(world, amounts=("20", "30")) -> int:
+    """A started project with one milestone per amount, delivery begun."""
+    project_id = start(world)
+    for number, amount in enumerate(amounts, start=1):
+        response = add_milestone(
+            world.owner,
+            project_id,
+            deliverable=f"第{number}阶段成果",
+            days=30 * number,
+            amount=amount,
+        )
+        assert response.status_code == 302
+    assert world.owner.post(f"/projects/{project_id}/begin").status_code == 302
+    return project_id
+
+
+def milestone_ids(db, project_id) -> list[int]:
+    """The project's milestones in order."""
+    return list(
+        db.session.scalars(
+            select(Milestone.id)
+            .where(Milestone.project_id == project_id)
+            .order_by(Milestone.seq)
+        )
+    )
+
+
+def deliver(client, project_id, milestone_id, note="已完成，见附件", files=()):
+    """Submit a deliverable as this client."""
+    data = {"note": note}
+    if files:
+        data["attachments"] = [(io.BytesIO(body), name) for body, name in files]
+    return client.post(
+        f"/projects/{project_id}/milestones/{milestone_id}/deliver",
+        data=data,
+        content_type="multipart/form-data",
+    )
+
+
+def completed_panel(db, factory, challenge_id, purpose, **subject) -> int:
+    """A completed expert panel (acceptance_id= or exemption_id=) with one member."""
+    org = factory.org(OrgKind.UNIVERSITY)
+    user = factory.user(org)
+    expert = ExpertProfile(user_id=user.id, org_id=org.id, field_codes=["environment"])
+    db.session.add(expert)
+    db.session.flush()
+    panel = ReviewPanel(
+        purpose=purpose,
+        challenge_id=challenge_id,
+        status=PanelStatus.COMPLETED,
+        completed_at=utcnow(),
+        **subject,
+    )
+    panel.members.append(
+        PanelMember(
+            expert_id=expert.id,
+            verdict="passed",
+            comment="专家意见：材料齐全。",
+            submitted_at=utcnow(),
+        )
+    )
+    db.session.add(panel)
+    db.session.commit()
+    return panel.id
+
+
+def race(*calls):
+    """Run the calls at the same moment in threads; their results in order."""
+    barrier = threading.Barrier(len(calls))
+    results: list = [None] * len(calls)
+
+    def run(index, call):
+        barrier.wait()
+        results[index] = call()
+
+    threads = [
+        threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return results
+
+
+def colleague(world, login):
+    """Another logged-in member of the owner organisation."""
+    return login(world.factory.user(world.owner.org))
+
+
+def notes_for(db, org_id) -> list[str]:
+    """Messages notified to members of an organisation."""
+    from marketplace.models import User
+
+    return list(
+        db.session.scalars(
+            select(Notification.message)
+            .join(User, User.id == Notification.user_id)
+            .where(User.org_id == org_id)
+        )
+    )
+
+
+def actions(db) -> list[str]:
+    """Audit actions written so far."""
+    return list(db.session.scalars(select(AuditEvent.action)))
+
+
+def upload_files(app) -> list[str]:
+    """Files in the upload folder."""
+    folder = Path(app.config["UPLOAD_DIR"])
+    return sorted(p.name for p in folder.glob("*")) if folder.exists() else []
+
+
+# --- starting a project ---------------------------------------------------------------
+
+
+def test_owner_starts_the_project_from_the_challenge_page(db, world):
+    page = world.owner.get(f"/challenges/{world.challenge_id}").get_data(as_text=True)
+    assert f"/projects/start/{world.challenge_id}" in page
+    for client in (world.winner, world.outsider):
+        text = client.get(f"/challenges/{world.challenge_id}").get_data(as_text=True)
+        assert "/projects/start/" not in text
+    form = world.owner.get(f"/projects/start/{world.challenge_id}")
+    assert form.status_code == 200 and "确认立项" in form.get_data(as_text=True)
+
+    project_id = start(world)
+    project = db.session.get(Project, project_id)
+    assert project.status == ProjectStatus.PLANNING
+    assert (project.budget_fen, project.released_fen) == (BOUNTY, 0)
+    assert (project.owner_org_id, project.winner_org_id) == (
+        world.owner.org.id,
+        world.winner.org.id,
+    )
+    assert project.contract_id == world.contract_id
+    assert "project_started" in actions(db)
+    assert any("已立项" in n for n in notes_for(db, world.winner.org.id))
+    for client in (world.owner, world.winner, world.bureau):
+        text = client.get(f"/challenges/{world.challenge_id}").get_data(as_text=True)
+        assert f"/projects/{project_id}" in text
+    text = world.outsider.get(f"/challenges/{world.challenge_id}").get_data(
+        as_text=True
+    )
+    assert f"/projects/{project_id}" not in text
+
+
+def test_a_second_start_is_refused(db, world):
+    project_id = start(world)
+    again = world.owner.post(
+        f"/projects/start/{world.challenge_id}",
+        data={"contract": str(world.contract_id)},
+    )
+    assert again.status_code == 302 and again.location.endswith(f"/{project_id}")
+    assert count(db, Project) == 1
+    challenge = db.session.get(Challenge, world.challenge_id)
+    with pytest.raises(StateError, match="已立项"):
+        services.start_project(challenge, world.owner.user, world.contract_id)
+    db.session.rollback()
+
+
+def test_racing_start_is_decided_by_the_unique_key(db, world, monkeypatch):
+    start(world)
+    # As if the other request had not committed yet when this one looked.
+    monkeypatch.setattr(services, "project_of", lambda challenge: None)
+    challenge = db.session.get(Challenge, world.challenge_id)
+    with pytest.raises(StateError, match="已立项"):
+        services.start_project(challenge, world.owner.user, world.contract_id)
+    db.session.rollback()
+    assert count(db, Project) == 1
+
+
+def test_simultaneous_starts_give_one_project(db, world, login):
+    other = colleague(world, login)
+    db.session.rollback()
+    data = {"contract": str(world.contract_id)}
+    path = f"/projects/start/{world.challenge_id}"
+    results = race(
+        lambda: world.owner.post(path, data=data), lambda: other.post(path, data=data)
+    )
+    assert all(r.status_code in (200, 302) for r in results)
+    assert count(db, Project) == 1
+    assert actions(db).count("project_started") == 1
+
+
+def test_start_needs_a_contract_between_owner_and_winner(db, world):
+    contract = db.session.get(Contract, world.contract_id)
+    contract.status = ContractStatus.REJECTED
+    contract.reject_reason = "材料不全"
+    db.session.commit()
+    page = world.owner.get(f"/projects/start/{world.challenge_id}")
+    assert "请先登记本项目的技术合同" in page.get_data(as_text=True)
+    challenge = db.session.get(Challenge, world.challenge_id)
+    with pytest.raises(ServiceError, match="请先登记本项目的技术合同"):
+        services.start_project(challenge, world.owner.user)
+    db.session.rollback()
+    # A contract with someone else does not count either.
+    other = add_contract(db, world.owner.org, world.outsider.org, world.deal_id)
+    response = world.owner.post(
+        f"/projects/start/{world.challenge_id}", data={"contract": str(other)}
+    )
+    assert response.status_code == 200
+    assert count(db, Project) == 0
+
+
+def test_budget_must_fit_what_the_contract_can_still_receive(db, world):
+    contract = db.session.get(Contract, world.contract_id)
+    contract.paid_fen = 20_000_000  # 40 万 left, bounty 50 万
+    db.session.commit()
+    response = world.owner.post(
+        f"/projects/start/{world.challenge_id}",
+        data={"contract": str(world.contract_id)},
+    )
+    assert response.status_code == 200
+    assert "技术合同尚未拨付的金额少于悬赏金额" in response.get_data(as_text=True)
+    assert count(db, Project) == 0
+
+
+def test_negotiable_bounty_takes_the_contract_amount(db, world):
+    challenge = db.session.get(Challenge, world.challenge_id)
+    challenge.bounty_fen = None
+    db.session.commit()
+    project = db.session.get(Project, start(world))
+    assert project.budget_fen == CONTRACT_AMOUNT
+
+
+def test_only_the_owner_starts_and_only_awarded_challenges(db, world, client):
+    path = f"/projects/start/{world.challenge_id}"
+    assert client.get(path).status_code == 302  # to the login page
+    for other in (world.winner, world.outsider, world.bureau):
+        assert other.get(path).status_code == 403
+        assert other.post(path, data={"contract": world.contract_id}).status_code == 403
+    assert world.owner.get("/projects/start/999999").status_code == 404
+    open_one = make_challenge(world.owner.org.id)
+    response = world.owner.post(
+        f"/projects/start/{open_one.id}", data={"contract": str(world.contract_id)}
+    )
+    assert response.status_code == 200
+    assert count(db, Project) == 0
+
+
+def test_project_list_shows_own_projects_only(db, world):
+    project_id = start(world)
+    for client in (world.owner, world.winner, world.bureau):
+        page = client.get("/projects/").get_data(as_text=True)
+        assert f"/projects/{project_id}" in page
+    assert f"/projects/{project_id}" not in world.outsider.get("/projects/").get_data(
+        as_text=True
+    )
+    running = world.bureau.get("/projects/?status=running").get_data(as_text=True)
+    assert f"/projects/{project_id}" not in running
+    planning = world.bureau.get("/projects/?status=planning").get_data(as_text=True)
+    assert f"/projects/{project_id}" in planning
