@@ -1,8 +1,10 @@
 """Demo data for `flask seed-demo`: organisations, logins and 2,000 CSL results.
 
 Then the demo challenges (demo_listings), the deals, registered contracts,
-payments and turnover targets behind the bureau's dashboard (demo_deals), and the
-bids, awards, adoption applications and transfers of its funnels (demo_funnel).
+payments and turnover targets behind the bureau's dashboard (demo_deals), the
+bids, awards, adoption applications and transfers of its funnels (demo_funnel),
+and the experts, panels, projects and integrity record of 揭榜挂帅 delivery
+(demo_delivery).
 Everything is idempotent (organisations match by name, users by e-mail, results by
 owner and `external_id`, the CSL record id) and drawn from a fixed random seed, so
 two runs on two machines give the same catalogue. The caller commits.
@@ -24,6 +26,7 @@ from marketplace import audit
 from marketplace.auth.services import create_organisation, create_user
 from marketplace.creditcode import make_credit_code
 from marketplace.demo_deals import seed_deals
+from marketplace.demo_delivery import seed_delivery
 from marketplace.demo_funnel import seed_funnel
 from marketplace.demo_listings import seed_challenges
 from marketplace.exceptions import ServiceError
@@ -227,6 +230,7 @@ class SeedReport:
     targets_added: int = 0
     bids_added: int = 0
     applications_added: int = 0
+    delivery_added: int = 0  # experts, panels, projects and integrity records
     logins: list[tuple[str, str, str]] = field(default_factory=list)
 
 
@@ -418,6 +422,11 @@ def seed_demo(limit: int | None = None) -> SeedReport:
     report.deals_added += funnel.deals
     report.contracts_added += funnel.contracts
     report.payments_added += funnel.payments
+    # Experts, panels, two projects under way or closed, an integrity record.
+    delivery = seed_delivery(orgs, users, DEMO_PASSWORD, DEMO_DOMAIN)
+    report.delivery_added = delivery.added
+    report.payments_added += delivery.payments
+    report.logins += delivery.logins
 
     if not (
         report.orgs_added
@@ -429,6 +438,7 @@ def seed_demo(limit: int | None = None) -> SeedReport:
         or report.targets_added
         or report.bids_added
         or report.applications_added
+        or report.delivery_added
     ):
         return report
     audit.record(
@@ -439,7 +449,8 @@ def seed_demo(limit: int | None = None) -> SeedReport:
             f"results+{report.results_added} challenges+{report.challenges_added} "
             f"deals+{report.deals_added} contracts+{report.contracts_added} "
             f"payments+{report.payments_added} targets+{report.targets_added} "
-            f"bids+{report.bids_added} applications+{report.applications_added}"
+            f"bids+{report.bids_added} applications+{report.applications_added} "
+            f"delivery+{report.delivery_added}"
         ),
     )
     return report

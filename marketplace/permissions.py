@@ -435,7 +435,10 @@ def active_restrictions(user: Any, on: Any = None) -> list[IntegrityRecord]:
                         IntegrityRecord.org_id == user.org_id,
                         IntegrityRecord.user_id.is_(None),
                     ),
-                    IntegrityRecord.user_id == user.id,
+                    # `== None` would be IS NULL: every org-wide record.
+                    IntegrityRecord.user_id == user.id
+                    if user.id is not None
+                    else false(),
                 ),
                 IntegrityRecord.revoked_at.is_(None),
                 IntegrityRecord.decided_on <= day,

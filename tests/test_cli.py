@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import delete, func, or_, select
 
-from marketplace import demo
+from marketplace import demo, demo_delivery
 from marketplace.creditcode import ALPHABET, make_credit_code
 from marketplace.extensions import db as _db
 from marketplace.models import (
@@ -391,7 +391,7 @@ def test_seed_demo_twice_is_idempotent_and_logins_work(app, runner):
     after_first = counts(app)
     assert after_first == {
         "orgs": len(demo.ORGS),
-        "users": len(demo.USERS),
+        "users": len(demo.USERS) + len(demo_delivery.texts()["experts"]),
         "results": 2000,
         # One outbox row per result and per demo challenge.
         "outbox": 2000 + DEMO_CHALLENGES,

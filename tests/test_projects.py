@@ -387,16 +387,24 @@ def test_start_needs_a_contract_between_owner_and_winner(db, world):
     assert count(db, Project) == 0
 
 
-def test_budget_must_fit_what_the_contract_can_still_receive(db, world):
+def test_budget_is_what_the_contract_can_still_receive_when_less(db, world):
     contract = db.session.get(Contract, world.contract_id)
     contract.paid_fen = 20_000_000  # 40 万 left, bounty 50 万
+    db.session.commit()
+    project = db.session.get(Project, start(world))
+    assert project.budget_fen == 40_000_000
+
+
+def test_a_fully_paid_contract_cannot_fund_a_project(db, world):
+    contract = db.session.get(Contract, world.contract_id)
+    contract.paid_fen = contract.amount_fen
     db.session.commit()
     response = world.owner.post(
         f"/projects/start/{world.challenge_id}",
         data={"contract": str(world.contract_id)},
     )
     assert response.status_code == 200
-    assert "技术合同尚未拨付的金额少于悬赏金额" in response.get_data(as_text=True)
+    assert "技术合同已全部收款" in response.get_data(as_text=True)
     assert count(db, Project) == 0
 
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     BigInteger,
@@ -23,6 +24,9 @@ from marketplace.models.contract import Contract
 from marketplace.models.listing import Challenge
 from marketplace.models.org import Organisation
 from marketplace.models.proposal import Proposal
+
+# The city's time zone, for deciding whether a milestone was delivered on time.
+LOCAL_ZONE = ZoneInfo("Asia/Shanghai")
 
 
 class ProjectStatus(StrEnum):
@@ -144,7 +148,11 @@ class Milestone(Base):
         if self.status != MilestoneStatus.ACCEPTED or self.submitted_at is None:
             return None
         first = self.submissions[0].created_at if self.submissions else None
-        return (first or self.submitted_at).date() <= self.due_on
+        when = first or self.submitted_at
+        # Due dates are the city's local dates; SQLite hands times back naive (UTC).
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        return when.astimezone(LOCAL_ZONE).date() <= self.due_on
 
 
 class Deliverable(Base):

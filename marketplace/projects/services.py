@@ -236,15 +236,18 @@ def start_project(
     if winner is None:
         raise StateError("该榜单没有中选的申报。")
     contract = _pick_contract(candidate_contracts(challenge, winner), contract_id)
-    budget = (
+    # Releases never exceed the bounty, and each is paid under the contract: the
+    # winning price is often below the bounty, so the budget is the smaller of the
+    # bounty (the contract amount when it was 面议) and what the contract can still
+    # receive.
+    ceiling = (
         challenge.bounty_fen
         if challenge.bounty_fen is not None
         else contract.amount_fen
     )
+    budget = min(ceiling, contract.amount_fen - contract.paid_fen)
     if budget <= 0:
-        raise ServiceError("项目经费必须大于零，无法分期拨付。")
-    if budget > contract.amount_fen - contract.paid_fen:
-        raise ServiceError("技术合同尚未拨付的金额少于悬赏金额，请核对合同。")
+        raise ServiceError("项目经费必须大于零：悬赏为零或技术合同已全部收款。")
     project = Project(
         challenge_id=challenge.id,
         proposal_id=winner.id,

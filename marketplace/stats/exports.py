@@ -13,7 +13,7 @@ from sqlalchemy.orm import selectinload
 
 from marketplace.extensions import db
 from marketplace.models import CONTRACT_TYPE_LABELS, Contract, ContractStatus
-from marketplace.stats import services
+from marketplace.stats import delivery, services
 
 FEN_PER_WAN = 1_000_000
 
@@ -113,6 +113,85 @@ def _register(start: date, end: date) -> list[dict]:
     return [*rows, total]
 
 
+# --- 揭榜挂帅 delivery: projects, milestones, checks, exemptions, panels, integrity
+
+
+STAGE_COLUMNS = [
+    ("key", "键"),
+    ("label", "阶段"),
+    ("count", "项目数"),
+    ("budget_fen", "悬赏金额（万元）"),
+    ("released_fen", "已拨付（万元）"),
+    ("released_pct", "拨付比例（%）"),
+]
+MILESTONE_COLUMNS = [("key", "键"), ("label", "里程碑"), ("count", "数量")]
+ACCEPTANCE_COLUMNS = [
+    ("key", "键"),
+    ("label", "类型"),
+    *[(c.value, label) for c, label in delivery.CONCLUSION_LABELS.items()],
+    ("pending", "待结论"),
+    ("total", "合计"),
+]
+EXEMPTION_COLUMNS = [("key", "键"), ("label", "容错免责"), ("count", "数量")]
+WORKLOAD_COLUMNS = [
+    ("label", "专家"),
+    ("title", "职称"),
+    ("org", "工作单位"),
+    ("panels", "参加评审组"),
+    ("completed", "已完成评审组"),
+    ("pending", "当前待提交"),
+]
+INTEGRITY_COLUMNS = [
+    ("key", "键"),
+    ("label", "失信行为类型"),
+    ("count", "记录数"),
+    ("in_force", "今日限制有效"),
+]
+MILESTONE_LABELS = {
+    "on_time": "按期提交并验收",
+    "late": "逾期提交后验收",
+    "overdue": "当前逾期未验收",
+}
+
+
+def _milestone_rows(start: date, end: date) -> list[dict]:
+    figures = delivery.milestone_timeliness(start, end)
+    return [
+        {"key": k, "label": label, "count": figures[k]}
+        for k, label in MILESTONE_LABELS.items()
+    ]
+
+
+def _exemption_rows(start: date, end: date) -> list[dict]:
+    figures = delivery.exemption_counts(start, end)
+    return [
+        {"key": k, "label": label, "count": figures[k]}
+        for k, label in delivery.EXEMPTION_LABELS.items()
+    ]
+
+
+DELIVERY_TABLES: dict[str, tuple[str, list, Callable[[date, date], list[dict]]]] = {
+    "delivery_stages": (
+        "项目阶段与资金拨付",
+        STAGE_COLUMNS,
+        lambda s, e: _with_total(delivery.projects_by_stage(s, e)),
+    ),
+    "delivery_milestones": ("里程碑按期情况", MILESTONE_COLUMNS, _milestone_rows),
+    "delivery_acceptances": (
+        "中期检查与结题验收结论",
+        ACCEPTANCE_COLUMNS,
+        lambda s, e: _with_total(delivery.acceptance_outcomes(s, e)),
+    ),
+    "delivery_exemptions": ("容错免责认定", EXEMPTION_COLUMNS, _exemption_rows),
+    "delivery_workload": ("专家评审工作量", WORKLOAD_COLUMNS, delivery.panel_workload),
+    "delivery_integrity": (
+        "科研诚信记录",
+        INTEGRITY_COLUMNS,
+        lambda s, e: _with_total(delivery.integrity_summary(s, e)),
+    ),
+}
+
+
 TABLES: dict[str, tuple[str, list, Callable[[date, date], list[dict]]]] = {
     "month": ("按月", PERIOD_COLUMNS, _turnover("month")),
     "quarter": ("按季度", PERIOD_COLUMNS, _turnover("quarter")),
@@ -140,6 +219,7 @@ TABLES: dict[str, tuple[str, list, Callable[[date, date], list[dict]]]] = {
         lambda s, e: services.certification_counts(),
     ),
     "register": ("技术合同登记台账", REGISTER_COLUMNS, _register),
+    **DELIVERY_TABLES,
 }
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from statistics import median
 from zoneinfo import ZoneInfo
 
@@ -44,9 +44,10 @@ def _zone() -> ZoneInfo:
 def _bounds(start: date, end: date) -> tuple[datetime, datetime]:
     """Local dates [start, end] as an aware datetime half-open interval."""
     zone = _zone()
+    # In UTC: SQLite drops the zone of a bound value and stores UTC wall times.
     return (
-        datetime.combine(start, time.min, zone),
-        datetime.combine(end + timedelta(days=1), time.min, zone),
+        datetime.combine(start, time.min, zone).astimezone(UTC),
+        datetime.combine(end + timedelta(days=1), time.min, zone).astimezone(UTC),
     )
 
 

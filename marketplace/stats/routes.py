@@ -11,7 +11,7 @@ from marketplace import permissions
 from marketplace.exceptions import ServiceError
 from marketplace.extensions import db
 from marketplace.listings.states import local_today
-from marketplace.stats import bp, exports, services
+from marketplace.stats import bp, delivery, exports, services
 from marketplace.stats.forms import RangeForm, TargetForm
 from marketplace.views import form_problem
 
@@ -62,6 +62,8 @@ def index():
     }
     progress = services.target_progress(end.year)
     chart_data["target"] = progress
+    projects = delivery.dashboard(start, end)
+    chart_data["delivery_money"] = delivery.money_chart(projects["stages"])
     return render_template(
         "stats/index.html",
         form=form,
@@ -75,6 +77,7 @@ def index():
         certifications=services.certification_counts(),
         chart_data=chart_data,
         titles=TABLE_TITLES,
+        delivery=projects,
     )
 
 

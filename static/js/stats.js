@@ -19,7 +19,9 @@
     }
     // Set through the CSSOM: style attributes are refused by the CSP.
     el.style.height = "320px";
-    var legend = names[el.dataset.chart === "county" ? "county" : "other"];
+    // A series may name its own two bars (the delivery chart: bounty, released).
+    var legend = series.names ||
+      names[el.dataset.chart === "county" ? "county" : "other"];
     var chart = echarts.init(el);
     chart.setOption({
       tooltip: { trigger: "axis" },

@@ -1,0 +1,372 @@
+"""Demo 揭榜挂帅 delivery for `flask seed-demo`: experts, panels, projects, integrity.
+
+Built on what demo_funnel left: of the two contracted demo challenges, demo-c-01
+gets a completed expert panel that scored its bids and becomes a running project
+(first milestone accepted and paid under its contract, second pending, mid-term
+check passed); demo-c-03 becomes a project that failed its final acceptance and
+was granted exemption (容错免责). Eight experts of the demo universities and
+institutes sit on the panels, never where their organisation owns, bids or
+delivers. An integrity record restricts a demo agency that plays no other part.
+
+Rows are written directly, as the verbs would leave them, with audit events dated
+between the contract's signing and today (the funnel signs them 8 to 17 days ago).
+A piece already there (expert by e-mail, panel or project by challenge, record by
+organisation and type) is skipped, so a second run adds nothing. The caller
+commits. Texts and experts are in data/demo_delivery.json.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import select
+
+from marketplace import permissions
+from marketplace.auth.services import create_user
+from marketplace.demo_delivery_story import Story, completed_panel, local_moment, log
+from marketplace.extensions import db
+from marketplace.listings.states import local_today
+from marketplace.models import (
+    AcceptanceConclusion,
+    AcceptanceKind,
+    Challenge,
+    Contract,
+    ContractStatus,
+    Deal,
+    ExemptionStatus,
+    ExpertProfile,
+    IntegrityRecord,
+    Organisation,
+    OrgKind,
+    PanelPurpose,
+    PanelScore,
+    Project,
+    ProjectStatus,
+    Proposal,
+    ProposalKind,
+    ProposalMember,
+    ProposalStatus,
+    ReviewPanel,
+    User,
+    UserRole,
+)
+
+DATA = Path(__file__).resolve().parent / "data" / "demo_delivery.json"
+RUNNING, FAILED = "demo-c-01", "demo-c-03"
+MIN_SPAN_DAYS = 8  # the failed project's story needs a week after signing
+
+
+@dataclass
+class DeliverySeed:
+    """What seed_delivery added."""
+
+    experts: int = 0
+    panels: int = 0
+    projects: int = 0
+    payments: int = 0
+    records: int = 0
+    logins: list[tuple[str, str, str]] = field(default_factory=list)
+
+    @property
+    def added(self) -> int:
+        """Rows of every kind added."""
+        return self.experts + self.panels + self.projects + self.records
+
+
+def texts() -> dict:
+    """The demo's experts and texts (data/demo_delivery.json)."""
+    return json.loads(DATA.read_text(encoding="utf-8"))
+
+
+def _aware(moment: datetime) -> datetime:
+    # SQLite gives back naive UTC.
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _experts(text, orgs, password, domain, seeded) -> list[ExpertProfile]:
+    profiles = []
+    for spec in text["experts"]:
+        email = f"{spec['login']}@{domain}"
+        user = db.session.scalar(select(User).where(User.email == email))
+        if user is None:
+            org = orgs[spec["org"]]
+            user = create_user(
+                org=org, email=email, password=password, name=spec["name"]
+            )
+        profile = db.session.scalar(
+            select(ExpertProfile).where(ExpertProfile.user_id == user.id)
+        )
+        if profile is None:
+            profile = ExpertProfile(
+                user_id=user.id,
+                org_id=user.org_id,
+                title=spec["title"],
+                field_codes=spec["fields"],
+                specialities=spec["specialities"],
+                contact_phone=spec["phone"],
+                contact_email=email,
+            )
+            db.session.add(profile)
+            db.session.flush()
+            log("expert_added", profile, None, profile.created_at, user.org_id)
+            seeded.experts += 1
+        profiles.append(profile)
+    first = text["experts"][0]
+    seeded.logins.append(("评审专家", f"{first['login']}@{domain}", password))
+    return profiles
+
+
+class Pool:
+    """The experts, and how many demo panels each already sits on."""
+
+    def __init__(self, experts: list[ExpertProfile]):
+        self.experts = experts
+        self.busy: dict[int, int] = {}
+
+    def pick(self, excluded: set[int], code: str | None, n: int = 3) -> list:
+        """The n least busy experts free of conflict, those of the field first."""
+        today = local_today()
+        free = [
+            e
+            for e in self.experts
+            if e.active
+            and e.org_id not in excluded
+            and not permissions.org_restricted(e.org_id, today)
+        ]
+        free.sort(key=lambda e: (code not in e.field_codes, self.busy.get(e.id, 0)))
+        chosen = free[:n]
+        for expert in chosen:
+            self.busy[expert.id] = self.busy.get(expert.id, 0) + 1
+        return chosen if len(chosen) == n else []
+
+
+def _conflicts(challenge: Challenge, proposals: list[Proposal]) -> set[int]:
+    """The owner, the bidders and their consortium members."""
+    ids = [p.id for p in proposals]
+    members = select(ProposalMember.org_id).where(ProposalMember.proposal_id.in_(ids))
+    orgs = {challenge.org_id, *(p.org_id for p in proposals)}
+    return orgs | set(db.session.scalars(members))
+
+
+def _bids(challenge: Challenge) -> list[Proposal]:
+    return list(
+        db.session.scalars(
+            select(Proposal)
+            .where(
+                Proposal.challenge_id == challenge.id,
+                Proposal.kind == ProposalKind.BID,
+                Proposal.status != ProposalStatus.WITHDRAWN,
+            )
+            .order_by(Proposal.id)
+        )
+    )
+
+
+def _proposal_panel(text, challenge, pool: Pool, bureau, seeded) -> None:
+    """The completed panel that scored the bids before the award."""
+    exists = select(ReviewPanel.id).where(
+        ReviewPanel.challenge_id == challenge.id,
+        ReviewPanel.purpose == PanelPurpose.PROPOSALS,
+    )
+    bids = _bids(challenge)
+    if db.session.scalar(exists) or not bids or challenge.awarded_at is None:
+        return
+    code = challenge.field.code if challenge.field else None
+    experts = pool.pick(_conflicts(challenge, bids), code)
+    if not experts:
+        return
+    awarded = _aware(challenge.awarded_at)
+    last_bid = max(_aware(b.created_at) for b in bids)
+    formed = max(last_bid + timedelta(hours=2), awarded - timedelta(days=3))
+    done = formed + (awarded - formed) * 0.8
+    panel = completed_panel(
+        PanelPurpose.PROPOSALS, challenge, experts, formed, done, bureau
+    )
+    comments = text["score_comments"]
+    for m, member in enumerate(panel.members):
+        member.comment = text["panel_comment"]
+        for b, bid in enumerate(bids):
+            # The selected bid ranks first on every sheet, as the owner chose it.
+            top = bid.status == ProposalStatus.SELECTED
+            base = 88 - m if top else 78 - 3 * b
+            member.scores.append(
+                PanelScore(
+                    proposal_id=bid.id,
+                    merit=base,
+                    feasibility=base - 2,
+                    team=base + 1,
+                    price=base - 4,
+                    comment=comments[(m + b) % len(comments)],
+                )
+            )
+    seeded.panels += 1
+
+
+def _contract_of(challenge: Challenge, winner: Proposal) -> Contract | None:
+    deals = select(Deal.id).where(Deal.proposal_id == winner.id)
+    return db.session.scalar(
+        select(Contract)
+        .where(
+            (Contract.challenge_id == challenge.id) | Contract.deal_id.in_(deals),
+            Contract.buyer_org_id == challenge.org_id,
+            Contract.seller_org_id == winner.org_id,
+            Contract.status == ContractStatus.REGISTERED,
+        )
+        .order_by(Contract.id)
+    )
+
+
+@dataclass
+class Cast:
+    """Who acts: demo logins by organisation (none: no user row), and the bureau."""
+
+    actors: dict[int, User]
+    bureau: User
+    pool: Pool
+
+
+def _assess(story: Story, cast: Cast, purpose, when, verdicts, comment, **links):
+    """A completed panel of three experts free of conflict; 1 if one was formed."""
+    experts = cast.pool.pick(story.conflicts(), story.field_code)
+    if not experts:
+        return 0
+    panel = completed_panel(
+        purpose, story.challenge, experts, *when, cast.bureau, **links
+    )
+    for member, verdict in zip(panel.members, verdicts, strict=True):
+        member.verdict, member.comment = verdict, comment
+    return 1
+
+
+def _run_running(text, story: Story, cast: Cast, seeded) -> None:
+    """Milestone 1 accepted and paid, milestone 2 due in two months, mid-term passed."""
+    t = text["running"]
+    days_left = (local_today() - story.signed).days
+    first = story.milestone(1, t["milestones"][0], 3, share_pct=40)
+    story.milestone(2, t["milestones"][1], days_left + 60)
+    story.submit(first, 3, 1, t["submission"])
+    story.accept(first, 4)
+    check = story.check(
+        AcceptanceKind.MIDTERM, 5, 6, AcceptanceConclusion.PASSED, t["midterm_report"]
+    )
+    seeded.panels += _assess(
+        story,
+        cast,
+        PanelPurpose.MIDTERM,
+        (story.at(4, 2), story.at(5, 6)),
+        ("passed", "passed", "rectify"),
+        t["midterm_opinion"],
+        acceptance_id=check.id,
+    )
+
+
+def _run_failed(text, story: Story, cast: Cast, seeded) -> None:
+    """Milestone 1 accepted late, 2 returned; final failed; exemption granted."""
+    t = text["failed"]
+    first = story.milestone(1, t["milestones"][0], 2, share_pct=30)
+    second = story.milestone(2, t["milestones"][1], 5)
+    story.submit(first, 3, 1, t["submissions"][0])  # a day late
+    story.accept(first, 4)
+    story.submit(second, 5, 0, t["submissions"][1])
+    story.give_back(second, 5, t["return_comment"])
+    check = story.check(
+        AcceptanceKind.FINAL, 6, 6, AcceptanceConclusion.FAILED, t["final_report"]
+    )
+    seeded.panels += _assess(
+        story,
+        cast,
+        PanelPurpose.FINAL,
+        (story.at(5, 2), story.at(6, 3)),
+        ("failed", "failed", "rectify"),
+        t["final_opinion"],
+        acceptance_id=check.id,
+    )
+    story.close(ProjectStatus.FAILED, story.at(6, 7))
+    exemption = story.exemption(t["diligence"], 7)
+    seeded.panels += _assess(
+        story,
+        cast,
+        PanelPurpose.EXEMPTION,
+        (story.at(7, 1), story.at(7, 5)),
+        ("grant",) * 3,
+        t["exemption_opinion"],
+        exemption_id=exemption.id,
+    )
+    story.decide(exemption, ExemptionStatus.GRANTED, t["grant_reason"], story.at(7, 7))
+
+
+def _integrity(text, orgs: dict[str, Organisation], bureau: User, seeded) -> None:
+    spec = text["integrity"]
+    org = orgs.get(spec["org"])
+    if org is None:
+        return
+    exists = select(IntegrityRecord.id).where(
+        IntegrityRecord.org_id == org.id,
+        IntegrityRecord.misconduct_type == spec["type"],
+    )
+    if db.session.scalar(exists):
+        return
+    decided = local_today() - timedelta(days=spec["decided_days_ago"])
+    record = IntegrityRecord(
+        org_id=org.id,
+        misconduct_type=spec["type"],
+        facts=spec["facts"],
+        decided_on=decided,
+        restricted_until=decided + timedelta(days=365 * spec["years"]),
+        source_document=spec["document"].format(year=decided.year),
+        recorded_by_id=bureau.id,
+        created_at=local_moment(decided, 2),
+    )
+    db.session.add(record)
+    db.session.flush()
+    log("integrity_recorded", record, bureau, record.created_at)
+    seeded.records += 1
+
+
+def seed_delivery(
+    orgs: dict[str, Organisation], users: list[User], password: str, domain: str
+) -> DeliverySeed:
+    """Add the demo's experts, panels, projects and integrity record if missing."""
+    text = texts()
+    seeded = DeliverySeed()
+    bureau = next(u for u in users if u.org.kind == OrgKind.BUREAU)
+    actors: dict[int, User] = {}
+    for user in sorted(users, key=lambda u: u.role != UserRole.ORG_ADMIN):
+        actors.setdefault(user.org_id, user)
+    pool = Pool(_experts(text, orgs, password, domain, seeded))
+    cast = Cast(actors, bureau, pool)
+    demo_orgs = [o.id for o in orgs.values()]
+    challenges = {
+        c.external_id: c
+        for c in db.session.scalars(
+            select(Challenge).where(
+                Challenge.external_id.in_([RUNNING, FAILED]),
+                Challenge.org_id.in_(demo_orgs),
+            )
+        )
+    }
+    if RUNNING in challenges:
+        _proposal_panel(text, challenges[RUNNING], pool, bureau, seeded)
+    for external_id, run in ((RUNNING, _run_running), (FAILED, _run_failed)):
+        challenge = challenges.get(external_id)
+        if challenge is None or db.session.scalar(
+            select(Project.id).where(Project.challenge_id == challenge.id)
+        ):
+            continue
+        winner = next(
+            (b for b in _bids(challenge) if b.status == ProposalStatus.SELECTED), None
+        )
+        contract = _contract_of(challenge, winner) if winner else None
+        if contract is None or contract.paid_fen >= contract.amount_fen:
+            continue
+        if (local_today() - contract.signed_on).days < MIN_SPAN_DAYS:
+            continue
+        story = Story(challenge, winner, contract, actors, bureau)
+        run(text, story, cast, seeded)
+        seeded.projects += 1
+        seeded.payments += story.payments
+    _integrity(text, orgs, bureau, seeded)
+    return seeded
