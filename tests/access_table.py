@@ -6,18 +6,22 @@ one fails `test_table_covers_every_rule`.
 
 Roles (one logged-in user each; the world of tests/test_access_matrix.py owns
 every object by an "A" organisation, so each "B" organisation is an outsider of
-the same kind):
+the same kind; the delivery objects are built by tests/access_delivery.py):
 
 - anon          no login
 - ent_a         member of enterprise A: posts the challenges, applies to adopt
-                university A's result, demand side of the deal, buyer of the contract
+                university A's result, demand side of the deal, buyer of the
+                contract, owner of the projects; A's integrity records are about
+                enterprise A (restriction over) and about this user (none)
 - ent_a_admin   org_admin of enterprise A (the organisation pages)
 - ent_b         member of enterprise B
 - uni_a / uni_b members of universities; uni_a owns the results, is the deal's
                 supply side and an invited consortium member of the bid
-- inst_a / inst_b members of institutes; inst_a bids (with an attachment) and is
-                the contract's seller
+- inst_a / inst_b members of institutes; inst_a bids (with an attachment), is
+                the contract's seller and wins (delivers) the projects
 - agency_a / agency_b members of transfer agencies; agency_a brokers deal and contract
+- expert        member of a third university, in the expert pool: sits on the
+                panel scoring A's bids and on a mid-term panel of A's project
 - bureau        bureau staff
 - sysadmin      a platform operator (a member of the bureau organisation)
 """
@@ -47,6 +51,7 @@ from marketplace.models import (
     UserRole,
 )
 from marketplace.search.sync import get_index
+from tests.access_delivery import ACCOUNT, build_delivery
 from tests.factories import make_challenge, make_result
 
 ROLES = (
@@ -60,6 +65,7 @@ ROLES = (
     "inst_b",
     "agency_a",
     "agency_b",
+    "expert",
     "bureau",
     "sysadmin",
 )
@@ -70,11 +76,14 @@ STAFF = frozenset({"bureau", "sysadmin"})
 ORG_USERS = USERS - STAFF  # members of verified organisations other than the bureau
 ENTERPRISES = frozenset({"ent_a", "ent_a_admin", "ent_b"})
 OWNER = frozenset({"ent_a", "ent_a_admin"})  # enterprise A: the challenges' poster
-RESEARCH = frozenset({"uni_a", "uni_b", "inst_a", "inst_b"})
+RESEARCH = frozenset({"uni_a", "uni_b", "inst_a", "inst_b", "expert"})
 DEAL_PARTIES = OWNER | {"uni_a", "agency_a"}
 CONTRACT_PARTIES = OWNER | {"inst_a", "agency_a"}
 BID_READERS = OWNER | {"inst_a", "uni_a"}  # poster, bidder, consortium member
 ORG_ADMIN_A = frozenset({"ent_a_admin", "sysadmin"})
+WINNER = frozenset({"inst_a"})  # institute A delivers A's projects
+PROJECT_PARTIES = OWNER | WINNER
+EXPERT = frozenset({"expert"})  # the panels' member (never a party)
 NOBODY: frozenset[str] = frozenset()
 
 # (rule, method) -> the roles allowed past the permission checks.
@@ -137,6 +146,22 @@ TABLE: dict[tuple[str, str], frozenset[str]] = {
     ("/deals/from-match", "POST"): OWNER | {"uni_a", "agency_a", "agency_b"},
     ("/deals/new", "GET"): ORG_USERS,
     ("/deals/new", "POST"): ORG_USERS,
+    # The expert pool is the bureau's alone (an expert cannot even edit their own).
+    ("/experts/", "GET"): STAFF,
+    ("/experts/<int:expert_id>/edit", "GET"): STAFF,
+    ("/experts/<int:expert_id>/edit", "POST"): STAFF,
+    ("/experts/<int:expert_id>/reinstate", "POST"): STAFF,
+    ("/experts/<int:expert_id>/retire", "POST"): STAFF,
+    ("/experts/new", "GET"): STAFF,
+    ("/experts/new", "POST"): STAFF,
+    # Integrity records: the bureau records and revokes; the record on enterprise
+    # A is read by its members, everyone reads the records about themselves.
+    ("/integrity/", "GET"): STAFF,
+    ("/integrity/<int:record_id>", "GET"): OWNER | STAFF,
+    ("/integrity/<int:record_id>/revoke", "POST"): STAFF,
+    ("/integrity/mine", "GET"): USERS,
+    ("/integrity/new", "GET"): STAFF,
+    ("/integrity/new", "POST"): STAFF,
     # Search and matching pages.
     ("/match", "GET"): ALL,
     ("/search", "GET"): ALL,
@@ -154,6 +179,52 @@ TABLE: dict[tuple[str, str], frozenset[str]] = {
     ("/orgs/<int:org_id>/members/<int:user_id>/active", "POST"): ORG_ADMIN_A,
     ("/orgs/<int:org_id>/members/<int:user_id>/role", "POST"): ORG_ADMIN_A,
     ("/orgs/<int:org_id>/resubmit", "POST"): ORG_ADMIN_A,
+    # Review panels: A's bids are scored by the expert; the owner and the bureau
+    # form panels and follow them; bidders never see them. Only members score,
+    # give opinions (on a mid-term panel) and open the bids' files.
+    ("/panels/<int:panel_id>", "GET"): OWNER | STAFF | EXPERT,
+    ("/panels/<int:panel_id>/attachments/<int:attachment_id>", "GET"): EXPERT,
+    ("/panels/<int:panel_id>/opinion", "GET"): EXPERT,
+    ("/panels/<int:panel_id>/opinion", "POST"): EXPERT,
+    ("/panels/<int:panel_id>/score", "GET"): EXPERT,
+    ("/panels/<int:panel_id>/score", "POST"): EXPERT,
+    ("/panels/mine", "GET"): EXPERT,
+    ("/panels/new", "GET"): OWNER | STAFF,
+    ("/panels/new", "POST"): OWNER | STAFF,
+    # Projects: the owner starts, plans, accepts and re-lists; the winner delivers
+    # and applies for exemption; the bureau runs checks and decides exemptions.
+    ("/projects/", "GET"): USERS,
+    ("/projects/<int:project_id>", "GET"): PROJECT_PARTIES | STAFF,
+    ("/projects/<int:project_id>/acceptances", "POST"): STAFF,
+    (
+        "/projects/<int:project_id>/acceptances/<int:acceptance_id>/conclude",
+        "GET",
+    ): STAFF,
+    (
+        "/projects/<int:project_id>/acceptances/<int:acceptance_id>/conclude",
+        "POST",
+    ): STAFF,
+    ("/projects/<int:project_id>/begin", "POST"): OWNER,
+    ("/projects/<int:project_id>/exemption", "GET"): WINNER,
+    ("/projects/<int:project_id>/exemption", "POST"): WINNER,
+    ("/projects/<int:project_id>/exemption/decide", "GET"): STAFF,
+    ("/projects/<int:project_id>/exemption/decide", "POST"): STAFF,
+    ("/projects/<int:project_id>/milestones/<int:milestone_id>/accept", "POST"): OWNER,
+    ("/projects/<int:project_id>/milestones/<int:milestone_id>/delete", "POST"): OWNER,
+    ("/projects/<int:project_id>/milestones/<int:milestone_id>/deliver", "GET"): WINNER,
+    (
+        "/projects/<int:project_id>/milestones/<int:milestone_id>/deliver",
+        "POST",
+    ): WINNER,
+    ("/projects/<int:project_id>/milestones/<int:milestone_id>/edit", "GET"): OWNER,
+    ("/projects/<int:project_id>/milestones/<int:milestone_id>/edit", "POST"): OWNER,
+    ("/projects/<int:project_id>/milestones/<int:milestone_id>/return", "POST"): OWNER,
+    ("/projects/<int:project_id>/milestones/new", "GET"): OWNER,
+    ("/projects/<int:project_id>/milestones/new", "POST"): OWNER,
+    ("/projects/<int:project_id>/relist", "POST"): OWNER,
+    ("/projects/files/<int:file_id>", "GET"): PROJECT_PARTIES | STAFF,
+    ("/projects/start/<int:challenge_id>", "GET"): OWNER,
+    ("/projects/start/<int:challenge_id>", "POST"): OWNER,
     # Bids: institute A's bid on A's challenge, university A invited to join.
     ("/proposals/<int:proposal_id>", "GET"): BID_READERS | STAFF,
     ("/proposals/<int:proposal_id>/decline", "POST"): OWNER,
@@ -212,6 +283,13 @@ DEFAULT_PARAMS = {
     "org_id": "org:ent_a",
     "user_id": "user:ent_a",
     "listing_id": "challenge_pending",
+    "expert_id": "expert_spare",
+    "record_id": "integrity",
+    "panel_id": "panel",
+    "project_id": "project",
+    "milestone_id": "milestone_submitted",
+    "acceptance_id": "acceptance",
+    "file_id": "deliverable_file",
 }
 # ... and literal values for the string parameters.
 LITERAL_PARAMS = {"kind": "challenge", "name": "month", "ext": "csv"}
@@ -230,6 +308,31 @@ RULE_PARAMS = {
     "/results/applications/<int:proposal_id>/withdraw": {"proposal_id": "application"},
     "/bureau/verifications/<int:org_id>/verify": {"org_id": "org:pending"},
     "/bureau/verifications/<int:org_id>/refuse": {"org_id": "org:pending"},
+    "/experts/<int:expert_id>/reinstate": {"expert_id": "expert_retired"},
+    "/panels/<int:panel_id>/opinion": {"panel_id": "panel_review"},
+    "/projects/start/<int:challenge_id>": {"challenge_id": "challenge_awarded"},
+    "/projects/<int:project_id>/begin": {"project_id": "project_begin"},
+    "/projects/<int:project_id>/milestones/new": {"project_id": "project_plan"},
+    "/projects/<int:project_id>/milestones/<int:milestone_id>/edit": {
+        "project_id": "project_plan",
+        "milestone_id": "milestone_plan",
+    },
+    "/projects/<int:project_id>/milestones/<int:milestone_id>/delete": {
+        "project_id": "project_plan",
+        "milestone_id": "milestone_plan_del",
+    },
+    "/projects/<int:project_id>/milestones/<int:milestone_id>/deliver": {
+        "milestone_id": "milestone_pending"
+    },
+    "/projects/<int:project_id>/milestones/<int:milestone_id>/return": {
+        "milestone_id": "milestone_return"
+    },
+    "/projects/<int:project_id>/acceptances/<int:acceptance_id>/conclude": {
+        "project_id": "project_check"
+    },
+    "/projects/<int:project_id>/exemption": {"project_id": "project_failed"},
+    "/projects/<int:project_id>/exemption/decide": {"project_id": "project_exempt"},
+    "/projects/<int:project_id>/relist": {"project_id": "project_relist"},
 }
 # Query strings some rules need ("{key}" is a world id).
 QUERY = {
@@ -238,13 +341,23 @@ QUERY = {
     "/search": "q=废水处理",
     "/match": "text=食品加工废水处理",
     "/api/v1/search": "q=废水处理",
+    # A challenge in evaluation with a bid and no panel yet.
+    "/panels/new": "challenge={challenge_eval}",
 }
 
 # Form data sent with a POST, so that a denial which let the request through
 # would really change something (and the unchanged database proves it did not).
 # An empty form is sent elsewhere; for an allowed role a 400/422 for a form
 # that does not validate still counts as "allowed past the permission check".
-POST_DATA: dict[str, dict[str, str]] = {
+# Keys and values are formatted with the world's ids; a list sends a field
+# several times.
+MILESTONE_FORM = {
+    "deliverable": "乙加的里程碑",
+    "description": "样机",
+    "due_on": "{future_date}",
+    "amount": "1",
+}
+POST_DATA: dict[str, dict[str, str | list[str]]] = {
     "/challenges/<int:challenge_id>/accept-terms": {"agree": "y"},
     "/challenges/<int:challenge_id>/withdraw": {"confirm": "y", "note": "撤回"},
     "/contracts/<int:contract_id>/payments": {
@@ -281,6 +394,64 @@ POST_DATA: dict[str, dict[str, str]] = {
     },
     "/settings/tokens/": {"name": "matrix"},
     "/stats/targets": {"year": "2031", "amount": "100"},
+    "/experts/new": {
+        "email": "{uni_b_email}",
+        "title": "教授",
+        "fields": "environment",
+        "specialities": "冷链温控",
+    },
+    "/experts/<int:expert_id>/edit": {
+        "title": "篡改的职称",
+        "fields": "environment",
+        "specialities": "篡改",
+    },
+    "/integrity/new": {
+        "subject": "org",
+        "org_text": "{ent_b_name}",
+        "misconduct_type": "plagiarism",
+        "facts": "抄袭他人申报材料",
+        "decided_on": "{past_date}",
+        "source_document": "科监〔2026〕9 号",
+    },
+    "/integrity/<int:record_id>/revoke": {"reason": "原处理决定已撤销"},
+    "/panels/new": {
+        "expert_ids": ["{expert_profile}", "{expert_profile2}", "{expert_profile3}"],
+        "weight_merit": "40",
+        "weight_feasibility": "30",
+        "weight_team": "20",
+        "weight_price": "10",
+    },
+    "/panels/<int:panel_id>/opinion": {"verdict": "failed", "comment": "未达目标"},
+    "/panels/<int:panel_id>/score": {
+        "s{proposal}_merit": "60",
+        "s{proposal}_feasibility": "61",
+        "s{proposal}_team": "62",
+        "s{proposal}_price": "63",
+        "c{proposal}": "方案一般",
+        "overall": "总体一般",
+    },
+    "/projects/start/<int:challenge_id>": {"contract": "{contract_start}"},
+    "/projects/<int:project_id>/acceptances": {
+        "kind": "midterm",
+        "scheduled_on": "{future_date}",
+    },
+    "/projects/<int:project_id>/acceptances/<int:acceptance_id>/conclude": {
+        "conclusion": "failed",
+        "report": "中期检查不通过",
+    },
+    "/projects/<int:project_id>/exemption": {"account": ACCOUNT},
+    "/projects/<int:project_id>/exemption/decide": {
+        "decision": "granted",
+        "reason": "勤勉尽责",
+    },
+    "/projects/<int:project_id>/milestones/<int:milestone_id>/deliver": {
+        "note": "乙交的成果"
+    },
+    "/projects/<int:project_id>/milestones/<int:milestone_id>/edit": MILESTONE_FORM,
+    "/projects/<int:project_id>/milestones/<int:milestone_id>/return": {
+        "comment": "请补充测试数据"
+    },
+    "/projects/<int:project_id>/milestones/new": MILESTONE_FORM,
 }
 
 # Allowed POSTs that would spoil the requests after them run last, in this order.
@@ -308,6 +479,7 @@ def build_world(app, factory) -> dict:
             orgs[f"{prefix}_{side}"] = factory.org(kind, name=f"{kind.label}{side}")
     orgs["bureau"] = factory.org(OrgKind.BUREAU, name="科技局")
     orgs["pending"] = factory.org(OrgKind.ENTERPRISE, verified=False, name="待审企业")
+    orgs["expert"] = factory.org(OrgKind.UNIVERSITY, name="专家所在高校")
     users = {}
     for role in ROLES:
         if role == "anon":
@@ -416,6 +588,8 @@ def build_world(app, factory) -> dict:
         from marketplace.proposals.attachments import upload_dir
 
         (upload_dir() / stored).write_bytes(ATTACHMENT_BYTES)
+    build_delivery(app, factory, orgs, users, ids)
+    with app.app_context():
         get_index().reindex(_db.session)
     ids["renew_date"] = (date.today() + timedelta(days=60)).isoformat()
     return {"ids": ids, "orgs": orgs, "users": users}

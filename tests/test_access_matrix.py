@@ -36,8 +36,13 @@ from marketplace.extensions import db as _db
 from marketplace.models import (
     AuditEvent,
     Base,
+    Exemption,
+    ExemptionStatus,
     Notification,
+    PanelStatus,
+    ReviewPanel,
 )
+from tests import access_delivery as D
 from tests import access_table as T
 from tests.conftest import PASSWORD, build_test_app, settings_for
 from tests.factories import Factory
@@ -134,7 +139,14 @@ def url_of(rule: str, ids: dict) -> str:
 
 
 def post_data(rule: str, ids: dict) -> dict:
-    return {k: v.format(**ids) for k, v in T.POST_DATA.get(rule, {}).items()}
+    """The rule's form, keys and values filled from the world (lists stay lists)."""
+
+    def fill(value):
+        if isinstance(value, list):
+            return [item.format(**ids) for item in value]
+        return value.format(**ids)
+
+    return {k.format(**ids): fill(v) for k, v in T.POST_DATA.get(rule, {}).items()}
 
 
 def snapshot(app) -> dict:
@@ -568,4 +580,228 @@ def test_stats_and_exports_are_bureau_only(world):
                 "/stats/targets", data={"year": "2031", "amount": "100"}
             )
             assert verdict(response, role, "/stats/targets") == "denied", role
+    assert snapshot(app) == before
+
+
+# --- object level: delivery (projects, panels, exemption, integrity records) -----
+
+
+RANKING = ">汇总排名</h2>"  # the heading of a completed panel's results
+
+
+def page_of(client, url, codes=frozenset({200})) -> str:
+    return expect(client.get(url), codes, url).get_data(as_text=True)
+
+
+def test_other_org_cannot_reach_a_project_its_milestones_or_files(world):
+    app, ids = world["app"], world["ids"]
+    project, file_url = ids["project"], f"/projects/files/{ids['deliverable_file']}"
+    base = f"/projects/{project}"
+    pending = f"{base}/milestones/{ids['milestone_pending']}"
+    submitted = f"{base}/milestones/{ids['milestone_submitted']}"
+    plan = f"/projects/{ids['project_plan']}"
+    planned = f"{plan}/milestones/{ids['milestone_plan']}"
+    milestone = {**T.MILESTONE_FORM, "due_on": ids["future_date"]}
+    posts = [
+        (f"{pending}/deliver", {"note": "乙冒交的成果"}),
+        (f"{submitted}/accept", {}),
+        (f"{submitted}/return", {"comment": "乙退回"}),
+        (
+            f"{base}/acceptances",
+            {"kind": "midterm", "scheduled_on": ids["future_date"]},
+        ),
+        (f"{plan}/milestones/new", milestone),
+        (f"{planned}/edit", milestone),
+        (f"{planned}/delete", {}),
+        (f"/projects/{ids['project_begin']}/begin", {}),
+        (f"/projects/{ids['project_relist']}/relist", {}),
+    ]
+    outsiders = ("ent_b", "inst_b", "uni_b", "agency_b", "uni_a", "expert", "anon")
+    clients = {
+        r: client_for(world, r) for r in (*outsiders, "ent_a", "inst_a", "bureau")
+    }
+    before = snapshot(app)
+    for role in outsiders:
+        client = clients[role]
+        for url in (base, f"{pending}/deliver", f"{planned}/edit", file_url):
+            response = client.get(url)
+            assert verdict(response, role, url) == "denied", (role, url)
+            assert b"MATRIX-FILE" not in response.get_data(), (role, url)
+        for url, data in posts:
+            response = client.post(url, data=data)
+            assert verdict(response, role, url) == "denied", (role, url)
+        start = f"/projects/start/{ids['challenge_awarded']}"
+        data = {"contract": str(ids["contract_start"])}
+        assert verdict(client.post(start, data=data), role, start) == "denied", role
+        if role != "anon":
+            assert D.PROJECT_MARK not in page_of(client, "/projects/"), role
+            challenge = page_of(client, f"/challenges/{ids['challenge_project']}")
+            assert f'href="{base}"' not in challenge, role
+    # The parties may not do each other's part, nor may the bureau do theirs.
+    for role, url, data in (
+        ("inst_a", f"{submitted}/accept", {}),
+        ("inst_a", f"{submitted}/return", {"comment": "自己退回"}),
+        ("inst_a", f"{plan}/milestones/new", milestone),
+        ("inst_a", f"/projects/{ids['project_begin']}/begin", {}),
+        ("inst_a", f"{base}/acceptances", {"kind": "midterm", "scheduled_on": "x"}),
+        ("ent_a", f"{pending}/deliver", {"note": "发榜方代交"}),
+        ("ent_a", f"{base}/acceptances", {"kind": "midterm", "scheduled_on": "x"}),
+        ("bureau", f"{submitted}/accept", {}),
+        ("bureau", f"{pending}/deliver", {"note": "科技局代交"}),
+    ):
+        expect(clients[role].post(url, data=data), {403}, (role, url))
+    assert snapshot(app) == before
+    # The parties and the bureau read the project and download its file.
+    for role in ("ent_a", "inst_a", "bureau"):
+        assert D.DELIVERABLE_MARK in page_of(clients[role], base), role
+        download = expect(clients[role].get(file_url), {200}, (role, file_url))
+        assert download.get_data() == D.FILE_BYTES
+        assert download.headers["Content-Disposition"].startswith("attachment")
+
+
+def test_panel_is_hidden_from_bidders_and_scores_until_all_submitted(world):
+    app, ids = world["app"], world["ids"]
+    panel = ids["panel"]
+    url = f"/panels/{panel}"
+    attachment = f"{url}/attachments/{ids['attachment']}"
+    sheet = post_data("/panels/<int:panel_id>/score", ids)
+    marks = (D.SCORE_MARK, D.OPINION_MARK)
+    roles = ("inst_a", "uni_a", "ent_b", "inst_b", "expert_out", "anon")
+    clients = {r: client_for(world, r) for r in (*roles, "ent_a", "bureau", "expert")}
+    before = snapshot(app)
+    # Bidders, their consortium, other organisations and other experts: nothing.
+    for role in roles:
+        client = clients[role]
+        for path in (url, f"{url}/score", attachment):
+            response = client.get(path)
+            assert verdict(response, role, path) == "denied", (role, path)
+            assert b"MATRIX-ATTACH" not in response.get_data()
+        response = client.post(f"{url}/score", data=sheet)
+        assert verdict(response, role, url) == "denied", role
+    for role in ("inst_a", "uni_a"):
+        listing = page_of(clients[role], f"/challenges/{ids['challenge']}")
+        assert url not in listing and "评审专家组" not in listing, role
+    assert url not in page_of(clients["expert_out"], "/panels/mine")
+    # Before everyone has submitted, nobody sees expert2's sheet: not the other
+    # members, not the owner, not the bureau.
+    for role, path in (
+        ("expert", url),
+        ("expert", f"{url}/score"),
+        ("ent_a", url),
+        ("bureau", url),
+        ("ent_a", f"/challenges/{ids['challenge']}"),
+    ):
+        page = page_of(clients[role], path)
+        assert not any(mark in page for mark in marks), (role, path)
+        assert RANKING not in page, (role, path)
+    # Only members score; the owner and the bureau follow the panel.
+    for role in ("ent_a", "bureau"):
+        expect(clients[role].post(f"{url}/score", data=sheet), {403}, role)
+        expect(clients[role].get(attachment), {404}, role)
+    # A check's opinions advise the bureau: hidden from its other members too.
+    review = f"/panels/{ids['panel_review']}"
+    expect(clients["inst_a"].get(review), {404}, "winner on a check panel")
+    for role in ("expert", "ent_a", "bureau"):
+        assert D.OPINION_MARK not in page_of(clients[role], review), role
+    assert snapshot(app) == before
+    # The expert submits and still sees only their own sheet ...
+    expect(clients["expert"].post(f"{url}/score", data=sheet), {302}, "score")
+    page = page_of(clients["expert"], url)
+    assert "方案一般" in page and not any(mark in page for mark in marks)
+    # ... until the last member submits: then members and the owner see it all.
+    last = client_for(world, "expert3")
+    expect(last.post(f"{url}/score", data=sheet), {302}, "last sheet")
+    with app.app_context():
+        assert _db.session.get(ReviewPanel, panel).status == PanelStatus.COMPLETED
+    for role in ("expert", "ent_a", "bureau"):
+        page = page_of(clients[role], url)
+        assert RANKING in page and all(mark in page for mark in marks), role
+    for role in ("inst_a", "uni_a", "ent_b"):
+        expect(clients[role].get(url), {404}, role)
+        listing = page_of(clients[role], f"/challenges/{ids['challenge']}")
+        assert "排名第一" not in listing and D.SCORE_MARK not in listing, role
+    assert "排名第一" in page_of(clients["ent_a"], f"/challenges/{ids['challenge']}")
+
+
+def test_exemption_is_the_winners_to_ask_and_the_bureaus_to_decide(world):
+    app, ids = world["app"], world["ids"]
+    apply_url = f"/projects/{ids['project_failed']}/exemption"
+    decide_url = f"/projects/{ids['project_exempt']}/exemption/decide"
+    check = f"/projects/{ids['project_check']}/acceptances/{ids['acceptance']}"
+    application = {"account": D.ACCOUNT}
+    decision = {"decision": "granted", "reason": "勤勉尽责"}
+    conclusion = {"conclusion": "passed", "report": "通过"}
+    # expert2 sat on the exemption panel: that shows them no project.
+    outsiders = ("ent_b", "inst_b", "uni_a", "expert", "expert2")
+    clients = {
+        r: client_for(world, r) for r in (*outsiders, "ent_a", "inst_a", "bureau")
+    }
+    before = snapshot(app)
+    for role in outsiders:
+        client = clients[role]
+        for url in (apply_url, decide_url, f"{check}/conclude"):
+            expect(client.get(url), {404}, (role, url))
+        page = client.get(f"/projects/{ids['project_exempt']}").get_data(as_text=True)
+        assert "勤勉尽责" not in page, role
+        expect(client.post(apply_url, data=application), {404}, (role, "apply"))
+        expect(client.post(decide_url, data=decision), {404}, (role, "decide"))
+        expect(client.post(f"{check}/conclude", data=conclusion), {404}, role)
+    # The owner may not apply for the winner; neither party decides or concludes.
+    expect(clients["ent_a"].post(apply_url, data=application), {403}, "owner")
+    expect(clients["bureau"].post(apply_url, data=application), {403}, "bureau")
+    for role in ("ent_a", "inst_a"):
+        client = clients[role]
+        expect(client.post(decide_url, data=decision), {403}, (role, "decide"))
+        expect(client.post(f"{check}/conclude", data=conclusion), {403}, role)
+    assert snapshot(app) == before
+    # The bureau decides; then the owner (and only the owner) may re-list.
+    expect(clients["bureau"].post(decide_url, data=decision), {302}, "decide")
+    relist = f"/projects/{ids['project_exempt']}/relist"
+    expect(clients["inst_a"].post(relist), {403}, "winner relists")
+    expect(clients["ent_b"].post(relist), {404}, "other org relists")
+    with app.app_context():
+        item = _db.session.get(Exemption, ids["exemption"])
+        assert item.status == ExemptionStatus.GRANTED
+    expect(clients["ent_a"].post(relist), {302}, "owner relists")
+
+
+def test_integrity_records_stay_with_their_party(world):
+    app, ids = world["app"], world["ids"]
+    org_record, person_record = ids["integrity"], ids["integrity_person"]
+    roles = ("ent_b", "inst_a", "uni_a", "expert", "ent_a_admin", "ent_a")
+    clients = {r: client_for(world, r) for r in roles}
+    before = snapshot(app)
+    # Another organisation sees neither record, by id, in its list or on A's page.
+    for role in roles[:4]:
+        client = clients[role]
+        for record in (org_record, person_record):
+            expect(client.get(f"/integrity/{record}"), {404}, (role, record))
+            url = f"/integrity/{record}/revoke"
+            expect(client.post(url, data={"reason": "乙撤销"}), {404}, (role, url))
+        for url in ("/integrity/mine", f"/orgs/{ids['org:ent_a']}"):
+            page = page_of(client, url)
+            assert D.ORG_RECORD_MARK not in page, (role, url)
+            assert D.PERSON_RECORD_MARK not in page, (role, url)
+    # A colleague sees the organisation's record, not the person's.
+    admin = clients["ent_a_admin"]
+    expect(admin.get(f"/integrity/{person_record}"), {404}, "colleague")
+    page = page_of(admin, "/integrity/mine")
+    assert D.ORG_RECORD_MARK in page and D.PERSON_RECORD_MARK not in page
+    assert D.ORG_RECORD_MARK in page_of(admin, f"/integrity/{org_record}")
+    # The party reads its records but may not revoke them.
+    owner = clients["ent_a"]
+    page = page_of(owner, "/integrity/mine")
+    assert D.ORG_RECORD_MARK in page and D.PERSON_RECORD_MARK in page
+    assert D.PERSON_RECORD_MARK in page_of(owner, f"/integrity/{person_record}")
+    for record in (org_record, person_record):
+        url = f"/integrity/{record}/revoke"
+        expect(owner.post(url, data={"reason": "自行撤销"}), {403}, url)
+    # Nor may anyone but the bureau record or manage the expert pool.
+    expert = clients["expert"]
+    data = post_data("/integrity/new", ids)
+    expect(owner.post("/integrity/new", data=data), {403}, "record")
+    own = f"/experts/{ids['expert_profile']}/edit"
+    expect(expert.get(own), {403}, "own profile")
+    edit = {"title": "院士", "fields": "environment", "specialities": "自封"}
+    expect(expert.post(own, data=edit), {403}, "own profile")
     assert snapshot(app) == before
