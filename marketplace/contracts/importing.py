@@ -19,8 +19,8 @@ from marketplace.listings.import_files import (
     ImportRefused,
     ParsedFile,
     RawRow,
-    read_csv,
-    read_xlsx,
+    cell_text,
+    parse_table,
 )
 from marketplace.models import (
     CONTRACT_TYPE_LABELS,
@@ -80,27 +80,9 @@ def _column(name: Any) -> str:
 
 def parse_file(data: bytes, filename: str) -> ParsedFile:
     """Read a .csv or .xlsx contract file into numbered rows."""
-    suffix = "." + filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
-    readers = {".csv": read_csv, ".xlsx": read_xlsx}
-    if suffix not in readers:
-        raise ServiceError("只能导入 .csv 或 .xlsx 文件。", "file")
-    parsed = ParsedFile()
-    readers[suffix](data, parsed, column=_column, required=REQUIRED)
-    ignored: set[str] = set()
-    for row in parsed.rows:
-        ignored.update(name for name in row.data if name not in COLUMNS)
-        for name in [name for name in row.data if name not in COLUMNS]:
-            del row.data[name]
-    parsed.ignored = sorted(ignored)
-    return parsed
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return str(value).strip()
+    return parse_table(
+        data, filename, columns=COLUMNS, column=_column, required=REQUIRED
+    )
 
 
 def _wan(value: Any, label: str) -> int:
@@ -109,7 +91,7 @@ def _wan(value: Any, label: str) -> int:
             raise ServiceError(f"{label}不是有效数字")
         value = repr(value)  # the shortest text that reads back as this float
     try:
-        return parse_wan(_text(value))
+        return parse_wan(cell_text(value))
     except MoneyError as exc:
         raise ServiceError(f"{label}：{exc}") from exc
 
@@ -120,7 +102,7 @@ def _date(value: Any) -> date:
     if isinstance(value, date):
         return value
     try:
-        return date.fromisoformat(_text(value))
+        return date.fromisoformat(cell_text(value))
     except ValueError as exc:
         raise ServiceError("签订日期应为 YYYY-MM-DD 格式") from exc
 
@@ -149,13 +131,13 @@ class _Lookup:
         return self.orgs[value]
 
     def party(self, row: dict, side: str, label: str) -> services.Party:
-        name = _text(row.get(side))
+        name = cell_text(row.get(side))
         if not name:
             raise ServiceError(f"缺少{label}")
         org = self.org(name)
         if org is not None:
             return services.Party(org_id=org.id)
-        region = _text(row.get(f"{side}_region"))
+        region = cell_text(row.get(f"{side}_region"))
         if region not in self.regions:
             raise ServiceError(
                 f"{label}「{name}」不是平台上的机构，需要填写有效的 {side}_region"
@@ -164,22 +146,22 @@ class _Lookup:
 
 
 def _row_data(row: dict, lookup: _Lookup) -> dict[str, Any]:
-    kind = TYPES.get(_text(row.get("contract_type")).lower()) or TYPES.get(
-        _text(row.get("contract_type"))
+    kind = TYPES.get(cell_text(row.get("contract_type")).lower()) or TYPES.get(
+        cell_text(row.get("contract_type"))
     )
     if kind is None:
-        raise ServiceError(f"合同类型无效：{_text(row.get('contract_type'))}")
+        raise ServiceError(f"合同类型无效：{cell_text(row.get('contract_type'))}")
     broker_id = None
-    if _text(row.get("broker")):
-        broker = lookup.org(_text(row.get("broker")))
+    if cell_text(row.get("broker")):
+        broker = lookup.org(cell_text(row.get("broker")))
         if broker is None or broker.kind != OrgKind.AGENCY:
-            raise ServiceError(f"技术转移机构不存在：{_text(row.get('broker'))}")
+            raise ServiceError(f"技术转移机构不存在：{cell_text(row.get('broker'))}")
         broker_id = broker.id
     field_id = None
-    if _text(row.get("field")):
-        field_id = lookup.fields.get(_text(row.get("field")))
+    if cell_text(row.get("field")):
+        field_id = lookup.fields.get(cell_text(row.get("field")))
         if field_id is None:
-            raise ServiceError(f"技术领域无效：{_text(row.get('field'))}")
+            raise ServiceError(f"技术领域无效：{cell_text(row.get('field'))}")
     amount = _wan(row.get("amount_wan"), "合同成交额")
     tech = row.get("tech_amount_wan")
     return {
@@ -190,7 +172,9 @@ def _row_data(row: dict, lookup: _Lookup) -> dict[str, Any]:
         "field_id": field_id,
         "signed_on": _date(row.get("signed_on")),
         "amount_fen": amount,
-        "tech_amount_fen": amount if _text(tech) == "" else _wan(tech, "技术交易额"),
+        "tech_amount_fen": (
+            amount if cell_text(tech) == "" else _wan(tech, "技术交易额")
+        ),
     }
 
 
@@ -209,7 +193,7 @@ def import_rows(
     for row in rows:
         try:
             contract = services.build_contract(_row_data(row.data, lookup))
-            number = _text(row.data.get("registration_no"))
+            number = cell_text(row.data.get("registration_no"))
             if number:
                 if number in numbers:
                     raise ServiceError(f"登记号与第 {numbers[number]} 行重复：{number}")

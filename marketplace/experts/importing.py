@@ -19,8 +19,8 @@ from marketplace.listings.import_files import (
     ImportRefused,
     ParsedFile,
     RawRow,
-    read_csv,
-    read_xlsx,
+    cell_text,
+    parse_table,
 )
 from marketplace.models import ExpertProfile, Organisation, User
 
@@ -80,41 +80,23 @@ def _column(name: Any) -> str:
 
 def parse_file(data: bytes, filename: str) -> ParsedFile:
     """Read a .csv or .xlsx expert list into numbered rows."""
-    suffix = "." + filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
-    readers = {".csv": read_csv, ".xlsx": read_xlsx}
-    if suffix not in readers:
-        raise ServiceError("只能导入 .csv 或 .xlsx 文件。", "file")
-    parsed = ParsedFile()
-    readers[suffix](data, parsed, column=_column, required=REQUIRED)
-    ignored: set[str] = set()
-    for row in parsed.rows:
-        ignored.update(name for name in row.data if name not in COLUMNS)
-        for name in [name for name in row.data if name not in COLUMNS]:
-            del row.data[name]
-    parsed.ignored = sorted(ignored)
-    return parsed
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)  # a phone number Excel stored as a number
-    return str(value).strip()
+    return parse_table(
+        data, filename, columns=COLUMNS, column=_column, required=REQUIRED
+    )
 
 
 def _plan(row: dict[str, Any], password: str) -> _Plan:
-    email = services.normal_email(_text(row.get("email")))
+    email = services.normal_email(cell_text(row.get("email")))
     data = services.clean_data(
         services.ExpertData(
-            title=_text(row.get("title")),
-            field_codes=services.split_fields(_text(row.get("fields"))),
-            specialities=_text(row.get("specialities")),
-            contact_phone=_text(row.get("phone")),
+            title=cell_text(row.get("title")),
+            field_codes=services.split_fields(cell_text(row.get("fields"))),
+            specialities=cell_text(row.get("specialities")),
+            contact_phone=cell_text(row.get("phone")),
         )
     )
-    plan = _Plan(data=data, email=email, name=_text(row.get("name")))
-    org_text = _text(row.get("affiliation"))
+    plan = _Plan(data=data, email=email, name=cell_text(row.get("name")))
+    org_text = cell_text(row.get("affiliation"))
     plan.user = services.user_by_email(email)
     if plan.user is not None:
         services.check_existing_user(plan.user, org_text)

@@ -171,6 +171,41 @@ def read_xlsx(data: bytes, parsed: ParsedFile, **table: Any) -> None:
             book.close()
 
 
+def parse_table(
+    data: bytes,
+    filename: str,
+    *,
+    columns: Iterable[str],
+    column: Callable[[Any], str],
+    required: Iterable[str],
+) -> ParsedFile:
+    """Read a .csv or .xlsx table into rows, keeping only the known columns."""
+    suffix = "." + filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+    readers = {".csv": read_csv, ".xlsx": read_xlsx}
+    if suffix not in readers:
+        raise ServiceError("只能导入 .csv 或 .xlsx 文件。", "file")
+    parsed = ParsedFile()
+    readers[suffix](data, parsed, column=column, required=required)
+    known = set(columns)
+    ignored: set[str] = set()
+    for row in parsed.rows:
+        unknown = [name for name in row.data if name not in known]
+        ignored.update(unknown)
+        for name in unknown:
+            del row.data[name]
+    parsed.ignored = sorted(ignored)
+    return parsed
+
+
+def cell_text(value: Any) -> str:
+    """A cell as stripped text; whole numbers Excel stored as floats lose the .0."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # a phone number or code Excel stored as a number
+    return str(value).strip()
+
+
 def parse_file(data: bytes, filename: str) -> ParsedFile:
     """Read a .jsonl, .csv or .xlsx file into rows; the format follows the name."""
     suffix = "." + filename.rsplit(".", 1)[-1].lower() if "." in filename else ""

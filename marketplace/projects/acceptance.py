@@ -33,6 +33,7 @@ from marketplace.projects.services import (
     CONCLUSION_LABELS,
     close_project,
     lock_project,
+    lock_row,
     notify_parties,
     require_running,
 )
@@ -133,12 +134,7 @@ def schedule_acceptance(
 
 
 def _lock(acceptance: Acceptance) -> Acceptance:
-    return db.session.execute(
-        select(Acceptance)
-        .where(Acceptance.id == acceptance.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).scalar_one()
+    return lock_row(Acceptance, acceptance.id)
 
 
 def conclude_acceptance(

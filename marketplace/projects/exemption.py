@@ -24,6 +24,7 @@ from marketplace.models import (
 )
 from marketplace.projects.services import (
     lock_project,
+    lock_row,
     notify_bureau,
     project_link,
 )
@@ -111,12 +112,7 @@ def apply_exemption(project: Project, user: Any, account: str) -> Exemption:
 
 
 def _lock(exemption: Exemption) -> Exemption:
-    return db.session.execute(
-        select(Exemption)
-        .where(Exemption.id == exemption.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).scalar_one()
+    return lock_row(Exemption, exemption.id)
 
 
 def decide_exemption(

@@ -102,25 +102,25 @@ def project_link(project: Project) -> str:
     return f"/projects/{project.id}"
 
 
-def lock_project(project: Project) -> Project:
-    """Reload the project row under a lock (FOR UPDATE on PostgreSQL)."""
+def lock_row(model: type, row_id: int) -> Any:
+    """Reload a row under a lock (FOR UPDATE on PostgreSQL), fresh from the database."""
     # SQLite has no row locks, but BEGIN IMMEDIATE serialises its writers.
     return db.session.execute(
-        select(Project)
-        .where(Project.id == project.id)
+        select(model)
+        .where(model.id == row_id)
         .with_for_update()
         .execution_options(populate_existing=True)
     ).scalar_one()
+
+
+def lock_project(project: Project) -> Project:
+    """Reload the project row under a lock."""
+    return lock_row(Project, project.id)
 
 
 def lock_contract(contract_id: int) -> Contract:
     """Reload a contract row under a lock, to change its paid amount."""
-    return db.session.execute(
-        select(Contract)
-        .where(Contract.id == contract_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).scalar_one()
+    return lock_row(Contract, contract_id)
 
 
 def notify_parties(project: Project, message: str) -> None:
