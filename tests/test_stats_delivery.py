@@ -399,7 +399,7 @@ def test_dashboard_shows_the_delivery_figures(figures, bureau_client):
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     assert 'id="delivery-released">110.00 万元' in html
-    assert "悬赏 490.00 万元，拨付 22.4%" in html
+    assert "经费 490.00 万元，拨付 22.4%" in html
     assert 'id="table-delivery_workload"' in html and "专家甲" in html
     assert "数据造假" in html
     money = _charts(html)["delivery_money"]
@@ -417,7 +417,7 @@ def test_delivery_tables_export_exactly(figures, bureau_client):
     rows = _csv(
         bureau_client.get("/stats/export/delivery_stages.csv", query_string=RANGE)
     )
-    assert rows[0][3:5] == ["悬赏金额（万元）", "已拨付（万元）"]
+    assert rows[0][3:5] == ["项目经费（万元）", "已拨付（万元）"]
     assert rows[2][:5] == ["running", "实施中", "2", "250.00", "60.00"]
     assert rows[-1][:6] == ["total", "合计", "7", "490.00", "110.00", "22.4"]
     assert sum(Decimal(r[3]) for r in rows[1:-1]) == Decimal(rows[-1][3])

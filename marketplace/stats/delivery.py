@@ -327,5 +327,5 @@ def money_chart(stages: dict) -> dict:
         "labels": [r["label"] for r in rows],
         "amount": [r["budget_fen"] for r in rows],
         "tech": [r["released_fen"] for r in rows],
-        "names": ["悬赏金额（万元）", "已拨付（万元）"],
+        "names": ["项目经费（万元）", "已拨付（万元）"],
     }

@@ -120,7 +120,7 @@ STAGE_COLUMNS = [
     ("key", "键"),
     ("label", "阶段"),
     ("count", "项目数"),
-    ("budget_fen", "悬赏金额（万元）"),
+    ("budget_fen", "项目经费（万元）"),
     ("released_fen", "已拨付（万元）"),
     ("released_pct", "拨付比例（%）"),
 ]
