@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 from datetime import timedelta
 
+from sqlalchemy import select
+
 from marketplace.extensions import db as _db
 from marketplace.listings.states import local_today
 from marketplace.models import (
@@ -98,8 +100,16 @@ class World:
             expert_profile3=experts["expert3"],
             expert_spare=experts["expert_spare"],
             expert_retired=experts["expert_retired"],
+            expert_out=experts["expert_out"],
         )
         ids["panel"] = self.bid_panel()
+        # expert3's seat, not yet submitted: the one a replacement may give away.
+        ids["panel_seat"] = _db.session.scalar(
+            select(PanelMember.id).where(
+                PanelMember.panel_id == ids["panel"],
+                PanelMember.expert_id == experts["expert3"],
+            )
+        )
         # An evaluating challenge with a bid and no panel yet: /panels/new.
         ids["challenge_eval"], _ = self.challenge(
             "评审中的冷链需求", ChallengeStatus.EVALUATING, ProposalStatus.SUBMITTED

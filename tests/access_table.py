@@ -184,6 +184,8 @@ TABLE: dict[tuple[str, str], frozenset[str]] = {
     # give opinions (on a mid-term panel) and open the bids' files.
     ("/panels/<int:panel_id>", "GET"): OWNER | STAFF | EXPERT,
     ("/panels/<int:panel_id>/attachments/<int:attachment_id>", "GET"): EXPERT,
+    # Whoever formed a bid panel (its owner, or the bureau) replaces a pending seat.
+    ("/panels/<int:panel_id>/members/<int:member_id>/replace", "POST"): OWNER | STAFF,
     ("/panels/<int:panel_id>/opinion", "GET"): EXPERT,
     ("/panels/<int:panel_id>/opinion", "POST"): EXPERT,
     ("/panels/<int:panel_id>/score", "GET"): EXPERT,
@@ -290,6 +292,7 @@ DEFAULT_PARAMS = {
     "milestone_id": "milestone_submitted",
     "acceptance_id": "acceptance",
     "file_id": "deliverable_file",
+    "member_id": "panel_seat",
 }
 # ... and literal values for the string parameters.
 LITERAL_PARAMS = {"kind": "challenge", "name": "month", "ext": "csv"}
@@ -422,6 +425,10 @@ POST_DATA: dict[str, dict[str, str | list[str]]] = {
         "weight_price": "10",
     },
     "/panels/<int:panel_id>/opinion": {"verdict": "failed", "comment": "未达目标"},
+    "/panels/<int:panel_id>/members/<int:member_id>/replace": {
+        "expert_id": "{expert_out}",
+        "reason": "专家出差，无法按期评审",
+    },
     "/panels/<int:panel_id>/score": {
         "s{proposal}_merit": "60",
         "s{proposal}_feasibility": "61",

@@ -11,6 +11,8 @@ import itertools
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import select
+
 from marketplace.extensions import db
 from marketplace.listings.states import local_today
 from marketplace.models import (
@@ -249,6 +251,23 @@ def _opinion(w: World) -> dict:
     return {**ctx, "panel": panel, "client": _seat_client(w, _pool(w)[0])}
 
 
+def _replacing(w: World) -> dict:
+    """A scoring bid panel whose first seat is pending, and an expert to take it."""
+    ctx = _evaluating(w)
+    panel = _panel(w, ctx["c"], PanelPurpose.PROPOSALS, bids=ctx["bids"])
+    seat = w.run(
+        lambda: db.session.scalar(
+            select(PanelMember.id).where(
+                PanelMember.panel_id == panel,
+                PanelMember.expert_id == _pool(w)[0]["id"],
+            )
+        )
+    )
+    client = _seat_client(w, _pool(w)[1])
+    return {**ctx, "panel": panel, "seat": seat, "client": client,
+            "expert": _new_expert(w)[0]}  # fmt: skip
+
+
 def _proposal_panel_setup(w: World) -> dict:
     return {**_evaluating(w), "ids": [seat["id"] for seat in _pool(w)]}
 
@@ -438,6 +457,10 @@ def delivery_specs(S) -> list:
         S("/panels/<int:panel_id>/score", "self", "/panels/{panel}/score", score_form,
           _scoring, [*PANEL, "firm:/challenges/{c}", "firm:/proposals/challenge/{c}"],
           examples=10),
+        S("/panels/<int:panel_id>/members/<int:member_id>/replace", "firm",
+          "/panels/{panel}/members/{seat}/replace",
+          lambda w, c: {"expert_id": str(c["expert"]), "reason": "专家出差"},
+          _replacing, PANEL, examples=8),
         S("/panels/<int:panel_id>/opinion", "self", "/panels/{panel}/opinion",
           _cycling(verdict=("passed", "rectify", "failed"),
                    comment="进度基本符合计划，需补充数据。"),

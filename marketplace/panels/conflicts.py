@@ -83,3 +83,13 @@ def expert_restricted(expert: ExpertProfile) -> bool:
         permissions.active_restrictions(expert.user)
         or permissions.org_restricted(expert.org_id)
     )
+
+
+def eligibility_problem(expert: ExpertProfile, conflicts: Mapping[int, str]) -> str:
+    """Why the expert may not be seated on the panel ("" when they may)."""
+    reason = expert_conflict(expert, conflicts)
+    if reason:
+        return f"{expert.name} 不能担任评审专家：{reason}。"
+    if expert_restricted(expert):
+        return f"{expert.name} 处于科研诚信限制期内，不能担任评审专家。"
+    return ""

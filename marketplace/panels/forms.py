@@ -129,3 +129,20 @@ class OpinionForm(BaseForm):
             SafeText(multiline=True),
         ],
     )
+
+
+class ReplaceMemberForm(BaseForm):
+    """Another expert for a seat whose holder has not submitted, and why."""
+
+    expert_id = IntegerField(
+        "接替专家", validators=[InputRequired(message="请选择接替的专家。")]
+    )
+    reason = TextAreaField(
+        "更换原因",
+        filters=[strip_filter],
+        validators=[
+            DataRequired(message="请填写更换原因。"),
+            Length(max=500),
+            SafeText(multiline=True),
+        ],
+    )

@@ -24,10 +24,11 @@ from marketplace.models import (
     PanelStatus,
     ReviewPanel,
 )
-from marketplace.panels import bp, results, rules, services
+from marketplace.panels import bp, members, results, rules, services
 from marketplace.panels.forms import (
     OpinionForm,
     PanelForm,
+    ReplaceMemberForm,
     ScoredPanelForm,
     comment_field,
     score_field,
@@ -35,7 +36,7 @@ from marketplace.panels.forms import (
 )
 from marketplace.proposals import attachments
 from marketplace.proposals.services import PROPOSAL_STATUS_LABELS
-from marketplace.views import id_arg
+from marketplace.views import form_problem, id_arg, perform
 
 # The form offers the best-fitting experts; more can be added by their number.
 CANDIDATE_LIMIT = 30
@@ -173,8 +174,47 @@ def detail(panel_id: int):
         bids=services.live_proposals(panel.challenge) if member else [],
         challenge_link=listing_link(panel.challenge),
         project_id=_project_id(panel),
+        replacements=_replacements(panel),
+        replace_form=ReplaceMemberForm(),
         **LABELS,
     )
+
+
+def _replacements(panel: ReviewPanel) -> list[Any]:
+    """Experts who could take a pending seat, for those who formed the panel."""
+    if panel.status != PanelStatus.SCORING or not services.may_form(
+        current_user, panel.challenge, panel.purpose
+    ):
+        return []
+    if all(m.submitted_at is not None for m in panel.members):
+        return []
+    seated = {m.expert_id for m in panel.members}
+    proposed = services.propose_experts(
+        panel.challenge, panel.purpose, CANDIDATE_LIMIT, members.project_of(panel)
+    )
+    return [c.expert for c in proposed.candidates if c.expert.id not in seated]
+
+
+@bp.route("/<int:panel_id>/members/<int:member_id>/replace", methods=["POST"])
+@login_required
+def replace(panel_id: int, member_id: int):
+    """Give a pending seat to another eligible expert."""
+    panel = _panel(panel_id)
+    permissions.require(services.may_form(current_user, panel.challenge, panel.purpose))
+    form = ReplaceMemberForm()
+    if form.validate_on_submit():
+        perform(
+            members.replace_member,
+            panel,
+            current_user,
+            member_id,
+            form.expert_id.data,
+            form.reason.data,
+            success="已更换评审专家，并已通知相关专家。",
+        )
+    else:
+        flash(form_problem(form), "danger")
+    return redirect(url_for("panels.detail", panel_id=panel.id))
 
 
 def _project_id(panel: ReviewPanel) -> int | None:

@@ -31,8 +31,7 @@ from marketplace.models import (
 from marketplace.panels.candidates import propose_experts
 from marketplace.panels.conflicts import (
     conflicted_org_ids,
-    expert_conflict,
-    expert_restricted,
+    eligibility_problem,
     live_proposals,
 )
 from marketplace.panels.results import ranking
@@ -180,16 +179,9 @@ def _experts(ids: Iterable[Any], conflicts: Mapping[int, str]) -> list[ExpertPro
             raise ServiceError(
                 f"专家（编号 {expert_id}）不在专家库中或已退出。", "expert_ids"
             )
-        reason = expert_conflict(expert, conflicts)
-        if reason:
-            raise ServiceError(
-                f"{expert.name} 不能担任评审专家：{reason}。", "expert_ids"
-            )
-        if expert_restricted(expert):
-            raise ServiceError(
-                f"{expert.name} 处于科研诚信限制期内，不能担任评审专家。",
-                "expert_ids",
-            )
+        problem = eligibility_problem(expert, conflicts)
+        if problem:
+            raise ServiceError(problem, "expert_ids")
         experts.append(expert)
     return experts
 
