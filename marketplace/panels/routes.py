@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -349,18 +349,7 @@ def attachment(panel_id: int, attachment_id: int):
         or found.proposal.challenge_id != panel.challenge_id
     ):
         abort(404)
-    path = attachments.path_for(found.stored_name)
-    if path is None:
-        abort(404)
-    response = send_file(
-        path,
-        mimetype=found.content_type,
-        as_attachment=True,
-        download_name=found.original_name,
-        max_age=0,
-    )
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return attachments.send_stored(found)
 
 
 @bp.app_template_global("review_panel_info")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, render_template, request, send_file
+from flask import abort, flash, render_template, request
 from flask_login import current_user, login_required
 
 from marketplace import permissions
@@ -74,18 +74,7 @@ def download(file_id: int):
         current_user, item.deliverable.milestone.project
     ):
         abort(404)
-    path = attachments.path_for(item.stored_name)
-    if path is None:
-        abort(404)
-    response = send_file(
-        path,
-        mimetype=item.content_type,
-        as_attachment=True,
-        download_name=item.original_name,
-        max_age=0,
-    )
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return attachments.send_stored(item)
 
 
 @bp.route("/<int:project_id>/milestones/<int:milestone_id>/accept", methods=["POST"])

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from flask import current_app
+from flask import Response, abort, current_app, send_file
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from marketplace.exceptions import ServiceError
@@ -193,3 +193,19 @@ def discard(stored_names: Iterable[str]) -> None:
         if path is not None:
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
+
+
+def send_stored(stored: Any) -> Response:
+    """A stored file (an attachment or deliverable row) as a private download."""
+    path = path_for(stored.stored_name)
+    if path is None:
+        abort(404)
+    response = send_file(
+        path,
+        mimetype=stored.content_type,
+        as_attachment=True,
+        download_name=stored.original_name,
+        max_age=0,
+    )
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
