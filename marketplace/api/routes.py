@@ -69,8 +69,7 @@ def match():
     text = text_param(body.get("text"), "text", 5000)
     kind = kind_param(body.get("kind")) or "result"
     limit = int_param(body.get("limit"), "limit", 10, 1, 50)
-    matches, _ = matching.match_text(current_user, text, kind, limit)
-    return _answer(matches)
+    return _answer(matching.match_text(current_user, text, kind, limit).matches)
 
 
 def _public(model, listing_id: int):

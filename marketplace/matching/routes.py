@@ -75,7 +75,8 @@ def match():
     matches, terms, notice = [], [], None
     if text and not error:
         try:
-            matches, terms = services.match_text(current_user, text, "result", 10)
+            outcome = services.match_text(current_user, text, "result", 10)
+            matches, terms = outcome.matches, outcome.terms
         except services.SearchUnavailable as exc:
             notice = str(exc)
             pagecache.skip()

@@ -44,6 +44,30 @@ class Match:
     maturity_note: str = ""
     highlight: str = ""
     extra: dict = field(default_factory=dict)
+    # Expansion terms that matched, as (term used, the user's word it came from).
+    expansions: list[tuple[str, str]] = field(default_factory=list)
+    # The other listing's best matching sentence, matched terms marked (escaped).
+    sentence: str = ""
+
+
+@dataclass
+class TextMatch:
+    """The answer to a free-text problem: strong matches apart from weak ones."""
+
+    strong: list[Match]
+    partial: list[Match]
+    terms: list[str]
+    expansions: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def best_score(self) -> float:
+        """The best calibrated score (0–100) of any match, 0 when none."""
+        return max((m.score for m in (*self.strong, *self.partial)), default=0.0)
+
+    @property
+    def matches(self) -> list[Match]:
+        """Every match, strong ones first."""
+        return [*self.strong, *self.partial]
 
 
 def _rebuild_in_background(app) -> None:
@@ -225,10 +249,15 @@ def matches_for_result(user: Any, result: Result, limit: int = 10):
     return open_ones, firms
 
 
-def match_text(user: Any, text: str, kind: str = "result", limit: int = 10):
+def match_text(
+    user: Any, text: str, kind: str = "result", limit: int = 10
+) -> TextMatch:
     """Listings that fit a visitor's free-text description of a problem."""
     hits, terms = _guarded(engine.match, text, kind=kind, limit=limit)
-    return _explain(user, hits, None), terms
+    matches = _explain(user, hits, None)
+    strong = [m for m in matches if m.score >= engine.STRONG_MATCH]
+    partial = [m for m in matches if m.score < engine.STRONG_MATCH]
+    return TextMatch(strong=strong, partial=partial, terms=terms)
 
 
 def listing_matches(user: Any, listing: Challenge | Result, limit: int = 8) -> dict:

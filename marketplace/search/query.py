@@ -43,6 +43,8 @@ __all__ = ["FACETS", "TUNING", "Tuning", "match", "search", "suggest"]
 
 MAX_QUERY_TERMS = 32
 MATCH_TERMS = 24
+# Calibrated match scores run 0–100; below this a match is not a strong one.
+STRONG_MATCH = 0.0
 
 
 _searchers: dict[str, Any] = {}
