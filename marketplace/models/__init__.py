@@ -58,6 +58,7 @@ from marketplace.models.proposal import (
     ProposalStatus,
 )
 from marketplace.models.reference import Region, RegionKind, TechField
+from marketplace.models.search import PRUNED_MARK, SearchReplica
 from marketplace.models.user import ApiToken, LoginSession, User, UserRole
 
 __all__ = [
@@ -65,6 +66,7 @@ __all__ = [
     "CONTRACT_TYPE_LABELS",
     "MISCONDUCT_TYPES",
     "ORG_KIND_LABELS",
+    "PRUNED_MARK",
     "Acceptance",
     "AcceptanceConclusion",
     "AcceptanceKind",
@@ -113,6 +115,7 @@ __all__ = [
     "ResultStatus",
     "ReviewPanel",
     "SearchOutbox",
+    "SearchReplica",
     "TechField",
     "User",
     "UserRole",
