@@ -38,14 +38,17 @@ dev: $(VENV)/.installed-dev
 
 # Migrate, load the reference data (idempotent), load the demo data only into an
 # empty database, rebuild the search index when the `search` command exists, then
-# hand the process over to gunicorn.
+# hand the process over to gunicorn. --limit-request-line 0 lifts gunicorn's
+# request-line cap (default 4094, at most 8190), whose English "URI Too Long"
+# page has none of our security headers: the app answers an overlong URL with
+# its own Chinese 414 page instead (marketplace/errors.py, MAX_URI_LENGTH).
 run: venv
 	$(FLASK) db upgrade
 	$(FLASK) load-reference
 	$(FLASK) seed-demo --if-empty
 	if $(FLASK) search --help >/dev/null 2>&1; then $(FLASK) search reindex; fi
 	exec $(BIN)/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) \
-		--access-logfile - wsgi:app
+		--limit-request-line 0 --access-logfile - wsgi:app
 
 test: dev
 	$(BIN)/ruff check .

@@ -139,6 +139,10 @@ class LiveServer:
                 f"127.0.0.1:{self.port}",
                 "--graceful-timeout",
                 "5",
+                # As `make run`: no gunicorn cap on the request line, so an
+                # overlong URL gets the app's own 414 page (marketplace/errors.py).
+                "--limit-request-line",
+                "0",
                 "--access-logfile",
                 "-",
                 "wsgi:app",
