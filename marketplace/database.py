@@ -7,6 +7,14 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# An execution option: transactions on such a connection only read, so they
+# begin deferred even inside a POST request (the search index's own reads).
+READ_ONLY = "marketplace_read_only"
+
+
+def read_only(engine: Engine) -> Engine:
+    """The engine whose transactions begin without taking SQLite's write lock."""
+    return engine.execution_options(**{READ_ONLY: True})
 
 
 def configure_sqlite(engine: Engine) -> None:
@@ -32,7 +40,8 @@ def configure_sqlite(engine: Engine) -> None:
         # SQLITE_BUSY when another writer got in between; IMMEDIATE takes the write
         # lock up front and waits for it under the busy timeout instead. Page views
         # only read, so they stay deferred and never queue behind writers.
-        if has_request_context() and request.method in READ_METHODS:
+        reading = connection.get_execution_options().get(READ_ONLY)
+        if reading or (has_request_context() and request.method in READ_METHODS):
             connection.exec_driver_sql("BEGIN")
         else:
             connection.exec_driver_sql("BEGIN IMMEDIATE")

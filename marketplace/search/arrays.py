@@ -17,6 +17,7 @@ from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
 from whoosh.reading import TermNotFound
 from whoosh.util.numeric import byte_to_length
 
+from marketplace.search.serving import state_of
 from marketplace.search.tuning import FACETS, TEXT_FIELDS, TUNING, idf
 
 _lock = threading.Lock()
@@ -54,6 +55,12 @@ class _PostingCache:
         with self._lock:
             self._items.clear()
             self._size = 0
+
+    def retain(self, segments: set[tuple[str, str]]) -> None:
+        """Drop the postings of segments no longer in the served generation."""
+        with self._lock:
+            for key in [k for k in self._items if k[:2] not in segments]:
+                self._size -= len(self._items.pop(key)[0])
 
 
 _postings = _PostingCache()
@@ -130,8 +137,12 @@ class _SegmentArrays:
 _segments: dict[tuple, _SegmentArrays] = {}
 
 
-def _segment_arrays(reader) -> _SegmentArrays:
-    key = (reader.segment().segment_id(), reader.doc_count_all())
+def _segment_arrays(reader, directory: str) -> _SegmentArrays:
+    # A segment's files never change once written (deletions are kept apart,
+    # in the table of contents), so its arrays hold for as long as the
+    # generation directory serves it; the segment id alone is random per
+    # segment, the directory makes the key unique across rebuilds too.
+    key = (directory, reader.segment().segment_id(), reader.doc_count_all())
     arrays = _segments.get(key)
     if arrays is not None:
         return arrays
@@ -159,7 +170,7 @@ def _segment_arrays(reader) -> _SegmentArrays:
 class Catalogue:
     """Every document of one searcher as arrays: live, lengths, facets; scoring."""
 
-    def __init__(self, searcher):
+    def __init__(self, searcher, directory: str = ""):
         self.searcher = searcher
         self.n = searcher.doc_count_all()
         self.leaves = []
@@ -167,8 +178,9 @@ class Catalogue:
         for reader, offset in searcher.reader().leaf_readers():
             if reader.segment() is None or not reader.doc_count_all():
                 continue  # an empty index has a reader without a segment
-            arrays = _segment_arrays(reader)
-            self.leaves.append((reader, offset, reader.segment().segment_id()))
+            arrays = _segment_arrays(reader, directory)
+            segment = (directory, reader.segment().segment_id())
+            self.leaves.append((reader, offset, segment))
             alive = np.ones(arrays.size, dtype=bool)
             deleted = list(reader.deleted_docs_set) if reader.has_deletions() else []
             if deleted:
@@ -206,8 +218,8 @@ class Catalogue:
     def postings(self, fieldname: str, text: str):
         """Global doc numbers (ascending) and weights of a term."""
         ids, weights = [], []
-        for reader, offset, segid in self.leaves:
-            key = (segid, fieldname, text)
+        for reader, offset, segment in self.leaves:
+            key = (*segment, fieldname, text)
             found = _postings.get(key)
             if found is None:
                 with _read_lock:
@@ -281,22 +293,30 @@ class Catalogue:
         return out
 
 
-_catalogues: dict[int, tuple[Any, Catalogue]] = {}
+# The one catalogue of the searcher being served, with the state it reflects.
+_catalogue: tuple[Any, Any, Catalogue] | None = None
 
 
 def catalogue_of(searcher) -> Catalogue:
-    """The arrays of a searcher, built once per searcher (so once per commit)."""
+    """The arrays of a searcher, built once per index state it serves.
+
+    The key is the searcher and its (generation directory, Whoosh commit,
+    outbox position) (search/serving.py): when either moves the arrays of the
+    old state, and those of segments it no longer has, are dropped.
+    """
+    global _catalogue
+    state = state_of(searcher)
     with _lock:
-        entry = _catalogues.get(id(searcher))
-        if entry is not None and entry[0] is searcher:
-            return entry[1]
-    catalogue = Catalogue(searcher)
+        entry = _catalogue
+        if entry is not None and entry[0] is searcher and entry[1] == state:
+            return entry[2]
+    catalogue = Catalogue(searcher, state.directory if state else "")
+    live = {segment for _, _, segment in catalogue.leaves}
     with _lock:
-        _catalogues.clear()
-        _catalogues[id(searcher)] = (searcher, catalogue)
-        live = {segid for _, _, segid in catalogue.leaves}
-        for key in [k for k in _segments if k[0] not in live]:
+        _catalogue = (searcher, state, catalogue)
+        for key in [k for k in _segments if k[:2] not in live]:
             del _segments[key]
+    _postings.retain(live)
     return catalogue
 
 
@@ -328,7 +348,8 @@ def matched_terms(
 
 def clear_caches() -> None:
     """Drop every cached array (after the index or TUNING changed)."""
+    global _catalogue
     with _lock:
-        _catalogues.clear()
+        _catalogue = None
         _segments.clear()
     _postings.clear()

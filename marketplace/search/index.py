@@ -4,26 +4,54 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
+import json
 import logging
 import os
+import re
 import secrets
 import shutil
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, scoped_session, selectinload
 from whoosh import index as whoosh_index
 
+from marketplace.database import read_only
 from marketplace.models import Challenge, Result, SearchOutbox
-from marketplace.search import analysis, dictionary
+from marketplace.search import analysis, dictionary, replicas
 from marketplace.search.documents import build_schema, document_for, is_public, key_of
 
 log = logging.getLogger(__name__)
 CURRENT = "current"
 POSITION = "outbox_position"
 MODELS = {"challenge": Challenge, "result": Result}
+# Whoosh names each commit's table of contents _MAIN_<generation>.toc.
+TOC = re.compile(r"^_MAIN_(\d+)\.toc$")
+KEEP = 1000
+
+
+@dataclass(frozen=True)
+class IndexState:
+    """Which generation directory, which Whoosh commit, which outbox position."""
+
+    directory: str
+    generation: int
+    position: int
+
+
+@contextlib.contextmanager
+def reading(engine: Engine) -> Iterator[Session]:
+    """A short read transaction of its own, that never takes a write lock."""
+    with Session(read_only(engine)) as session:
+        try:
+            yield session
+        finally:
+            session.rollback()
 
 
 class IndexUnavailable(RuntimeError):
@@ -37,6 +65,8 @@ class VerifyReport:
     missing: list[str] = field(default_factory=list)
     extra: list[str] = field(default_factory=list)
     stale: list[str] = field(default_factory=list)
+    # key -> the stored fields whose value differs
+    fields: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def clean(self) -> bool:
@@ -47,8 +77,9 @@ class VerifyReport:
 class SearchIndex:
     """One index replica under a directory, with its outbox position."""
 
-    def __init__(self, root: str | os.PathLike):
+    def __init__(self, root: str | os.PathLike, keep: int = KEEP):
         self.root = Path(root)
+        self.keep = keep
 
     # --- locations --------------------------------------------------------
 
@@ -73,12 +104,29 @@ class SearchIndex:
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
-    def position(self) -> int:
+    def position(self, directory: Path | None = None) -> int:
         """The last outbox id this replica applied (0 when none)."""
         try:
-            return int((self.current / POSITION).read_text().strip() or 0)
+            path = (directory or self.current) / POSITION
+            return int(path.read_text().strip() or 0)
         except (OSError, ValueError):
             return 0
+
+    def state(self) -> IndexState:
+        """The generation and position on disk now (cheap: a readlink, a listdir).
+
+        The position is read before the commit number: the writer commits first
+        and then writes the position, so the pair never claims more than is
+        in the commit.
+        """
+        directory = self.current.resolve()
+        position = self.position(directory)
+        try:
+            names = os.listdir(directory)
+        except OSError:
+            names = []
+        commits = [int(m.group(1)) for n in names if (m := TOC.match(n))]
+        return IndexState(directory.name, max(commits, default=-1), position)
 
     def _set_position(self, directory: Path, value: int) -> None:
         tmp = directory / f".{POSITION}.{secrets.token_hex(4)}"
@@ -91,13 +139,14 @@ class SearchIndex:
         """Whether a readable generation is in place."""
         return self.current.exists() and whoosh_index.exists_in(str(self.current))
 
-    def open(self):
-        """The current generation, or IndexUnavailable."""
+    def open(self, directory: Path | None = None):
+        """The current (or the given) generation, or IndexUnavailable."""
+        directory = directory or self.current
         # Queries and updates must be cut with the words the generation was
         # built with; loading is a no-op once this process has the file.
-        analysis.load_words(self.current / dictionary.FILENAME)
+        analysis.load_words(directory / dictionary.FILENAME)
         try:
-            return whoosh_index.open_dir(str(self.current))
+            return whoosh_index.open_dir(str(directory))
         except Exception as exc:  # missing, empty or garbled files
             raise IndexUnavailable(str(exc)) from exc
 
@@ -126,26 +175,30 @@ class SearchIndex:
         self, session: Session, progress: Callable[[int], None] | None = None
     ) -> int:
         """Rebuild every public listing into a fresh generation and swap it in."""
+        engine = session.get_bind()
         with self.writer_lock():
-            # Read the outbox head first: changes committed while we build are
-            # applied by the next sync, so nothing falls between the two.
-            head = session.scalar(select(func.max(SearchOutbox.id))) or 0
-            generation = self._new_generation()
-            words = dictionary.catalogue_words(session)
-            analysis.load_words(
-                dictionary.write(generation / dictionary.FILENAME, words)
-            )
-            ix = whoosh_index.open_dir(str(generation))
-            writer = ix.writer(procs=1, limitmb=256)
-            count = 0
-            for listing in iter_public_listings(session):
-                writer.add_document(**document_for(listing))
-                count += 1
-                if progress:
-                    progress(1)
+            with reading(engine) as read:
+                # Read the outbox head first: changes committed while we build
+                # are applied by the next sync, so nothing falls between the two.
+                head = replicas.head(read)
+                generation = self._new_generation()
+                words = dictionary.catalogue_words(read)
+                analysis.load_words(
+                    dictionary.write(generation / dictionary.FILENAME, words)
+                )
+                ix = whoosh_index.open_dir(str(generation))
+                writer = ix.writer(procs=1, limitmb=256)
+                count = 0
+                for listing in iter_public_listings(read):
+                    writer.add_document(**document_for(listing))
+                    count += 1
+                    if progress:
+                        progress(1)
+            # The database is left before Whoosh writes a byte.
             writer.commit(optimize=True)
             self._set_position(generation, head)
             self._swap_in(generation)
+            self._record(session, head)
         # Catch up with whatever committed while the new generation was built.
         self.apply_outbox(session)
         return count
@@ -163,7 +216,14 @@ class SearchIndex:
     # --- following the outbox -------------------------------------------
 
     def apply_outbox(self, session: Session, batch: int = 1000) -> int:
-        """Apply outbox rows newer than this replica's position; returns how many."""
+        """Apply outbox rows newer than this replica's position; returns how many.
+
+        The rows and the documents they name are read in a short read
+        transaction of their own; Whoosh writes after it ended, so no database
+        lock is held while the index commits. A replica behind the pruned part
+        of the outbox cannot know what it missed and rebuilds.
+        """
+        engine = session.get_bind()
         applied = 0
         while True:
             with self.writer_lock(blocking=False) as locked:
@@ -172,66 +232,142 @@ class SearchIndex:
                     # releasing the lock, so our rows are not left behind.
                     return applied
                 start = self.position()
-                rows = session.execute(
-                    select(SearchOutbox.id, SearchOutbox.doc_kind, SearchOutbox.doc_id)
-                    .where(SearchOutbox.id > start)
-                    .order_by(SearchOutbox.id)
-                    .limit(batch)
-                ).all()
+                with reading(engine) as read:
+                    missed = start < replicas.pruned_through(read)
+                    rows = [] if missed else self._rows(read, start, batch)
+                    changes = self._documents(read, rows)
                 if rows:
-                    self._apply_rows(session, rows)
+                    self._write(changes, rows[-1].id)
                     applied += len(rows)
-            if len(rows) < batch and not self._behind(session):
+                    self._record(session, rows[-1].id)
+            if missed:
+                log.warning(
+                    "search index at %s is behind the pruned outbox: rebuilding",
+                    self.root,
+                )
+                return applied + self.reindex(session)
+            if len(rows) < batch and not self._behind(engine):
                 return applied
 
-    def _behind(self, session: Session) -> bool:
-        head = session.scalar(select(func.max(SearchOutbox.id))) or 0
-        return head > self.position()
+    def _rows(self, read: Session, start: int, batch: int) -> list:
+        return read.execute(
+            select(SearchOutbox.id, SearchOutbox.doc_kind, SearchOutbox.doc_id)
+            .where(SearchOutbox.id > start)
+            .order_by(SearchOutbox.id)
+            .limit(batch)
+        ).all()
 
-    def _apply_rows(self, session: Session, rows: list) -> None:
-        keys = {(row.doc_kind, row.doc_id) for row in rows}
-        ix = self.open()
-        writer = ix.writer()
+    def _behind(self, engine: Engine) -> bool:
+        with reading(engine) as read:
+            return replicas.head(read) > self.position()
+
+    def _documents(self, read: Session, rows: list) -> list[tuple[str, dict | None]]:
+        """Each named listing's key and document (None: remove it from the index)."""
+        changes = []
+        for kind, doc_id in sorted({(row.doc_kind, row.doc_id) for row in rows}):
+            model = MODELS.get(kind)
+            listing = read.get(model, doc_id) if model else None
+            doc = document_for(listing) if listing is not None else None
+            changes.append((key_of(kind, doc_id), doc))
+        return changes
+
+    def _write(self, changes: list[tuple[str, dict | None]], position: int) -> None:
+        writer = self.open().writer()
         try:
-            for kind, doc_id in sorted(keys):
-                model = MODELS.get(kind)
-                listing = session.get(model, doc_id) if model else None
-                doc = document_for(listing) if listing is not None else None
+            for key, doc in changes:
                 if doc is None:
-                    writer.delete_by_term("key", key_of(kind, doc_id))
+                    writer.delete_by_term("key", key)
                 else:
                     writer.update_document(**doc)
             writer.commit()
         except Exception:
             writer.cancel()
             raise
-        self._set_position(self.current.resolve(), rows[-1].id)
+        self._set_position(self.current.resolve(), position)
+
+    def _record(self, session: Session, position: int) -> None:
+        """Store this replica's position and prune the outbox (best effort)."""
+        engine = session.get_bind()
+        own = session() if isinstance(session, scoped_session) else session
+        if engine.dialect.name == "sqlite" and own.in_transaction():
+            # Outside a request every SQLite transaction holds the write lock
+            # (database.py): the caller's own would block us. The next sync
+            # records the position instead.
+            return
+        try:
+            with Session(engine) as write, write.begin():
+                replicas.record(
+                    write,
+                    replicas.replica_name(self.root),
+                    position,
+                    self.current.resolve().name,
+                    self.keep,
+                )
+        except Exception:  # the index is right; pruning waits for the next sync
+            log.exception("could not record the search replica's position")
 
     # --- checking -------------------------------------------------------------
 
     def verify(self, session: Session) -> VerifyReport:
-        """Compare the indexed documents with the public listings in the database."""
+        """Compare every stored field of every document with the database."""
         report = VerifyReport()
         indexed: dict[str, dict] = {}
         try:
             with self.open().searcher() as searcher:
+                stored = stored_names(searcher.schema)
                 for fields in searcher.all_stored_fields():
+                    if fields["key"] in indexed:  # the same listing twice
+                        report.fields.setdefault(fields["key"], []).append("key")
                     indexed[fields["key"]] = fields
         except IndexUnavailable:
             raise
         except Exception as exc:  # garbled segment files
             raise IndexUnavailable(f"{type(exc).__name__}: {exc}") from exc
-        expected: dict[str, dict] = {}
-        for listing in iter_public_listings(session):
-            doc = document_for(listing)
-            expected[doc["key"]] = doc
+        expected = expected_documents(session)
         report.missing = sorted(expected.keys() - indexed.keys())
         report.extra = sorted(indexed.keys() - expected.keys())
         for key in sorted(expected.keys() & indexed.keys()):
             want, have = expected[key], indexed[key]
-            if any(want.get(f) != have.get(f) for f in ("title", "status", "keywords")):
-                report.stale.append(key)
+            differs = [
+                name
+                for name in stored
+                if canonical(want.get(name)) != canonical(have.get(name))
+            ]
+            if differs:
+                report.fields.setdefault(key, []).extend(differs)
+        report.stale = sorted(report.fields)
         return report
+
+
+def stored_names(schema) -> list[str]:
+    """The fields a document keeps (what verify and the digest compare)."""
+    return sorted(name for name, kind in schema.items() if kind.stored)
+
+
+def canonical(value: Any) -> str:
+    """One spelling of a stored value, for comparing and hashing."""
+    if value is None or value == "":
+        return ""
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+def expected_documents(session: Session) -> dict[str, dict]:
+    """The documents the database says the index should hold, by key."""
+    return {
+        doc["key"]: doc
+        for doc in (document_for(listing) for listing in iter_public_listings(session))
+    }
+
+
+def digest(documents: Iterable[dict], names: list[str]) -> str:
+    """A hash of the documents' stored fields, independent of their order."""
+    lines = sorted(
+        json.dumps([canonical(doc.get(name)) for name in names], ensure_ascii=False)
+        for doc in documents
+    )
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:16]
 
 
 def iter_public_listings(session: Session) -> Iterable[Challenge | Result]:

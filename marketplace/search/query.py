@@ -19,16 +19,15 @@ bench/RESULTS.md records the figures they give.
 from __future__ import annotations
 
 import math
-import threading
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
 
 import jieba.analyse
 import numpy as np
 from markupsafe import Markup
 from whoosh import highlight, scoring
 
+from marketplace.search import serving
 from marketplace.search.analysis import STOPWORDS, ensure_ready, words
 from marketplace.search.arrays import (
     catalogue_of,
@@ -45,10 +44,6 @@ MAX_QUERY_TERMS = 32
 MATCH_TERMS = 24
 # Calibrated match scores run 0–100; below this a match is not a strong one.
 STRONG_MATCH = 0.0
-
-
-_searchers: dict[str, Any] = {}
-_lock = threading.Lock()
 
 
 def text_fields(for_match: bool = False) -> dict[str, float]:
@@ -106,32 +101,13 @@ class SearchPage:
 
 
 def searcher_for(index: SearchIndex):
-    """A long-lived searcher per index, refreshed when the index has changed."""
-    key = str(index.current.resolve())
-    with _lock:
-        searcher = _searchers.get(key)
-        if searcher is None:
-            for old in _searchers.values():
-                old.close()
-            _searchers.clear()
-            searcher = index.open().searcher(weighting=CatalogueBM25())
-        elif not searcher.doc_count_all():
-            # Whoosh cannot refresh a searcher over an empty index (its reader
-            # has no segments: TypeError); opening a new one costs nothing.
-            searcher.close()
-            searcher = index.open().searcher(weighting=CatalogueBM25())
-        else:
-            searcher = searcher.refresh()
-        _searchers[key] = searcher
-        return searcher
+    """The searcher of the index as it is on disk now (see search/serving.py)."""
+    return serving.searcher(index, CatalogueBM25)
 
 
 def forget_searchers() -> None:
     """Close the cached searchers and drop cached arrays (after TUNING changed)."""
-    with _lock:
-        for old in _searchers.values():
-            old.close()
-        _searchers.clear()
+    serving.forget()
     clear_caches()
 
 
