@@ -1,314 +1,72 @@
-"""Relevance benchmark on the 2,000 CSL records (issue 4, point 6).
+"""Relevance benchmark: enterprise demands and the 2,000 CSL records (issues 4, 12).
 
-    .venv/bin/python bench/relevance.py [--seed 4] [--known-items 500] [--split test]
+    .venv/bin/python bench/relevance.py                  # both: the figures to report
+    .venv/bin/python bench/relevance.py --only demands   # enterprise demands only
+    .venv/bin/python bench/relevance.py --only csl --split dev
+    .venv/bin/python bench/relevance.py --demands path/to/held_out
 
-The records are published as results through the project's importer into a
-throwaway SQLite database, indexed with SearchIndex.reindex, and queried through
-marketplace.search.query. Three tasks:
+Enterprise demands (bench/demands_eval.py): demands written in a firm's own words,
+graded 0–3 by hand against the technology records of the CSL set, which are
+published as results through the project's importer and indexed with
+SearchIndex.reindex. nDCG@10 (exponential and linear gain, ideal ranking over
+every judged record of the demand) and P@5 (grade ≥ 2), overall and per form,
+for the project (query.match(kind="result"), the problem box's call), rank_bm25
+and SQLite FTS5; unjudged records count as 0 and are counted.
 
-(a) known item: two of a record's keywords → that record; MRR@10 over all 2,000.
-(b) a title as a demand → results; nDCG@10 (same discipline 2, same category 1,
-    else 0; log2 discount, ideal ranking over the whole collection) and P@10
-    (relevant = grade ≥ 1). nDCG is given with both usual gains: linear (gain =
-    grade; the baselines then score about the 0.39/0.45 the issue quotes) and
-    exponential (gain = 2^grade − 1, which weighs same-discipline hits more).
-(c) the same with an abstract as a long demand text.
-
-With --split test (the figures to report) the index for (b)/(c) holds the 1,000
-dev records and the test records are only queries. With --split dev (for choosing
-parameters) dev records are the queries and each query's own record is left out
-of its ranking, so no test label is ever looked at while tuning.
-
-The same figures are computed for two baselines: rank_bm25.BM25Okapi and SQLite
-FTS5, both over plain jieba search-mode tokens of title + keywords + abstract.
+CSL tasks (bench/csl_eval.py): known item, title and abstract as demands, graded
+by discipline; the project is run as configured and without the discipline
+re-ranking.
 """
 
 from __future__ import annotations
 
 import argparse
-import math
-import random
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import common
-from tqdm import tqdm
-
-K = 10
-
-
-@dataclass
-class Scores:
-    """Per-query figures of one system on one task."""
-
-    values: dict[str, list[float]] = field(default_factory=dict)
-    seconds: float = 0.0
-
-    def add(self, name: str, value: float) -> None:
-        self.values.setdefault(name, []).append(value)
-
-    def mean(self, name: str) -> float:
-        data = self.values.get(name) or []
-        return sum(data) / len(data) if data else float("nan")
+import csl_eval
+import demands_eval
 
 
-def grade(query: dict, doc: dict) -> int:
-    """Graded relevance: same discipline 2, same category 1, else 0."""
-    if query["discipline"] and query["discipline"] == doc["discipline"]:
-        return 2
-    if query["category"] and query["category"] == doc["category"]:
-        return 1
-    return 0
-
-
-GAIN = {"exp": lambda g: 2**g - 1, "linear": lambda g: g}
-
-
-def dcg(grades: list[int], gain: str = "exp") -> float:
-    """Discounted cumulative gain of the first K grades."""
-    f = GAIN[gain]
-    return sum(f(g) / math.log2(i + 2) for i, g in enumerate(grades[:K]))
-
-
-def judge(query: dict, ranked: list[dict], pool: list[dict], scores: Scores) -> None:
-    """nDCG@10 and P@10 of one ranking against every record of the pool."""
-    got = [grade(query, doc) for doc in ranked[:K]]
-    ideal = sorted(
-        (grade(query, doc) for doc in pool if doc["id"] != query["id"]), reverse=True
-    )
-    for gain in GAIN:
-        best = dcg(ideal, gain)
-        name = "ndcg" if gain == "exp" else f"ndcg_{gain}"
-        scores.add(name, dcg(got, gain) / best if best else 0.0)
-    scores.add("p", sum(1 for g in got if g >= 1) / K)
-
-
-def reciprocal_rank(target: str, ranked: list[str]) -> float:
-    for rank, key in enumerate(ranked[:K], start=1):
-        if key == target:
-            return 1.0 / rank
-    return 0.0
-
-
-# --- building ----------------------------------------------------------------------
-
-
-def build(workdir: Path, records: list[dict]):
-    """Import every record, then index all of them and the dev split alone."""
-    from sqlalchemy import update
-
-    from marketplace.extensions import db
-    from marketplace.models import Result, ResultStatus
-    from marketplace.search.index import SearchIndex
-
-    app = common.make_app(workdir)
-    ctx = app.app_context()
-    ctx.push()
-    common.create_schema()
-    dev_org = common.make_institute("基准测试研究院（dev）", 1)
-    test_org = common.make_institute("基准测试研究院（test）", 2)
-    by_split = {"dev": [], "test": []}
-    for record in records:
-        by_split[record["split"]].append(record)
+def run_demands(args, workdir: Path) -> list[str]:
+    """The enterprise-demand figures, as lines."""
+    demands = demands_eval.load_demands(args.demands)
+    if not demands:
+        return [f"no demands in {args.demands}"]
+    judgments = demands_eval.load_judgments(args.demands)
     started = time.perf_counter()
-    with tqdm(total=len(records), desc="import", unit="row", leave=False) as bar:
-        common.import_records(dev_org, by_split["dev"], progress=bar.update)
-        common.import_records(test_org, by_split["test"], progress=bar.update)
-    rows = db.session.execute(db.select(Result.external_id, Result.id)).all()
-    key_of = {ext: f"result:{rid}" for ext, rid in rows}
-    print(
-        f"imported {len(rows)} results through importing.import_rows "
-        f"in {time.perf_counter() - started:.1f}s",
-        file=sys.stderr,
-    )
-    full = SearchIndex(workdir / "index_all")
-    full.reindex(db.session)
-    # The dev-only index: the test split withdrawn, then a fresh rebuild.
-    db.session.execute(
-        update(Result)
-        .where(Result.org_id == test_org.id)
-        .values(status=ResultStatus.WITHDRAWN)
-    )
-    db.session.commit()
-    dev = SearchIndex(workdir / "index_dev")
-    dev.reindex(db.session)
-    return app, ctx, full, dev, key_of
-
-
-# --- the systems -------------------------------------------------------------------
-
-
-class Ours:
-    """marketplace.search.query: search() for (a), match(kind="result") for (b)/(c)."""
-
-    name = "ours (jieba + Whoosh)"
-
-    def __init__(self, full, dev, key_of):
-        self.full, self.dev, self.key_of = full, dev, key_of
-
-    def known_item(self, text: str) -> list[str]:
-        from marketplace.search.query import search
-
-        page = search(self.full, text, per_page=K)
-        return [f"{h.kind}:{h.doc_id}" for h in page.hits]
-
-    def demand(self, text: str, exclude: str | None) -> list[str]:
-        from marketplace.search.query import match
-
-        hits, _ = match(self.dev, text, kind="result", limit=K, exclude_key=exclude)
-        return [f"{h.kind}:{h.doc_id}" for h in hits]
-
-
-class Baseline:
-    """A baseline over the plain tokens of title + keywords + abstract."""
-
-    def __init__(self, cls, records, pool, key_of, workdir: Path):
-        self.name = cls.name
-        self.key_of = key_of
-        self.tokens = {
-            r["id"]: common.plain_tokens(common.record_text(r)) for r in records
-        }
-        keys_all = [key_of[r["id"]] for r in records]
-        keys_dev = [key_of[r["id"]] for r in pool]
-        if cls is common.Bm25Baseline:
-            self.full = cls(keys_all, [self.tokens[r["id"]] for r in records])
-            self.dev = cls(keys_dev, [self.tokens[r["id"]] for r in pool])
-        else:
-            self.full = cls(workdir / "fts_all.db")
-            self.full.add((key_of[r["id"]], self.tokens[r["id"]]) for r in records)
-            self.dev = cls(workdir / "fts_dev.db")
-            self.dev.add((key_of[r["id"]], self.tokens[r["id"]]) for r in pool)
-
-    def known_item(self, text: str) -> list[str]:
-        return self.full.top(common.plain_tokens(text), K)
-
-    def demand(self, text: str, exclude: str | None) -> list[str]:
-        return self.dev.top(common.plain_tokens(text), K, exclude=exclude)
-
-
-# --- running -----------------------------------------------------------------------
-
-
-def known_item_queries(records: list[dict], count: int, seed: int):
-    """(record, "kw1 kw2") pairs drawn with the seed."""
-    rng = random.Random(seed)
-    eligible = [r for r in records if len(r.get("keywords") or []) >= 2]
-    chosen = rng.sample(eligible, min(count, len(eligible)))
-    return [(r, " ".join(rng.sample(r["keywords"], 2))) for r in chosen]
+    corpus = demands_eval.build_corpus(workdir, common.read_records(args.data))
+    systems = demands_eval.systems_for(corpus, workdir)
+    runs = demands_eval.run_demands(systems, demands, judgments)
+    corpus.ctx.pop()
+    print(f"demands: {time.perf_counter() - started:.1f}s", file=sys.stderr)
+    judged = sum(len(v) for v in judgments.values())
+    return [
+        f"{len(corpus.records)} technology records; {judged} judgments",
+        demands_eval.report(runs, demands, args.demands),
+    ]
 
 
 def run(args) -> int:
-    records = common.read_records(args.data)
-    by_id = {r["id"]: r for r in records}
-    dev_pool = [r for r in records if r["split"] == "dev"]
-    queries = [r for r in records if r["split"] == args.split]
-    rng = random.Random(args.seed + 1)
-    if args.queries and args.queries < len(queries):
-        queries = rng.sample(queries, args.queries)
-    items = known_item_queries(records, args.known_items, args.seed)
-
     tmp = tempfile.TemporaryDirectory(prefix="bench-relevance-")
     workdir = Path(args.workdir or tmp.name)
-    workdir.mkdir(parents=True, exist_ok=True)
-    started = time.perf_counter()
-    _app, ctx, full, dev, key_of = build(workdir, records)
-    print(
-        f"built both indexes in {time.perf_counter() - started:.1f}s", file=sys.stderr
-    )
-    record_of = {key: by_id[ext] for ext, key in key_of.items()}
-
-    systems = [Ours(full, dev, key_of)]
-    if not args.no_baselines:
-        for cls in (common.Bm25Baseline, common.Fts5Baseline):
-            systems.append(Baseline(cls, records, dev_pool, key_of, workdir))
-
-    results: dict[tuple[str, str], Scores] = {}
-    for system in systems:
-        scores = results[(system.name, "a")] = Scores()
-        t0 = time.perf_counter()
-        for record, text in tqdm(items, desc=f"{system.name} (a)", leave=False):
-            ranked = system.known_item(text)
-            scores.add("mrr", reciprocal_rank(key_of[record["id"]], ranked))
-        scores.seconds = time.perf_counter() - t0
-        for task, part in (("b", "title"), ("c", "abstract")):
-            scores = results[(system.name, task)] = Scores()
-            t0 = time.perf_counter()
-            for query in tqdm(queries, desc=f"{system.name} ({task})", leave=False):
-                exclude = key_of[query["id"]] if args.split == "dev" else None
-                ranked = system.demand(query[part], exclude)
-                judge(query, [record_of[k] for k in ranked], dev_pool, scores)
-            scores.seconds = time.perf_counter() - t0
-
-    rows = []
-    for system in systems:
-        a = results[(system.name, "a")]
-        b = results[(system.name, "b")]
-        c = results[(system.name, "c")]
-        seconds = a.seconds + b.seconds + c.seconds
-        rows.append(
-            [
-                system.name,
-                f"{a.mean('mrr'):.4f}",
-                f"{b.mean('ndcg_linear'):.4f}",
-                f"{b.mean('ndcg'):.4f}",
-                f"{b.mean('p'):.4f}",
-                f"{c.mean('ndcg_linear'):.4f}",
-                f"{c.mean('ndcg'):.4f}",
-                f"{c.mean('p'):.4f}",
-                f"{1000 * seconds / (len(items) + 2 * len(queries)):.1f}",
-            ]
-        )
+    out: list[str] = []
+    # Demands first: jieba only ever gains words, so the demand index is cut with
+    # its own generation's dictionary and not the whole CSL set's.
+    if args.only in (None, "demands"):
+        (workdir / "demands").mkdir(parents=True, exist_ok=True)
+        out += run_demands(args, workdir / "demands")
+        out.append("")
+    if args.only in (None, "csl"):
+        (workdir / "csl").mkdir(parents=True, exist_ok=True)
+        out += csl_eval.run(args, workdir / "csl")
     print()
-    from dataclasses import asdict
-
-    from marketplace.search import query
-
-    print(
-        f"split={args.split} seed={args.seed} known-item queries={len(items)} "
-        f"demand queries={len(queries)} (against {len(dev_pool)} dev records)"
-    )
-    print("tuning:", ", ".join(f"{k}={v}" for k, v in asdict(query.TUNING).items()))
-    print(
-        common.table(
-            [
-                "system",
-                "(a) MRR@10",
-                "(b) nDCG@10 lin",
-                "(b) nDCG@10 exp",
-                "(b) P@10",
-                "(c) nDCG@10 lin",
-                "(c) nDCG@10 exp",
-                "(c) P@10",
-                "ms/query",
-            ],
-            rows,
-        )
-    )
-    if not args.no_baselines:
-        ours = systems[0].name
-        print()
-        for task in ("b", "c"):
-            for metric, label in (
-                ("ndcg_linear", "linear gain"),
-                ("ndcg", "exp. gain"),
-            ):
-                best = max(results[(s.name, task)].mean(metric) for s in systems[1:])
-                mine = results[(ours, task)].mean(metric)
-                verdict = "met" if mine >= 1.05 * best else "MISSED"
-                print(
-                    f"({task}) nDCG@10 ({label}) {mine:.4f} vs better baseline "
-                    f"{best:.4f}: {100 * (mine / best - 1):+.1f}% "
-                    f"(target ≥ +5%: {verdict})"
-                )
-        mrr = results[(ours, "a")].mean("mrr")
-        verdict = "met" if mrr >= 0.98 else "MISSED"
-        print(f"(a) MRR@10 {mrr:.4f} (target ≥ 0.98: {verdict})")
-    ctx.pop()
+    print("\n".join(out))
     if not args.workdir:
         tmp.cleanup()
     return 0
@@ -316,24 +74,34 @@ def run(args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seed", type=int, default=4, help="draws the queries")
+    parser.add_argument("--only", choices=("demands", "csl"), help="one part only")
+    parser.add_argument(
+        "--demands",
+        type=Path,
+        default=demands_eval.DEMANDS_DIR,
+        metavar="DIR",
+        help="a folder with demands.jsonl and judgments.jsonl (default bench/demands)",
+    )
+    parser.add_argument("--seed", type=int, default=4, help="draws the CSL queries")
     parser.add_argument("--known-items", type=int, default=500, metavar="N")
     parser.add_argument(
         "--queries",
         type=int,
         default=0,
         metavar="N",
-        help="demand queries to sample for (b)/(c); 0 = every record of the split",
+        help="CSL demand queries to sample for (b)/(c); 0 = every record of the split",
     )
     parser.add_argument(
         "--split",
         choices=("test", "dev"),
         default="test",
-        help="test: report; dev: tune (dev queries, own record left out)",
+        help="CSL tasks — test: report; dev: tune (dev queries, own record left out)",
     )
     parser.add_argument("--data", type=Path, default=common.CSL_FILE)
-    parser.add_argument("--workdir", help="keep the database and indexes here")
-    parser.add_argument("--no-baselines", action="store_true")
+    parser.add_argument("--workdir", help="keep the databases and indexes here")
+    parser.add_argument(
+        "--no-baselines", action="store_true", help="CSL tasks: the project only"
+    )
     parser.add_argument(
         "--set",
         action="append",
