@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from marketplace import pagecache, permissions
 from marketplace.extensions import db
 from marketplace.models import Challenge, ChallengeStatus, Organisation, Result
+from marketplace.search import explain
 from marketplace.search import query as engine
 from marketplace.search.documents import key_of
 from marketplace.search.index import IndexUnavailable
@@ -138,17 +139,21 @@ def search_listings(user: Any, text: str, filters: dict, page: int, per_page: in
         engine.search, text, filters=filters, page=page, per_page=per_page
     )
     rows = _visible(user, result.hits)
-    matches = [
-        Match(
-            listing=rows[key_of(h.kind, h.doc_id)],
-            kind=h.kind,
-            score=h.score,
-            matched_terms=h.matched_terms,
-            highlight=h.highlight,
+    matches = []
+    for h in result.hits:
+        listing = rows.get(key_of(h.kind, h.doc_id))
+        if listing is None:
+            continue
+        matches.append(
+            Match(
+                listing=listing,
+                kind=h.kind,
+                score=h.score,
+                matched_terms=h.matched_terms,
+                highlight=h.highlight,
+                sentence=_sentence(listing, h),
+            )
         )
-        for h in result.hits
-        if key_of(h.kind, h.doc_id) in rows
-    ]
     return result, matches
 
 
@@ -160,6 +165,24 @@ def _maturity_note(result: Result) -> str:
     if result.trl >= 4:
         return f"成熟度 TRL {result.trl}，处于小试/中试阶段"
     return f"成熟度 TRL {result.trl}，仍在研发阶段"
+
+
+def public_text(listing: Challenge | Result) -> str:
+    """The text of a listing that any visitor may read (never confidential)."""
+    if isinstance(listing, Challenge):
+        return challenge_text(listing)
+    return result_text(listing)
+
+
+def _sentence(listing: Challenge | Result, hit: engine.Hit) -> str:
+    """The listing's sentence that best shows the hit's shared terms."""
+    weights = dict.fromkeys(hit.matched_terms, 1.0)
+    weights.update({t: 0.5 for t, _ in hit.expansions if t not in weights})
+    # Keywords and title are shown already; the sentence comes from the body.
+    body = public_text(listing).split("\n", 1)[-1]
+    return explain.best_sentence(body, weights) or explain.best_sentence(
+        public_text(listing), weights
+    )
 
 
 def _explain(user: Any, hits: list[engine.Hit], field_id: int | None):
@@ -175,6 +198,8 @@ def _explain(user: Any, hits: list[engine.Hit], field_id: int | None):
                 kind=hit.kind,
                 score=hit.score,
                 matched_terms=hit.matched_terms[:8],
+                expansions=hit.expansions[:6],
+                sentence=_sentence(listing, hit),
                 same_field=field_id is not None and listing.field_id == field_id,
                 maturity_note=_maturity_note(listing) if hit.kind == "result" else "",
             )
@@ -257,7 +282,10 @@ def match_text(
     matches = _explain(user, hits, None)
     strong = [m for m in matches if m.score >= engine.STRONG_MATCH]
     partial = [m for m in matches if m.score < engine.STRONG_MATCH]
-    return TextMatch(strong=strong, partial=partial, terms=terms)
+    used = {t: src for hit in hits for t, src in hit.expansions}
+    return TextMatch(
+        strong=strong, partial=partial, terms=terms, expansions=list(used.items())
+    )
 
 
 def listing_matches(user: Any, listing: Challenge | Result, limit: int = 8) -> dict:

@@ -11,6 +11,8 @@ from pathlib import Path
 import jieba
 from whoosh.analysis import Token, Tokenizer
 
+from marketplace.search import thesaurus
+
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 STOPWORDS = frozenset(
     line.strip()
@@ -31,11 +33,12 @@ def is_dictionary_word(text: str) -> bool:
 
 
 def packaged_words() -> list[str]:
-    """The technology field names and the common technical terms we ship."""
+    """The technology field names, common technical terms and thesaurus terms."""
     fields = json.loads((DATA_DIR / "tech_fields.json").read_text(encoding="utf-8"))
     terms = (DATA_DIR / "tech_terms.txt").read_text(encoding="utf-8").splitlines()
     out = [field["name"] for field in fields]
     out += [t.strip() for t in terms if t.strip() and not t.startswith("#")]
+    out += thesaurus.research_terms()
     return [word for word in dict.fromkeys(out) if is_dictionary_word(word)]
 
 

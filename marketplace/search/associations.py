@@ -44,14 +44,23 @@ def _doc_terms(text: str) -> set[str]:
     return {w.lower() for w in jieba.cut(text[:3000]) if is_term(w)}
 
 
-def learn(texts: Iterable[str]) -> dict[str, list[tuple[str, float]]]:
-    """Each frequent term's closest partners by NPMI over the given texts."""
+def learn(
+    docs_in: Iterable[tuple[str, Iterable[str]]],
+) -> dict[str, list[tuple[str, float]]]:
+    """Each frequent term's closest partners by NPMI over (text, keywords) pairs.
+
+    A partner must be a word of some listing's keywords: the catalogue's own
+    research terms, not whatever words happen to share its abstracts.
+    """
     ensure_ready()
     docs = []
-    for i, text in enumerate(texts):
+    research: set[str] = set()
+    for i, (text, keywords) in enumerate(docs_in):
         if i >= MAX_DOCS:
             break
         docs.append(_doc_terms(text))
+        for keyword in keywords:
+            research.update(_doc_terms(keyword))
     n = len(docs)
     if n < 20:
         return {}
@@ -86,8 +95,10 @@ def learn(texts: Iterable[str]) -> dict[str, list[tuple[str, float]]]:
     good = npmi >= MIN_NPMI
     out: dict[str, list[tuple[str, float]]] = {}
     for x, y, value in zip(a[good], b[good], npmi[good], strict=True):
-        out.setdefault(vocab[x], []).append((vocab[y], float(value)))
-        out.setdefault(vocab[y], []).append((vocab[x], float(value)))
+        if vocab[y] in research:
+            out.setdefault(vocab[x], []).append((vocab[y], float(value)))
+        if vocab[x] in research:
+            out.setdefault(vocab[y], []).append((vocab[x], float(value)))
     return {
         term: sorted(partners, key=lambda p: (-p[1], p[0]))[:PARTNERS]
         for term, partners in out.items()

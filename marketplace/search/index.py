@@ -23,7 +23,7 @@ from whoosh import index as whoosh_index
 
 from marketplace.database import read_only
 from marketplace.models import Challenge, Result, SearchOutbox
-from marketplace.search import analysis, dictionary, replicas
+from marketplace.search import analysis, associations, dictionary, replicas
 from marketplace.search.documents import build_schema, document_for, is_public, key_of
 
 log = logging.getLogger(__name__)
@@ -189,11 +189,18 @@ class SearchIndex:
                 ix = whoosh_index.open_dir(str(generation))
                 writer = ix.writer(procs=1, limitmb=256)
                 count = 0
+                texts = []
                 for listing in iter_public_listings(read):
-                    writer.add_document(**document_for(listing))
+                    doc = document_for(listing)
+                    writer.add_document(**doc)
+                    if count < associations.MAX_DOCS:
+                        texts.append((doc["body"], listing.keywords or ()))
                     count += 1
                     if progress:
                         progress(1)
+            associations.write(
+                generation / associations.FILENAME, associations.learn(texts)
+            )
             # The database is left before Whoosh writes a byte.
             writer.commit(optimize=True)
             self._set_position(generation, head)

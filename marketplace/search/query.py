@@ -22,13 +22,12 @@ import math
 from collections import Counter
 from dataclasses import dataclass, field
 
-import jieba.analyse
 import numpy as np
 from markupsafe import Markup
 from whoosh import highlight, scoring
 
-from marketplace.search import serving
-from marketplace.search.analysis import STOPWORDS, ensure_ready, words
+from marketplace.search import associations, serving, understanding
+from marketplace.search.analysis import words
 from marketplace.search.arrays import (
     catalogue_of,
     clear_caches,
@@ -36,7 +35,8 @@ from marketplace.search.arrays import (
     top,
 )
 from marketplace.search.index import SearchIndex
-from marketplace.search.tuning import FACETS, TUNING, Tuning, idf
+from marketplace.search.terms import Term, demand_words
+from marketplace.search.tuning import FACETS, TUNING, Tuning, calibrated, idf
 
 __all__ = ["FACETS", "TUNING", "Tuning", "match", "search", "suggest"]
 
@@ -85,6 +85,8 @@ class Hit:
     matched_terms: list[str]
     highlight: Markup = field(default_factory=Markup)
     fields: dict = field(default_factory=dict)
+    # (expansion term that matched, the demand's word it came from)
+    expansions: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -114,25 +116,11 @@ def forget_searchers() -> None:
 # --- the text side ------------------------------------------------------------------
 
 
-def query_terms(text: str, limit: int = MAX_QUERY_TERMS) -> list[str]:
-    """Distinct search-mode words of a user query, in order."""
-    seen: dict[str, None] = {}
-    for word in words(text[:500]):
-        seen.setdefault(word, None)
-    return list(seen)[:limit]
-
-
-def key_terms(text: str, limit: int = MATCH_TERMS) -> list[tuple[str, float]]:
-    """Weighted key terms of a long text (jieba TF-IDF), stop words removed."""
-    ensure_ready()
-    terms = []
-    for word, weight in jieba.analyse.extract_tags(
-        text[:5000], topK=limit * 2, withWeight=True
-    ):
-        word = word.strip().lower()
-        if word and word not in STOPWORDS and len(word) > 1:
-            terms.append((word, float(weight)))
-    return terms[:limit]
+def query_terms(text: str, searcher=None) -> list[str]:
+    """Distinct terms of a user query, whole words before their fragments."""
+    if searcher is None:
+        return list(dict.fromkeys(words(text[:500])))[:MAX_QUERY_TERMS]
+    return [t.word for t in understanding.query_words(text, searcher)]
 
 
 def demand_terms(
@@ -140,24 +128,15 @@ def demand_terms(
 ) -> list[tuple[str, float]]:
     """The words of a demand that best say what it is about, with query weights.
 
-    jieba's bundled IDF table comes from general news text; ranked against it,
-    a paper's commonest technical words (模型, 系统, 控制) look rare. The
-    catalogue itself says which words are rare here, so words are ranked by
-    tf × idf over the index and words no listing has are dropped (they cannot
-    match anything). The query weight is the damped frequency only: BM25 applies
-    the idf once more when it scores. (jieba's TF-IDF weights used directly as
-    query weights scored nDCG@10 0.30/0.32 on the dev split; this 0.33/0.36.)
+    jieba's bundled IDF table comes from general news text; the catalogue
+    itself says which words are rare here, so the demand's acceptable words
+    (terms.is_term: no units, numbers, boilerplate or junk n-grams) are ranked
+    by tf × idf over the index, and words no listing has are dropped. The
+    query weight is the damped frequency only: BM25 applies the idf once more.
     """
-    limit = limit or TUNING.match_terms
-    counts = Counter(w for w in words(text[:5000]) if len(w) >= TUNING.min_term_len)
-    ranked = []
-    for term, tf in counts.items():
-        if not searcher.doc_frequency("body", term):  # the body holds all the text
-            continue
-        weight = 1 + math.log(tf)
-        ranked.append((weight * idf(searcher, "body", term), term, weight))
-    ranked.sort(key=lambda item: (-item[0], item[1]))
-    return [(term, weight) for _, term, weight in ranked[:limit]]
+    found = understanding.demand(searcher, text, expand=False)
+    found = [t for t in found if t.kind == "user"][: limit or TUNING.match_terms]
+    return [(t.word, t.weight) for t in found]
 
 
 def _whole_keywords(text: str) -> list[str]:
@@ -183,23 +162,42 @@ def _highlight(searcher, title: str, terms: list[str]) -> Markup:
 # --- the verbs ---------------------------------------------------------------------
 
 
+def _ideal(searcher, weighted: list[tuple[str, str, float]]) -> float:
+    """The score of a listing of average length that has every term once.
+
+    BM25 gives such a listing idf · boost per term, so the sum is what a
+    listing that fully covers the query scores; a listing's share of it is
+    comparable across queries, which raw BM25 sums are not.
+    """
+    total = 0.0
+    for fieldname, term, boost in weighted:
+        if searcher.schema[fieldname].scorable:
+            total += boost * idf(searcher, fieldname, term)
+    return total or 1.0
+
+
 def search(
     index: SearchIndex,
     text: str,
     filters: dict[str, str] | None = None,
     page: int = 1,
     per_page: int = 10,
-    bodies: dict[str, str] | None = None,
 ) -> SearchPage:
     """Search public listings; OR semantics over title, keywords and body."""
-    terms = query_terms(text)
     searcher = searcher_for(index)
+    found_terms = understanding.query_words(text, searcher)
+    terms = [t.word for t in found_terms]
     if not terms:
-        return SearchPage([], 0, 1, 0, {}, [])
+        # Nothing the catalogue knows: offer the nearest words it does know.
+        typed = [w for w in words(text[:200]) if len(w) >= 2][:8]
+        return SearchPage([], 0, 1, 0, {}, [], suggest(searcher, typed))
     catalogue = catalogue_of(searcher)
     weighted = [
-        (name, term, boost) for term in terms for name, boost in text_fields().items()
+        (name, t.word, boost * t.weight)
+        for t in found_terms
+        for name, boost in text_fields().items()
     ]
+    ideal = _ideal(searcher, weighted)
     if TUNING.tag:
         weighted += [("tags", part, TUNING.tag) for part in _whole_keywords(text)]
     scores, found = catalogue.score(weighted)
@@ -218,7 +216,7 @@ def search(
             Hit(
                 kind=stored["kind"],
                 doc_id=stored["doc_id"],
-                score=round(float(scores[docnum]), 4),
+                score=calibrated(float(scores[docnum]) / ideal),
                 matched_terms=matched,
                 highlight=_highlight(searcher, stored.get("title", ""), matched),
                 fields=dict(stored),
@@ -253,38 +251,37 @@ def suggest(searcher, terms: list[str]) -> str | None:
     return " ".join(out) if changed and out else None
 
 
-def _rerank(hits: list[tuple[int, float, dict]], field_code: str | None):
-    """Scores of the hits after the catalogue's own grouping has had its say.
+def _group(stored: dict) -> str:
+    return stored.get("discipline") or stored.get("field") or ""
 
-    The first hits of a demand say which discipline (学科, or technology field
-    for listings without one) it belongs to: the share of their score that falls
-    on each discipline is a vote. A hit gains that vote times prf_weight, on a
-    scale where the best text score is 1, so a hit from the demand's evident
-    discipline moves ahead of one that shares a stray word only; a much better
-    text match still wins. The query listing's own technology field, when there
-    is one, counts the same way. On the dev split this took nDCG@10 from 0.333
-    to 0.383 for titles and from 0.371 to 0.427 for abstracts (prf_weight 0.5:
-    0.371/0.412; 1.2: 0.392/0.438, where the vote starts to outweigh the text).
+
+def _rerank(hits: list[tuple[int, float, dict]], field_code: str | None):
+    """(value, docnum, stored) after the catalogue's own grouping has had its say.
+
+    `hits` carry each listing's share of the demand it covers (see _ideal).
+    The first hits say which discipline (学科, or technology field for
+    listings without one) the demand belongs to: the share of their score on
+    each discipline is a vote, and a hit's value grows by prf_weight times its
+    discipline's vote, so a hit from the demand's evident discipline moves
+    ahead of one that shares a stray word; a much better text match still
+    wins. The query listing's own technology field, when there is one, adds
+    field_weight. Multiplying (rather than adding to a score scaled to the
+    best hit) keeps the value an absolute measure a threshold can judge.
     """
     if not hits:
         return []
-    top = max(score for _, score, _ in hits) or 1.0
     votes: Counter = Counter()
-
-    def group(stored: dict) -> str:
-        return stored.get("discipline") or stored.get("field") or ""
-
     for _, score, stored in hits[: TUNING.prf_docs]:
-        votes[group(stored)] += score
+        votes[_group(stored)] += score
     total = sum(votes.values()) or 1.0
     out = []
     for docnum, score, stored in hits:
-        value = score / top
-        if group(stored) and TUNING.prf_weight:
-            value += TUNING.prf_weight * votes[group(stored)] / total
+        boost = 1.0
+        if _group(stored) and TUNING.prf_weight:
+            boost += TUNING.prf_weight * votes[_group(stored)] / total
         if field_code and stored.get("field") == field_code:
-            value += TUNING.field_weight
-        out.append((value, docnum, stored))
+            boost += TUNING.field_weight
+        out.append((score * boost, docnum, stored))
     out.sort(key=lambda item: (-item[0], item[1]))
     return out
 
@@ -300,20 +297,20 @@ def _candidates(searcher, scores, depth: int, exclude_key: str | None):
     return out
 
 
-def _expansion(searcher, candidates, known: set[str]) -> list[tuple[str, float]]:
-    """Words the first hits' titles and keywords share, weighted by hit score."""
-    top = candidates[0][1] or 1.0
+def _feedback(candidates, known: set[str]) -> list[Term]:
+    """Terms the first hits' titles and keywords share, weighted by hit score."""
+    best = candidates[0][1] or 1.0
     weights: Counter = Counter()
     for _, score, stored in candidates[: TUNING.prf_docs]:
         text = "\n".join([stored.get("title", ""), stored.get("keywords", "")])
-        for word in set(words(text)):
-            if len(word) >= TUNING.min_term_len and word not in known:
-                weights[word] += score / top
-    ranked = sorted(
-        ((w * idf(searcher, "body", t), t) for t, w in weights.items() if w > 1.0),
-        reverse=True,
-    )[: TUNING.expand_terms]
-    return [(t, TUNING.expand_weight) for _, t in ranked]
+        for word in set(demand_words(text)):
+            if word not in known:
+                weights[word] += score / best
+    ranked = sorted(((w, t) for t, w in weights.items() if w > 1.0), reverse=True)
+    return [
+        Term(t, TUNING.expand_weight, "feedback")
+        for _, t in ranked[: TUNING.expand_terms]
+    ]
 
 
 def match(
@@ -325,51 +322,61 @@ def match(
     field_code: str | None = None,
     extra_terms: list[str] | None = None,
 ) -> tuple[list[Hit], list[str]]:
-    """Listings that fit a free text, with the shared key terms of each."""
+    """Listings that fit a free text, with the shared key terms of each.
+
+    Each hit's score is calibrated 0–100 (see tuning.calibrated); its
+    `expansions` name the thesaurus and catalogue terms that matched with the
+    demand's word each came from.
+    """
     searcher = searcher_for(index)
-    weighted = demand_terms(searcher, text)
-    known = {t for t, _ in weighted}
-    for term in extra_terms or []:
-        term = term.strip().lower()
-        if term and term not in STOPWORDS and term not in known:
-            weighted.append((term, 1.0))
-            known.add(term)
-    if not weighted:
+    table = index.current / associations.FILENAME
+    wanted = understanding.demand(searcher, text, extra_terms, table)
+    if not [t for t in wanted if t.kind != "missing"]:
         return [], []
     catalogue = catalogue_of(searcher)
     fields = text_fields(for_match=True)
-    scores, found = catalogue.score(
-        [(name, t, boost * w) for t, w in weighted for name, boost in fields.items()]
-    )
+
+    def weighted(group: list[Term]):
+        return [(f, t.word, b * t.weight) for t in group for f, b in fields.items()]
+
+    own = [t for t in wanted if t.kind in ("user", "fragment")]
+    # Every term counts towards the ideal at its own weight: a listing that
+    # matches only expansions reaches a small share of it.
+    ideal = _ideal(searcher, weighted(wanted))
+    scores, found = catalogue.score(weighted(wanted))
     allowed = catalogue.mask({"kind": kind or ""})
     scores[~allowed] = 0
     depth = max(limit, TUNING.rerank_depth) + 1
     candidates = _candidates(searcher, scores, depth, exclude_key)
     if TUNING.expand_terms and candidates:
-        extra = _expansion(searcher, candidates, known)
+        extra = _feedback(candidates, {t.word for t in wanted})
         if extra:
-            more, more_found = catalogue.score(
-                [
-                    (name, t, boost * w)
-                    for t, w in extra
-                    for name, boost in fields.items()
-                ]
-            )
+            more, _ = catalogue.score(weighted(extra))
             more[~allowed] = 0
             scores += more
-            found.update(more_found)
             candidates = _candidates(searcher, scores, depth, exclude_key)
-    order = [t for t, _ in weighted]
-    hits = [
-        Hit(
-            kind=stored["kind"],
-            doc_id=stored["doc_id"],
-            score=round(value, 4),
-            matched_terms=matched_terms(docnum, found, order),
-            fields=dict(stored),
-        )
-        for value, docnum, stored in _rerank(candidates[: depth - 1], field_code)[
-            :limit
-        ]
+    shown = [t.word for t in own]
+    expansions = [
+        (t.word, t.source) for t in wanted if t.source and t.kind != "fragment"
     ]
-    return hits, order
+    hits = []
+    ranked = _rerank(
+        [(d, s / ideal, stored) for d, s, stored in candidates[: depth - 1]],
+        field_code,
+    )
+    for value, docnum, stored in ranked[:limit]:
+        hits.append(
+            Hit(
+                kind=stored["kind"],
+                doc_id=stored["doc_id"],
+                score=calibrated(value),
+                matched_terms=matched_terms(docnum, found, shown),
+                fields=dict(stored),
+                expansions=[
+                    (w, src)
+                    for w, src in expansions
+                    if matched_terms(docnum, found, [w])
+                ],
+            )
+        )
+    return hits, shown

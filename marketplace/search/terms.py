@@ -87,7 +87,9 @@ class Term:
     word: str
     weight: float
     # "user": the demand's own word; "fragment": a piece of a compound the
-    # demand used; "thesaurus" / "association": an expansion of `source`.
+    # demand used; "missing": a word of the demand no listing has (it only
+    # counts against coverage); "thesaurus" / "association": an expansion of
+    # `source`.
     kind: str = "user"
     source: str = ""
 
@@ -182,4 +184,7 @@ def key_terms(
         for part in fragments(word):
             if part not in out and idf_of(part) > 0:
                 out[part] = Term(part, weight * share, "fragment", word)
-    return list(out.values())
+    # What the demand asks for but no listing has still counts against a
+    # match's coverage: a demand about 芝麻油 is not strongly met by 毒素.
+    missing = [Term(word, w, "missing") for w, word in orphans if word not in out]
+    return list(out.values()) + missing[:limit]

@@ -58,12 +58,41 @@ class Tuning:
     # terms: within 0.004 of these. It costs a second scoring pass.
     expand_terms: int = 10
     expand_weight: float = 0.5
+    # Query understanding (search/terms.py, understanding.py). A compound's
+    # fragments (黄曲霉 + 毒素 of 黄曲霉毒素) count at fragment_weight of the
+    # whole word; when the catalogue lacks the whole word they stand in for it
+    # at orphan_weight. A listing's own keywords count at keyword_weight.
+    fragment_weight: float = 0.3
+    orphan_weight: float = 0.6
+    keyword_weight: float = 1.0
+    # A word of the demand that no listing has counts against every match's
+    # coverage at this weight (see query._ideal), as if it were rare.
+    missing_weight: float = 0.5
+    # Expansions, below the firm's own words: research terms of the curated
+    # thesaurus, and partners learned from the catalogue (weight × NPMI).
+    thesaurus_weight: float = 0.5
+    thesaurus_terms: int = 12
+    association_weight: float = 0.3
+    association_terms: int = 8
+    # The calibrated score: 100 / (1 + exp(-(calib_a + calib_b · ln share))),
+    # where share is the part of the demand's ideal score a listing reaches
+    # (query._ideal), after re-ranking.
+    calib_a: float = 3.6
+    calib_b: float = 3.0
     # Posting arrays kept in memory between queries (ids + weights, 8 bytes a
     # posting): the long lists of common words are read once, not per query.
     posting_cache: int = 4_000_000
 
 
 TUNING = Tuning()
+
+
+def calibrated(share: float) -> float:
+    """A listing's share of the demand's ideal score as a 0–100 match score."""
+    if share <= 0:
+        return 0.0
+    x = TUNING.calib_a + TUNING.calib_b * math.log(share)
+    return round(100.0 / (1.0 + math.exp(-max(min(x, 50.0), -50.0))), 1)
 
 
 def idf(searcher, fieldname: str, text: str) -> float:

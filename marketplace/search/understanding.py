@@ -28,11 +28,18 @@ def idf_lookup(searcher):
     return idf_of
 
 
-def _as_terms(word: str, idf_of) -> list[str]:
-    """A research term as index words: itself, or its fragments if unknown."""
+def _as_terms(word: str, idf_of, pieces: bool = True) -> list[str]:
+    """A term as index words: itself, or (if `pieces`) its fragments if unknown.
+
+    Expansions are used whole or not at all: the fragments of a research term
+    the catalogue lacks (储藏 + 品质 of 储藏品质) are generic words that would
+    match anything.
+    """
     word = word.strip().lower()
     if idf_of(word) > 0 and terms.is_term(word):
         return [word]
+    if not pieces:
+        return []
     return [part for part in terms.fragments(word) if idf_of(part) > 0]
 
 
@@ -46,21 +53,27 @@ def demand(
     """The weighted terms of a demand text (plus a listing's own keywords)."""
     t = TUNING
     idf_of = idf_lookup(searcher)
-    out = terms.key_terms(
+    found = terms.key_terms(
         text, idf_of, t.match_terms, t.fragment_weight, t.orphan_weight
     )
-    known = {term.word for term in out}
+    out = [term for term in found if term.kind != "missing"]
+    missing = [
+        Term(term.word, term.weight * t.missing_weight, "missing")
+        for term in found
+        if term.kind == "missing"
+    ]
+    known = {term.word for term in found}
     for keyword in extra or []:
         for word in _as_terms(keyword, idf_of):
             if word not in known:
                 out.append(Term(word, t.keyword_weight))
                 known.add(word)
     if not expand:
-        return out
+        return out + missing
     if t.thesaurus_weight:
         added = 0
         for research, source in thesaurus.expand(text, known):
-            for word in _as_terms(research, idf_of):
+            for word in _as_terms(research, idf_of, pieces=False):
                 if word not in known and added < t.thesaurus_terms:
                     out.append(Term(word, t.thesaurus_weight, "thesaurus", source))
                     known.add(word)
@@ -76,7 +89,7 @@ def demand(
                 out.append(Term(partner, weight, "association", term.word))
                 known.add(partner)
                 added += 1
-    return out
+    return out + missing
 
 
 def query_words(text: str, searcher) -> list[Term]:
@@ -93,6 +106,7 @@ def query_words(text: str, searcher) -> list[Term]:
         TUNING.fragment_weight,
         TUNING.orphan_weight,
     )
+    out = [t for t in out if t.kind != "missing"]
     if out:
         return [Term(t.word, 1.0 if t.kind == "user" else t.weight) for t in out]
     words = [w.lower() for w, _ in terms.pos_words(text[:500])]
