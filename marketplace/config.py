@@ -77,6 +77,9 @@ def build_config(instance_path: str) -> dict:
         # when a separate `flask search sync` process follows the outbox instead.
         "SEARCH_SYNC_ON_COMMIT": _flag(os.environ.get("SEARCH_SYNC_ON_COMMIT"), True),
         "SEARCH_REBUILD_IN_BACKGROUND": True,
+        # Outbox rows every replica has applied are deleted, except this many
+        # newest ones (search/replicas.py).
+        "SEARCH_OUTBOX_KEEP": int(os.environ.get("SEARCH_OUTBOX_KEEP", "1000")),
         "SEARCH_USERDICT": os.environ.get(
             "SEARCH_USERDICT", str(instance / "search_userdict.txt")
         ),

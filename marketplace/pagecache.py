@@ -7,9 +7,11 @@ the HTML it last rendered for such a visitor, for PAGE_CACHE_SECONDS (0 turns
 it off). A page is cached only when nothing about the visitor can be in it: a
 GET without a session or remember cookie or an Authorization header, answered
 200 with no Set-Cookie (a page that put a CSRF token into a new session sets
-one, and so is never cached). The key holds the newest search-outbox id, so
-any change to a listing is seen at once; other changes (figures on the home
-page, an organisation's name) within PAGE_CACHE_SECONDS.
+one, and so is never cached). The key holds the newest search-outbox id and
+the state of this node's search index (generation, commit, outbox position),
+so any change to a listing is seen at once; while the index has not caught up
+with the outbox, pages are neither served from nor put into the cache. Other
+changes (figures on the home page) show within PAGE_CACHE_SECONDS.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from sqlalchemy import func, select
 
 from marketplace.extensions import db
 from marketplace.models import SearchOutbox
+from marketplace.search.sync import get_index
 
 ENDPOINTS = frozenset(
     {
@@ -90,15 +93,23 @@ def _anonymous_get() -> bool:
     return not cookies & set(request.cookies)
 
 
-def _version() -> int:
-    return db.session.scalar(select(func.max(SearchOutbox.id))) or 0
+def _version() -> tuple | None:
+    """The outbox head and the index state; None while the index lags behind."""
+    head = db.session.scalar(select(func.max(SearchOutbox.id))) or 0
+    state = get_index().state()
+    if state.position < head:
+        return None
+    return (head, state)
 
 
 def _serve_cached():
     ttl = current_app.config.get("PAGE_CACHE_SECONDS", 0)
     if not ttl or not _anonymous_get():
         return None
-    key = (request.full_path, _version())
+    version = _version()
+    if version is None:
+        return None
+    key = (request.full_path, version)
     g.page_cache_key = key
     found = current_app.extensions["page_cache"].get(key, ttl)
     if found is None:

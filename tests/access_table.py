@@ -90,6 +90,8 @@ NOBODY: frozenset[str] = frozenset()
 TABLE: dict[tuple[str, str], frozenset[str]] = {
     ("/", "GET"): ALL,
     ("/healthz", "GET"): ALL,
+    # Which index state a worker serves: public facts only (search verify --url).
+    ("/healthz/search", "GET"): ALL,
     # JSON API: public listings; the turnover figures are the bureau's.
     ("/api/v1/challenges/<int:challenge_id>/matches", "GET"): ALL,
     ("/api/v1/match", "POST"): ALL,

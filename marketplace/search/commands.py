@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import json
+import urllib.request
+
 import click
 from flask.cli import AppGroup
 from sqlalchemy import func, select
 
 from marketplace.extensions import db
 from marketplace.models import Challenge, Result
-from marketplace.search.index import IndexUnavailable
+from marketplace.search.documents import build_schema
+from marketplace.search.index import (
+    IndexUnavailable,
+    digest,
+    expected_documents,
+    stored_names,
+)
 from marketplace.search.sync import get_index
 
 search_cli = AppGroup("search", help="Build, follow and check the search index.")
@@ -30,6 +39,7 @@ def reindex_command() -> None:
     total = sum(
         db.session.scalar(select(func.count(model.id))) for model in (Challenge, Result)
     )
+    db.session.rollback()  # the rebuild reads and records in sessions of its own
     index = get_index()
     with click.progressbar(length=total, label="重建索引", show_pos=True) as bar:
         count = index.reindex(db.session, progress=bar.update)
@@ -37,7 +47,9 @@ def reindex_command() -> None:
 
 
 @search_cli.command("verify")
-def verify_command() -> None:
+@click.option("--url", help="Also ask every worker of the server at this address.")
+@click.option("--calls", default=40, show_default=True, help="Requests to --url.")
+def verify_command(url: str | None, calls: int) -> None:
     """Print what differs between the index and the database; exit 1 if anything."""
     try:
         report = get_index().verify(db.session)
@@ -51,7 +63,61 @@ def verify_command() -> None:
         ("过期", report.stale),
     ):
         for key in keys:
-            click.echo(f"{label}: {key}")
-    if not report.clean:
+            fields = "、".join(report.fields.get(key, []))
+            click.echo(f"{label}: {key}" + (f"（字段：{fields}）" if fields else ""))
+    clean = report.clean
+    if clean:
+        click.echo("索引与数据库一致。")
+    if url:
+        clean = _verify_server(url, calls) and clean
+    if not clean:
         raise click.exceptions.Exit(1)
-    click.echo("索引与数据库一致。")
+
+
+def _ask(address: str) -> dict:
+    # A new connection each time (urllib sends Connection: close), so that
+    # gunicorn hands the calls to all of its workers.
+    if not address.startswith(("http://", "https://")):
+        raise ValueError("--url must be an http(s) address")
+    with urllib.request.urlopen(address, timeout=10) as reply:  # noqa: S310
+        return json.loads(reply.read())
+
+
+def _verify_server(url: str, calls: int) -> bool:
+    """Ask the server's workers what they serve; True if each serves the database."""
+    expected = digest(
+        expected_documents(db.session).values(), stored_names(build_schema())
+    )
+    db.session.rollback()
+    workers: dict[int, dict] = {}
+    failures = 0
+    address = url.rstrip("/") + "/healthz/search"
+    for _ in range(calls):
+        try:
+            answer = _ask(address)
+        except (OSError, ValueError) as error:
+            click.echo(f"无法访问 {address}：{error}")
+            failures += 1
+            continue
+        workers[answer.get("pid", 0)] = answer
+    good = not failures
+    for pid, answer in sorted(workers.items()):
+        if answer.get("status") != "ok":
+            click.echo(f"进程 {pid}: 索引不可用")
+            good = False
+            continue
+        problems = []
+        if answer["digest"] != expected:
+            problems.append(f"内容不一致（摘要 {answer['digest']} ≠ {expected}）")
+        if answer["position"] < answer["head"]:
+            lag = f"{answer['position']} < {answer['head']}"
+            problems.append(f"落后于变更队列（{lag}）")
+        state = (
+            f"进程 {pid}: 索引 {answer['generation']}/{answer['commit']}，"
+            f"位置 {answer['position']}，{answer['documents']} 条"
+        )
+        click.echo(state + ("：" + "；".join(problems) if problems else "：一致"))
+        good = good and not problems
+    if good:
+        click.echo(f"服务器 {len(workers)} 个进程均与数据库一致。")
+    return good

@@ -4,14 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import event, insert, text
+from sqlalchemy import event, insert, inspect, select, text
 from sqlalchemy.orm import Session
 
-from marketplace.models import Challenge, Result, SearchOutbox
+from marketplace.models import Challenge, Organisation, Result, SearchOutbox, TechField
 
 INDEXED = {Challenge: "challenge", Result: "result"}
-# Set on a session whose transaction wrote outbox rows, so that its commit
-# triggers an index update.
+# What an index document is built from besides its listing's own columns
+# (documents.document_for): the organisation's region (a result's region) and
+# name, the technology field's code and name. Changing one of these attributes
+# enqueues every listing that points at the row through the named column.
+DEPENDENCIES = {
+    Organisation: (("name", "region_code"), "org_id"),
+    TechField: (("code", "name"), "field_id"),
+}
+# Set on a session whose commit wrote outbox rows, so that the commit triggers
+# an index update. It is set at the outermost commit, from what is pending
+# then, so a savepoint's rollback cannot drop it.
 DIRTY = "search_outbox_dirty"
 # The (kind, id) pairs a transaction changed; written to the outbox at commit.
 PENDING = "search_outbox_pending"
@@ -24,11 +33,30 @@ def enqueue(session: Session, kind: str, ids: Iterable[int]) -> None:
     rows = {(kind, doc_id) for doc_id in ids}
     if rows:
         session.info.setdefault(PENDING, set()).update(rows)
-        session.info[DIRTY] = True
+
+
+def _dependants(session: Session, obj) -> set[tuple[str, int]]:
+    names, column = DEPENDENCIES[type(obj)]
+    state = inspect(obj)
+    if obj in session.dirty and not any(
+        state.attrs[name].history.has_changes() for name in names
+    ):
+        return set()
+    found = set()
+    connection = session.connection()
+    for model, kind in INDEXED.items():
+        ids = connection.scalars(
+            select(model.id).where(getattr(model, column) == obj.id)
+        )
+        found.update((kind, doc_id) for doc_id in ids)
+    return found
 
 
 def _changed(session: Session) -> set[tuple[str, int]]:
     changed = set()
+    for obj in (*session.dirty, *session.deleted):
+        if type(obj) in DEPENDENCIES and obj.id is not None:
+            changed |= _dependants(session, obj)
     for obj in (*session.new, *session.dirty, *session.deleted):
         kind = INDEXED.get(type(obj))
         if kind is None or obj.id is None:
@@ -45,7 +73,6 @@ def _record_changes(session: Session, flush_context) -> None:
     changed = _changed(session)
     if changed:
         session.info.setdefault(PENDING, set()).update(changed)
-        session.info[DIRTY] = True
 
 
 @event.listens_for(Session, "before_commit")
@@ -73,11 +100,13 @@ def _write_outbox(session: Session) -> None:
         insert(SearchOutbox),
         [{"doc_kind": kind, "doc_id": doc_id} for kind, doc_id in sorted(rows)],
     )
+    session.info[DIRTY] = True
 
 
 @event.listens_for(Session, "after_transaction_end")
 def _forget(session: Session, transaction) -> None:
     # A rolled-back transaction leaves nothing behind; a savepoint's end does not
-    # drop what the enclosing transaction still has to write.
+    # drop what the enclosing transaction still has to write (rows recorded in a
+    # savepoint that rolled back only make the index re-read those listings).
     if transaction.parent is None:
         session.info.pop(PENDING, None)

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import logging
+import os
 
 from flask import Flask, current_app, has_app_context
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from marketplace.extensions import db
-from marketplace.search import analysis
-from marketplace.search.index import SearchIndex
+from marketplace.search import analysis, replicas
+from marketplace.search.index import KEEP, SearchIndex, reading
 from marketplace.search.outbox import DIRTY
 
 log = logging.getLogger(__name__)
@@ -18,7 +19,29 @@ log = logging.getLogger(__name__)
 
 def get_index() -> SearchIndex:
     """This process's replica, under SEARCH_INDEX_DIR."""
-    return SearchIndex(current_app.config["SEARCH_INDEX_DIR"])
+    config = current_app.config
+    return SearchIndex(
+        config["SEARCH_INDEX_DIR"], keep=int(config.get("SEARCH_OUTBOX_KEEP", KEEP))
+    )
+
+
+def served_state() -> dict:
+    """This worker's index state and digest, against the database's outbox head."""
+    from marketplace.search import query, serving  # query imports this module's kin
+
+    index = get_index()
+    mine = serving.served(index, query.CatalogueBM25)
+    with reading(db.engine) as read:
+        head = replicas.head(read)
+    return {
+        "pid": os.getpid(),
+        "generation": mine.state.directory,
+        "commit": mine.state.generation,
+        "position": mine.state.position,
+        "head": head,
+        "documents": mine.documents,
+        "digest": mine.digest,
+    }
 
 
 def sync_now() -> int:
@@ -50,6 +73,8 @@ def _follow(session: Session) -> None:
 
 @event.listens_for(Session, "after_rollback")
 def _forget(session: Session) -> None:
+    # DIRTY is only set by the outermost commit (outbox._write_outbox), so this
+    # drops it only when that commit failed, never for a savepoint's rollback.
     session.info.pop(DIRTY, None)
 
 
