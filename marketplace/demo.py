@@ -1,4 +1,8 @@
-"""Demo data for `flask seed-demo`: organisations, logins and 2,000 CSL results.
+"""Demo data for `flask seed-demo`: organisations, logins and the CSL results.
+
+The catalogue is the CSL records of technology disciplines (about 1,365 of the
+2,000; data/csl_disciplines.json says which), with terms that fit each paper
+(demo_terms).
 
 Then the demo challenges (demo_listings), the deals, registered contracts,
 payments and turnover targets behind the bureau's dashboard (demo_deals), the
@@ -15,7 +19,7 @@ from __future__ import annotations
 import json
 import random
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from typing import NamedTuple
 
@@ -29,6 +33,8 @@ from marketplace.demo_deals import seed_deals
 from marketplace.demo_delivery import seed_delivery
 from marketplace.demo_funnel import seed_funnel
 from marketplace.demo_listings import seed_challenges
+from marketplace.demo_terms import draw_terms
+from marketplace.demo_trades import DISCIPLINES, TECHNOLOGY
 from marketplace.exceptions import ServiceError
 from marketplace.extensions import db
 from marketplace.listings import importing
@@ -152,44 +158,12 @@ USERS: tuple[DemoLogin, ...] = (
     DemoLogin("技术转移机构管理员", "agency", FIRST_AGENCY, _ADMIN),
 )
 
-# The technology field code (tech_fields.json) of each of the 67 CSL disciplines.
+# The technology field code (tech_fields.json) of each of the 67 CSL disciplines,
+# from the reference file data/csl_disciplines.json.
 FIELD_DISCIPLINES: dict[str, tuple[str, ...]] = {
-    "agriculture": (
-        "作物学", "农业资源利用", "园艺学", "林学/林业工程", "植物保护", "水产",
-        "畜牧学/兽医学", "农业工程", "食品科学与工程", "农林经济管理",
-    ),
-    "biomedicine": (
-        "中医学/中药学", "公共卫生与预防医学", "口腔医学", "基础医学/临床医学",
-        "药学", "生物学/生物科学与工程",
-    ),
-    "electronic_information": (
-        "信息与通信工程", "光学工程", "控制科学与工程", "测绘科学与技术",
-        "电子科学与技术", "计算机科学与技术", "数学",
-        # Mostly communications, navigation and command systems.
-        "军事学",
-    ),
-    "advanced_manufacturing": ("机械工程", "力学"),
-    # Flight control, guidance and projectiles dominate 兵器.
-    "aerospace": ("航空宇航科学与技术", "兵器科学与技术", "天文学"),
-    "modern_transport": ("交通运输工程", "船舶与海洋工程"),
-    "new_materials": (
-        "材料科学与工程", "冶金工程", "化学/化学工程与技术", "纺织科学与工程",
-        "物理学",
-    ),
-    "new_energy": ("动力工程及工程热物理", "电气工程"),
-    # 环境保护与资源综合利用 includes resource exploration and extraction.
-    "environment": (
-        "环境科学与工程", "石油与天然气工程", "矿业工程", "地球物理学",
-        "地质学/地质资源与地质工程", "大气科学", "海洋科学",
-    ),
-    "nuclear": ("核科学与技术",),
-    "urban_social": (
-        "土木工程", "建筑学", "水利工程", "地理学", "公共管理",
-        "图书馆、情报与档案管理", "工商管理", "应用经济学", "理论经济学", "历史学",
-        "哲学", "体育学", "心理学", "教育学", "中国语言文学", "新闻传播学", "政治学",
-        "民族学", "法学", "社会学", "艺术学",
-    ),
-}  # fmt: skip
+    code: tuple(d.name for d in DISCIPLINES.values() if d.field == code)
+    for code in dict.fromkeys(d.field for d in DISCIPLINES.values())
+}
 DISCIPLINE_FIELDS: dict[str, str] = {
     discipline: code
     for code, disciplines in FIELD_DISCIPLINES.items()
@@ -204,12 +178,6 @@ CATEGORY_FIELDS: dict[str, str] = {
 }
 DEFAULT_FIELD = "urban_social"
 
-TRANSFER_MODES = ("转让", "许可", "作价投资", "合作开发")
-IP_TYPES = ("发明专利", "实用新型", "软件著作权", "技术秘密")
-IP_WEIGHTS = (50, 25, 15, 10)
-TRL_WEIGHTS = (3, 6, 10, 14, 16, 16, 14, 12, 9)  # TRL 1..9
-PRICES_WAN = (5, 8, 10, 15, 20, 30, 50, 80, 100, 150, 200, 300, 500)
-PUBLISHED_SPAN_DAYS = 548  # about 18 months
 GRANTED_ON = date(2024, 12, 1)
 
 
@@ -251,15 +219,20 @@ def owner_name_for(record: dict, index: int) -> str:
     return (UNIVERSITY, VOCATIONAL, UNIVERSITY, OUTSIDE_INSTITUTE)[index % 4]
 
 
-def read_records(path: Path = CSL_FILE, limit: int | None = None) -> list[dict]:
-    """The CSL records in file order (the first `limit` of them)."""
+def read_records(
+    path: Path = CSL_FILE, limit: int | None = None, technology: bool = False
+) -> list[dict]:
+    """The CSL records in file order (the first `limit`; of technology only)."""
     records = []
     with Path(path).open(encoding="utf-8") as handle:
         for line in handle:
             if limit is not None and len(records) >= limit:
                 break
-            if line.strip():
-                records.append(json.loads(line))
+            if not line.strip():
+                continue
+            record = json.loads(line)
+            if not technology or record.get("discipline") in TECHNOLOGY:
+                records.append(record)
     return records
 
 
@@ -303,31 +276,6 @@ def _ensure_user(
     return user
 
 
-def _draw(rng: random.Random, today: date, now) -> dict:
-    """The made-up listing terms of one result; always the same number of draws."""
-    trl = rng.choices(range(1, 10), weights=TRL_WEIGHTS)[0]
-    modes = rng.sample(TRANSFER_MODES, rng.randint(1, 3))
-    negotiable = rng.random() < 0.35
-    price_wan = rng.choice(PRICES_WAN)
-    ip_type = rng.choices(IP_TYPES, weights=IP_WEIGHTS)[0]
-    valid_days = rng.randint(700, 760)
-    published = now - timedelta(seconds=rng.randint(0, PUBLISHED_SPAN_DAYS * 86_400))
-    review_days = rng.randint(1, 10)
-    draft_days = rng.randint(1, 30)
-    submitted = published - timedelta(days=review_days)
-    return {
-        "trl": trl,
-        "transfer_modes": [m for m in TRANSFER_MODES if m in modes],
-        "price_fen": None if negotiable else price_wan * 1_000_000,
-        "ip_type": ip_type,
-        "valid_until": today + timedelta(days=valid_days),
-        "published_at": published,
-        "submitted_at": submitted,
-        "created_at": submitted - timedelta(days=draft_days),
-        "updated_at": published,
-    }
-
-
 def _result_rows(
     records: list[dict],
     orgs: dict[str, Organisation],
@@ -341,7 +289,7 @@ def _result_rows(
     today = now.date()
     by_owner: dict[int, list[RawRow]] = {}
     for index, record in enumerate(records):
-        terms = _draw(rng, today, now)
+        terms = draw_terms(rng, record["title"], today, now)
         org = orgs[owner_name_for(record, index)]
         if (org.id, record["id"]) in existing:
             report.results_skipped += 1
@@ -410,7 +358,9 @@ def seed_demo(limit: int | None = None) -> SeedReport:
             )
         )
     }
-    rows = _result_rows(read_records(limit=limit), orgs, creators, existing, report)
+    # Only records of technology disciplines: no philosophy or sports on sale.
+    records = read_records(limit=limit, technology=True)
+    rows = _result_rows(records, orgs, creators, existing, report)
     report.results_added = _import_results(rows, orgs) if rows else 0
     report.challenges_added = seed_challenges(orgs, creators)
     history = seed_deals(orgs, users)

@@ -2,7 +2,8 @@
 
 40 deals in every stage, mostly brokered by the demo agency, and about 200
 contracts registered from 2019 to today across the counties, fields and contract
-types, so that the bureau's dashboard has a history to show. The plan is drawn
+types, so that the bureau's dashboard has a history to show. Each buyer and
+seller is one whose trade has the subject (demo_trades). The plan is drawn
 from a fixed seed before the database is read; existing deals (by title) and
 contracts (by registration number) are skipped. The caller commits.
 """
@@ -18,9 +19,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select, update
 
 from marketplace import audit
+from marketplace import demo_trades as trades
 from marketplace.contracts import services as contracts
 from marketplace.contracts.services import Party
 from marketplace.deals import services as deals
+from marketplace.demo_trades import TOPICS
 from marketplace.extensions import db
 from marketplace.listings.states import local_today
 from marketplace.models import (
@@ -49,6 +52,7 @@ FIRST_YEAR = 2019
 TURNOVER_WAN = {2019: 9_600, 2020: 12_600, 2021: 13_700, 2022: 15_000,
                 2023: 16_300, 2024: 17_800, 2025: 19_400, 2026: 20_400}  # fmt: skip
 OFFICE = "411700"  # the city's registration office, part of every number
+FIRM_SELLER_BOOST = 5  # a firm selling its own subject, against research sellers
 LOCAL = ZoneInfo("Asia/Shanghai")
 MONTH_WEIGHTS = (5, 4, 8, 8, 8, 9, 8, 7, 9, 9, 10, 15)  # the December rush
 _C = ContractType
@@ -57,34 +61,6 @@ TYPE_WEIGHTS = {_C.DEVELOPMENT: 38, _C.SERVICE: 27, _C.TRANSFER: 14,
                 _C.CONSULTING: 11, _C.LICENSING: 10}  # fmt: skip
 TYPE_SCALE = {_C.DEVELOPMENT: 1.5, _C.TRANSFER: 1.3, _C.LICENSING: 1.0,
               _C.SERVICE: 0.6, _C.CONSULTING: 0.35}  # fmt: skip
-# Subjects by technology field code, with how often the field is contracted.
-TOPICS: dict[str, tuple[float, tuple[str, ...]]] = {
-    "agriculture": (22, ("高油酸花生品种繁育", "小麦赤霉病绿色防控", "夏南牛高效繁育",
-                         "食用菌工厂化栽培", "芝麻机械化收获")),
-    "advanced_manufacturing": (16, ("专用车底盘轻量化设计", "农机装备智能控制",
-                                    "数控机床精度补偿", "乐器数控精密加工")),
-    "biomedicine": (12, ("中药配方颗粒质量标准", "兽用疫苗佐剂工艺",
-                         "医用敷料抗菌涂层", "中药饮片智能炮制")),
-    "electronic_information": (12, ("智慧农业物联网监测平台", "工业设备远程运维系统",
-                                    "数字化车间制造执行系统", "机器视觉缺陷检测")),
-    "new_materials": (11, ("高导热环氧灌封材料", "改性沥青防水卷材配方",
-                           "生物基可降解包装材料", "超细碳酸钙表面改性")),
-    "environment": (9, ("畜禽粪污资源化利用", "食品废水厌氧处理", "秸秆综合利用",
-                        "工业固废制备建材")),
-    "new_energy": (7, ("光伏储能微电网控制", "生物质锅炉节能改造",
-                       "锂电池硅碳负极制备")),
-    "urban_social": (6, ("装配式建筑构件生产", "农村生活污水一体化处理",
-                         "智慧社区管理平台", "文旅数字化展示")),
-    "modern_transport": (3, ("冷链物流车温控系统", "新能源专用车电驱总成")),
-    "aerospace": (1.5, ("植保无人机飞控系统", "航空复合材料构件检测")),
-    "nuclear": (0.5, ("农产品辐照保鲜加工", "工业射线无损检测")),
-}  # fmt: skip
-# Platform research organisations that only sell in some fields.
-SPECIALTIES = {
-    "驻马店市农业科学院": ("agriculture", "environment"),
-    "驻马店天中产业技术研究院": ("biomedicine", "new_materials", "new_energy",
-                           "advanced_manufacturing", "electronic_information"),
-}  # fmt: skip
 
 
 class Side(NamedTuple):
@@ -93,34 +69,32 @@ class Side(NamedTuple):
     name: str
     region: str
     weight: float
-    fields: tuple[str, ...] = ()  # as a seller, only these fields (empty: any)
     org_id: int | None = None
 
 
-# Parties not on the platform: a firm in every county and zone, and 市外 ones.
+# Parties not on the platform: a firm in every county and zone, and 市外 ones;
+# what each buys and sells is in demo_trades.
 LOCAL_FIRMS = (
-    Side("驻马店市天中建筑设计院有限公司", "411702", 2, ("urban_social",)),
-    Side("西平县华鑫机械制造有限公司", "411721", 2, ("advanced_manufacturing",)),
-    Side("上蔡县金穗面业有限公司", "411722", 2, ("agriculture",)),
-    Side("平舆县蓝天防水材料有限公司", "411723", 2, ("new_materials",)),
-    Side("正阳县丰源种业有限公司", "411724", 2, ("agriculture",)),
-    Side("确山县铜山新型建材有限公司", "411725", 2, ("new_materials", "environment")),
-    Side("泌阳县花菇产业发展有限公司", "411726", 2, ("agriculture",)),
-    Side("汝南县天中中药材种植有限公司", "411727", 2, ("biomedicine", "agriculture")),
-    Side("遂平县恒丰面粉机械有限公司", "411728", 2, ("advanced_manufacturing",)),
-    Side("新蔡县绿源生态农业有限公司", "411729", 2, ("agriculture", "environment")),
-    Side("驻马店中原智谷信息技术有限公司", "4117Z1", 2, ("electronic_information",)),
-    Side("驻马店华通专用汽车有限公司", "4117Z2", 2, ("modern_transport",)),
-    Side("驻马店豫康生物科技有限公司", "4117Z3", 2, ("biomedicine",)),
+    Side("驻马店市天中建筑设计院有限公司", "411702", 2),
+    Side("西平县华鑫机械制造有限公司", "411721", 2),
+    Side("上蔡县金穗面业有限公司", "411722", 2),
+    Side("平舆县蓝天防水材料有限公司", "411723", 2),
+    Side("正阳县丰源种业有限公司", "411724", 2),
+    Side("确山县铜山新型建材有限公司", "411725", 2),
+    Side("泌阳县花菇产业发展有限公司", "411726", 2),
+    Side("汝南县天中中药材种植有限公司", "411727", 2),
+    Side("遂平县恒丰面粉机械有限公司", "411728", 2),
+    Side("新蔡县绿源生态农业有限公司", "411729", 2),
+    Side("驻马店中原智谷信息技术有限公司", "4117Z1", 2),
+    Side("驻马店华通专用汽车有限公司", "4117Z2", 2),
+    Side("驻马店豫康生物科技有限公司", "4117Z3", 2),
 )
 OUTSIDE_SELLERS = (
     Side("郑州中原工研技术有限公司", "000000", 3),
-    Side("武汉光谷启明光电科技有限公司", "000000", 2,
-         ("electronic_information", "aerospace", "nuclear", "new_energy")),
-    Side("北京中科智农技术研究院有限公司", "000000", 2, ("agriculture", "environment")),
-    Side("西安秦川航空材料研究所有限公司", "000000", 1,
-         ("aerospace", "new_materials", "modern_transport", "nuclear")),
-)  # fmt: skip
+    Side("武汉光谷启明光电科技有限公司", "000000", 2),
+    Side("北京中科智农技术研究院有限公司", "000000", 2),
+    Side("西安秦川航空材料研究所有限公司", "000000", 1),
+)
 OUTSIDE_BUYERS = (
     Side("许昌远航电气设备有限公司", "000000", 1),
     Side("信阳茗香茶业有限公司", "000000", 1),
@@ -205,6 +179,10 @@ def _payments(slot: Slot, today: date) -> list[tuple[date, int]]:
     return out
 
 
+def _boost(side: Side) -> float:
+    return FIRM_SELLER_BOOST if side.name in trades.TRADES else 1.0
+
+
 def _plan_contracts(rng, today, buyers, sellers, agencies) -> dict[int, list[Slot]]:
     fields = list(TOPICS)
     broker_weights = [28 / len(agencies)] * len(agencies) + [72]  # 28 % brokered
@@ -216,9 +194,13 @@ def _plan_contracts(rng, today, buyers, sellers, agencies) -> dict[int, list[Slo
             signed = date(year, month, rng.randint(1, 28))
             kind = rng.choices(list(TYPE_WEIGHTS), weights=TYPE_WEIGHTS.values())[0]
             code = rng.choices(fields, weights=[TOPICS[f][0] for f in fields])[0]
-            topic = rng.choice(TOPICS[code][1])
-            seller = _pick(rng, [s for s in sellers if code in (s.fields or [code])])
-            buyer = _pick(rng, [b for b in buyers if b.name != seller.name])
+            topic = rng.choice(TOPICS[code][1])[0]
+            # A buyer of the trade, then a seller of the subject other than it.
+            buyer = _pick(rng, [b for b in buyers if trades.buys(b.name, topic)])
+            # A firm that makes the technology it sells is its likeliest seller.
+            fit = [s for s in sellers if s.name != buyer.name
+                   and trades.sells(s.name, topic)]  # fmt: skip
+            seller = rng.choices(fit, weights=[s.weight * _boost(s) for s in fit])[0]
             broker = rng.choices([*agencies, None], weights=broker_weights)[0]
             weight = min(rng.lognormvariate(0, 1.1), 6) * TYPE_SCALE[kind]
             spread = 0.15 if kind in (_C.CONSULTING, _C.SERVICE) else 0.4
@@ -270,14 +252,20 @@ def _path(rng: random.Random, stage: DealStage) -> tuple[DealStage, ...]:
 
 def _plan_deals(rng, enterprises, research, by_year) -> list[DealPlan]:
     stages = [stage for stage, count in DEAL_STAGES for _ in range(count)]
-    subjects = [(code, t) for code, (_, topics) in TOPICS.items() for t in topics]
+    # Only subjects some platform enterprise buys: it is the demand side.
+    subjects = [
+        (code, t)
+        for code, (_, topics) in TOPICS.items()
+        for t, _ in topics
+        if any(trades.buys(e.name, t) for e in enterprises)
+    ]
     taken: set[str] = set()
     plans = []
     for i, (stage, (code, topic)) in enumerate(
         zip(stages, rng.sample(subjects, len(stages)), strict=True)
     ):
-        demand = rng.choice(enterprises)
-        supply = rng.choice([o for o in research if code in o.fields or not o.fields])
+        demand = rng.choice([e for e in enterprises if trades.buys(e.name, topic)])
+        supply = rng.choice([o for o in research if trades.sells(o.name, topic)])
         mode = rng.choices(("agency", "other", "none"), weights=(65, 15, 20))[0]
         gaps = tuple((rng.randint(4, 35), rng.uniform(0, 8)) for _ in range(5))
         end = rng.randint(60, 900) if stage == DealStage.LOST else rng.randint(1, 40)
@@ -403,9 +391,7 @@ def _run_deal(
 
 
 def _side(org: Organisation, weight: float) -> Side:
-    return Side(
-        org.name, org.region_code, weight, SPECIALTIES.get(org.name, ()), org.id
-    )
+    return Side(org.name, org.region_code, weight, org.id)
 
 
 def seed_deals(orgs: dict[str, Organisation], users: list[User]) -> DealSeed:
@@ -447,7 +433,7 @@ def seed_deals(orgs: dict[str, Organisation], users: list[User]) -> DealSeed:
         challenge = challenges.get(plan.challenge) if plan.challenge else None
         if challenge is not None:
             code = challenge.field.code if challenge.field else None
-            fit = [o for o in research if code in o.fields or not o.fields]
+            fit = [o for o in research if trades.researches(o.name, code)]
             supply = fit[int(plan.draw * len(fit))]
             demand = next(e for e in enterprises if e.org_id == challenge.org_id)
             plan = plan._replace(

@@ -6,10 +6,11 @@ contract is registered; a result receives adoption applications, one is accepted
 (a deal) and its contract registered transfers the result. Here seven demo
 challenges receive bids from the demo universities, institutes and agencies,
 three are awarded and two contracted, and some 2 % of the demo results receive an
-application from a demo enterprise, of which some are accepted and a few
-transferred. Everything goes through the service verbs; an organisation without a
-demo login acts through a stand-in member that has no user row. The moments are
-then moved back so that the timelines look lived.
+application from a demo enterprise of the result's trade (demo_trades), of which
+some are accepted and a few transferred. Everything goes through the service
+verbs; an organisation without a demo login acts through a stand-in member that
+has no user row. The moments are then moved back so that the timelines look
+lived.
 
 The plan is drawn from a fixed seed over every demo listing, whatever its state,
 before anything is written; a listing that already has a proposal of the demo, is
@@ -27,6 +28,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
 
+from marketplace import demo_trades as trades
 from marketplace.challenges.services import close_bidding_early
 from marketplace.contracts import services as contracts
 from marketplace.contracts.services import Party
@@ -66,14 +68,10 @@ AWARDED = ("demo-c-01", "demo-c-03", "demo-c-06")
 CONTRACTED = ("demo-c-01", "demo-c-03")
 APPLIED_SHARE = 0.02  # of the demo results
 MIN_APPLIED = 6
+MIN_TRL = 3  # applications only to results past a review or discussion paper
 MODE_TYPES = {"转让": ContractType.TRANSFER, "许可": ContractType.LICENSING,
               "作价投资": ContractType.TRANSFER,
               "合作开发": ContractType.DEVELOPMENT}  # fmt: skip
-SPECIALTIES = {
-    "驻马店市农业科学院": ("agriculture", "environment"),
-    "驻马店天中产业技术研究院": ("biomedicine", "new_materials", "new_energy",
-                           "advanced_manufacturing", "electronic_information"),
-}  # fmt: skip
 ROUTES = ("实验室小试—中试放大—企业现场验证三段推进，每段设量化验收指标。",
           "先做现状诊断和工艺对标，再联合企业技术人员开展配方与参数优化。",
           "依托已有专利技术和中试平台，结合企业产线条件进行适配改造。")  # fmt: skip
@@ -172,17 +170,17 @@ def _local_date(moment: datetime) -> date:
     return moment.astimezone(LOCAL).date()
 
 
-def _fits(org: Organisation, code: str | None) -> bool:
-    return not SPECIALTIES.get(org.name) or code in SPECIALTIES[org.name]
-
-
 def _plan_bids(rng, today, challenges, bidders) -> list[BidPlan]:
     plans = []
     for k, count in enumerate(BID_COUNTS, start=1):
         external_id = f"demo-c-{k:02d}"
         challenge = challenges.get(external_id)
         code = challenge.field.code if challenge and challenge.field else None
-        fit = [o for o in bidders if _fits(o, code) and o.kind != OrgKind.AGENCY]
+        fit = [
+            o
+            for o in bidders
+            if trades.researches(o.name, code) and o.kind != OrgKind.AGENCY
+        ]
         chosen = rng.sample(fit, min(count, len(fit)))
         if count > len(chosen):  # an agency makes up the number
             chosen += [o for o in bidders if o.kind == OrgKind.AGENCY][:1]
@@ -209,8 +207,19 @@ def _plan_bids(rng, today, challenges, bidders) -> list[BidPlan]:
     return plans
 
 
+def _adopters(result, enterprises: list[Organisation]) -> list[Organisation]:
+    """The enterprises whose trade the result is of."""
+    return [
+        e for e in enterprises if trades.adopts(e.name, result.discipline, result.title)
+    ]
+
+
 def _plan_adoptions(rng, today, results, enterprises) -> list[AdoptPlan]:
-    count = min(len(results), max(MIN_APPLIED, round(len(results) * APPLIED_SHARE)))
+    # Only results past the desk (TRL 3 up: no review) of some enterprise's
+    # trade; the share is of all results.
+    share = max(MIN_APPLIED, round(len(results) * APPLIED_SHARE))
+    results = [r for r in results if r.trl >= MIN_TRL and _adopters(r, enterprises)]
+    count = min(len(results), share)
     picked = sorted(rng.sample(results, count), key=lambda r: r.external_id)
     transferred = max(2, count // 8)
     accepted = max(1, count // 5)
@@ -257,7 +266,8 @@ def _plan_adoptions(rng, today, results, enterprises) -> list[AdoptPlan]:
             year = (today - timedelta(days=days[4])).year
             number = f"{year}{OFFICE}{serial:06d}"
         modes = [m for m in result.transfer_modes if m in MODE_TYPES] or ["转让"]
-        plans.append(AdoptPlan(result.id, rng.choice(enterprises).id, outcome, days,
+        adopters = _adopters(result, enterprises)
+        plans.append(AdoptPlan(result.id, rng.choice(adopters).id, outcome, days,
                                number, rng.uniform(0.75, 1.0),
                                (rng.randrange(4), rng.randrange(4)),
                                rng.choice(modes)))  # fmt: skip
@@ -466,9 +476,9 @@ def seed_funnel(
     }
     owners = [orgs[name].id for name in result_owners]
     # The plan needs a few columns of every demo result, the run only its picks.
-    columns = (Result.id, Result.external_id, Result.published_at)
+    columns = (Result.id, Result.external_id, Result.published_at, Result.discipline)
     results = db.session.execute(
-        select(*columns, Result.transfer_modes)
+        select(*columns, Result.title, Result.trl, Result.transfer_modes)
         .where(Result.org_id.in_(owners), Result.external_id.is_not(None))
         .order_by(Result.external_id, Result.id)
     ).all()
