@@ -67,6 +67,7 @@ def register_blueprints(app: Flask) -> None:
     from marketplace.challenges import bp as challenges_bp
     from marketplace.contracts import bp as contracts_bp
     from marketplace.deals import bp as deals_bp
+    from marketplace.demands import bp as demands_bp
     from marketplace.experts import bp as experts_bp
     from marketplace.integrity import bp as integrity_bp
     from marketplace.main import bp as main_bp
@@ -90,6 +91,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(results_bp, url_prefix="/results")
     app.register_blueprint(proposals_bp, url_prefix="/proposals")
     app.register_blueprint(deals_bp, url_prefix="/deals")
+    app.register_blueprint(demands_bp, url_prefix="/demands")
     app.register_blueprint(contracts_bp, url_prefix="/contracts")
     app.register_blueprint(notifications_bp, url_prefix="/notifications")
     app.register_blueprint(experts_bp, url_prefix="/experts")

@@ -31,6 +31,7 @@ from marketplace.models import (
     ProposalMember,
     Result,
     ResultStatus,
+    UnmetDemand,
     User,
     VerificationStatus,
 )
@@ -481,6 +482,23 @@ def restriction_notice(user: Any) -> str:
     )
 
 
+# --- unmet demands (free-text problems with no strong match) -------------------
+
+
+def can_view_leads(user: Any) -> bool:
+    """Verified transfer agencies and the bureau see unmet demands as leads."""
+    return is_bureau(user) or (org_is_verified(user) and user.org.kind in BROKER_KINDS)
+
+
+def can_take_leads(user: Any) -> bool:
+    """Verified transfer agencies free of restrictions take (接手) leads."""
+    return (
+        org_is_verified(user)
+        and user.org.kind in BROKER_KINDS
+        and not active_restrictions(user)
+    )
+
+
 _VIEW_CHECKS: dict[type, Callable[[Any, Any], bool]] = {
     Organisation: can_view_org,
     Challenge: can_view_challenge,
@@ -679,6 +697,14 @@ def visible_experts(user: Any) -> Select:
     """The expert pool is the bureau's: nobody else lists it."""
     query = select(ExpertProfile).order_by(ExpertProfile.id)
     return query if is_bureau(user) else query.where(false())
+
+
+def visible_unmet_demands(user: Any) -> Select:
+    """Unmet demands, newest first, for those who see leads; nothing for others."""
+    query = select(UnmetDemand).order_by(
+        UnmetDemand.created_at.desc(), UnmetDemand.id.desc()
+    )
+    return query if can_view_leads(user) else query.where(false())
 
 
 def visible_notifications(user: Any) -> Select:

@@ -47,6 +47,7 @@ from marketplace.models import (
     ProposalKind,
     ProposalMember,
     ResultStatus,
+    UnmetDemand,
     User,
     UserRole,
 )
@@ -84,6 +85,7 @@ ORG_ADMIN_A = frozenset({"ent_a_admin", "sysadmin"})
 WINNER = frozenset({"inst_a"})  # institute A delivers A's projects
 PROJECT_PARTIES = OWNER | WINNER
 EXPERT = frozenset({"expert"})  # the panels' member (never a party)
+AGENCIES = frozenset({"agency_a", "agency_b"})
 NOBODY: frozenset[str] = frozenset()
 
 # (rule, method) -> the roles allowed past the permission checks.
@@ -148,6 +150,14 @@ TABLE: dict[tuple[str, str], frozenset[str]] = {
     ("/deals/from-match", "POST"): OWNER | {"uni_a", "agency_a", "agency_b"},
     ("/deals/new", "GET"): ORG_USERS,
     ("/deals/new", "POST"): ORG_USERS,
+    # Unmet demands: an enterprise turns its problem text into a draft (a visitor
+    # is shown the kept text and asked to log in); verified agencies and the
+    # bureau read the leads, and only an agency takes one.
+    ("/demands/", "GET"): AGENCIES | STAFF,
+    ("/demands/<int:demand_id>/take", "POST"): AGENCIES,
+    ("/demands/draft", "POST"): ENTERPRISES | {"anon"},
+    ("/demands/kept", "GET"): ALL,
+    ("/demands/resume", "GET"): ENTERPRISES,
     # The expert pool is the bureau's alone (an expert cannot even edit their own).
     ("/experts/", "GET"): STAFF,
     ("/experts/<int:expert_id>/edit", "GET"): STAFF,
@@ -166,6 +176,7 @@ TABLE: dict[tuple[str, str], frozenset[str]] = {
     ("/integrity/new", "POST"): STAFF,
     # Search and matching pages.
     ("/match", "GET"): ALL,
+    ("/match", "POST"): ALL,
     ("/search", "GET"): ALL,
     # Notifications: the notification belongs to the ent_a user alone.
     ("/notifications/", "GET"): USERS,
@@ -295,6 +306,7 @@ DEFAULT_PARAMS = {
     "acceptance_id": "acceptance",
     "file_id": "deliverable_file",
     "member_id": "panel_seat",
+    "demand_id": "demand",
 }
 # ... and literal values for the string parameters.
 LITERAL_PARAMS = {"kind": "challenge", "name": "month", "ext": "csv"}
@@ -376,6 +388,8 @@ POST_DATA: dict[str, dict[str, str | list[str]]] = {
     "/deals/<int:deal_id>/notes": {"note": "已电话联系"},
     "/deals/<int:deal_id>/stage": {"stage": "contacted", "note": "已联系"},
     "/deals/from-match": {"challenge_id": "{challenge}", "result_id": "{result}"},
+    "/demands/draft": {"text": "矩阵测试：冷库能耗高，希望找到节能改造技术"},
+    "/match": {"text": "食品加工废水处理"},
     "/orgs/<int:org_id>/members": {
         "email": "matrix-new@example.cn",
         "name": "新成员",
@@ -577,7 +591,12 @@ def build_world(app, factory) -> dict:
         notification = Notification(
             user_id=users["ent_a"].id, message="给甲的通知 MATRIX-NOTE-4410", link="/"
         )
-        _db.session.add_all([attachment, deal, contract, notification])
+        demand = UnmetDemand(
+            text="匿名访客的问题 MATRIX-LEAD-3301：豆粕发酵异味大",
+            text_hash="0" * 64,
+            best_score=12.0,
+        )
+        _db.session.add_all([attachment, deal, contract, notification, demand])
         _db.session.commit()
         from marketplace.tokens.services import create_token
 
@@ -593,6 +612,7 @@ def build_world(app, factory) -> dict:
             deal=deal.id,
             contract=contract.id,
             notification=notification.id,
+            demand=demand.id,
         )
         from marketplace.proposals.attachments import upload_dir
 

@@ -39,6 +39,7 @@ from marketplace.models import (
 from tests.conftest import PASSWORD
 from tests.factories import make_challenge, make_result
 from tests.fuzz_delivery import delivery_specs
+from tests.fuzz_demands import demand_specs
 
 TODAY = local_today()
 _serial = itertools.count(9000)
@@ -595,6 +596,8 @@ SPECS = [
 # fmt: on
 # Experts, integrity records, panels and projects (tests/fuzz_delivery.py).
 SPECS += delivery_specs(S)
+# The problem box and unmet demands (tests/fuzz_demands.py).
+SPECS += demand_specs(S)
 
 # POST rules fuzzed elsewhere or with a reason not to.
 EXCUSED = {"/api/v1/match": "JSON endpoint, fuzzed in tests/test_fuzz_api.py"}

@@ -17,6 +17,7 @@ from marketplace import audit
 from marketplace.auth import bp
 from marketplace.auth import services as accounts
 from marketplace.auth.forms import LoginForm, PasswordChangeForm, SignupForm
+from marketplace.demands import kept
 from marketplace.exceptions import ServiceError
 from marketplace.extensions import db, limiter
 from marketplace.forms_common import choices
@@ -39,8 +40,11 @@ def _failed_attempt(response) -> bool:
 
 
 def _log_in(user, remember: bool = False) -> None:
-    # A fresh session at login: nothing planted before it survives.
+    # A fresh session at login: nothing planted before it survives, except the
+    # problem text the visitor asked to publish (re-checked against its row).
+    demand = kept.carry_over()
     session.clear()
+    kept.restore(demand)
     start_login_session(user)
     user.last_login_at = utcnow()
     login_user(user, remember=remember)
@@ -76,6 +80,8 @@ def signup():
                 "注册成功。机构信息已提交科技局审核，审核通过前可先起草信息。",
                 "success",
             )
+            if kept.pending_id() is not None:
+                return redirect(url_for("demands.resume"))
             return redirect(url_for("orgs.profile", org_id=user.org_id))
     return render_template("auth/signup.html", form=form)
 
@@ -100,6 +106,8 @@ def login():
             audit.record("login", user=user)
             db.session.commit()
             flash(f"欢迎，{user.name or user.email}。", "success")
+            if kept.pending_id() is not None and not is_safe_next(next_url):
+                next_url = url_for("demands.resume")
             return redirect(
                 next_url if is_safe_next(next_url) else url_for("main.index")
             )

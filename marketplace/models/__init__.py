@@ -11,6 +11,7 @@ from marketplace.models.contract import (
     YearlyTarget,
 )
 from marketplace.models.deal import Deal, DealEvent, DealStage
+from marketplace.models.demand import UnmetDemand
 from marketplace.models.expert import (
     ExpertProfile,
     PanelMember,
@@ -117,6 +118,7 @@ __all__ = [
     "SearchOutbox",
     "SearchReplica",
     "TechField",
+    "UnmetDemand",
     "User",
     "UserRole",
     "VerificationStatus",
