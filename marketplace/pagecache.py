@@ -20,7 +20,7 @@ import threading
 import time
 from collections import OrderedDict
 
-from flask import Flask, Response, current_app, g, request
+from flask import Flask, Response, current_app, g, request, session
 from sqlalchemy import func, select
 
 from marketplace.extensions import db
@@ -127,6 +127,9 @@ def _store(response: Response) -> Response:
         response.status_code != 200
         or response.is_streamed
         or "Set-Cookie" in response.headers
+        # The session is saved after this hook, so its cookie is not set yet: a
+        # page that put a CSRF token into a new session shows up only here.
+        or session.modified
         or response.mimetype != "text/html"
     ):
         return response

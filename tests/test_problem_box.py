@@ -237,3 +237,15 @@ def test_posted_answers_stay_out_of_the_page_cache(page_cache_on, app, catalogue
     for _ in range(2):
         fresh = app.test_client().get("/match").get_data(as_text=True)
         assert "私人描述甲" not in fresh
+
+
+def test_every_visitor_gets_a_home_page_with_a_token_of_their_own(app, catalogue):
+    """A cached home page would hand one visitor's CSRF token to the next."""
+    app.config.update(WTF_CSRF_ENABLED=True, PAGE_CACHE_SECONDS=60)
+    for _ in range(3):
+        visitor = app.test_client()
+        token = TOKEN.search(visitor.get("/").get_data(as_text=True)).group(1)
+        answer = visitor.post(
+            "/match", data={"text": "小麦粉结块", "csrf_token": token}
+        )
+        assert answer.status_code == 200
