@@ -44,7 +44,6 @@ class Match:
     same_field: bool = False
     maturity_note: str = ""
     highlight: str = ""
-    extra: dict = field(default_factory=dict)
     # Expansion terms that matched, as (term used, the user's word it came from).
     expansions: list[tuple[str, str]] = field(default_factory=list)
     # The other listing's best matching sentence, matched terms marked (escaped).

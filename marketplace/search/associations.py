@@ -33,8 +33,8 @@ FILENAME = "associations.tsv"
 PER_DOC = 32
 MIN_DF = 3
 MAX_DF_SHARE = 0.05
-MIN_PAIR = 2
-MIN_NPMI = 0.3
+MIN_PAIR = 3
+MIN_NPMI = 0.45
 PARTNERS = 3
 # Statistics, not bookkeeping: a sample of this many listings is enough.
 MAX_DOCS = 20_000

@@ -29,14 +29,14 @@ from functools import lru_cache
 import jieba
 import jieba.posseg
 
-from marketplace.search.analysis import DATA_DIR, STOPWORDS, ensure_ready
+from marketplace.search.analysis import DATA_DIR, DOMAIN, STOPWORDS, ensure_ready
 
 # Parts of speech that never name a technology (jieba's tag set): numerals,
 # measure words, pronouns, prepositions, conjunctions, particles, adverbs,
 # time, direction and place words, interjections, idioms and punctuation.
 DROP_POS = frozenset({
     "m", "mq", "q", "r", "rr", "rz", "p", "c", "u", "uj", "ul", "uz", "ud", "ug",
-    "uv", "d", "dg", "y", "e", "o", "t", "tg", "f", "s", "z", "zg", "k", "h", "i",
+    "uv", "d", "dg", "y", "e", "o", "t", "tg", "f", "s", "k", "h", "i",
     "nrt",
 })  # fmt: skip
 # Units typed with numbers (also dropped alone: 60 kg → neither).
@@ -97,7 +97,9 @@ class Term:
 def is_term(word: str, pos: str = "") -> bool:
     """Whether a word may be a match or explanation term at all."""
     word = word.strip().lower()
-    if not word or word in STOPWORDS or word in GENERIC or pos in DROP_POS:
+    if not word or word in STOPWORDS or word in GENERIC:
+        return False
+    if pos in DROP_POS and word not in DOMAIN:
         return False
     if _DIGIT.search(word) or word[0] in _RATE_PREFIX:
         return False
@@ -154,23 +156,34 @@ def demand_words(text: str) -> Counter:
     return counts
 
 
+def headline(text: str) -> set[str]:
+    """The words of a text's title line, when it has one above a body."""
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    if len(lines) < 2 or len(lines[0]) > 60:
+        return set()
+    return set(demand_words(lines[0]))
+
+
 def key_terms(
     text: str,
     idf_of,
     limit: int,
     fragment_weight: float,
     orphan_weight: float,
+    headline_weight: float = 1.0,
 ) -> list[Term]:
     """The demand's best terms by tf × idf, then the fragments of its compounds.
 
     `idf_of(word)` is the catalogue's idf, 0 for a word no listing has: such a
     word cannot match and is dropped, but its fragments stand in for it at
     `orphan_weight` (保鲜期 → 保鲜); the fragments of a word that does match
-    count at `fragment_weight`, well below the whole word.
+    count at `fragment_weight`, well below the whole word. A word of the
+    title line (a challenge's own title) counts `headline_weight` times.
     """
     users, orphans = [], []
+    title = headline(text)
     for word, tf in demand_words(text).items():
-        weight = 1 + math.log(tf)
+        weight = (1 + math.log(tf)) * (headline_weight if word in title else 1.0)
         idf = idf_of(word)
         if idf > 0:
             users.append((weight * idf, word, weight))

@@ -106,3 +106,18 @@ def expand(text: str, known: set[str]) -> list[tuple[str, str]]:
             if term not in known and term not in out:
                 out[term] = word
     return list(out.items())
+
+
+def fields(text: str) -> dict[str, float]:
+    """Each technology field's share of the thesaurus entries the text uses.
+
+    The thesaurus files are per field, so the everyday words a firm uses say
+    which field its demand belongs to (结块, 生虫 → agriculture).
+    """
+    text = text.lower()
+    votes: dict[str, float] = {}
+    for word, entry in table().items():
+        if text.find(word) >= 0:
+            votes[entry.field] = votes.get(entry.field, 0.0) + 1.0
+    total = sum(votes.values())
+    return {field: count / total for field, count in votes.items()} if total else {}

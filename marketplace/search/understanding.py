@@ -54,7 +54,12 @@ def demand(
     t = TUNING
     idf_of = idf_lookup(searcher)
     found = terms.key_terms(
-        text, idf_of, t.match_terms, t.fragment_weight, t.orphan_weight
+        text,
+        idf_of,
+        t.match_terms,
+        t.fragment_weight,
+        t.orphan_weight,
+        t.headline_weight,
     )
     out = [term for term in found if term.kind != "missing"]
     missing = [
