@@ -62,9 +62,12 @@ def weak_answer_becomes_a_draft_after_login(server):
         text = "冷库制冷机组电费太高，夏季尤其严重。" * 50  # nothing in the catalogue
         visitor = HttpUser(server.base_url)
         visitor.get("/match")
+        # The first part's description may have left a lead of its own: a
+        # catalogue of one result rarely matches a long description strongly.
+        before = rows.scalar("SELECT count(*) FROM unmet_demands")
         answer = visitor.post("/match", {"text": text})
         assert "没有找到足够匹配的科技成果" in answer.text
-        assert rows.scalar("SELECT count(*) FROM unmet_demands") == 1
+        assert rows.scalar("SELECT count(*) FROM unmet_demands") == before + 1
         kept = visitor.post("/demands/draft", {"text": text})
         assert kept.headers["Location"] == "/demands/kept"
         visitor.get("/demands/kept")

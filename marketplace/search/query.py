@@ -257,31 +257,33 @@ def _rerank(
     `hits` carry each listing's share of the demand it covers (see _ideal).
     The first hits say which discipline (学科, or technology field for
     listings without one) the demand belongs to: the share of their score on
-    each discipline is a vote, and a hit's value grows by prf_weight times its
-    discipline's vote, so a hit from the demand's evident discipline moves
-    ahead of one that shares a stray word; a much better text match still
-    wins. The query listing's own technology field, when there is one, adds
-    field_weight. Multiplying (rather than adding to a score scaled to the
-    best hit) keeps the value an absolute measure a threshold can judge.
+    each discipline is a vote. A hit gains prf_weight times its discipline's
+    vote, on the scale of the best hit's share, so a hit from the demand's
+    evident discipline moves ahead of one that shares a stray word; a much
+    better text match still wins. The query listing's own technology field,
+    when there is one, adds field_weight the same way (for a free text, the
+    fields its thesaurus words belong to). On the best hit's scale, the value
+    stays an absolute share a threshold can judge.
     """
     if not hits:
         return []
+    best = max(score for _, score, _ in hits) or 1.0
     votes: Counter = Counter()
     for _, score, stored in hits[: TUNING.prf_docs]:
         votes[_group(stored)] += score
     total = sum(votes.values()) or 1.0
     out = []
     for docnum, score, stored in hits:
-        boost = 1.0
+        bonus = 0.0
         if _group(stored) and TUNING.prf_weight:
-            boost += TUNING.prf_weight * votes[_group(stored)] / total
+            bonus += TUNING.prf_weight * votes[_group(stored)] / total
         if field_code and stored.get("field") == field_code:
-            boost += TUNING.field_weight
+            bonus += TUNING.field_weight
         elif field_votes:
-            boost += TUNING.thesaurus_field_weight * field_votes.get(
+            bonus += TUNING.thesaurus_field_weight * field_votes.get(
                 stored.get("field", ""), 0.0
             )
-        out.append((score * boost, docnum, stored))
+        out.append((score + best * bonus, docnum, stored))
     out.sort(key=lambda item: (-item[0], item[1]))
     return out
 
