@@ -306,15 +306,6 @@ def test_postings_are_read_from_blocks_on_a_segment_without_deletions(
     _read_from_blocks(reader)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "SegmentReader.postings wraps the matcher of a segment with deletions "
-        "in a FilterMatcher, which has no _byteids/_data, so _read_postings "
-        "falls back to items_as one posting at a time for that whole segment "
-        "(about 10x slower a posting); scores are still right"
-    ),
-)
 def test_postings_are_read_from_blocks_on_a_segment_with_deletions(
     sample, internals_only
 ):

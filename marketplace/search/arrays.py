@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
+from whoosh.matching.wrappers import FilterMatcher
 from whoosh.reading import TermNotFound
 from whoosh.util.numeric import byte_to_length
 
@@ -76,6 +77,13 @@ def _read_postings(reader, fieldname: str, text: str):
         matcher = reader.postings(fieldname, text)
     except TermNotFound:
         return _EMPTY
+    # A segment with deletions wraps its matcher in a FilterMatcher that skips
+    # them one posting at a time; read the wrapped blocks whole instead; the
+    # Catalogue's `live` mask drops the deleted documents. The wrapper has
+    # already stepped over leading deletions, so rewind the child first.
+    if isinstance(matcher, FilterMatcher):
+        matcher = matcher.child
+        matcher.reset()
     ids, weights = [], []
     try:
         # Whole blocks at a time (whoosh-reloaded 2.7.5's W3LeafMatcher: each
@@ -260,6 +268,7 @@ class Catalogue:
             found.setdefault(term, []).append(ids)
         # One ascending array per term (a term found in several fields is
         # merged), for matched_terms' binary search.
+        scores[~self.live] = 0
         return scores, {
             term: parts[0] if len(parts) == 1 else np.unique(np.concatenate(parts))
             for term, parts in found.items()
