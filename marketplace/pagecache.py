@@ -7,11 +7,14 @@ the HTML it last rendered for such a visitor, for PAGE_CACHE_SECONDS (0 turns
 it off). A page is cached only when nothing about the visitor can be in it: a
 GET without a session or remember cookie or an Authorization header, answered
 200 with no Set-Cookie (a page that put a CSRF token into a new session sets
-one, and so is never cached). The key holds the newest search-outbox id and
-the state of this node's search index (generation, commit, outbox position),
-so any change to a listing is seen at once; while the index has not caught up
-with the outbox, pages are neither served from nor put into the cache. Other
-changes (figures on the home page) show within PAGE_CACHE_SECONDS.
+one, and so is never cached; marketplace.security marks every answer to a
+logged-in user or to a request with such a cookie `Cache-Control: no-store`,
+and an answer marked so is never cached either). The key holds the newest
+search-outbox id and the state of this node's search index (generation,
+commit, outbox position), so any change to a listing is seen at once; while
+the index has not caught up with the outbox, pages are neither served from nor
+put into the cache. Other changes (figures on the home page) show within
+PAGE_CACHE_SECONDS.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from sqlalchemy import func, select
 from marketplace.extensions import db
 from marketplace.models import SearchOutbox
 from marketplace.search.sync import get_index
+from marketplace.security import carries_credentials
 
 ENDPOINTS = frozenset(
     {
@@ -84,13 +88,7 @@ def skip() -> None:
 def _anonymous_get() -> bool:
     if request.method != "GET" or request.endpoint not in ENDPOINTS:
         return False
-    if request.authorization is not None or "Authorization" in request.headers:
-        return False
-    cookies = {
-        current_app.config.get("SESSION_COOKIE_NAME", "session"),
-        current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token"),
-    }
-    return not cookies & set(request.cookies)
+    return not carries_credentials()
 
 
 def _version() -> tuple | None:
@@ -130,6 +128,9 @@ def _store(response: Response) -> Response:
         # The session is saved after this hook, so its cookie is not set yet: a
         # page that put a CSRF token into a new session shows up only here.
         or session.modified
+        # A view that marks its own answer private (the match page for posted
+        # text) is kept out too, whoever asked.
+        or response.cache_control.no_store
         or response.mimetype != "text/html"
     ):
         return response

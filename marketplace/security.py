@@ -6,7 +6,17 @@ import hashlib
 import secrets
 from urllib.parse import urlsplit
 
-from flask import Flask, abort, jsonify, redirect, request, url_for
+from flask import (
+    Flask,
+    abort,
+    current_app,
+    g,
+    jsonify,
+    redirect,
+    request,
+    session,
+    url_for,
+)
 from sqlalchemy import select
 
 from marketplace.extensions import db, login_manager
@@ -121,6 +131,41 @@ def _refuse_nul_bytes():
         abort(400)
 
 
+def carries_credentials() -> bool:
+    """Whether the request sends a session or remember cookie or an Authorization."""
+    if request.authorization is not None or "Authorization" in request.headers:
+        return True
+    names = {
+        current_app.config.get("SESSION_COOKIE_NAME", "session"),
+        current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token"),
+    }
+    return not names.isdisjoint(request.cookies)
+
+
+def _is_private() -> bool:
+    # Read flask-login's loaded user from g rather than through current_user: an
+    # error page must not load it (the database may be down). A logged-in user
+    # always sends a cookie or a token, except on the answer to the login itself,
+    # which is caught by the session about to be saved.
+    if carries_credentials() or session.modified:
+        return True
+    user = g.get("_login_user")
+    return user is not None and user.is_authenticated
+
+
+def _no_store(response):
+    # Pages and exports for a logged-in user (or anyone holding a session) may
+    # show confidential terms, contacts and figures: no browser history, shared
+    # proxy or back button may keep them. Static files stay cacheable.
+    if (
+        request.endpoint != "static"
+        and not response.cache_control.no_store
+        and _is_private()
+    ):
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def _set_headers(response):
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
@@ -141,3 +186,4 @@ def init_app(app: Flask) -> None:
     login_manager.unauthorized_handler(_unauthorized)
     app.before_request(_refuse_nul_bytes)
     app.after_request(_set_headers)
+    app.after_request(_no_store)

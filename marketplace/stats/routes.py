@@ -93,7 +93,8 @@ def export(name: str, ext: str):
     title, header, body = exports.table(name, start, end)
     filename = f"{name}_{start.isoformat()}_{end.isoformat()}.{ext}"
     if ext == "csv":
-        data, mimetype = exports.to_csv(header, body), "text/csv; charset=utf-8"
+        # werkzeug adds "; charset=utf-8" to a text/ mimetype itself.
+        data, mimetype = exports.to_csv(header, body), "text/csv"
     else:
         data = exports.to_xlsx(title, header, body)
         mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
