@@ -3,16 +3,21 @@
 In process here, for each status werkzeug knows (what abort, routing, the
 limiter and the body limit raise) and for the real causes of the common ones;
 over real gunicorn, that a 10,000-character URL gets the app's 414 page rather
-than gunicorn's English "URI Too Long".
+than gunicorn's English "URI Too Long", and that gunicorn started from the
+project (gunicorn.conf.py), by `make run` or by the live-server tests lifts its
+own request-line cap.
 """
 
 from __future__ import annotations
 
 import re
+import runpy
+from pathlib import Path
 
 import pytest
 import requests
 from flask import abort
+from gunicorn.config import Config
 from werkzeug.exceptions import default_exceptions
 
 from marketplace import errors
@@ -115,6 +120,28 @@ def test_long_url_under_api_is_json_414(client):
     assert response.is_json and response.get_json()["status"] == 414
     assert response.get_json()["error"] == errors.MESSAGES[414][0]
     assert_security_headers(response)
+
+
+def test_a_414_to_a_logged_in_user_is_no_store(enterprise_client):
+    response = enterprise_client.get("/search?q=" + "a" * errors.MAX_URI_LENGTH)
+    assert_own_page(response, 414)
+    assert response.cache_control.no_store
+
+
+def test_gunicorn_started_in_the_project_lifts_its_request_line_cap():
+    """A plain `gunicorn wsgi:app` (production) reads gunicorn.conf.py from here."""
+    root = Path(__file__).resolve().parent.parent
+    config = Config()
+    assert config.settings["config"].default == "./gunicorn.conf.py"
+    assert config.limit_request_line == 4094  # what we would get without the file
+    for name, value in runpy.run_path(str(root / "gunicorn.conf.py")).items():
+        if name in config.settings:
+            config.set(name, value)
+    assert config.limit_request_line == 0
+    # make run and the live-server tests say the same on their command lines.
+    for path in ("Makefile", "tests/live_server.py"):
+        text = (root / path).read_text()
+        assert re.search(r"--limit-request-line[\s\"',\\]+0\b", text), path
 
 
 def test_ten_thousand_character_url_gets_our_414_from_gunicorn(live_server):
