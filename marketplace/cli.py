@@ -22,6 +22,7 @@ from marketplace.creditcode import normalise
 from marketplace.exceptions import ServiceError
 from marketplace.experts.commands import import_experts
 from marketplace.extensions import db
+from marketplace.file_checks import COMMAND_IMPORT
 from marketplace.listings import expiry, importing
 from marketplace.models import Organisation, OrgKind, Region, UserRole
 from marketplace.projects.commands import projects_cli
@@ -353,7 +354,8 @@ def _run_import(parse, run, file: Path):
     rows are printed one a line and the command fails with nothing imported.
     """
     try:
-        parsed = parse(file.read_bytes(), file.name)
+        # The command has the larger caps; the upload page keeps to its own.
+        parsed = parse(file.read_bytes(), file.name, limits=COMMAND_IMPORT)
         options = {"source": file.name, "errors": parsed.errors}
         if len(parsed.rows) >= PROGRESS_FROM:
             with click.progressbar(length=len(parsed.rows), label="写入数据库") as bar:

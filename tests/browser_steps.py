@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from playwright.sync_api import Browser, Locator, Page, expect
 
 from marketplace.creditcode import make_credit_code
+from tests.sample_files import one_page_pdf
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
@@ -195,7 +196,10 @@ def sign_up(
     page.get_by_label(re.compile(r"^密码\W*$")).fill(PASSWORD)
     page.get_by_label("确认密码").fill(PASSWORD)
     person.click("提交注册")
-    person.expect_flash("注册成功")
+    # The same answer whether or not the e-mail had an account; then log in.
+    person.expect_flash("注册申请已提交")
+    log_in(person, email)
+    person.menu("user", "我的机构")
     person.expect_heading(org_name)
 
 
@@ -236,27 +240,8 @@ def open_notification(person: Person, text: str) -> None:
 
 
 def write_pdf(path: Path, line: str = "Technical proposal") -> Path:
-    """A small but well-formed one-page PDF (header, objects, xref, trailer)."""
-    stream = f"BT /F1 18 Tf 72 720 Td ({line}) Tj ET".encode("ascii")
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
-        b"/Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>",
-        b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream),
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-    ]
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\n" % (len(objects) + 1)
-    out += b"startxref\n%d\n%%%%EOF\n" % xref
-    path.write_bytes(bytes(out))
+    """A small but well-formed one-page PDF written to `path`."""
+    path.write_bytes(one_page_pdf(line))
     return path
 
 

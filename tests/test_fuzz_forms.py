@@ -40,6 +40,7 @@ from tests.conftest import PASSWORD
 from tests.factories import make_challenge, make_result
 from tests.fuzz_delivery import delivery_specs
 from tests.fuzz_demands import demand_specs
+from tests.sample_files import PDF
 
 TODAY = local_today()
 _serial = itertools.count(9000)
@@ -115,7 +116,6 @@ def _clean(value: Any) -> Any:
     )
 
 
-PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
 FILE_NAMES = st.one_of(
     st.sampled_from(["方案.pdf", "../../etc/passwd.pdf", "a" * 300 + ".pdf", ".pdf"]),
     SCALAR.map(lambda s: _clean(s[:200]) + ".pdf"),

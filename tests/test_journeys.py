@@ -25,8 +25,7 @@ from marketplace.models import (
     UserRole,
 )
 from tests.conftest import PASSWORD
-
-PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+from tests.sample_files import PDF
 
 
 def docx() -> bytes:

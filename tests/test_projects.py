@@ -40,8 +40,8 @@ from marketplace.models import (
 )
 from marketplace.projects import services
 from tests.factories import make_challenge
+from tests.sample_files import PDF  # noqa: F401  (the delivery tests take it from here)
 
-PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
 TODAY = local_today()
 BOUNTY = 50_000_000  # 50 万元
 CONTRACT_AMOUNT = 60_000_000

@@ -33,8 +33,8 @@ from marketplace.models import (
 )
 from marketplace.proposals import attachments, decisions, services
 from tests.factories import make_challenge, make_completed_panel
+from tests.sample_files import PDF
 
-PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
 HTML = b"<!doctype html><html><script>alert(1)</script></html>"
 
 

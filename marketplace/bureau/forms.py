@@ -13,6 +13,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from marketplace.file_checks import UPLOAD_CAPS
 from marketplace.forms_common import BaseForm, SafeText, choices, strip_filter
 from marketplace.listings.importing import KINDS as IMPORT_KINDS
 from marketplace.listings.states import REJECT_REASONS
@@ -95,5 +96,6 @@ class ImportForm(BaseForm):
             ),
         ],
         description="UTF-8 编码的 .jsonl、.csv，或 .xlsx（第一个工作表，"
-        "第 1 行为表头），不超过 10 MB。",
+        f"第 1 行为表头），不超过 10 MB；{UPLOAD_CAPS}，"
+        "更大的文件由管理员用 flask --app wsgi import-listings 命令导入。",
     )

@@ -15,6 +15,7 @@ from typing import Any
 from marketplace import audit
 from marketplace.exceptions import ServiceError
 from marketplace.experts import services
+from marketplace.file_checks import UPLOAD_IMPORT, SheetLimits
 from marketplace.listings.import_files import (
     ImportRefused,
     ParsedFile,
@@ -78,10 +79,12 @@ def _column(name: Any) -> str:
     return ALIASES.get(key, ALIASES.get(key.lower(), key.lower()))
 
 
-def parse_file(data: bytes, filename: str) -> ParsedFile:
+def parse_file(
+    data: bytes, filename: str, limits: SheetLimits = UPLOAD_IMPORT
+) -> ParsedFile:
     """Read a .csv or .xlsx expert list into numbered rows."""
     return parse_table(
-        data, filename, columns=COLUMNS, column=_column, required=REQUIRED
+        data, filename, limits, columns=COLUMNS, column=_column, required=REQUIRED
     )
 
 

@@ -10,9 +10,15 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from marketplace.exceptions import ServiceError
+from marketplace.file_checks import (
+    UPLOAD_IMPORT,
+    FileRefused,
+    SheetLimits,
+    check_workbook,
+    open_checked_zip,
+)
 
 FORMATS = (".jsonl", ".csv", ".xlsx")
-MAX_ROWS = 50_000
 COMMON = ("title", "description", "external_id", "keywords", "field", "price_wan")
 COLUMNS = {
     "result": frozenset((*COMMON, "discipline", "maturity", "valid_until")),
@@ -78,16 +84,20 @@ def _decode(data: bytes) -> str:
         raise ImportRefused(["文件不是 UTF-8 编码，请另存为 UTF-8 后再导入。"]) from exc
 
 
-def _too_many(number: int) -> None:
-    if number > MAX_ROWS + 1:
-        raise ImportRefused([f"一次最多导入 {MAX_ROWS} 行，请拆分文件。"])
+def _refuse(limits: SheetLimits, problem: str) -> ImportRefused:
+    return ImportRefused([f"{problem}，未导入。{limits.hint}"])
 
 
-def _read_jsonl(data: bytes, parsed: ParsedFile) -> None:
+def _too_many(number: int, limits: SheetLimits) -> None:
+    if number > limits.max_rows + 1:
+        raise _refuse(limits, f"一次最多导入 {limits.max_rows} 行数据")
+
+
+def _read_jsonl(data: bytes, parsed: ParsedFile, limits: SheetLimits) -> None:
     # Only \n ends a line: JSON strings may hold U+2028 and the like, which
     # str.splitlines() would count as line breaks the user never sees.
     for number, line in enumerate(_decode(data).split("\n"), start=1):
-        _too_many(number)
+        _too_many(number, limits)
         if not line.strip():
             continue
         try:
@@ -105,15 +115,24 @@ def _table(
     parsed: ParsedFile,
     column: Callable[[Any], str] = _column,
     required: tuple[str, ...] = ("title", "description"),
+    limits: SheetLimits = UPLOAD_IMPORT,
 ) -> None:
     """Rows of cells under a header row (CSV, XLSX); the header is line 1.
 
     `column` turns a header cell into a column name; the columns in `required`
-    must all be in the header.
+    must all be in the header. Reading stops at the first row over a limit.
     """
     header: list[str] | None = None
+    seen = 0
     for number, cells in rows:
-        _too_many(number)
+        _too_many(number, limits)
+        while cells and cells[-1] in (None, ""):
+            cells.pop()  # trailing blanks: formatting, not data
+        if len(cells) > limits.max_columns:
+            raise _refuse(limits, f"第 {number} 行超过 {limits.max_columns} 列")
+        seen += len(cells)
+        if seen > limits.max_cells:
+            raise _refuse(limits, f"超过 {limits.max_cells} 个单元格")
         if header is None:
             header = [column(c) for c in cells]
             while header and not header[-1]:
@@ -149,19 +168,26 @@ def read_csv(data: bytes, parsed: ParsedFile, **table: Any) -> None:
         raise ImportRefused([f"CSV 格式错误：{exc}"]) from exc
 
 
-def read_xlsx(data: bytes, parsed: ParsedFile, **table: Any) -> None:
-    """Read the first sheet of an .xlsx file under its header row."""
+def read_xlsx(
+    data: bytes, parsed: ParsedFile, limits: SheetLimits = UPLOAD_IMPORT, **table: Any
+) -> None:
+    """Read the first sheet of an .xlsx file under its header row, streaming."""
     from openpyxl import load_workbook
 
     book = None
     try:
+        with open_checked_zip(io.BytesIO(data), len(data), limits.archive) as archive:
+            check_workbook(archive, limits)
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         sheet = book.worksheets[0]
-        _table(
-            ((n, list(r)) for n, r in enumerate(sheet.iter_rows(values_only=True), 1)),
-            parsed,
-            **table,
-        )
+        # A declared size (the file's own word) pads every row to its width,
+        # up to 16384 columns; without it, rows are as long as their cells.
+        sheet.reset_dimensions()
+        rows = sheet.iter_rows(values_only=True)
+        numbered = ((n, list(r)) for n, r in enumerate(rows, 1))
+        _table(numbered, parsed, limits=limits, **table)
+    except FileRefused as exc:
+        raise _refuse(limits, f"Excel 文件{exc.message}") from exc
     except ImportRefused:
         raise
     except Exception as exc:  # openpyxl raises many kinds for a broken file
@@ -174,6 +200,7 @@ def read_xlsx(data: bytes, parsed: ParsedFile, **table: Any) -> None:
 def parse_table(
     data: bytes,
     filename: str,
+    limits: SheetLimits = UPLOAD_IMPORT,
     *,
     columns: Iterable[str],
     column: Callable[[Any], str],
@@ -185,7 +212,7 @@ def parse_table(
     if suffix not in readers:
         raise ServiceError("只能导入 .csv 或 .xlsx 文件。", "file")
     parsed = ParsedFile()
-    readers[suffix](data, parsed, column=column, required=required)
+    readers[suffix](data, parsed, column=column, required=required, limits=limits)
     known = set(columns)
     ignored: set[str] = set()
     for row in parsed.rows:
@@ -206,14 +233,19 @@ def cell_text(value: Any) -> str:
     return str(value).strip()
 
 
-def parse_file(data: bytes, filename: str) -> ParsedFile:
-    """Read a .jsonl, .csv or .xlsx file into rows; the format follows the name."""
+def parse_file(
+    data: bytes, filename: str, limits: SheetLimits = UPLOAD_IMPORT
+) -> ParsedFile:
+    """Read a .jsonl, .csv or .xlsx file into rows; the format follows the name.
+
+    `limits` are the upload page's unless the caller (a command) passes others.
+    """
     suffix = "." + filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
     readers = {".jsonl": _read_jsonl, ".csv": read_csv, ".xlsx": read_xlsx}
     if suffix not in readers:
         raise ServiceError("只能导入 .jsonl、.csv 或 .xlsx 文件。", "file")
     parsed = ParsedFile()
-    readers[suffix](data, parsed)
+    readers[suffix](data, parsed, limits=limits)
     rows = []
     ignored: set[str] = set()
     for row in parsed.rows:

@@ -1,5 +1,8 @@
 """Proposal attachments: PDF, DOCX and XLSX only, checked by content, stored safely.
 
+A PDF must parse as a document with pages; a DOCX or XLSX archive must stay
+within ATTACHMENT_ZIP's unpacked size, ratio and member count.
+
 Files live under UPLOAD_DIR (outside static/) under random names; the name the
 user gave is kept only as a sanitised label for the download.
 """
@@ -22,6 +25,13 @@ from flask import Response, abort, current_app, send_file
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from marketplace.exceptions import ServiceError
+from marketplace.file_checks import (
+    ATTACHMENT_ZIP,
+    BAD_ZIP,
+    FileRefused,
+    open_checked_zip,
+    pdf_problem,
+)
 
 DEFAULT_MAX_BYTES = 20 * 2**20
 MAX_NAME_CHARS = 120
@@ -33,7 +43,6 @@ CONTENT_TYPES = {
 }
 # The part each Office Open XML kind must contain besides [Content_Types].xml.
 _OOXML_MAIN_PART = {"docx": "word/document.xml", "xlsx": "xl/workbook.xml"}
-_ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError)
 
 
 @dataclass
@@ -83,7 +92,10 @@ def extension(name: str) -> str:
 
 
 def detect_kinds(path: Path) -> set[str]:
-    """Which accepted kinds the content is, judged by the bytes alone."""
+    """Which accepted kinds the content is, judged by the bytes alone.
+
+    Raises FileRefused for an archive over ATTACHMENT_ZIP's limits.
+    """
     with path.open("rb") as handle:
         head = handle.read(8)
     if head.startswith(b"%PDF-"):
@@ -93,9 +105,9 @@ def detect_kinds(path: Path) -> set[str]:
     try:
         # Only the central directory is read: nothing is extracted, so a
         # zip bomb costs nothing here.
-        with zipfile.ZipFile(path) as archive:
+        with open_checked_zip(path, path.stat().st_size, ATTACHMENT_ZIP) as archive:
             names = set(archive.namelist())
-    except _ZIP_ERRORS:
+    except BAD_ZIP:
         return set()
     if "[Content_Types].xml" not in names:
         return set()
@@ -139,7 +151,11 @@ def store(upload: Any) -> StoredFile:
             os.fsync(handle.fileno())
         if size == 0:
             raise ServiceError(f"“{name}”是空文件。", "attachments")
-        kinds = detect_kinds(temp)
+        try:
+            kinds = detect_kinds(temp)
+        except FileRefused as exc:
+            message = f"“{name}”{exc.message}，已拒绝。"
+            raise ServiceError(message, "attachments") from exc
         if not kinds:
             raise ServiceError(
                 f"“{name}”的内容不是有效的 PDF、DOCX 或 XLSX 文件，已拒绝。"
@@ -150,6 +166,8 @@ def store(upload: Any) -> StoredFile:
             raise ServiceError(
                 f"“{name}”的扩展名与文件内容不符，请检查后重新上传。", "attachments"
             )
+        if ext == "pdf" and (problem := pdf_problem(temp)):
+            raise ServiceError(f"“{name}”{problem}，已拒绝。", "attachments")
         stored_name = f"{secrets.token_hex(16)}.{ext}"
         # A rename within one directory is atomic: readers never see half a file.
         os.replace(temp, folder / stored_name)
