@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 import unicodedata
 from pathlib import Path
-from types import SimpleNamespace
 
 import click
 from email_validator import EmailNotValidError, validate_email
@@ -13,11 +12,10 @@ from flask import Flask
 from flask.cli import with_appcontext
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import SQLAlchemyError
-from wtforms.validators import ValidationError
 
 from marketplace import demo
 from marketplace.auth import services as accounts
-from marketplace.auth.forms import strong_password
+from marketplace.auth.passwords import password_problem
 from marketplace.creditcode import normalise
 from marketplace.exceptions import ServiceError
 from marketplace.experts.commands import import_experts
@@ -33,7 +31,6 @@ from marketplace.reference import (
 )
 
 DEFAULT_REGION = "411702"  # 驿城区
-PASSWORD_MIN, PASSWORD_MAX = 8, 128
 
 
 def init_app(app: Flask) -> None:
@@ -102,17 +99,6 @@ def resolve_region(value: str) -> str:
         hint = f"可用：{known}" if known else "请先运行 flask load-reference。"
         raise click.ClickException(f"所在县区无效：{value}。{hint}")
     return region.code
-
-
-def password_problem(password: str) -> str | None:
-    """Why a password breaks the web form's rule (auth.forms), or None."""
-    if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
-        return f"密码长度应为 {PASSWORD_MIN}–{PASSWORD_MAX} 位。"
-    try:
-        strong_password(None, SimpleNamespace(data=password))
-    except ValidationError as exc:
-        return str(exc)
-    return None
 
 
 @click.command("load-reference")
@@ -221,8 +207,9 @@ def create_user(
 ) -> None:
     """Create a user in an existing organisation.
 
-    The password must have at least 8 characters with letters and digits; it is
-    asked for (hidden, twice) when --password is not given.
+    The password must have at least 10 characters with letters and digits and
+    not be a common one (auth.passwords); it is asked for (hidden, twice) when
+    --password is not given.
     """
     try:
         email = validate_email(email.strip(), check_deliverability=False).normalized
@@ -268,7 +255,7 @@ def seed_demo(if_empty: bool, limit: int | None) -> None:
     """Load demo organisations, logins and research results.
 
     Loads the reference data, then the demo organisations, the demo logins
-    (password Demo@2026) and 2,000 published results from the bundled CSL sample.
+    (password Demo@Zmd2026) and 2,000 published results from the bundled CSL sample.
     Idempotent: a second run adds nothing.
     """
     if if_empty and db.session.scalar(select(func.count(Organisation.id))):

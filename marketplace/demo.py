@@ -53,7 +53,7 @@ from marketplace.money import fen_to_wan_str
 from marketplace.reference import DATA_DIR, load_reference_data
 
 CSL_FILE = DATA_DIR / "csl" / "csl_2k.jsonl"
-DEMO_PASSWORD = "Demo@2026"  # noqa: S105 - printed for the demo on purpose
+DEMO_PASSWORD = "Demo@Zmd2026"  # noqa: S105 - printed for the demo on purpose
 SEED = 20260101
 BUREAU_NAME = "驻马店市科学技术局"
 CITY_CODE = "411700"

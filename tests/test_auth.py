@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import func, select
 
@@ -26,8 +28,8 @@ def signup_data(**overrides):
         "region": "411702",
         "name": "王经理",
         "email": "Boss@Example.cn",
-        "password": "Secret123",
-        "confirm": "Secret123",
+        "password": "Huaihe-River9",
+        "confirm": "Huaihe-River9",
     }
     data.update(overrides)
     return data
@@ -43,6 +45,7 @@ def counts(db):
 def test_signup_creates_pending_org_and_admin(client, db):
     response = client.post("/auth/signup", data=signup_data())
     assert response.status_code == 302
+    assert response.headers["Location"] == "/auth/login"
     org = db.session.scalar(select(Organisation))
     user = db.session.scalar(select(User))
     assert org.name == "驻马店示例科技有限公司"
@@ -52,10 +55,51 @@ def test_signup_creates_pending_org_and_admin(client, db):
     assert user.email == "boss@example.cn"
     assert user.role == UserRole.ORG_ADMIN
     assert user.password_hash.startswith("scrypt:")
-    # Signed in straight away.
-    page = client.get(response.headers["Location"])
-    assert "驻马店示例科技有限公司" in page.get_data(as_text=True)
+    # Not signed in by the sign-up itself (that would tell a new e-mail from a
+    # registered one); the new administrator logs in with the password.
+    assert "如该邮箱此前未注册" in client.get("/auth/login").get_data(as_text=True)
+    login = client.post(
+        "/auth/login", data={"email": "boss@example.cn", "password": "Huaihe-River9"}
+    )
+    assert login.status_code == 302
+    page = client.get(f"/orgs/{org.id}")
     assert "正在等待科技局审核" in page.get_data(as_text=True)
+
+
+def _answer_page(client, response) -> str:
+    """The page a sign-up answer leads to, without its per-session CSRF token."""
+    assert response.status_code == 302
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    return re.sub(r'name="csrf_token"[^>]*>', "", page)
+
+
+def test_signup_does_not_tell_whether_an_email_is_registered(app, db, factory):
+    existing = factory.user(factory.org(), email="taken@example.cn")
+    before = counts(db)
+    taken_client, fresh_client = app.test_client(), app.test_client()
+    taken = taken_client.post(
+        "/auth/signup", data=signup_data(email="Taken@Example.cn")
+    )
+    assert counts(db) == before  # nothing made for a registered e-mail
+    fresh = fresh_client.post(
+        "/auth/signup",
+        data=signup_data(
+            email="new@example.cn",
+            org_name="另一家示例公司",
+            credit_code=make_credit_code("411702", 900002),
+        ),
+    )
+    assert counts(db) == (before[0] + 1, before[1] + 1)
+    assert taken.headers["Location"] == fresh.headers["Location"]
+    taken_page = _answer_page(taken_client, taken)
+    assert "如该邮箱此前未注册" in taken_page
+    assert "已注册" not in taken_page.replace("此前未注册", "")
+    assert taken_page == _answer_page(fresh_client, fresh)
+    # The registered account keeps its password; the attempt is audited.
+    assert db.session.get(User, existing.id).password_hash == existing.password_hash
+    assert db.session.scalar(
+        select(AuditEvent.note).where(AuditEvent.action == "signup_email_taken")
+    ) == "taken@example.cn"
 
 
 @pytest.mark.parametrize(
@@ -71,8 +115,12 @@ def test_signup_creates_pending_org_and_admin(client, db):
         ({"kind": "bureau"}, "不是有效的选择"),
         ({"region": "999999"}, "不是有效的选择"),
         ({"email": "not-an-email"}, "有效的邮箱地址"),
-        ({"password": "short1", "confirm": "short1"}, "8"),
+        ({"password": "short1", "confirm": "short1"}, "密码长度应为 10–128 位"),
+        ({"password": "Abcd1234", "confirm": "Abcd1234"}, "密码长度应为 10–128 位"),
         ({"password": "onlyletters", "confirm": "onlyletters"}, "字母和数字"),
+        ({"password": "password12", "confirm": "password12"}, "常见或已泄露"),
+        ({"password": "Password2026!", "confirm": "Password2026!"}, "常见或已泄露"),
+        ({"password": "qwertyuiop1", "confirm": "qwertyuiop1"}, "常见或已泄露"),
         ({"confirm": "Different123"}, "不一致"),
     ],
 )
@@ -84,14 +132,14 @@ def test_signup_bad_input_changes_nothing(client, db, overrides, message):
     assert counts(db) == before
 
 
-@pytest.mark.parametrize("field", ["org_name", "credit_code", "email"])
+@pytest.mark.parametrize("field", ["org_name", "credit_code"])
 def test_signup_duplicates_refused(client, db, factory, field):
+    # Organisations are public: a taken name or code may be named (e-mails not).
     existing = factory.org(name="已注册机构")
-    user = factory.user(existing, email="taken@example.cn")
+    factory.user(existing, email="taken@example.cn")
     duplicate = {
         "org_name": {"org_name": existing.name},
         "credit_code": {"credit_code": existing.credit_code},
-        "email": {"email": user.email.upper()},
     }[field]
     before = counts(db)
     response = client.post("/auth/signup", data=signup_data(**duplicate))
@@ -186,14 +234,18 @@ def test_password_change_ends_other_sessions(app, db, factory, login):
         "/auth/password",
         data={
             "current": "wrong1234",
-            "password": "NewPass123",
-            "confirm": "NewPass123",
+            "password": "NewPass-2026x",
+            "confirm": "NewPass-2026x",
         },
     )
     assert "当前密码不正确" in wrong.get_data(as_text=True)
     done = laptop.post(
         "/auth/password",
-        data={"current": PASSWORD, "password": "NewPass123", "confirm": "NewPass123"},
+        data={
+            "current": PASSWORD,
+            "password": "NewPass-2026x",
+            "confirm": "NewPass-2026x",
+        },
     )
     assert done.status_code == 302
     members_url = f"/orgs/{user.org_id}/members"
@@ -202,7 +254,7 @@ def test_password_change_ends_other_sessions(app, db, factory, login):
     fresh = app.test_client()
     old = fresh.post("/auth/login", data={"email": user.email, "password": PASSWORD})
     assert old.status_code == 200
-    assert login(user, "NewPass123").get(members_url).status_code == 200
+    assert login(user, "NewPass-2026x").get(members_url).status_code == 200
     live = db.session.scalar(
         select(func.count(LoginSession.id)).where(
             LoginSession.user_id == user.id, LoginSession.revoked_at.is_(None)

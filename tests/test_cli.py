@@ -30,7 +30,7 @@ from marketplace.models import (
 )
 from marketplace.reference import DEFAULT_FIELDS
 
-GOOD_PASSWORD = "Abcd1234"
+GOOD_PASSWORD = "Abcd-1234-zmd"
 
 
 def counts(app) -> dict[str, int]:
@@ -267,8 +267,10 @@ def test_create_user_prompt_mismatch_creates_nothing(app, runner, factory):
     ("password", "message"),
     [
         ("abc123", "密码长度"),
+        ("Abcd1234", "密码长度应为 10–128 位"),
         ("abcdefghij", "字母和数字"),
         ("1234567890", "字母和数字"),
+        ("password2026", "常见或已泄露"),
         ("a1" * 65, "密码长度"),
     ],
 )
@@ -294,10 +296,10 @@ def test_create_user_weak_prompted_password_refused(app, runner, factory):
     org = factory.org()
     result = runner.invoke(
         args=["create-user", "weak@example.cn", "--org", org.name],
-        input="password\npassword\n",
+        input="iloveyou2026\niloveyou2026\n",
     )
     assert result.exit_code != 0
-    assert "字母和数字" in result.output
+    assert "常见或已泄露" in result.output
     assert get_user(app, "weak@example.cn") is None
 
 

@@ -130,6 +130,7 @@ def test_add_new_account_by_credit_code_and_log_in(
         ({"affiliation": "没有这个机构"}, "找不到机构"),
         ({"password": ""}, "密码长度应为"),
         ({"password": "onlyletters"}, "密码需同时包含字母和数字"),
+        ({"password": "Expert2026"}, "常见或已泄露"),
     ],
 )
 def test_bad_input_refused_nothing_created(

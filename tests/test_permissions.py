@@ -94,7 +94,7 @@ def test_post_denials_change_nothing(world, path, db):
         "email": "new@example.cn",
         "name": "新人",
         "role": "member",
-        "password": "Secret123",
+        "password": "Secret123-perm",
     }
     for role in ROLES:
         if role in POST_MATRIX[path]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
 
+from marketplace.auth.passwords import PASSWORD_HELP, PASSWORD_MAX, password_problem
 from marketplace.forms_common import (
     BaseForm,
     CreditCode,
@@ -15,20 +16,18 @@ from marketplace.forms_common import (
 from marketplace.models import ORG_KIND_LABELS
 from marketplace.permissions import SIGNUP_KINDS
 
-PASSWORD_HELP = "至少 8 位，需同时包含字母和数字。"  # noqa: S105 (help text)
-
 
 def strong_password(form, field) -> None:
-    """At least 8 characters with both letters and digits."""
-    value = field.data or ""
-    if not (any(c.isalpha() for c in value) and any(c.isdigit() for c in value)):
-        raise ValidationError("密码需同时包含字母和数字。")
+    """The password rule of auth.passwords, as a WTForms validator."""
+    problem = password_problem(field.data)
+    if problem:
+        raise ValidationError(problem)
 
 
 def _password_field(label: str) -> PasswordField:
     return PasswordField(
         label,
-        validators=[DataRequired(), Length(min=8, max=128), strong_password],
+        validators=[DataRequired(), Length(max=PASSWORD_MAX), strong_password],
         description=PASSWORD_HELP,
     )
 

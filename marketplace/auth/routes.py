@@ -29,6 +29,13 @@ from marketplace.security import (
     start_login_session,
 )
 
+# The same words whether or not the e-mail already had an account. The e-mail
+# confirmation comes with the messaging work; until then no mail is promised.
+SIGNUP_DONE = (
+    "注册申请已提交。如该邮箱此前未注册，机构账号已开通、机构信息已提交科技局审核，"
+    "请用该邮箱和密码登录；如该邮箱已有账号，请直接登录。"
+)
+
 
 def _login_limit() -> str:
     return current_app.config["LOGIN_RATE_LIMIT"]
@@ -73,16 +80,18 @@ def signup():
             db.session.rollback()
             form.attach_error(error)
         else:
-            _log_in(user)
-            audit.record("login", user=user, note="after sign-up")
-            db.session.commit()
-            flash(
-                "注册成功。机构信息已提交科技局审核，审核通过前可先起草信息。",
-                "success",
-            )
-            if kept.pending_id() is not None:
-                return redirect(url_for("demands.resume"))
-            return redirect(url_for("orgs.profile", org_id=user.org_id))
+            if user is None:
+                # The e-mail has an account: nothing is made, and the answer is
+                # the very one a new account gets.
+                db.session.rollback()
+                audit.record_alone(
+                    "signup_email_taken",
+                    note=accounts.normalise_email(form.email.data)[:254],
+                )
+            else:
+                db.session.commit()
+            flash(SIGNUP_DONE, "info")
+            return redirect(url_for("auth.login"))
     return render_template("auth/signup.html", form=form)
 
 

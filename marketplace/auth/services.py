@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from marketplace import audit
+from marketplace.auth.passwords import check_password
 from marketplace.creditcode import credit_code_error, normalise
 from marketplace.exceptions import ServiceError
 from marketplace.extensions import db
@@ -103,6 +104,7 @@ def create_user(
     email = normalise_email(email)
     if email_taken(email):
         raise ServiceError("该邮箱已注册。", "email")
+    check_password(password)
     user = User(
         email=email,
         name=(name or "").strip(),
@@ -127,15 +129,22 @@ def register_organisation(
     name: str,
     email: str,
     password: str,
-) -> User:
-    """Sign-up: a new, unverified organisation and its first org admin."""
+) -> User | None:
+    """Sign-up: a new, unverified organisation and its first org admin.
+
+    None when the e-mail already has an account: the caller rolls back and
+    answers exactly as on success, so sign-up never tells who is registered.
+    """
     if kind not in {k.value for k in OrgKind} or kind == OrgKind.BUREAU:
         raise ServiceError("该机构类型不能自行注册。", "kind")
-    if email_taken(email):
-        raise ServiceError("该邮箱已注册。", "email")
+    check_password(password)
+    # The organisation's own checks come first: they say nothing about e-mails.
     org = create_organisation(
         name=org_name, kind=kind, region_code=region_code, credit_code=credit_code
     )
+    if email_taken(email):
+        hash_password(password)  # the same work as a real sign-up
+        return None
     return create_user(
         org=org, email=email, password=password, name=name, role=UserRole.ORG_ADMIN
     )
@@ -158,6 +167,7 @@ def change_password(user: User, current: str, new: str) -> None:
         raise ServiceError("当前密码不正确。", "current")
     if current == new:
         raise ServiceError("新密码不能与当前密码相同。", "password")
+    check_password(new)
     user.password_hash = hash_password(new)
     user.password_changed_at = utcnow()
     revoke_all_sessions(user)

@@ -15,7 +15,7 @@ from flask.cli import with_appcontext
     "--password",
     default=None,
     help="Initial password for accounts the file creates (letters and digits, "
-    "8+ characters); tell the experts to change it.",
+    "10+ characters, not a common one); tell the experts to change it.",
 )
 @with_appcontext
 def import_experts(file: Path, password: str | None) -> None:

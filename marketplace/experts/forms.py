@@ -106,6 +106,6 @@ class NewExpertForm(ExpertForm):
     )
     password = PasswordField(
         "初始密码（新建账号时必填）",
-        validators=[Optional(), Length(min=8, max=128), strong_password],
+        validators=[Optional(), Length(max=128), strong_password],
         description=PASSWORD_HELP + " 请线下告知专家，并提醒其登录后修改。",
     )

@@ -18,6 +18,7 @@ from sqlalchemy import String, cast, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from marketplace import audit, permissions
+from marketplace.auth import passwords
 from marketplace.auth import services as accounts
 from marketplace.exceptions import ServiceError, StateError
 from marketplace.extensions import db
@@ -211,9 +212,7 @@ def check_existing_user(user: User, org_text: str = "") -> None:
 
 def password_problem(password: str) -> str | None:
     """Why an initial password breaks the sign-up rule, or None."""
-    from marketplace.cli import password_problem as problem  # cli imports this
-
-    return problem(password or "")
+    return passwords.password_problem(password or "")
 
 
 # --- verbs ---------------------------------------------------------------------

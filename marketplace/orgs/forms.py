@@ -82,7 +82,7 @@ class MemberForm(BaseForm):
     )
     password = PasswordField(
         "初始密码",
-        validators=[DataRequired(), Length(min=8, max=128), strong_password],
+        validators=[DataRequired(), Length(max=128), strong_password],
         description=PASSWORD_HELP + " 请线下告知成员，并提醒其登录后修改。",
     )
 
