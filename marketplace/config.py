@@ -70,7 +70,20 @@ def build_config(instance_path: str) -> dict:
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_ENABLED": _flag(os.environ.get("RATELIMIT_ENABLED"), True),
         "RATELIMIT_HEADERS_ENABLED": True,
+        # Failed login POSTs per address and e-mail (Flask-Limiter, per worker
+        # with memory://); guessing is stopped by the locks below, in the database.
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute"),
+        "LOGIN_LOCK_AFTER": int(os.environ.get("LOGIN_LOCK_AFTER", "5")),
+        "LOGIN_ADDRESS_LOCK_AFTER": int(
+            os.environ.get("LOGIN_ADDRESS_LOCK_AFTER", "20")
+        ),
+        "LOGIN_FAILURE_WINDOW_MINUTES": int(
+            os.environ.get("LOGIN_FAILURE_WINDOW_MINUTES", "15")
+        ),
+        "LOGIN_LOCK_MINUTES": int(os.environ.get("LOGIN_LOCK_MINUTES", "15")),
+        "LOGIN_LOCK_MAX_MINUTES": int(
+            os.environ.get("LOGIN_LOCK_MAX_MINUTES", "1440")
+        ),
         "API_RATE_LIMIT": os.environ.get("API_RATE_LIMIT", "120 per minute"),
         "MAX_ATTACHMENT_BYTES": int(os.environ.get("MAX_ATTACHMENT_BYTES", 20 * 2**20)),
         # Apply the outbox to this node's index right after each commit; turn off

@@ -41,15 +41,18 @@ from marketplace.models import (
     Contract,
     ContractType,
     Deal,
+    LoginThrottle,
     Notification,
     OrgKind,
     Proposal,
     ProposalKind,
     ProposalMember,
     ResultStatus,
+    ThrottleScope,
     UnmetDemand,
     User,
     UserRole,
+    utcnow,
 )
 from marketplace.search.sync import get_index
 from tests.access_delivery import ACCOUNT, build_delivery
@@ -105,6 +108,9 @@ TABLE: dict[tuple[str, str], frozenset[str]] = {
     ("/auth/login", "GET"): ALL,
     ("/auth/login", "POST"): ALL,
     ("/auth/logout", "POST"): USERS,
+    # Failed-login locks: the sysadmin's alone (the bureau's staff do not see them).
+    ("/auth/locks", "GET"): frozenset({"sysadmin"}),
+    ("/auth/locks/<int:throttle_id>/unlock", "POST"): frozenset({"sysadmin"}),
     ("/auth/password", "GET"): USERS,
     ("/auth/password", "POST"): USERS,
     ("/auth/signup", "GET"): ALL,
@@ -307,6 +313,7 @@ DEFAULT_PARAMS = {
     "file_id": "deliverable_file",
     "member_id": "panel_seat",
     "demand_id": "demand",
+    "throttle_id": "throttle",
 }
 # ... and literal values for the string parameters.
 LITERAL_PARAMS = {"kind": "challenge", "name": "month", "ext": "csv"}
@@ -596,7 +603,16 @@ def build_world(app, factory) -> dict:
             text_hash="0" * 64,
             best_score=12.0,
         )
-        _db.session.add_all([attachment, deal, contract, notification, demand])
+        throttle = LoginThrottle(
+            scope=ThrottleScope.ACCOUNT,
+            key="guessed@example.cn",
+            failures=5,
+            locks=1,
+            locked_until=utcnow() + timedelta(minutes=15),
+        )
+        _db.session.add_all(
+            [attachment, deal, contract, notification, demand, throttle]
+        )
         _db.session.commit()
         from marketplace.tokens.services import create_token
 
@@ -613,6 +629,7 @@ def build_world(app, factory) -> dict:
             contract=contract.id,
             notification=notification.id,
             demand=demand.id,
+            throttle=throttle.id,
         )
         from marketplace.proposals.attachments import upload_dir
 

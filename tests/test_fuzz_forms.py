@@ -269,6 +269,22 @@ def _self_login(w: World) -> dict:
     return {"client": w.login(user), "uid": user.id, "org": w.org("firm").id}
 
 
+def _lock(w: World) -> dict:
+    from marketplace.models import LoginThrottle, ThrottleScope, utcnow
+
+    def add() -> int:
+        row = LoginThrottle(
+            scope=ThrottleScope.ACCOUNT, key=f"locked{next(_serial)}@example.cn",
+            failures=5, locks=1, locked_until=utcnow() + timedelta(minutes=15),
+        )
+        db.session.add(row)
+        db.session.flush()
+        return row.id
+
+    admin = w.factory.user(w.org("bureau"), is_sysadmin=True)
+    return {"client": w.login(admin), "throttle": w.run(add)}
+
+
 def _member(w: World) -> dict:
     return {"org": w.org("firm").id, "uid": w.factory.user(w.org("firm")).id}
 
@@ -427,6 +443,8 @@ SPECS = [
       {"current": PASSWORD, "password": "N3w-Passw0rd", "confirm": "N3w-Passw0rd"},
       _self_login, ["self:/"], examples=6),
     S("/auth/logout", "self", "/auth/logout", {}, _self_login, ["self:/"], examples=4),
+    S("/auth/locks/<int:throttle_id>/unlock", "self", "/auth/locks/{throttle}/unlock",
+      {}, _lock, ["self:/auth/locks"], examples=4),
     # organisations and members
     S("/orgs/<int:org_id>/edit", "firm", "/orgs/{org}/edit", lambda w, c: {
         "name": "模糊机构", "credit_code": w.org("firm").credit_code,

@@ -56,6 +56,8 @@ def test_logout_without_csrf_token_is_refused(csrf_app, app, factory):
 @pytest.fixture
 def limited_app(app_config):
     app_config["RATELIMIT_ENABLED"] = True
+    # Flask-Limiter alone: the account lock (tests/test_login_throttle.py) waits.
+    app_config["LOGIN_LOCK_AFTER"] = 100
     return app_config
 
 
@@ -72,6 +74,12 @@ def test_login_is_limited_after_ten_failures(limited_app, app, factory):
     )
     assert blocked.status_code == 429
     assert "过于频繁" in blocked.get_data(as_text=True)
+    # Counted per address and e-mail: another account's right password passes.
+    other = factory.user(factory.org())
+    allowed = client.post(
+        "/auth/login", data={"email": other.email, "password": PASSWORD}
+    )
+    assert allowed.status_code == 302
 
 
 def test_successful_logins_do_not_count_against_the_limit(limited_app, app, factory):

@@ -1,7 +1,7 @@
-"""Sign-up, login, logout and password changes."""
+"""Sign-up, login, logout, password changes and the sysadmin's login locks."""
 
 from flask import Blueprint
 
 bp = Blueprint("auth", __name__)
 
-from marketplace.auth import routes  # noqa: E402,F401
+from marketplace.auth import locks, routes  # noqa: E402,F401

@@ -11,10 +11,11 @@ from flask import (
     session,
     url_for,
 )
+from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
 
 from marketplace import audit
-from marketplace.auth import bp
+from marketplace.auth import bp, throttle
 from marketplace.auth import services as accounts
 from marketplace.auth.forms import LoginForm, PasswordChangeForm, SignupForm
 from marketplace.demands import kept
@@ -28,6 +29,7 @@ from marketplace.security import (
     revoke_login_session,
     start_login_session,
 )
+from marketplace.templating import localtime
 
 # The same words whether or not the e-mail already had an account. The e-mail
 # confirmation comes with the messaging work; until then no mail is promised.
@@ -41,9 +43,26 @@ def _login_limit() -> str:
     return current_app.config["LOGIN_RATE_LIMIT"]
 
 
+def _login_key() -> str:
+    # The address and the e-mail typed: failures on one account never make the
+    # limiter refuse a colleague's right password from the same (NAT) address.
+    email = accounts.normalise_email(request.form.get("email", ""))[:254]
+    return f"{get_remote_address()}|{email}"
+
+
 def _failed_attempt(response) -> bool:
     # Only failures count against the limit: a success redirects.
     return response.status_code != 302
+
+
+def lock_message(lock: throttle.Lock) -> str:
+    """The answer while a lock holds; it never says if the password was right."""
+    account = lock.scope == throttle.ThrottleScope.ACCOUNT
+    who = "该账号" if account else "您所在的网络地址"
+    return (
+        f"登录失败次数过多，{who}已暂时锁定，请于 {localtime(lock.until)} 后再试，"
+        "或联系系统管理员解锁。"
+    )
 
 
 def _log_in(user, remember: bool = False) -> None:
@@ -96,21 +115,37 @@ def signup():
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"], deduct_when=_failed_attempt)
+@limiter.limit(
+    _login_limit, key_func=_login_key, methods=["POST"], deduct_when=_failed_attempt
+)
 def login():
-    """Log in with e-mail and password."""
+    """Log in with e-mail and password; locked accounts and addresses wait."""
     next_url = request.args.get("next")
     if current_user.is_authenticated:
         return redirect(next_url if is_safe_next(next_url) else url_for("main.index"))
     form = LoginForm()
+    status = 200
     if form.validate_on_submit():
-        user = accounts.authenticate(form.email.data, form.password.data)
+        email = accounts.normalise_email(form.email.data)[:254]
+        address = request.remote_addr or ""
+        lock = throttle.active_lock(email, address)
+        if lock is not None:
+            # The password is not checked while locked: the answer is the same
+            # whether it was right or not.
+            audit.record_alone("login_refused_locked", note=email)
+            form.form_errors.append(lock_message(lock))
+            return render_template("auth/login.html", form=form), 429
+        user = accounts.authenticate(email, form.password.data)
         if user is None:
-            audit.record_alone(
-                "login_failed", note=accounts.normalise_email(form.email.data)[:254]
+            lock = throttle.record_failure(email, address)
+            audit.record("login_failed", note=email)
+            db.session.commit()
+            form.form_errors.append(
+                lock_message(lock) if lock else "邮箱或密码不正确。"
             )
-            form.form_errors.append("邮箱或密码不正确。")
+            status = 429 if lock else 200
         else:
+            throttle.record_success(email)
             _log_in(user, remember=form.remember.data)
             audit.record("login", user=user)
             db.session.commit()
@@ -120,7 +155,7 @@ def login():
             return redirect(
                 next_url if is_safe_next(next_url) else url_for("main.index")
             )
-    return render_template("auth/login.html", form=form)
+    return render_template("auth/login.html", form=form), status
 
 
 @bp.route("/logout", methods=["POST"])

@@ -60,6 +60,7 @@ from marketplace.models.proposal import (
 )
 from marketplace.models.reference import Region, RegionKind, TechField
 from marketplace.models.search import PRUNED_MARK, SearchReplica
+from marketplace.models.throttle import LoginThrottle, ThrottleScope
 from marketplace.models.user import ApiToken, LoginSession, User, UserRole
 
 __all__ = [
@@ -92,6 +93,7 @@ __all__ = [
     "ExpertProfile",
     "IntegrityRecord",
     "LoginSession",
+    "LoginThrottle",
     "MemberStatus",
     "Milestone",
     "MilestoneStatus",
@@ -118,6 +120,7 @@ __all__ = [
     "SearchOutbox",
     "SearchReplica",
     "TechField",
+    "ThrottleScope",
     "UnmetDemand",
     "User",
     "UserRole",
