@@ -158,3 +158,9 @@ def test_ten_thousand_character_url_gets_our_414_from_gunicorn(live_server):
     ok = requests.get(server.url("/search?q=" + "%E8%8A%9D" * 800), timeout=60)
     assert ok.status_code == 200
     assert_security_headers(ok)
+    # With a session cookie (whatever its worth) both answers are private.
+    cookies = {"mp_session": "anything"}
+    for target, code in ((url, 414), (ok.url, 200)):
+        private = requests.get(target, cookies=cookies, timeout=60)
+        assert private.status_code == code
+        assert "no-store" in private.headers["Cache-Control"]
