@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
 
-from marketplace import audit
+from marketplace import audit, permissions
 from marketplace import demo_trades as trades
 from marketplace.contracts import services as contracts
 from marketplace.contracts.services import Party
@@ -381,8 +381,14 @@ def _run_deal(
     agent = actors[agencies[0].org_id]
     actor = agent if plan.mode == "agency" or party is None else party
     deal = deals.create_deal(actor, demand, supply, plan.title, challenge=challenge)
-    if actor is party and plan.mode == "other":
-        deals.set_broker(deal, actor, db.session.get(Organisation, agencies[1].org_id))
+    other = db.session.get(Organisation, agencies[1].org_id)
+    # On a run after demo_delivery restricted that agency, it brokers nothing new.
+    if (
+        actor is party
+        and plan.mode == "other"
+        and not permissions.org_restricted(other.id)
+    ):
+        deals.set_broker(deal, actor, other)
     for stage in plan.path:
         deals.move_stage(deal, actor, stage, NOTES.get(stage) or plan.note)
         if stage == _N:

@@ -14,6 +14,7 @@ from flask import abort
 from flask_login import current_user, login_required
 from sqlalchemy import Select, and_, false, or_, select
 
+from marketplace.exceptions import StateError
 from marketplace.models import (
     AuditEvent,
     Challenge,
@@ -450,24 +451,49 @@ def active_restrictions(user: Any, on: Any = None) -> list[IntegrityRecord]:
     )
 
 
-def org_restricted(org_id: int, on: Any = None) -> bool:
-    """Whether an organisation-wide integrity restriction is in force."""
+def org_restriction(org_id: int | None, on: Any = None) -> IntegrityRecord | None:
+    """The organisation-wide restriction in force (the longest running), if any."""
+    if org_id is None:
+        return None
     from marketplace.extensions import db
     from marketplace.listings.states import local_today
 
     day = on or local_today()
-    return (
-        db.session.scalar(
-            select(IntegrityRecord.id).where(
-                IntegrityRecord.org_id == org_id,
-                IntegrityRecord.user_id.is_(None),
-                IntegrityRecord.revoked_at.is_(None),
-                IntegrityRecord.decided_on <= day,
-                IntegrityRecord.restricted_until >= day,
-            )
+    return db.session.scalar(
+        select(IntegrityRecord)
+        .where(
+            IntegrityRecord.org_id == org_id,
+            IntegrityRecord.user_id.is_(None),
+            IntegrityRecord.revoked_at.is_(None),
+            IntegrityRecord.decided_on <= day,
+            IntegrityRecord.restricted_until >= day,
         )
-        is not None
+        .order_by(IntegrityRecord.restricted_until.desc())
+        .limit(1)
     )
+
+
+def org_restricted(org_id: int, on: Any = None) -> bool:
+    """Whether an organisation-wide integrity restriction is in force."""
+    return org_restriction(org_id, on) is not None
+
+
+def refuse_restricted_org(
+    org: Organisation | None, consequence: str, field: str | None = None
+) -> None:
+    """Refuse, saying why, a decision that would advance a restricted organisation.
+
+    One rule for every decision (bid decisions, adoption, consortium, deals,
+    contracts, direct award): a restriction recorded after the party applied
+    still holds when the other side decides.
+    """
+    record = org_restriction(org.id) if org is not None else None
+    if record is not None:
+        raise StateError(
+            f"“{org.name}”处于科研诚信限制期内（{record.source_document}，"
+            f"至 {record.restricted_until:%Y-%m-%d}），{consequence}。",
+            field,
+        )
 
 
 def restriction_notice(user: Any) -> str:

@@ -109,6 +109,15 @@ def _attribute_broker(deal: Deal, user: Any) -> None:
         deal.broker_user_id = user.id
 
 
+def _refuse_restricted(
+    demand: Organisation, supply: Organisation, broker: Organisation | None
+) -> None:
+    permissions.refuse_restricted_org(demand, "不能作为撮合项目的需求方", "demand_org")
+    permissions.refuse_restricted_org(supply, "不能作为撮合项目的供给方", "supply_org")
+    if broker is not None and broker.kind in permissions.BROKER_KINDS:
+        permissions.refuse_restricted_org(broker, "不能居间撮合")
+
+
 def deal_for_proposal(proposal: Proposal) -> Deal | None:
     """The deal opened when this proposal was awarded or accepted, if any."""
     return db.session.scalar(select(Deal).where(Deal.proposal_id == proposal.id))
@@ -123,6 +132,7 @@ def open_deal_from_match(user: Any, challenge: Challenge, result: Result) -> Dea
         raise StateError("只有双方机构或技术转移机构可以发起撮合。")
     if challenge.org_id == result.org_id:
         raise StateError("需求方和成果方是同一机构，无需撮合。")
+    _refuse_restricted(challenge.org, result.org, user.org)
     existing = db.session.scalar(
         select(Deal).where(
             Deal.challenge_id == challenge.id,
@@ -194,6 +204,7 @@ def create_deal(
     is_agency = user.org.kind in permissions.BROKER_KINDS
     if not (is_party or is_agency):
         raise ServiceError("只有双方机构的成员或技术转移机构可以发起撮合项目。")
+    _refuse_restricted(demand, supply, None if is_party else user.org)
     title = (title or "").strip()
     if not title:
         raise ServiceError("请填写项目名称。", field="title")
@@ -274,6 +285,7 @@ def set_broker(deal: Deal, user: Any, agency: Organisation | str | None) -> Deal
         new = agency if isinstance(agency, Organisation) else find_org(agency)
         if new is None or not new.verified or new.kind not in permissions.BROKER_KINDS:
             raise ServiceError("经纪机构必须是已认证的技术转移机构。", field="broker")
+        permissions.refuse_restricted_org(new, "不能居间撮合", "broker")
     new_id = new.id if new else None
     if new_id == deal.broker_org_id:
         return deal

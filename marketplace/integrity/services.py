@@ -3,8 +3,10 @@
 The bureau records misconduct against an organisation (every member is then
 barred) or a person (only that person; the record also names their organisation
 so the party can find it). While a restriction runs the party may not bid,
-apply to adopt results, be named in a consortium or sit on panels; the checks
-themselves live in permissions.py. Nothing commits here.
+apply to adopt results, be named in a consortium or sit on panels, nor may any
+decision advance it (permissions.refuse_restricted_org); the checks themselves live
+in permissions.py. Recording a restriction tells the owners of listings it has
+pending bids or applications on. Nothing commits here.
 """
 
 from __future__ import annotations
@@ -25,10 +27,14 @@ from marketplace.listings.states import local_today
 from marketplace.models import (
     MISCONDUCT_TYPES,
     IntegrityRecord,
+    MemberStatus,
     OrgKind,
+    Proposal,
+    ProposalKind,
+    ProposalMember,
     utcnow,
 )
-from marketplace.proposals.services import find_org
+from marketplace.proposals.services import PENDING, find_org, proposal_link
 
 MAX_FACTS, MAX_SOURCE, MAX_REASON = 5000, 200, 2000
 SUBJECTS = {"org": "机构", "person": "个人"}
@@ -256,7 +262,45 @@ def record_misconduct(actor: Any, data: RecordData) -> IntegrityRecord:
         f"科技局记录了科研诚信信息（{record.type_label}，{source}），"
         f"{_period(record)}。",
     )
+    _tell_listing_owners(record)
     return record
+
+
+def _pending_from(org_id: int) -> list[Proposal]:
+    # Its own bids and applications, and bids naming it as a consortium member.
+    as_member = select(ProposalMember.proposal_id).where(
+        ProposalMember.org_id == org_id,
+        ProposalMember.status != MemberStatus.DECLINED,
+    )
+    return list(
+        db.session.scalars(
+            select(Proposal)
+            .where(
+                or_(Proposal.org_id == org_id, Proposal.id.in_(as_member)),
+                Proposal.status.in_(PENDING),
+            )
+            .order_by(Proposal.id)
+        )
+    )
+
+
+def _tell_listing_owners(record: IntegrityRecord) -> None:
+    """Tell owners of listings with pending bids or applications from the party."""
+    if record.user_id is not None or record_state(record) != "in_force":
+        return
+    until = f"{record.restricted_until:%Y-%m-%d}"
+    for proposal in _pending_from(record.org_id):
+        listing = proposal.challenge or proposal.result
+        if listing is None:
+            continue
+        is_bid = proposal.kind == ProposalKind.BID
+        what = "申报" if is_bid else "转化申请"
+        audit.notify_org(
+            listing.org_id,
+            f"{record.org.name} 受科研诚信限制至 {until}，"
+            f"涉及其的对“{listing.title[:60]}”的{what}在此之前不能入围、中选或获准。",
+            proposal_link(proposal) if is_bid else f"/results/{listing.id}",
+        )
 
 
 def _tell_party(record: IntegrityRecord, person: Any, message: str) -> None:

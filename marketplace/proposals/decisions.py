@@ -17,6 +17,7 @@ from marketplace.models import (
     Deal,
     DealEvent,
     DealStage,
+    MemberStatus,
     Organisation,
     PanelPurpose,
     PanelStatus,
@@ -50,12 +51,24 @@ def _require_decider(user: Any, proposal: Proposal) -> None:
         raise StateError("只有发榜企业可以评审申报。")
 
 
+def _refuse_restricted(proposal: Proposal, consequence: str) -> None:
+    # A restriction recorded after the bid went in still holds at decision time,
+    # for the bidder and for every consortium member that has not declined.
+    permissions.refuse_restricted_org(proposal.org, consequence)
+    for member in proposal.members:
+        if member.status != MemberStatus.DECLINED:
+            permissions.refuse_restricted_org(
+                member.org, f"其所在联合体的申报{consequence}"
+            )
+
+
 def shortlist(proposal: Proposal, user: Any) -> None:
     """The owner puts a submitted bid on the shortlist (入围)."""
     _require_decider(user, proposal)
     challenge, proposal = lock_for_proposal(proposal)
     if challenge.status not in DECIDING_STATES:
         raise StateError("该榜单已不在评审阶段。")
+    _refuse_restricted(proposal, "不能入围")
     move(
         proposal,
         P.SHORTLISTED,
@@ -176,6 +189,7 @@ def select_winner(proposal: Proposal, user: Any, reason: str = "") -> Deal:
         raise StateError("该榜单已确定中选方。")
     if not decision_time(challenge):
         raise StateError("揭榜截止后才能选定中选方。")
+    _refuse_restricted(proposal, "不能中选")
     move(
         proposal,
         P.SELECTED,
@@ -200,8 +214,7 @@ def _award_target(challenge: Challenge, org_text: str) -> Organisation:
         raise ServiceError("不能委托给发榜企业自身。", "org")
     if not org.verified or org.kind not in permissions.BIDDER_KINDS:
         raise ServiceError(f"“{org.name}”不能承担该榜单。", "org")
-    if permissions.org_restricted(org.id):
-        raise ServiceError(f"“{org.name}”处于科研诚信限制期内，不能承担该榜单。", "org")
+    permissions.refuse_restricted_org(org, "不能承担该榜单", "org")
     return org
 
 

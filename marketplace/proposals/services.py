@@ -183,10 +183,7 @@ def _resolve_members(
             raise ServiceError(f"“{org.name}”尚未通过科技局审核。", "members")
         if org.kind not in permissions.BIDDER_KINDS:
             raise ServiceError(f"“{org.name}”不能作为联合体成员。", "members")
-        if permissions.org_restricted(org.id):
-            raise ServiceError(
-                f"“{org.name}”处于科研诚信限制期内，不能作为联合体成员。", "members"
-            )
+        permissions.refuse_restricted_org(org, "不能作为联合体成员", "members")
         found[org.id] = org
     if found and not challenge.consortium_allowed:
         raise ServiceError("该榜单不接受联合体申报。", "members")

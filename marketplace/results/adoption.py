@@ -126,6 +126,8 @@ def _decide(proposal: Proposal, user: Any) -> Result:
 def accept_application(proposal: Proposal, user: Any) -> Deal:
     """The owner accepts an application, which opens a deal with the applicant."""
     result = _decide(proposal, user)
+    # An application filed before a restriction was recorded is not a way round it.
+    permissions.refuse_restricted_org(proposal.org, "其转化申请不能获准")
     move(
         proposal,
         ProposalStatus.SELECTED,
