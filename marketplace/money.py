@@ -10,6 +10,13 @@ FEN_PER_WAN = 1_000_000
 # 10 million 万元: larger figures are typing mistakes, not contracts.
 MAX_WAN = Decimal("10000000")
 _PLAIN_NUMBER = re.compile(r"^[0-9]{1,12}(\.[0-9]{1,6})?$")
+# Commas only as thousands separators, every group of three: "1,234.5". "5,0"
+# (a decimal comma) or "12,34" would otherwise silently become 50 or 1234.
+_GROUPED_NUMBER = re.compile(r"^[0-9]{1,3}(,[0-9]{3})+(\.[0-9]{1,6})?$")
+AMBIGUOUS_COMMA = (
+    "金额中的逗号只能作千位分隔符，每组三位数字（如 1,234.5）；"
+    "小数请用小数点“.”，例如 5.0。"
+)
 
 
 class MoneyError(ValueError):
@@ -17,9 +24,13 @@ class MoneyError(ValueError):
 
 
 def _parse(text: str | None, unit_fen: int, max_units: Decimal) -> int:
-    raw = (text or "").strip().replace(",", "").replace("，", "")
+    raw = (text or "").strip().replace("，", ",")
     if not raw:
         raise MoneyError("请输入金额。")
+    if "," in raw:
+        if not _GROUPED_NUMBER.match(raw):
+            raise MoneyError(AMBIGUOUS_COMMA)
+        raw = raw.replace(",", "")
     if not _PLAIN_NUMBER.match(raw):
         raise MoneyError("金额只能是不带单位的非负数字，例如 12.5。")
     try:

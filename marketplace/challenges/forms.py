@@ -36,7 +36,7 @@ from marketplace.challenges.services import (
 )
 from marketplace.extensions import db
 from marketplace.forms_common import BaseForm, SafeText, WanField, choices, strip_filter
-from marketplace.listings.states import STATUS_LABELS, local_today
+from marketplace.listings.states import STATUS_LABELS, deadline_too_far, local_today
 from marketplace.models import ORG_KIND_LABELS, ChallengeStatus, TechField
 from marketplace.permissions import PUBLIC_CHALLENGE_STATES
 from marketplace.reference import region_options
@@ -90,6 +90,8 @@ def _check_keywords(form: Form, field: KeywordsField) -> None:
 def _not_in_past(form: Form, field: DateField) -> None:
     if field.data is not None and field.data < local_today():
         raise ValidationError("揭榜截止日期不能早于今天。")
+    if problem := deadline_too_far(field.data):
+        raise ValidationError(problem)
 
 
 _PHONE = Regexp(

@@ -14,7 +14,11 @@ from marketplace import audit, permissions
 from marketplace.exceptions import ServiceError, StateError
 from marketplace.extensions import db
 from marketplace.listings import review
-from marketplace.listings.states import CHALLENGE_TRANSITIONS, local_today
+from marketplace.listings.states import (
+    CHALLENGE_TRANSITIONS,
+    deadline_too_far,
+    local_today,
+)
 from marketplace.models import (
     Challenge,
     ChallengeStatus,
@@ -101,6 +105,8 @@ def _check(data: ChallengeData) -> None:
         raise ServiceError("榜额须在 0 至 10,000,000 万元之间。", "bounty")
     if data.deadline is not None and data.deadline < local_today():
         raise ServiceError("揭榜截止日期不能早于今天。", "deadline")
+    if problem := deadline_too_far(data.deadline):
+        raise ServiceError(problem, "deadline")
     unknown = set(data.allowed_bidder_kinds) - set(BIDDER_KIND_CHOICES)
     if unknown:
         raise ServiceError("可揭榜机构类型无效。", "allowed_bidder_kinds")

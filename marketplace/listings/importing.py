@@ -31,7 +31,12 @@ from marketplace.listings.import_files import (  # noqa: F401  (callers use thes
     RawRow,
     parse_file,
 )
-from marketplace.listings.states import local_today
+from marketplace.listings.states import (
+    MAX_VALID_YEARS,
+    deadline_too_far,
+    local_today,
+    years_ahead,
+)
 from marketplace.models import (
     Challenge,
     ChallengeStatus,
@@ -161,6 +166,10 @@ def _date(value: Any, name: str, today: date) -> date | None:
         raise _Bad(f"{name} 应为 YYYY-MM-DD 格式的日期")
     if value < today:
         raise _Bad(f"{name} 不能早于今天")
+    if name == "deadline" and (problem := deadline_too_far(value, today)):
+        raise _Bad(f"deadline：{problem}")
+    if name == "valid_until" and value > years_ahead(MAX_VALID_YEARS, today):
+        raise _Bad(f"valid_until 最远为 {MAX_VALID_YEARS} 年后")
     return value
 
 

@@ -9,7 +9,12 @@ from sqlalchemy import select
 from marketplace import audit, permissions
 from marketplace.exceptions import ServiceError, StateError
 from marketplace.extensions import db
-from marketplace.listings.states import REJECT_REASONS, local_today, transitions_for
+from marketplace.listings.states import (
+    REJECT_REASONS,
+    deadline_too_far,
+    local_today,
+    transitions_for,
+)
 from marketplace.models import (
     Challenge,
     ChallengeStatus,
@@ -41,6 +46,8 @@ def _check_complete(listing: Listing) -> None:
             raise ServiceError("请填写问题描述后再提交审核。", "description")
         if listing.deadline is None or listing.deadline < local_today():
             raise ServiceError("揭榜截止日期必须是今天或以后的日期。", "deadline")
+        if problem := deadline_too_far(listing.deadline):
+            raise ServiceError(problem, "deadline")
         if not listing.allowed_bidder_kinds:
             raise ServiceError("请至少选择一类可揭榜的机构。", "allowed_bidder_kinds")
     else:
@@ -86,6 +93,8 @@ def approve(listing: Listing, reviewer: Any, note: str = "") -> None:
     if isinstance(listing, Challenge):
         if listing.deadline is None or listing.deadline < local_today():
             raise StateError("揭榜截止日期已过，请退回让发布方修改。")
+        if problem := deadline_too_far(listing.deadline):
+            raise StateError(problem + "请退回让发布方修改。")
         target = ChallengeStatus.OPEN
     else:
         if listing.valid_until is None or listing.valid_until < local_today():

@@ -77,3 +77,27 @@ def local_today() -> date:
     if has_app_context():
         zone = current_app.config.get("DISPLAY_TIMEZONE", zone)
     return datetime.now(ZoneInfo(zone)).date()
+
+
+# How far ahead a challenge's bidding deadline may lie: a longer call for bids is a
+# typing slip (9999-12-31), not a policy, and would keep a listing open for ever.
+MAX_DEADLINE_YEARS = 5
+# A result's valid-until date: at most this far ahead, then renewed.
+MAX_VALID_YEARS = 3
+
+
+def years_ahead(years: int, today: date | None = None) -> date:
+    """The same day `years` years after today (28 February for 29 February)."""
+    today = today or local_today()
+    try:
+        return today.replace(year=today.year + years)
+    except ValueError:  # 29 February
+        return today.replace(year=today.year + years, day=28)
+
+
+def deadline_too_far(deadline: date | None, today: date | None = None) -> str:
+    """Why a deadline lies too far ahead ("" when it does not)."""
+    latest = years_ahead(MAX_DEADLINE_YEARS, today)
+    if deadline is None or deadline <= latest:
+        return ""
+    return f"揭榜截止日期最远为 {MAX_DEADLINE_YEARS} 年后，请不晚于 {latest:%Y-%m-%d}。"

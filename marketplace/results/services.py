@@ -12,7 +12,12 @@ from marketplace import audit, permissions
 from marketplace.exceptions import ServiceError, StateError
 from marketplace.extensions import db
 from marketplace.listings import review
-from marketplace.listings.states import RESULT_TRANSITIONS, local_today
+from marketplace.listings.states import (
+    MAX_VALID_YEARS,
+    RESULT_TRANSITIONS,
+    local_today,
+    years_ahead,
+)
 from marketplace.models import (
     AuditEvent,
     Proposal,
@@ -43,7 +48,6 @@ MATURITY_BANDS = {
 }
 MAX_KEYWORDS = 10
 MAX_KEYWORD_LENGTH = 20
-MAX_VALID_YEARS = 3
 
 ACTION_LABELS = {
     "result_created": "登记成果",
@@ -71,11 +75,7 @@ def trl_band(trl: int | None) -> str:
 
 def latest_valid_until(today: date | None = None) -> date:
     """The furthest valid-until date allowed: three years from today."""
-    today = today or local_today()
-    try:
-        return today.replace(year=today.year + MAX_VALID_YEARS)
-    except ValueError:  # 29 February
-        return today.replace(year=today.year + MAX_VALID_YEARS, day=28)
+    return years_ahead(MAX_VALID_YEARS, today)
 
 
 def check_valid_until(value: date | None) -> None:
