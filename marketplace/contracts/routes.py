@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import extract, select
 
 from marketplace import permissions
-from marketplace.contracts import bp, services
+from marketplace.contracts import bp, links, services
 from marketplace.contracts.forms import (
     OUTSIDE,
     ContractForm,
@@ -183,8 +183,13 @@ def new():
 def show(contract_id: int):
     """A contract with its payments, and the bureau's registration forms."""
     contract = _visible_contract(contract_id)
+    is_bureau = permissions.is_bureau(current_user)
+    pending = is_bureau and contract.status == ContractStatus.SUBMITTED
+    if pending:
+        _refresh_listings(contract)  # the states registration will start from
     return render_template(
         "contracts/show.html",
+        effects=links.registration_effects(contract) if pending else [],
         contract=contract,
         deal=db.session.get(Deal, contract.deal_id) if contract.deal_id else None,
         challenge=(
@@ -202,7 +207,7 @@ def show(contract_id: int):
         payment_form=PaymentForm(),
         register_form=RegisterForm(),
         reject_form=RejectForm(),
-        is_bureau=permissions.is_bureau(current_user),
+        is_bureau=is_bureau,
         type_labels=CONTRACT_TYPE_LABELS,
         status_labels=STATUS_LABELS,
     )

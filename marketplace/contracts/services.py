@@ -11,6 +11,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from marketplace import audit, permissions, workflow
+from marketplace.contracts import links
 from marketplace.exceptions import ServiceError, StateError
 from marketplace.extensions import db
 from marketplace.listings.states import (
@@ -129,12 +130,9 @@ def build_contract(data: dict[str, Any], deal: Deal | None = None) -> Contract:
     field_id = data.get("field_id")
     if field_id is not None and db.session.get(TechField, field_id) is None:
         raise ServiceError("技术领域无效。", "field")
-    challenge_id = data.get("challenge_id") or (deal.challenge_id if deal else None)
-    result_id = data.get("result_id") or (deal.result_id if deal else None)
-    if challenge_id and db.session.get(Challenge, challenge_id) is None:
-        raise ServiceError("关联的技术需求不存在。")
-    if result_id and db.session.get(Result, result_id) is None:
-        raise ServiceError("关联的科技成果不存在。")
+    if deal is not None:
+        links.check_deal_parties(deal, buyer.org_id, seller.org_id, broker_id)
+    challenge_id, result_id = links.linked_ids(data, deal, buyer.org_id, seller.org_id)
     return Contract(
         title=(data.get("title") or "").strip()[:200],
         contract_type=kind,
@@ -183,6 +181,11 @@ def record_contract(user: Any, data: dict[str, Any]) -> Contract:
     ):
         raise StateError("只有合同双方、技术转移机构或科技局可以登记合同。")
     contract = build_contract(data, deal)
+    # Recording a contract advances its parties as far as a deal can: an
+    # integrity restriction in force refuses it, whoever records.
+    for org_id in (contract.buyer_org_id, contract.seller_org_id):
+        org = db.session.get(Organisation, org_id) if org_id else None
+        permissions.refuse_restricted_org(org, "不能作为技术合同的当事方")
     contract.recorded_by_id = user.id
     db.session.add(contract)
     db.session.flush()
@@ -252,6 +255,7 @@ def close_loop(contract: Contract, user: Any) -> None:
             action="challenge_contracted",
             user=user,
         )
+        links.tell_owner(challenge, contract)
     result = db.session.get(Result, contract.result_id) if contract.result_id else None
     if result is not None and result.status == ResultStatus.PUBLISHED:
         workflow.move(
@@ -262,6 +266,7 @@ def close_loop(contract: Contract, user: Any) -> None:
             user=user,
         )
         result.transferred_at = utcnow()
+        links.tell_owner(result, contract)
 
 
 def register_contract(
