@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
+
 from marketplace.models import OrgKind
 from tests.conftest import PASSWORD
 from tests.factories import Factory
-from tests.http_users import HttpUser, Rows, server_app
+from tests.http_users import HttpUser, Rows, server_app, skip_other_pass
 from tests.test_security_live import ACCESS_FORMAT, served_by
 
 LOCK_AFTER = 6  # not the default 5: the setting is read by every worker
@@ -34,9 +36,12 @@ def try_login(server, email: str, password: str) -> tuple[int, str]:
     return answer.status_code, answer.text
 
 
-def test_account_lock_holds_across_workers_without_redis(live_server):
+@pytest.mark.parametrize("database", ["sqlite", "postgres"])
+def test_account_lock_holds_across_workers_without_redis(live_server, database):
+    skip_other_pass(database)
     server = live_server(
         workers=4,
+        database=database,
         env={
             "RATELIMIT_ENABLED": "1",
             "RATELIMIT_STORAGE_URI": "memory://",
