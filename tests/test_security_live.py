@@ -327,6 +327,43 @@ def test_forced_error_shows_no_traceback(server):
     assert logged_in(with_cookies(server, jar, "/notifications/"))
 
 
+def test_contract_cannot_claim_another_organisations_result_on_any_worker(server):
+    """The hidden result_id of /contracts/new is checked on every worker."""
+    from tests.factories import make_result
+
+    with server_app(server).app_context():
+        result_id = make_result(server.people["lab"]["org_id"]).id
+    user = HttpUser(server.base_url, emails(server)[4]).login()
+    user.get("/contracts/new")
+    data = {
+        "csrf_token": user.token,
+        "title": "冒领成果的合同",
+        "contract_type": "transfer",
+        "buyer_org": str(server.people["firm"]["org_id"]),
+        "seller_org": "",
+        "seller_name": "平台外公司",
+        "seller_region": "411702",
+        "signed_on": "2026-01-05",
+        "amount": "10",
+        "tech_amount": "8",
+        "result_id": str(result_id),
+    }
+    jar = user.session.cookies.get_dict()
+    answers = spread(
+        lambda: requests.post(
+            server.url("/contracts/new"), data=data, cookies=jar, timeout=60
+        )
+    )
+    for response in answers:
+        assert response.status_code == 200
+        assert "合同只能关联买方或卖方自己的科技成果" in response.text
+    rows = Rows(server)
+    try:
+        assert rows.scalar("SELECT count(*) FROM contracts") == 0
+    finally:
+        rows.close()
+
+
 def test_production_cookies_are_secure(live_server):
     database = "postgres" if os.environ.get("TEST_DATABASE_URL") else "sqlite"
     prod = live_server(
