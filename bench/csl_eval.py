@@ -187,7 +187,7 @@ def known_item_queries(records: list[dict], count: int, seed: int):
     return [(r, " ".join(rng.sample(r["keywords"], 2))) for r in chosen]
 
 
-TEXT_ONLY = {"prf_weight": 0.0, "field_weight": 0.0}
+TEXT_ONLY = {"prf_weight": 0.0, "field_weight": 0.0, "thesaurus_field_weight": 0.0}
 
 
 class tuning_set:

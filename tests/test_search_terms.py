@@ -20,13 +20,17 @@ def known(word: str) -> float:
 @pytest.mark.parametrize(
     "word",
     ["kg", "60%", "60", "百分点", "我们", "公司", "一家", "提高", "减少", "希望",
-     "解决", "生产", "每吨", "驻马店", "西平", "x", "的", "mpa"],
+     "解决", "生产", "每吨", "驻马店", "西平", "x", "的", "mpa", "60kg", "5g",
+     "2024", "背景", "期限", "预算", "技术要求", "合作方式"],
 )  # fmt: skip
 def test_units_numbers_boilerplate_and_places_are_never_terms(word):
     assert not terms.is_term(word)
 
 
-@pytest.mark.parametrize("word", ["黄曲霉毒素", "保鲜", "防腐剂", "cod", "plc", "除臭"])
+@pytest.mark.parametrize(
+    "word",
+    ["黄曲霉毒素", "保鲜", "防腐剂", "cod", "plc", "除臭", "tio2", "h2o2", "q235"],
+)
 def test_technical_words_are_terms(word):
     assert terms.is_term(word)
 

@@ -48,6 +48,9 @@ UNITS = frozenset({
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 _LATIN = re.compile(r"^[a-z][a-z\-]*[a-z]$")
 _DIGIT = re.compile(r"[0-9０-９]")
+# A formula, grade or model (tio2, h2o2, q235, pm2.5 → pm2): letters first, then
+# digits somewhere; a number with a unit (60kg) starts with its digits.
+_FORMULA = re.compile(r"^[a-z][a-z0-9]*[0-9][a-z0-9]*$")
 # 每吨, 每天, 每亩: a rate, not a subject.
 _RATE_PREFIX = frozenset("每")
 
@@ -101,8 +104,10 @@ def is_term(word: str, pos: str = "") -> bool:
         return False
     if pos in DROP_POS and word not in DOMAIN:
         return False
-    if _DIGIT.search(word) or word[0] in _RATE_PREFIX:
+    if word[0] in _RATE_PREFIX:
         return False
+    if _DIGIT.search(word):
+        return bool(_FORMULA.match(word))
     if _HAN.search(word):
         return len(word) >= 2 and all(_HAN.match(ch) for ch in word)
     # Latin words: technical abbreviations and terms (COD, PLC, LED), not units.
