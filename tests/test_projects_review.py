@@ -82,7 +82,7 @@ def conclude(world, project_id, check_id, conclusion, report="专家组意见：
 
 def with_panel(db, world, project_id, kind) -> int:
     """Schedule a check of this kind and give it a completed panel; its id."""
-    assert schedule(world, project_id, kind).status_code == 302
+    assert schedule(world, project_id, kind, days=0).status_code == 302
     check = acceptance_id(db, project_id, kind)
     completed_panel(
         db, world.factory, world.challenge_id, PanelPurpose(kind), acceptance_id=check
@@ -111,7 +111,7 @@ def status_of(db, project_id) -> ProjectStatus:
 
 def test_midterm_passes_and_final_fails(db, world):
     project_id = running_project(world)
-    assert schedule(world, project_id, "midterm").status_code == 302
+    assert schedule(world, project_id, "midterm", days=0).status_code == 302
     midterm = acceptance_id(db, project_id, "midterm")
     assert any("中期检查" in n for n in notes_for(db, world.winner.org.id))
     page = world.bureau.get(f"/projects/{project_id}").get_data(as_text=True)
@@ -452,3 +452,68 @@ def test_pages_render(db, world):
     for client in (world.owner, world.winner, world.bureau):
         page = client.get(f"/projects/{project_id}").get_data(as_text=True)
         assert "容错免责" in page and "中期检查" in page
+
+
+# --- delivery controls: dates and who may judge again -------------------------
+
+
+def test_conclusion_waits_for_the_scheduled_date(db, world):
+    project_id = running_project(world)
+    assert schedule(world, project_id, "midterm", days=3).status_code == 302
+    check = acceptance_id(db, project_id, "midterm")
+    completed_panel(
+        db, world.factory, world.challenge_id, PanelPurpose.MIDTERM, acceptance_id=check
+    )
+    early = conclude(world, project_id, check, "failed")
+    day = (TODAY + timedelta(days=3)).isoformat()
+    assert f"安排在 {day}" in early.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Acceptance, check).conclusion is None
+    assert status_of(db, project_id) == ProjectStatus.RUNNING
+
+
+def test_failed_panel_experts_may_not_judge_the_exemption(db, world):
+    from marketplace.models import ExpertProfile, OrgKind, PanelMember, ReviewPanel
+    from marketplace.panels import services as panels
+    from marketplace.panels.conflicts import FAILED_PANEL_REASON
+
+    project_id = failed_project(db, world)
+    final = acceptance_id(db, project_id, "final")
+    sat = db.session.scalar(
+        select(PanelMember.expert_id)
+        .join(ReviewPanel, ReviewPanel.id == PanelMember.panel_id)
+        .where(ReviewPanel.acceptance_id == final)
+    )
+    # The factory rolls back the outer session: make every account first.
+    users = [world.factory.user(world.factory.org(OrgKind.UNIVERSITY)) for _ in "abc"]
+    experts = [
+        ExpertProfile(user_id=u.id, org_id=u.org_id, field_codes=[]) for u in users
+    ]
+    db.session.add_all(experts)
+    db.session.commit()
+    others = [e.id for e in experts]
+    path = f"/projects/{project_id}/exemption"
+    assert world.winner.post(path, data={"account": ACCOUNT}).status_code == 302
+    exemption = db.session.scalar(select(Exemption))
+    project = db.session.get(Project, project_id)
+    challenge = db.session.get(Challenge, world.challenge_id)
+    proposed = panels.propose_experts(challenge, "exemption", 50, project)
+    assert sat not in {c.expert.id for c in proposed.candidates}
+    assert {x.expert.id: x.reason for x in proposed.excluded}[sat] == (
+        FAILED_PANEL_REASON
+    )
+    with pytest.raises(panels.ServiceError, match=FAILED_PANEL_REASON):
+        panels.form_panel(
+            world.bureau.user,
+            challenge,
+            "exemption",
+            [sat, *others[:2]],
+            exemption=exemption,
+        )
+    db.session.rollback()
+    # The other experts may sit; for a final check they are all eligible.
+    panel = panels.form_panel(
+        world.bureau.user, challenge, "exemption", others, exemption=exemption
+    )
+    assert {m.expert_id for m in panel.members} == set(others)
+    db.session.rollback()

@@ -9,14 +9,28 @@ from sqlalchemy import select
 from marketplace import permissions
 from marketplace.extensions import db
 from marketplace.models import (
+    Acceptance,
+    AcceptanceConclusion,
     Challenge,
     ExpertProfile,
+    PanelMember,
     PanelPurpose,
     Project,
     Proposal,
     ProposalKind,
     ProposalStatus,
+    ReviewPanel,
 )
+
+FAILED_PANEL_REASON = "曾任本项目未通过验收的专家组成员，不参与容错免责评估"
+
+
+class Conflicts(dict[int, str]):
+    """Conflicted organisations by id, and `experts` barred in person, with why."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.experts: dict[int, str] = {}
 
 
 def live_proposals(challenge: Challenge) -> list[Proposal]:
@@ -41,11 +55,30 @@ def project_of(challenge: Challenge) -> Project | None:
     )
 
 
+def failed_panel_experts(project: Project) -> set[int]:
+    """Experts who sat on a panel of the project's checks that concluded 不通过."""
+    return set(
+        db.session.scalars(
+            select(PanelMember.expert_id)
+            .join(ReviewPanel, ReviewPanel.id == PanelMember.panel_id)
+            .join(Acceptance, Acceptance.id == ReviewPanel.acceptance_id)
+            .where(
+                Acceptance.project_id == project.id,
+                Acceptance.conclusion == AcceptanceConclusion.FAILED,
+            )
+        )
+    )
+
+
 def conflicted_org_ids(
     challenge: Challenge, purpose: str, project: Project | None = None
-) -> dict[int, str]:
-    """Organisations whose people may not sit on the panel, with the reason."""
-    conflicts = {challenge.org_id: f"发榜单位“{challenge.org.name}”"}
+) -> Conflicts:
+    """Organisations whose people may not sit on the panel, with the reason.
+
+    For an exemption panel, `experts` also bars everyone who sat on the panel of
+    the project's failed check: they would judge their own verdict again.
+    """
+    conflicts = Conflicts({challenge.org_id: f"发榜单位“{challenge.org.name}”"})
     if PanelPurpose(purpose) == PanelPurpose.PROPOSALS:
         bids = live_proposals(challenge)
         label = "申报单位"
@@ -56,6 +89,9 @@ def conflicted_org_ids(
             p for p in live_proposals(challenge) if p.status == ProposalStatus.SELECTED
         ]
         label = "承担单位"
+        if project is not None and PanelPurpose(purpose) == PanelPurpose.EXEMPTION:
+            for expert_id in failed_panel_experts(project):
+                conflicts.experts[expert_id] = FAILED_PANEL_REASON
     for bid in bids:
         conflicts.setdefault(bid.org_id, f"{label}“{bid.org.name}”")
     for bid in bids:
@@ -69,6 +105,9 @@ def conflicted_org_ids(
 
 def expert_conflict(expert: ExpertProfile, conflicts: Mapping[int, str]) -> str:
     """Why the expert may not sit on the panel for a conflict ("" if none)."""
+    barred = getattr(conflicts, "experts", {})
+    if expert.id in barred:
+        return barred[expert.id]
     # The recorded affiliation decides; the login's organisation is checked too in
     # case the two have drifted apart.
     for org_id in (expert.org_id, expert.user.org_id):

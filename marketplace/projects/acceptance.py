@@ -158,6 +158,11 @@ def conclude_acceptance(
     if acceptance.conclusion is not None:
         raise StateError(f"该{label}已有结论。")
     require_running(project)
+    if local_today() < acceptance.scheduled_on:
+        raise StateError(
+            f"{label}安排在 {acceptance.scheduled_on:%Y-%m-%d}，"
+            "当日或之后才能记录结论。"
+        )
     if completed_panel(acceptance) is None:
         raise StateError(f"{label}的专家组尚未完成评审，不能记录结论。")
     acceptance.conclusion = conclusion
