@@ -11,10 +11,12 @@ app, which answers it with its own 414 page (see MAX_URI_LENGTH).
 from __future__ import annotations
 
 import logging
+import re
 
 from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError, RequestURITooLarge
+from werkzeug.http import HTTP_STATUS_CODES
 
 from marketplace import audit
 
@@ -61,12 +63,19 @@ MESSAGES = {
 MAX_URI_LENGTH = 8190
 
 
+def api_code(code: int) -> str:
+    """The stable English error code of an HTTP status, e.g. 404 -> not_found."""
+    name = HTTP_STATUS_CODES.get(code, "error")
+    return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
+
+
 def _render(code: int, detail: str | None = None):
     title, message = MESSAGES.get(code, (f"错误 {code}", "请求未能完成。"))
     if detail:
         message = detail
     if request.path.startswith("/api/"):
-        return jsonify(error=title, message=message, status=code), code
+        # Programs read `error`, a stable English code; people read `message`.
+        return jsonify(error=api_code(code), message=message, status=code), code
     try:
         page = render_template(
             "errors/error.html", code=code, title=title, message=message

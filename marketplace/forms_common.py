@@ -7,7 +7,7 @@ import unicodedata
 from flask_wtf import FlaskForm
 from wtforms import Field, Form, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import ValidationError
+from wtforms.validators import StopValidation, ValidationError
 
 from marketplace.creditcode import credit_code_error, normalise
 from marketplace.exceptions import ServiceError
@@ -97,6 +97,8 @@ class WanField(StringField):
             self.money_error = str(error)
 
     def pre_validate(self, form: Form) -> None:
-        """Report a parse failure as a field error."""
+        """Report a parse failure as the field's only error."""
         if self.money_error:
-            raise ValidationError(self.money_error)
+            # StopValidation: a "required" validator would add 请填写金额。 to a
+            # value that was typed, only not readable.
+            raise StopValidation(self.money_error)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from marketplace.models import ChallengeStatus, OrgKind, ResultStatus
@@ -120,12 +122,34 @@ def test_bad_parameters_get_a_json_400(client, catalogue, method, url, payload):
     else:
         response = client.post(url, json=payload)
     assert response.status_code == 400
-    assert response.is_json and response.get_json()["status"] == 400
+    body = response.get_json()
+    assert response.is_json and body["status"] == 400
+    # A stable English code for programs, a Chinese message for people.
+    assert re.fullmatch(r"[a-z_]+", body["error"]) and body["error"] != "bad_request"
+    assert re.search(r"[\u4e00-\u9fff]", body["message"])
+    assert not re.search(r"\bmust\b|\brequired\b", body["message"])
+
+
+def test_api_error_names_the_parameter(client, catalogue):
+    body = client.get("/api/v1/search", query_string={"q": "电池", "limit": "0"})
+    assert body.get_json() == {
+        "error": "invalid_integer",
+        "message": "参数 limit 应为 1 到 50 之间的整数。",
+        "param": "limit",
+        "status": 400,
+    }
+    missing = client.get("/api/v1/search").get_json()
+    assert (missing["error"], missing["param"]) == ("missing_parameter", "q")
 
 
 def test_unknown_routes_and_methods_answer_json(client, catalogue):
-    assert client.get("/api/v1/nothing").get_json()["status"] == 404
-    assert client.get("/api/v1/match").get_json()["status"] == 405
+    missing = client.get("/api/v1/nothing").get_json()
+    assert missing["status"] == 404 and missing["error"] == "not_found"
+    assert missing["message"] == "页面不存在或已被删除。" or re.search(
+        r"[\u4e00-\u9fff]", missing["message"]
+    )
+    wrong = client.get("/api/v1/match").get_json()
+    assert wrong["status"] == 405 and wrong["error"] == "method_not_allowed"
 
 
 def test_openapi_document_describes_every_api_route(app, client):

@@ -118,7 +118,8 @@ def test_long_url_under_api_is_json_414(client):
     response = client.get("/api/v1/search?q=" + "%E8%8A%9D" * 3000)
     assert response.status_code == 414
     assert response.is_json and response.get_json()["status"] == 414
-    assert response.get_json()["error"] == errors.MESSAGES[414][0]
+    assert response.get_json()["error"] == "request_uri_too_long"
+    assert response.get_json()["message"] == errors.MESSAGES[414][1]
     assert_security_headers(response)
 
 

@@ -116,7 +116,9 @@ def test_api_by_county_field_type_quarter_year(fixture, bureau_client):  # noqa:
 def test_api_refuses_bad_parameters(bureau_client, params):
     response = bureau_client.get(URL, query_string=params)
     assert response.status_code == 400
-    assert response.get_json()["error"] == "bad_request"
+    body = response.get_json()
+    assert body["error"] in {"invalid_choice", "invalid_date", "invalid_range"}
+    assert re.search(r"[\u4e00-\u9fff]", body["message"])
 
 
 def test_api_refuses_anonymous_and_non_bureau(client, enterprise_client):

@@ -27,9 +27,14 @@ _ERROR = {
     "type": "object",
     "required": ["error", "message", "status"],
     "properties": {
-        "error": {"type": "string"},
-        "message": {"type": "string"},
+        "error": {
+            "type": "string",
+            "pattern": "^[a-z0-9_]+$",
+            "description": "A stable English code for programs, e.g. invalid_integer.",
+        },
+        "message": {"type": "string", "description": "What went wrong, in Chinese."},
         "status": {"type": "integer"},
+        "param": {"type": "string", "description": "The parameter at fault."},
     },
 }
 
@@ -94,6 +99,16 @@ _TURNOVER = {
         "to": {"type": "string", "format": "date"},
         "by": {"type": "string"},
         "unit": {"type": "string", "const": "fen"},
+        "labels": {
+            "type": "object",
+            "additionalProperties": {"type": "string"},
+            "description": "Each figure's Chinese label, e.g. 到账金额（区间内）.",
+        },
+        "notes": {
+            "type": "object",
+            "additionalProperties": {"type": "string"},
+            "description": "What each figure counts, in Chinese.",
+        },
         "rows": {"type": "array", "items": _ROW},
         "total": _ROW,
     },

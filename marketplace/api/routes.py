@@ -31,7 +31,10 @@ limiter.limit(_api_limit)(bp)
 
 @bp.errorhandler(ApiError)
 def _bad_request(error: ApiError):
-    return jsonify(error="bad_request", message=str(error), status=400), 400
+    body = {"error": error.code, "message": str(error), "status": 400}
+    if error.param:
+        body["param"] = error.param
+    return jsonify(body), 400
 
 
 @bp.errorhandler(matching.SearchUnavailable)
@@ -65,7 +68,7 @@ def match():
     except RecursionError:  # JSON nested thousands deep; silent= only covers ValueError
         body = None
     if not isinstance(body, dict):
-        raise ApiError("the body must be a JSON object")
+        raise ApiError("请求体应为 JSON 对象。", "invalid_body")
     text = text_param(body.get("text"), "text", 5000)
     kind = kind_param(body.get("kind")) or "result"
     limit = int_param(body.get("limit"), "limit", 10, 1, 50)

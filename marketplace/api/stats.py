@@ -11,6 +11,7 @@ from marketplace import permissions
 from marketplace.api import bp
 from marketplace.api.services import ApiError
 from marketplace.exceptions import ServiceError
+from marketplace.stats import columns
 from marketplace.stats import services as stats
 
 API_BY = ("month", "quarter", "year", "county", "field", "type")
@@ -24,7 +25,9 @@ def _date_param(raw: str | None, name: str) -> date | None:
             raise ValueError(raw)
         return date.fromisoformat(raw)
     except ValueError as exc:
-        raise ApiError(f"{name} must be a date as YYYY-MM-DD") from exc
+        raise ApiError(
+            f"参数 {name} 应为 YYYY-MM-DD 格式的日期。", "invalid_date", name
+        ) from exc
 
 
 @bp.get("/stats/turnover")
@@ -38,13 +41,15 @@ def stats_turnover():
         return jsonify(error="forbidden", message="仅科技局可查看统计", status=403), 403
     by = request.args.get("by") or "month"
     if by not in API_BY:
-        raise ApiError("by must be one of " + "|".join(API_BY))
+        raise ApiError(
+            "参数 by 应为以下之一：" + "、".join(API_BY) + "。", "invalid_choice", "by"
+        )
     start = _date_param(request.args.get("from"), "from")
     end = _date_param(request.args.get("to"), "to")
     try:
         start, end = stats.check_range(start, end)
     except ServiceError as exc:
-        raise ApiError(exc.message) from exc
+        raise ApiError(exc.message, "invalid_range") from exc
     result = stats.turnover(start, end, by)
     return jsonify(
         {
@@ -52,6 +57,9 @@ def stats_turnover():
             "to": end.isoformat(),
             "by": by,
             "unit": "fen",
+            # What each figure counts, in the words of the page and the exports.
+            "labels": columns.pick(columns.FIGURE_LABELS, result["total"]),
+            "notes": columns.pick(columns.FIGURE_NOTES, result["total"]),
             "rows": result["rows"],
             "total": result["total"],
         }

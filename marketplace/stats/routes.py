@@ -124,8 +124,8 @@ def targets():
             db.session.commit()
             flash(f"已保存 {form.year.data} 年度目标。", "success")
             return redirect(url_for("stats.targets"))
-    elif request.method == "POST":
-        flash(form_problem(form), "danger")
+    # A refused form is shown again with each error under its field; a flash
+    # of the same errors would say every one of them twice.
     rows = [(t, services.target_progress(t.year)) for t in services.all_targets()]
     return render_template("stats/targets.html", form=form, rows=rows), (
         400 if request.method == "POST" else 200
