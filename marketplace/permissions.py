@@ -350,6 +350,14 @@ def can_record_payment(user: Any, contract: Contract) -> bool:
     return can_view_contract(user, contract)
 
 
+def can_view_certificate(user: Any, contract: Contract) -> bool:
+    """The bureau and the contract's two parties print its registration proof."""
+    if not is_logged_in(user):
+        return False
+    parties = {contract.buyer_org_id, contract.seller_org_id} - {None}
+    return is_bureau(user) or user.org_id in parties
+
+
 # --- expert panels, projects and integrity records (揭榜挂帅 delivery) ---------
 
 
@@ -684,6 +692,15 @@ def visible_contracts(user: Any) -> Select:
             Contract.seller_org_id == user.org_id,
             Contract.broker_org_id == user.org_id,
         )
+    )
+
+
+def visible_register(user: Any, register_filter: Any) -> Select:
+    """The contracts a user may see that match a register filter, in its order."""
+    return (
+        visible_contracts(user)
+        .where(*register_filter.conditions())
+        .order_by(*register_filter.order_by())
     )
 
 

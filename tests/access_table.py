@@ -141,11 +141,19 @@ TABLE: dict[tuple[str, str], frozenset[str]] = {
     # Contracts: the parties, the broker and the bureau; the bureau registers.
     ("/contracts/", "GET"): USERS,
     ("/contracts/<int:contract_id>", "GET"): CONTRACT_PARTIES | STAFF,
+    # The certificate: the two parties (not the broker) and the bureau; the
+    # world's contract is not registered, so they are sent back with a message.
+    ("/contracts/<int:contract_id>/certificate.pdf", "GET"): OWNER
+    | {"inst_a"}
+    | STAFF,
     ("/contracts/<int:contract_id>/payments", "POST"): CONTRACT_PARTIES | STAFF,
     ("/contracts/<int:contract_id>/register", "POST"): STAFF,
     ("/contracts/<int:contract_id>/reject", "POST"): STAFF,
     ("/contracts/new", "GET"): USERS,
     ("/contracts/new", "POST"): USERS,
+    # The register's exports under the page's filter: the bureau only.
+    ("/contracts/register.<ext>", "GET"): STAFF,
+    ("/contracts/certificates.pdf", "GET"): STAFF,
     # Deals: parties and broker act; the bureau reads.
     ("/deals/", "GET"): USERS,
     ("/deals/<int:deal_id>", "GET"): DEAL_PARTIES | STAFF,

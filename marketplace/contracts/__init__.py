@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("contracts", __name__)
 
-from marketplace.contracts import routes  # noqa: E402,F401
+from marketplace.contracts import register_routes, routes  # noqa: E402,F401

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import extract, select
+from sqlalchemy import select
 
 from marketplace import permissions
 from marketplace.contracts import bp, links, services
@@ -55,37 +55,6 @@ def _int(value: str | None) -> int | None:
         return None
     number = int(value)
     return number if number <= MAX_ID else None
-
-
-@bp.route("/")
-@login_required
-def index():
-    """The user's contracts; the bureau sees the whole register, with filters."""
-    query = permissions.visible_contracts(current_user)
-    status = request.args.get("status", "")
-    kind = request.args.get("type", "")
-    year = _int(request.args.get("year"))
-    if status in {s.value for s in ContractStatus}:
-        query = query.where(Contract.status == status)
-    if kind in {t.value for t in CONTRACT_TYPE_LABELS}:
-        query = query.where(Contract.contract_type == kind)
-    if year:
-        query = query.where(extract("year", Contract.signed_on) == year)
-    page = db.paginate(
-        query.order_by(Contract.signed_on.desc(), Contract.id.desc()),
-        per_page=PER_PAGE,
-        error_out=False,
-    )
-    return render_template(
-        "contracts/index.html",
-        page=page,
-        status=status,
-        kind=kind,
-        year=year or "",
-        type_labels=CONTRACT_TYPE_LABELS,
-        status_labels=STATUS_LABELS,
-        is_bureau=permissions.is_bureau(current_user),
-    )
 
 
 def _fill_choices(form: ContractForm) -> None:

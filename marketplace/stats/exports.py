@@ -8,11 +8,13 @@ from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import select
+from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
+from marketplace import permissions
+from marketplace.contracts.register import RegisterFilter
 from marketplace.extensions import db
-from marketplace.models import CONTRACT_TYPE_LABELS, Contract, ContractStatus
+from marketplace.models import CONTRACT_TYPE_LABELS, Contract
 from marketplace.stats import delivery, services
 
 FEN_PER_WAN = 1_000_000
@@ -79,15 +81,17 @@ def _top(role: str) -> Callable[[date, date], list[dict]]:
 
 
 def _register(start: date, end: date) -> list[dict]:
+    return register_rows(
+        RegisterFilter.registered_between(start, end), current_user
+    )
+
+
+def register_rows(register_filter: RegisterFilter, user) -> list[dict]:
+    """The register's rows the filter selects (as the page shows them) and a total."""
     contracts = db.session.scalars(
-        select(Contract)
-        .options(selectinload(Contract.broker_org))
-        .where(
-            Contract.status == ContractStatus.REGISTERED,
-            Contract.signed_on >= start,
-            Contract.signed_on <= end,
+        permissions.visible_register(user, register_filter).options(
+            selectinload(Contract.broker_org)
         )
-        .order_by(Contract.signed_on, Contract.registration_no)
     )
     rows = [
         {
@@ -234,13 +238,22 @@ def _cell(key: str, value):
     return value
 
 
-def table(name: str, start: date, end: date) -> tuple[str, list[str], list[list]]:
-    """Title, header and cell rows of a named table (KeyError when unknown)."""
-    title, columns, build = TABLES[name]
-    rows = build(start, end)
+def _shaped(title: str, columns: list, rows: list[dict]):
     header = [label for _, label in columns]
     body = [[_cell(key, row.get(key)) for key, _ in columns] for row in rows]
     return title, header, body
+
+
+def table(name: str, start: date, end: date) -> tuple[str, list[str], list[list]]:
+    """Title, header and cell rows of a named table (KeyError when unknown)."""
+    title, columns, build = TABLES[name]
+    return _shaped(title, columns, build(start, end))
+
+
+def register_table(register_filter: RegisterFilter, user) -> tuple[str, list, list]:
+    """Title, header and cell rows of the register under the page's filter."""
+    title, columns, _build = TABLES["register"]
+    return _shaped(title, columns, register_rows(register_filter, user))
 
 
 def to_csv(header: list[str], body: list[list]) -> bytes:
