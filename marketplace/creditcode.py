@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from marketplace import identifiers
+
 # The 31 characters of the code, in value order (no I, O, S, V or Z).
 ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 VALUES = {c: i for i, c in enumerate(ALPHABET)}
@@ -16,8 +18,8 @@ def check_character(first17: str) -> str:
 
 
 def normalise(code: str) -> str:
-    """Upper-case and strip a code as typed."""
-    return (code or "").strip().upper()
+    """A code as typed: half-width, upper case, blanks removed."""
+    return identifiers.credit_code(code)
 
 
 def credit_code_error(code: str) -> str | None:

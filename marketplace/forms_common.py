@@ -9,6 +9,7 @@ from wtforms import Field, Form, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import StopValidation, ValidationError
 
+from marketplace import identifiers
 from marketplace.creditcode import credit_code_error, normalise
 from marketplace.exceptions import ServiceError
 from marketplace.money import MoneyError, fen_to_wan_str, parse_wan
@@ -56,6 +57,34 @@ class SafeText:
 def strip_filter(value):
     """Trim surrounding white space from text input."""
     return value.strip() if isinstance(value, str) else value
+
+
+class Checked:
+    """Refuse a non-blank value whose check function gives a (Chinese) reason.
+
+    Used instead of Length on identifiers: Length also writes a maxlength
+    attribute, and the browser then silently cuts a pasted value (" 2026…99 "
+    lost its last digit) before anything could normalise or refuse it.
+    """
+
+    def __init__(self, check):
+        self.check = check
+
+    def __call__(self, form: Form, field: Field) -> None:
+        if not field.data:
+            return
+        error = self.check(field.data)
+        if error:
+            raise ValidationError(error)
+
+
+def phone_field(label: str = "联系电话") -> StringField:
+    """An optional phone number, normalised and refused (never cut) when too long."""
+    return StringField(
+        label,
+        filters=[identifiers.phone],
+        validators=[SafeText(), Checked(identifiers.phone_error)],
+    )
 
 
 class CreditCode:

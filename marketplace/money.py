@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from marketplace.identifiers import amount_text
+
 FEN_PER_YUAN = 100
 FEN_PER_WAN = 1_000_000
 # 10 million 万元: larger figures are typing mistakes, not contracts.
@@ -24,7 +26,8 @@ class MoneyError(ValueError):
 
 
 def _parse(text: str | None, unit_fen: int, max_units: Decimal) -> int:
-    raw = (text or "").strip().replace("，", ",")
+    # Full-width digits and blanks (１２．５、ideographic spaces) are normalised first.
+    raw = amount_text(text)
     if not raw:
         raise MoneyError("请输入金额。")
     if "," in raw:

@@ -44,6 +44,7 @@ from marketplace.models import (
     LoginThrottle,
     Notification,
     OrgKind,
+    Payment,
     Proposal,
     ProposalKind,
     ProposalMember,
@@ -147,6 +148,21 @@ TABLE: dict[tuple[str, str], frozenset[str]] = {
     | {"inst_a"}
     | STAFF,
     ("/contracts/<int:contract_id>/payments", "POST"): CONTRACT_PARTIES | STAFF,
+    # Corrections: a payment is reversed or corrected by whoever recorded it (the
+    # world's payment: ent_a) or the bureau; the other parties get a 403.
+    ("/contracts/<int:contract_id>/payments/<int:payment_id>/correct", "POST"): (
+        frozenset({"ent_a"}) | STAFF
+    ),
+    ("/contracts/<int:contract_id>/payments/<int:payment_id>/reverse", "POST"): (
+        frozenset({"ent_a"}) | STAFF
+    ),
+    # The bureau corrects or cancels a registered contract (the world's is not
+    # registered: sent back with a message); a party edits a rejected one.
+    ("/contracts/<int:contract_id>/cancel", "POST"): STAFF,
+    ("/contracts/<int:contract_id>/correct", "GET"): STAFF,
+    ("/contracts/<int:contract_id>/correct", "POST"): STAFF,
+    ("/contracts/<int:contract_id>/edit", "GET"): CONTRACT_PARTIES | STAFF,
+    ("/contracts/<int:contract_id>/edit", "POST"): CONTRACT_PARTIES | STAFF,
     ("/contracts/<int:contract_id>/register", "POST"): STAFF,
     ("/contracts/<int:contract_id>/reject", "POST"): STAFF,
     ("/contracts/new", "GET"): USERS,
@@ -307,6 +323,7 @@ DEFAULT_PARAMS = {
     "attachment_id": "attachment",
     "deal_id": "deal",
     "contract_id": "contract",
+    "payment_id": "payment",
     "notification_id": "notification",
     "token_id": "token",
     "org_id": "org:ent_a",
@@ -399,6 +416,16 @@ POST_DATA: dict[str, dict[str, str | list[str]]] = {
     },
     "/contracts/<int:contract_id>/register": {"registration_no": "4117020026000123"},
     "/contracts/<int:contract_id>/reject": {"reason": "材料不全"},
+    "/contracts/<int:contract_id>/payments/<int:payment_id>/reverse": {
+        "reason": "录入错误",
+    },
+    "/contracts/<int:contract_id>/payments/<int:payment_id>/correct": {
+        "received_on": "2026-01-10",
+        "amount": "0.02",
+        "reason": "金额有误",
+    },
+    "/contracts/<int:contract_id>/cancel": {"reason": "合同已解除"},
+    "/contracts/<int:contract_id>/correct": {"reason": "金额有误"},
     "/deals/<int:deal_id>/broker": {"broker": ""},
     "/deals/<int:deal_id>/notes": {"note": "已电话联系"},
     "/deals/<int:deal_id>/stage": {"stage": "contacted", "note": "已联系"},
@@ -602,6 +629,14 @@ def build_world(app, factory) -> dict:
             signed_on=date(2026, 1, 5),
             amount_fen=10_000_000,
             tech_amount_fen=8_000_000,
+            paid_fen=10_000,
+        )
+        # A payment ent_a recorded by hand, for the reversal and correction routes.
+        payment = Payment(
+            contract=contract,
+            received_on=date(2026, 1, 8),
+            amount_fen=10_000,
+            recorded_by_id=users["ent_a"].id,
         )
         notification = Notification(
             user_id=users["ent_a"].id, message="给甲的通知 MATRIX-NOTE-4410", link="/"
@@ -619,7 +654,7 @@ def build_world(app, factory) -> dict:
             locked_until=utcnow() + timedelta(minutes=15),
         )
         _db.session.add_all(
-            [attachment, deal, contract, notification, demand, throttle]
+            [attachment, deal, contract, payment, notification, demand, throttle]
         )
         _db.session.commit()
         from marketplace.tokens.services import create_token
@@ -635,6 +670,7 @@ def build_world(app, factory) -> dict:
             attachment=attachment.id,
             deal=deal.id,
             contract=contract.id,
+            payment=payment.id,
             notification=notification.id,
             demand=demand.id,
             throttle=throttle.id,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
 
+from marketplace import identifiers
 from marketplace.auth.passwords import PASSWORD_HELP, PASSWORD_MAX, password_problem
 from marketplace.forms_common import (
     BaseForm,
@@ -47,7 +48,7 @@ class SignupForm(BaseForm):
     )
     credit_code = StringField(
         "统一社会信用代码",
-        filters=[strip_filter],
+        filters=[identifiers.credit_code],
         validators=[DataRequired(), CreditCode()],
         description="18 位，见营业执照或法人登记证书。",
     )

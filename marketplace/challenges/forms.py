@@ -21,7 +21,6 @@ from wtforms.validators import (
     InputRequired,
     Length,
     Optional,
-    Regexp,
     ValidationError,
 )
 from wtforms.widgets import CheckboxInput, ListWidget
@@ -35,7 +34,14 @@ from marketplace.challenges.services import (
     split_keywords,
 )
 from marketplace.extensions import db
-from marketplace.forms_common import BaseForm, SafeText, WanField, choices, strip_filter
+from marketplace.forms_common import (
+    BaseForm,
+    SafeText,
+    WanField,
+    choices,
+    phone_field,
+    strip_filter,
+)
 from marketplace.listings.states import STATUS_LABELS, deadline_too_far, local_today
 from marketplace.models import ORG_KIND_LABELS, ChallengeStatus, TechField
 from marketplace.permissions import PUBLIC_CHALLENGE_STATES
@@ -92,12 +98,6 @@ def _not_in_past(form: Form, field: DateField) -> None:
         raise ValidationError("揭榜截止日期不能早于今天。")
     if problem := deadline_too_far(field.data):
         raise ValidationError(problem)
-
-
-_PHONE = Regexp(
-    r"^[0-9０-９+＋\-－()（） 转,，/]*$",
-    message="联系电话只能包含数字、空格和 + - ( ) / 等符号。",
-)
 
 
 class ChallengeForm(BaseForm):
@@ -178,11 +178,7 @@ class ChallengeForm(BaseForm):
         filters=[strip_filter],
         validators=[Length(max=60), SafeText()],
     )
-    contact_phone = StringField(
-        "联系电话",
-        filters=[strip_filter],
-        validators=[Length(max=40), SafeText(), _PHONE],
-    )
+    contact_phone = phone_field()
     contact_email = EmailField(
         "联系邮箱",
         filters=[strip_filter],

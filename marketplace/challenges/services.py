@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from marketplace import audit, permissions
+from marketplace import audit, identifiers, permissions
 from marketplace.exceptions import ServiceError, StateError
 from marketplace.extensions import db
 from marketplace.listings import review
@@ -138,7 +138,7 @@ def _apply(challenge: Challenge, data: ChallengeData) -> None:
     ]
     challenge.consortium_allowed = bool(data.consortium_allowed)
     challenge.contact_name = data.contact_name.strip()
-    challenge.contact_phone = data.contact_phone.strip()
+    challenge.contact_phone = identifiers.check_phone(data.contact_phone)
     challenge.contact_email = data.contact_email.strip()
 
 

@@ -4,4 +4,8 @@ from flask import Blueprint
 
 bp = Blueprint("contracts", __name__)
 
-from marketplace.contracts import register_routes, routes  # noqa: E402,F401
+from marketplace.contracts import (  # noqa: E402,F401
+    correction_routes,
+    register_routes,
+    routes,
+)

@@ -5,8 +5,10 @@ from __future__ import annotations
 from wtforms import DateField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
+from marketplace import identifiers
 from marketplace.forms_common import (
     BaseForm,
+    Checked,
     SafeText,
     WanField,
     choices,
@@ -61,8 +63,11 @@ class RegisterForm(BaseForm):
 
     registration_no = StringField(
         "登记号",
-        filters=[strip_filter],
-        validators=[DataRequired("请填写登记号。"), Length(max=16)],
+        filters=[identifiers.registration_no],
+        validators=[
+            DataRequired("请填写登记号。"),
+            Checked(identifiers.registration_no_error),
+        ],
         description="14–16 位数字。",
     )
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import or_, select
 
-from marketplace import audit
+from marketplace import audit, identifiers
 from marketplace.contracts import services
 from marketplace.creditcode import normalise
 from marketplace.exceptions import ServiceError
@@ -97,6 +97,14 @@ def _wan(value: Any, label: str) -> int:
         return parse_wan(cell_text(value))
     except MoneyError as exc:
         raise ServiceError(f"{label}：{exc}") from exc
+
+
+def _registration_no(value: Any) -> str:
+    """The cell's number normalised; refused when Excel held it as a number."""
+    if isinstance(value, int | float) and abs(value) >= 10**15:
+        # Excel keeps 15 significant digits: a 16-digit number lost its last one.
+        raise ServiceError("登记号超过 15 位，请把该列设为文本格式后重新填写")
+    return identifiers.registration_no(cell_text(value))
 
 
 def _date(value: Any) -> date:
@@ -196,7 +204,7 @@ def import_rows(
     for row in rows:
         try:
             contract = services.build_contract(_row_data(row.data, lookup))
-            number = cell_text(row.data.get("registration_no"))
+            number = _registration_no(row.data.get("registration_no"))
             if number:
                 if number in numbers:
                     raise ServiceError(f"登记号与第 {numbers[number]} 行重复：{number}")

@@ -39,6 +39,7 @@ STATUS_LABELS = {
     ContractStatus.SUBMITTED: "待登记",
     ContractStatus.REGISTERED: "已登记",
     ContractStatus.REJECTED: "已退回",
+    ContractStatus.CANCELLED: "已注销",
 }
 
 

@@ -325,6 +325,20 @@ def reject_contract(contract: Contract, bureau_user: Any, reason: str) -> Contra
     return contract
 
 
+def check_payment_date(contract: Contract, received_on: Any) -> date:
+    """A payment is dated between the contract's signing date and today."""
+    if not isinstance(received_on, date):
+        raise ServiceError("请填写收款日期。", "received_on")
+    if received_on > local_today():
+        raise ServiceError("收款日期不能晚于今天。", "received_on")
+    if received_on < contract.signed_on:
+        raise ServiceError(
+            f"收款日期不能早于合同签订日期（{contract.signed_on.isoformat()}）。",
+            "received_on",
+        )
+    return received_on
+
+
 def record_payment(
     contract: Contract,
     user: Any,
@@ -337,10 +351,9 @@ def record_payment(
         raise StateError("只有合同双方、技术转移机构或科技局可以登记收款。")
     if contract.status == ContractStatus.REJECTED:
         raise StateError("已退回的合同不能登记收款。")
-    if not isinstance(received_on, date):
-        raise ServiceError("请填写收款日期。", "received_on")
-    if received_on > local_today():
-        raise ServiceError("收款日期不能晚于今天。", "received_on")
+    if contract.status == ContractStatus.CANCELLED:
+        raise StateError("已注销的合同不能登记收款。")
+    check_payment_date(contract, received_on)
     if isinstance(amount_fen, bool) or not isinstance(amount_fen, int):
         raise ServiceError("请填写精确到分的收款金额。", "amount")
     if amount_fen <= 0:

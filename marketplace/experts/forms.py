@@ -14,7 +14,13 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from marketplace.auth.forms import PASSWORD_HELP, strong_password
 from marketplace.experts import services
-from marketplace.forms_common import BaseForm, SafeText, choices, strip_filter
+from marketplace.forms_common import (
+    BaseForm,
+    SafeText,
+    choices,
+    phone_field,
+    strip_filter,
+)
 
 
 def _email(label: str, required: bool = False, **kw) -> EmailField:
@@ -64,7 +70,7 @@ class ExpertForm(BaseForm):
         ],
         description="研究方向、擅长评审的技术，用于匹配评审项目。",
     )
-    contact_phone = _line("联系电话", services.MAX_PHONE)
+    contact_phone = phone_field()
     contact_email = _email("联系邮箱", description="留空则使用登录邮箱。")
 
     def __init__(self, *args, **kwargs):

@@ -17,7 +17,7 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import String, cast, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from marketplace import audit, permissions
+from marketplace import audit, identifiers, permissions
 from marketplace.auth import passwords
 from marketplace.auth import services as accounts
 from marketplace.exceptions import ServiceError, StateError
@@ -33,7 +33,7 @@ from marketplace.models import (
 )
 from marketplace.proposals.services import find_org
 
-MAX_TITLE, MAX_PHONE, MAX_EMAIL, MAX_NAME = 40, 40, 254, 60
+MAX_TITLE, MAX_EMAIL, MAX_NAME = 40, 254, 60
 MAX_SPECIALITIES = 2000
 FIELD_SPLIT = re.compile(r"[、，,;；\s]+")
 STATES = {"active": "在库", "retired": "已退出"}
@@ -169,7 +169,7 @@ def clean_data(data: ExpertData) -> ExpertData:
         specialities=_line(
             data.specialities, "specialities", "专业特长", MAX_SPECIALITIES, True
         ),
-        contact_phone=_line(data.contact_phone, "contact_phone", "联系电话", MAX_PHONE),
+        contact_phone=identifiers.check_phone(data.contact_phone),
         contact_email=normal_email(contact, "contact_email", "联系邮箱")
         if contact
         else "",

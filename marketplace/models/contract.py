@@ -52,6 +52,7 @@ class ContractStatus(StrEnum):
     SUBMITTED = "submitted"
     REGISTERED = "registered"
     REJECTED = "rejected"
+    CANCELLED = "cancelled"
 
 
 class Contract(TimestampMixin, Base):
@@ -111,6 +112,12 @@ class Contract(TimestampMixin, Base):
         index=True,
     )
     reject_reason: Mapped[str] = mapped_column(Text, default="")
+    # A registered contract the bureau cancelled (注销) leaves the turnover.
+    # sort_order: the columns came with a later migration, after the timestamps.
+    cancel_reason: Mapped[str] = mapped_column(Text, default="", sort_order=1)
+    cancelled_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), sort_order=1
+    )
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     registered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     registered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -120,16 +127,24 @@ class Contract(TimestampMixin, Base):
     broker_org: Mapped[Organisation | None] = relationship(foreign_keys=[broker_org_id])
     payments: Mapped[list[Payment]] = relationship(
         back_populates="contract",
-        order_by="Payment.received_on",
+        order_by="[Payment.received_on, Payment.id]",
         cascade="all, delete-orphan",
     )
 
 
 class Payment(Base):
-    """Money received under a contract."""
+    """Money received under a contract, or the reversal (冲销) of such an entry."""
 
     __tablename__ = "payments"
-    __table_args__ = (CheckConstraint("amount_fen > 0", name="amount_fen"),)
+    # A receipt is positive; its reversal is a new, negative entry pointing at it,
+    # so a plain SUM over the ledger is the net amount received.
+    __table_args__ = (
+        CheckConstraint(
+            "(reverses_id IS NULL AND amount_fen > 0)"
+            " OR (reverses_id IS NOT NULL AND amount_fen < 0)",
+            name="amount_fen",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     contract_id: Mapped[int] = mapped_column(
@@ -142,8 +157,16 @@ class Payment(Base):
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow
     )
+    reverses_id: Mapped[int | None] = mapped_column(
+        ForeignKey("payments.id"), unique=True
+    )
+    reason: Mapped[str] = mapped_column(String(500), default="")
 
     contract: Mapped[Contract] = relationship(back_populates="payments")
+    reverses: Mapped[Payment | None] = relationship(
+        remote_side=[id], back_populates="reversal"
+    )
+    reversal: Mapped[Payment | None] = relationship(back_populates="reverses")
 
 
 class YearlyTarget(Base):

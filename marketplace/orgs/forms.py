@@ -12,12 +12,14 @@ from wtforms import (
 )
 from wtforms.validators import URL, DataRequired, Email, Length, Optional
 
+from marketplace import identifiers
 from marketplace.auth.forms import PASSWORD_HELP, strong_password
 from marketplace.forms_common import (
     BaseForm,
     CreditCode,
     SafeText,
     choices,
+    phone_field,
     strip_filter,
 )
 from marketplace.models import UserRole
@@ -35,7 +37,7 @@ class ProfileForm(BaseForm):
     )
     credit_code = StringField(
         "统一社会信用代码",
-        filters=[strip_filter],
+        filters=[identifiers.credit_code],
         validators=[Optional(), CreditCode()],
     )
     region = SelectField("所在县区", validators=[DataRequired()])
@@ -53,11 +55,7 @@ class ProfileForm(BaseForm):
             URL(message="请输入以 http:// 或 https:// 开头的网址。"),
         ],
     )
-    contact_phone = StringField(
-        "联系电话",
-        filters=[strip_filter],
-        validators=[Optional(), Length(max=40), SafeText()],
-    )
+    contact_phone = phone_field()
 
 
 class MemberForm(BaseForm):

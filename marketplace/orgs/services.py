@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from marketplace import audit
+from marketplace import audit, identifiers
 from marketplace.auth.services import create_user
 from marketplace.creditcode import credit_code_error, normalise
 from marketplace.exceptions import ServiceError, StateError
@@ -62,7 +62,7 @@ def update_profile(
     org.name, org.credit_code, org.region_code = name, code, region_code
     org.description = description.strip()
     org.website = website.strip()
-    org.contact_phone = contact_phone.strip()
+    org.contact_phone = identifiers.check_phone(contact_phone)
     reverify = identity_changed and not org.is_bureau and org.verified
     before = org.verification_status
     if reverify:

@@ -269,10 +269,18 @@ def _release(project: Project, milestone: Milestone, user: Any) -> None:
     contract = lock_contract(project.contract_id)
     if contract.status == ContractStatus.REJECTED:
         raise StateError("项目的技术合同已被退回，无法拨付资金。")
+    if contract.status == ContractStatus.CANCELLED:
+        raise StateError("项目的技术合同登记已注销，无法拨付资金。")
     if project.released_fen + amount > project.budget_fen:
         raise ServiceError("拨付金额合计不能超过悬赏金额。")
     if contract.paid_fen + amount > contract.amount_fen:
-        raise ServiceError("拨付金额合计不能超过技术合同成交额。")
+        # The way out: a payment entered by hand on the contract can be reversed.
+        raise ServiceError(
+            "拨付金额合计不能超过技术合同成交额：合同已到账"
+            f" {format_wan(contract.paid_fen)}，"
+            f"成交额 {format_wan(contract.amount_fen)}。"
+            "如合同上有误登的收款，请登记该笔收款的人或科技局在合同页冲销后再验收。"
+        )
     payment = Payment(
         contract_id=contract.id,
         received_on=local_today(),

@@ -201,7 +201,9 @@ def candidate_contracts(challenge: Challenge, winner: Proposal) -> list[Contract
                 or_(Contract.challenge_id == challenge.id, Contract.deal_id.in_(deals)),
                 Contract.buyer_org_id == challenge.org_id,
                 Contract.seller_org_id == winner.org_id,
-                Contract.status != ContractStatus.REJECTED,
+                Contract.status.not_in(
+                    (ContractStatus.REJECTED, ContractStatus.CANCELLED)
+                ),
             )
             .order_by(Contract.id)
         )

@@ -16,7 +16,14 @@ from wtforms.validators import DataRequired, Email, Length, Optional, Validation
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from marketplace.exceptions import ServiceError
-from marketplace.forms_common import BaseForm, SafeText, WanField, choices, strip_filter
+from marketplace.forms_common import (
+    BaseForm,
+    SafeText,
+    WanField,
+    choices,
+    phone_field,
+    strip_filter,
+)
 from marketplace.results.services import (
     IP_TYPES,
     MAX_KEYWORD_LENGTH,
@@ -125,7 +132,7 @@ class ResultForm(BaseForm):
         validators=[DataRequired(message="请填写有效期（日期）。"), _future_date],
     )
     contact_name = _line("联系人", 60)
-    contact_phone = _line("联系电话", 40)
+    contact_phone = phone_field()
     contact_email = EmailField(
         "联系邮箱",
         filters=[strip_filter],

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import and_, or_, select
 
-from marketplace import audit, permissions
+from marketplace import audit, identifiers, permissions
 from marketplace.exceptions import ServiceError, StateError
 from marketplace.extensions import db
 from marketplace.listings import review
@@ -140,6 +140,7 @@ def _clean(data: ResultData) -> ResultData:
     ):
         raise ServiceError("价格须为 0 至 1000 万万元之间。", "price")
     check_valid_until(data.valid_until)
+    data.contact_phone = identifiers.check_phone(data.contact_phone)
     return data
 
 
