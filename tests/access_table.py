@@ -119,6 +119,11 @@ TABLE: dict[tuple[str, str], frozenset[str]] = {
     # The bureau's desk.
     ("/bureau/import", "GET"): STAFF,
     ("/bureau/import", "POST"): STAFF,
+    ("/bureau/import/contracts", "GET"): STAFF,
+    ("/bureau/import/contracts", "POST"): STAFF,
+    ("/bureau/import/experts", "GET"): STAFF,
+    ("/bureau/import/experts", "POST"): STAFF,
+    ("/bureau/import/templates/<template>.xlsx", "GET"): STAFF,
     ("/bureau/orgs/<int:org_id>/certifications", "GET"): STAFF,
     ("/bureau/orgs/<int:org_id>/certifications", "POST"): STAFF,
     ("/bureau/reviews", "GET"): STAFF,
@@ -341,7 +346,12 @@ DEFAULT_PARAMS = {
     "throttle_id": "throttle",
 }
 # ... and literal values for the string parameters.
-LITERAL_PARAMS = {"kind": "challenge", "name": "month", "ext": "csv"}
+LITERAL_PARAMS = {
+    "kind": "challenge",
+    "name": "month",
+    "ext": "csv",
+    "template": "contracts",
+}
 # ... unless the rule needs an object of its own: a draft to edit, or one that
 # an allowed POST may withdraw without spoiling the other rules.
 RULE_PARAMS = {

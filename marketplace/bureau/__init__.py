@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("bureau", __name__)
 
-from marketplace.bureau import routes  # noqa: E402,F401
+from marketplace.bureau import import_routes, routes  # noqa: E402,F401

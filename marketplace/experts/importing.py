@@ -1,9 +1,9 @@
-"""Bulk import of experts from .csv or .xlsx (`flask import-experts`), all or nothing.
+"""Bulk import of experts from .csv or .xlsx (command or upload page), all or nothing.
 
 Every row is checked first; one bad row and nothing is written. A row whose e-mail
 already has an expert profile updates that profile (a retired expert stays
 retired); an e-mail without an account creates one in the row's organisation with
-the initial password given to the command.
+the initial password given to the command or the upload page.
 """
 
 from __future__ import annotations
@@ -88,7 +88,10 @@ def parse_file(
     )
 
 
-def _plan(row: dict[str, Any], password: str) -> _Plan:
+NEW_ACCOUNT_ADVICE = "请用 --password 指定新账号的初始密码后再导入"
+
+
+def _plan(row: dict[str, Any], password: str, new_account_advice: str) -> _Plan:
     email = services.normal_email(cell_text(row.get("email")))
     data = services.clean_data(
         services.ExpertData(
@@ -109,9 +112,7 @@ def _plan(row: dict[str, Any], password: str) -> _Plan:
     if not plan.name:
         raise ServiceError("没有该邮箱的账号，新建账号需要填写姓名 name")
     if not password:
-        raise ServiceError(
-            "没有该邮箱的账号：请用 --password 指定新账号的初始密码后再导入"
-        )
+        raise ServiceError(f"没有该邮箱的账号：{new_account_advice}")
     return plan
 
 
@@ -119,6 +120,7 @@ def import_rows(
     rows: list[RawRow],
     *,
     password: str = "",
+    new_account_advice: str = NEW_ACCOUNT_ADVICE,
     source: str = "",
     errors: list[tuple[int, str]] | None = None,
     progress: Callable[[int], Any] | None = None,
@@ -132,7 +134,7 @@ def import_rows(
     lines: dict[str, int] = {}
     for row in rows:
         try:
-            plan = _plan(row.data, password)
+            plan = _plan(row.data, password, new_account_advice)
             if plan.email in lines:
                 raise ServiceError(f"邮箱与第 {lines[plan.email]} 行重复：{plan.email}")
             lines[plan.email] = row.line

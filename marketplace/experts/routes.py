@@ -57,6 +57,7 @@ def index():
         field_names=names,
         states=services.STATES,
         action_form=BaseForm(),
+        can_import=permissions.is_bureau(current_user),
     )
 
 
