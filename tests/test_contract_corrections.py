@@ -175,11 +175,13 @@ def test_reversing_a_hand_entry_frees_the_stuck_milestone(db, world):
     first, second = milestone_ids(db, project_id)
     base = f"/projects/{project_id}/milestones"
     deliver(world.winner, project_id, first)
-    world.owner.post(f"{base}/{first}/accept")
+    world.owner.post(f"{base}/{first}/accept", data={"confirm": "y"})
     # 30 万元 typed by hand on the contract by the buyer.
     pay(world.owner, world.contract_id, "30")
     deliver(world.winner, project_id, second)
-    page = world.owner.post(f"{base}/{second}/accept", follow_redirects=True)
+    page = world.owner.post(
+        f"{base}/{second}/accept", data={"confirm": "y"}, follow_redirects=True
+    )
     assert "不能超过技术合同成交额" in page.get_data(as_text=True)
     assert db.session.get(Milestone, second).status == MilestoneStatus.SUBMITTED
     hand = next(p for p in ledger(db, world.contract_id) if p.note == "")
@@ -188,7 +190,7 @@ def test_reversing_a_hand_entry_frees_the_stuck_milestone(db, world):
     reverse(world.owner, world.contract_id, released.id)
     assert len(ledger(db, world.contract_id)) == 2
     reverse(world.owner, world.contract_id, hand.id)
-    world.owner.post(f"{base}/{second}/accept")
+    world.owner.post(f"{base}/{second}/accept", data={"confirm": "y"})
     db.session.expire_all()
     assert db.session.get(Milestone, second).status == MilestoneStatus.ACCEPTED
     assert db.session.get(Project, project_id).released_fen == 83_000_000
@@ -208,6 +210,8 @@ def test_bureau_corrects_a_registered_contract(
 ):
     cid = add_contract(db, enterprise_client.org, seller, **REGISTERED)
     before = _year_turnover(db)
+    page = bureau_client.get(f"/contracts/{cid}/correct").get_data(as_text=True)
+    assert "更正原因" in page and 'value="50"' in page
     data = form(
         enterprise_client.org, seller, amount="80", tech_amount="60", reason=""
     )
