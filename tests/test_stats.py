@@ -281,7 +281,12 @@ def test_funnel_counts_and_median_days(fixture, db):
 
 def test_top_organisations_and_certifications(fixture, db):
     sellers = services.top_orgs(Y_START, Y_END, "seller")
-    assert [r["label"] for r in sellers] == ["乙研究院", "甲大学"]
+    # The outside seller of contract C (123.45 万元) ranks between the two.
+    assert [(r["label"], r["platform"]) for r in sellers] == [
+        ("乙研究院", "平台内"),
+        ("外地某研究所", "平台外"),
+        ("甲大学", "平台内"),
+    ]
     buyers = services.top_orgs(Y_START, Y_END, "buyer")
     assert [(r["label"], r["contract_amount_fen"]) for r in buyers] == [
         ("丁公司", B_FEN),
@@ -340,17 +345,17 @@ def _xlsx(response):
 
 def test_month_table_exports_exactly_to_csv_and_xlsx(fixture, bureau_client):
     rows = _csv(bureau_client.get("/stats/export/month.csv", query_string=RANGE))
-    assert rows[0][2] == "合同成交额（万元）"
-    assert rows[1][:5] == ["2024-01", "2024-01", "10000000.00", "5000000.01", "2"]
-    assert rows[-1][0] == "total"
-    assert Decimal(rows[-1][2]) == Decimal("10000123.45")
-    assert rows[0][5] == "到账金额（万元）" and rows[-1][5] == "1.01"
-    assert sum(Decimal(r[2]) for r in rows[1:-1]) == Decimal(rows[-1][2])
+    assert rows[0][:2] == ["期间", "合同成交额（万元）"]
+    assert rows[1][:4] == ["2024-01", "10000000.00", "5000000.01", "2"]
+    assert rows[-1][0] == "合计"
+    assert Decimal(rows[-1][1]) == Decimal("10000123.45")
+    assert rows[0][4] == "到账金额（区间内，万元）" and rows[-1][4] == "1.01"
+    assert sum(Decimal(r[1]) for r in rows[1:-1]) == Decimal(rows[-1][1])
     sheet = _xlsx(bureau_client.get("/stats/export/month.xlsx", query_string=RANGE))
     assert sheet[0] == rows[0]
-    assert sheet[-1][0] == "total"
-    assert Decimal(str(sheet[-1][2])) == Decimal("10000123.45")
-    assert Decimal(str(sheet[1][3])) == Decimal("5000000.01")
+    assert sheet[-1][0] == "合计"
+    assert Decimal(str(sheet[-1][1])) == Decimal("10000123.45")
+    assert Decimal(str(sheet[1][2])) == Decimal("5000000.01")
 
 
 def test_every_table_exports(fixture, bureau_client):
@@ -373,14 +378,16 @@ def test_every_table_exports(fixture, bureau_client):
 
 def test_register_export_lists_registered_contracts_only(fixture, bureau_client):
     rows = _csv(bureau_client.get("/stats/export/register.csv", query_string=RANGE))
+    amount = rows[0].index("合同成交额（万元）")
+    paid = rows[0].index("累计到账（万元）")
     body, total = rows[1:-1], rows[-1]
     assert len(body) == 3
-    assert {r[9] for r in body} == {"0.01", "9999999.99", "123.45"}
-    assert total[0] == "合计" and total[9] == "10000123.45"
-    assert total[11] == "1.01"  # paid: 1 万元 + 0.01 万元
+    assert {r[amount] for r in body} == {"0.01", "9999999.99", "123.45"}
+    assert total[0] == "合计" and total[amount] == "10000123.45"
+    assert total[paid] == "1.01"  # paid: 1 万元 + 0.01 万元
     sheet = _xlsx(bureau_client.get("/stats/export/register.xlsx", query_string=RANGE))
     assert len(sheet) == 5
-    assert Decimal(str(sheet[-1][9])) == Decimal("10000123.45")
+    assert Decimal(str(sheet[-1][amount])) == Decimal("10000123.45")
 
 
 def test_export_neutralises_spreadsheet_formulas(factory, db, bureau_client):
@@ -389,7 +396,7 @@ def test_export_neutralises_spreadsheet_formulas(factory, db, bureau_client):
     _contract(db, seller, buyer, date(2024, 2, 2), 1, 1)
     db.session.commit()
     rows = _csv(bureau_client.get("/stats/export/register.csv", query_string=RANGE))
-    assert rows[1][3] == "'=HYPERLINK(1)"
+    assert rows[1][rows[0].index("卖方")] == "'=HYPERLINK(1)"
 
 
 def test_bureau_sets_a_target(fixture, bureau_client, db):

@@ -45,7 +45,11 @@ class ContractForm(BaseForm):
     )
     seller_region = SelectField("平台外卖方所在县区", validate_choice=False)
     broker_org = SelectField("技术转移机构（可选）", validate_choice=False)
-    field = SelectField("技术领域", validate_choice=False)
+    field = SelectField(
+        "技术领域",
+        validate_choice=False,
+        description="留空则沿用所关联技术需求或科技成果的技术领域。",
+    )
     signed_on = DateField("签订日期", validators=[DataRequired("请填写签订日期。")])
     amount = WanField("合同成交额（万元）", validators=[InputRequired("请填写金额。")])
     tech_amount = WanField(

@@ -95,6 +95,15 @@ def linked_ids(
     return found[0], found[1]
 
 
+def inherited_field_id(challenge_id: Any, result_id: Any) -> int | None:
+    """The technology field of the linked challenge, else of the linked result."""
+    for model, key in ((Challenge, challenge_id), (Result, result_id)):
+        listing = db.session.get(model, key) if key else None
+        if listing is not None and listing.field_id is not None:
+            return listing.field_id
+    return None
+
+
 def registration_effects(contract: Contract) -> list[Effect]:
     """Each linked listing with the state change registering would cause."""
     effects = []

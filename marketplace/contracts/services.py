@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -10,7 +9,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from marketplace import audit, permissions, workflow
+from marketplace import audit, identifiers, permissions, workflow
 from marketplace.contracts import links
 from marketplace.exceptions import ServiceError, StateError
 from marketplace.extensions import db
@@ -43,7 +42,6 @@ from marketplace.money import FEN_PER_WAN, MAX_WAN
 MAX_FEN = int(MAX_WAN) * FEN_PER_WAN
 # Contract amounts are registered in 万元 with two decimals: 0.01 万元 = 10,000 fen.
 WAN_CENT = FEN_PER_WAN // 100
-REGISTRATION_NO = re.compile(r"^[0-9]{14,16}$")
 DUPLICATE_NO = "登记号已被使用，请核对后重新输入。"
 
 
@@ -92,10 +90,11 @@ def check_amounts(amount_fen: Any, tech_amount_fen: Any) -> None:
 
 
 def check_registration_no(number: Any) -> str:
-    """A registration number of 14–16 digits not yet used."""
-    number = (number or "").strip() if isinstance(number, str) else ""
-    if not REGISTRATION_NO.match(number):
-        raise ServiceError("登记号应为 14–16 位数字。", "registration_no")
+    """A registration number of 14–16 digits not yet used, normalised first."""
+    number = identifiers.registration_no(number)
+    error = identifiers.registration_no_error(number)
+    if error:
+        raise ServiceError(error, "registration_no")
     if db.session.scalar(select(Contract.id).where(Contract.registration_no == number)):
         raise ServiceError(DUPLICATE_NO, "registration_no")
     return number
@@ -133,6 +132,9 @@ def build_contract(data: dict[str, Any], deal: Deal | None = None) -> Contract:
     if deal is not None:
         links.check_deal_parties(deal, buyer.org_id, seller.org_id, broker_id)
     challenge_id, result_id = links.linked_ids(data, deal, buyer.org_id, seller.org_id)
+    if field_id is None:
+        # Left blank, the field is the linked listing's: no spurious 未分类 row.
+        field_id = links.inherited_field_id(challenge_id, result_id)
     return Contract(
         title=(data.get("title") or "").strip()[:200],
         contract_type=kind,

@@ -6,7 +6,7 @@ import csv
 import io
 from collections.abc import Callable
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
@@ -14,26 +14,36 @@ from sqlalchemy.orm import selectinload
 from marketplace import permissions
 from marketplace.contracts.register import RegisterFilter
 from marketplace.extensions import db
-from marketplace.models import CONTRACT_TYPE_LABELS, Contract
-from marketplace.stats import delivery, services
+from marketplace.models import Contract
+from marketplace.stats import columns, delivery, services
+from marketplace.stats.columns import REGISTER_COLUMNS, figure_column
 
 FEN_PER_WAN = 1_000_000
 
-AMOUNT_COLUMNS = [
-    ("key", "键"),
-    ("label", "名称"),
-    ("contract_amount_fen", "合同成交额（万元）"),
-    ("tech_amount_fen", "技术交易额（万元）"),
-    ("count", "合同数"),
+# No database keys: the first column names the row (期间, 技术领域, 合同类型 …).
+AMOUNT_FIGURES = [
+    figure_column(k) for k in ("contract_amount_fen", "tech_amount_fen", "count")
 ]
-PERIOD_COLUMNS = [*AMOUNT_COLUMNS, ("payments_fen", "到账金额（万元）")]
+PERIOD_COLUMNS = [("label", "期间"), *AMOUNT_FIGURES, figure_column("payments_fen")]
 COUNTY_COLUMNS = [
     ("key", "区划代码"),
     ("label", "县区"),
-    ("output_fen", "输出额（万元）"),
-    ("absorption_fen", "吸纳额（万元）"),
-    ("output_count", "输出合同数"),
-    ("absorption_count", "吸纳合同数"),
+    *(
+        figure_column(k)
+        for k in ("output_fen", "absorption_fen", "output_count", "absorption_count")
+    ),
+]
+
+
+def _named(heading: str) -> list[tuple[str, str]]:
+    return [("label", heading), *AMOUNT_FIGURES]
+
+
+RANK_COLUMNS = [
+    ("rank", "名次"),
+    ("label", "名称"),
+    ("platform", "平台内外"),
+    *AMOUNT_FIGURES,
 ]
 FUNNEL_COLUMNS = [
     ("label", "环节"),
@@ -42,30 +52,11 @@ FUNNEL_COLUMNS = [
     ("median_days", "中位天数"),
 ]
 CERT_COLUMNS = [("label", "认定类型"), ("count", "机构数")]
-REGISTER_COLUMNS = [
-    ("registration_no", "登记号"),
-    ("title", "合同名称"),
-    ("type", "合同类型"),
-    ("seller", "卖方"),
-    ("seller_region", "卖方区划"),
-    ("buyer", "买方"),
-    ("buyer_region", "买方区划"),
-    ("broker", "中介机构"),
-    ("signed_on", "签订日期"),
-    ("amount_fen", "合同成交额（万元）"),
-    ("tech_amount_fen", "技术交易额（万元）"),
-    ("paid_fen", "已到账（万元）"),
-]
 
 
 def wan(fen: int) -> Decimal:
-    """Fen as an exact 万元 decimal with at least two places."""
-    value = Decimal(fen) / FEN_PER_WAN
-    return (
-        value.quantize(Decimal("0.01"))
-        if value == value.quantize(Decimal("0.01"))
-        else value.normalize()
-    )
+    """Fen as 万元 to two decimals (0.01 万元 = 100 元), rounded half up."""
+    return (Decimal(fen) / FEN_PER_WAN).quantize(Decimal("0.01"), ROUND_HALF_UP)
 
 
 def _with_total(result: dict) -> list[dict]:
@@ -93,50 +84,27 @@ def register_rows(register_filter: RegisterFilter, user) -> list[dict]:
             selectinload(Contract.broker_org)
         )
     )
-    rows = [
-        {
-            "registration_no": c.registration_no,
-            "title": c.title,
-            "type": CONTRACT_TYPE_LABELS[c.contract_type],
-            "seller": c.seller_name,
-            "seller_region": c.seller_region_code,
-            "buyer": c.buyer_name,
-            "buyer_region": c.buyer_region_code,
-            "broker": c.broker_org.name if c.broker_org else "",
-            "signed_on": c.signed_on.isoformat(),
-            "amount_fen": c.amount_fen,
-            "tech_amount_fen": c.tech_amount_fen,
-            "paid_fen": c.paid_fen,
-        }
-        for c in contracts
-    ]
-    total = {key: "" for key, _ in REGISTER_COLUMNS}
-    total["registration_no"] = "合计"
-    for key in ("amount_fen", "tech_amount_fen", "paid_fen"):
-        total[key] = sum(r[key] for r in rows)
-    return [*rows, total]
+    return columns.register_rows(contracts)
 
 
 # --- 揭榜挂帅 delivery: projects, milestones, checks, exemptions, panels, integrity
 
 
 STAGE_COLUMNS = [
-    ("key", "键"),
     ("label", "阶段"),
     ("count", "项目数"),
     ("budget_fen", "项目经费（万元）"),
     ("released_fen", "已拨付（万元）"),
     ("released_pct", "拨付比例（%）"),
 ]
-MILESTONE_COLUMNS = [("key", "键"), ("label", "里程碑"), ("count", "数量")]
+MILESTONE_COLUMNS = [("label", "里程碑"), ("count", "数量")]
 ACCEPTANCE_COLUMNS = [
-    ("key", "键"),
     ("label", "类型"),
     *[(c.value, label) for c, label in delivery.CONCLUSION_LABELS.items()],
     ("pending", "待结论"),
     ("total", "合计"),
 ]
-EXEMPTION_COLUMNS = [("key", "键"), ("label", "容错免责"), ("count", "数量")]
+EXEMPTION_COLUMNS = [("label", "容错免责"), ("count", "数量")]
 WORKLOAD_COLUMNS = [
     ("label", "专家"),
     ("title", "职称"),
@@ -146,7 +114,6 @@ WORKLOAD_COLUMNS = [
     ("pending", "当前待提交"),
 ]
 INTEGRITY_COLUMNS = [
-    ("key", "键"),
     ("label", "失信行为类型"),
     ("count", "记录数"),
     ("in_force", "今日限制有效"),
@@ -201,12 +168,12 @@ TABLES: dict[str, tuple[str, list, Callable[[date, date], list[dict]]]] = {
     "quarter": ("按季度", PERIOD_COLUMNS, _turnover("quarter")),
     "year": ("按年", PERIOD_COLUMNS, _turnover("year")),
     "county": ("按县区输出与吸纳", COUNTY_COLUMNS, _turnover("county")),
-    "field": ("按技术领域", AMOUNT_COLUMNS, _turnover("field")),
-    "type": ("按合同类型", AMOUNT_COLUMNS, _turnover("type")),
-    "party_kind": ("按卖方类型", AMOUNT_COLUMNS, _turnover("party_kind")),
-    "top_sellers": ("卖方排名", AMOUNT_COLUMNS, _top("seller")),
-    "top_buyers": ("买方排名", AMOUNT_COLUMNS, _top("buyer")),
-    "top_brokers": ("中介机构排名", AMOUNT_COLUMNS, _top("broker")),
+    "field": ("按技术领域", _named("技术领域"), _turnover("field")),
+    "type": ("按合同类型", _named("合同类型"), _turnover("type")),
+    "party_kind": ("按卖方类型", _named("卖方类型"), _turnover("party_kind")),
+    "top_sellers": ("卖方排名（含平台外单位）", RANK_COLUMNS, _top("seller")),
+    "top_buyers": ("买方排名（含平台外单位）", RANK_COLUMNS, _top("buyer")),
+    "top_brokers": ("中介机构排名", RANK_COLUMNS, _top("broker")),
     "funnel_challenges": (
         "需求转化漏斗",
         FUNNEL_COLUMNS,
@@ -279,7 +246,7 @@ def to_xlsx(title: str, header: list[str], body: list[list]) -> bytes:
     for cells in sheet.iter_rows(min_row=2):
         for cell in cells:
             if isinstance(cell.value, Decimal | float):
-                cell.number_format = "0.00####"
+                cell.number_format = "0.00"
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()

@@ -10,6 +10,7 @@ from flask import current_app, has_app_context
 from sqlalchemy import func, select
 
 from marketplace.extensions import db
+from marketplace.identifiers import compact
 from marketplace.models import (
     Challenge,
     Contract,
@@ -20,6 +21,7 @@ from marketplace.models import (
 )
 from marketplace.models.org import OrgCertification
 from marketplace.models.proposal import ProposalKind, ProposalStatus
+from marketplace.stats.columns import PLATFORM_LABELS
 
 
 def _registered():
@@ -153,37 +155,66 @@ def funnel(start: date, end: date) -> dict:
     return {"challenges": challenge_rows, "results": result_rows}
 
 
+def party_key(name: str) -> str:
+    """A party's name as typed, normalised for grouping (全角、空格、大小写)."""
+    return compact(name).casefold()
+
+
 def top_orgs(start: date, end: date, role: str, limit: int = 10) -> list[dict]:
-    """Registered organisations ranked by turnover as seller, buyer or broker."""
-    column = {
-        "seller": Contract.seller_org_id,
-        "buyer": Contract.buyer_org_id,
-        "broker": Contract.broker_org_id,
+    """Parties ranked by turnover as seller, buyer or broker.
+
+    Buyers and sellers outside the platform count too: a contract names them
+    by name only, so they are grouped by the normalised name and marked 平台外.
+    Brokers are always organisations on the platform.
+    """
+    org_column, name_column = {
+        "seller": (Contract.seller_org_id, Contract.seller_name),
+        "buyer": (Contract.buyer_org_id, Contract.buyer_name),
+        "broker": (Contract.broker_org_id, None),
     }[role]
+    # A registered party goes by its current name, an outside one by the contract's.
+    name = Organisation.name
+    if name_column is not None:
+        name = func.coalesce(Organisation.name, name_column)
     query = (
-        select(
-            Organisation.id,
-            Organisation.name,
-            func.sum(Contract.amount_fen).label("amount"),
-            func.sum(Contract.tech_amount_fen),
-            func.count(Contract.id),
-        )
-        .join(Organisation, Organisation.id == column)
+        select(org_column, name, Contract.amount_fen, Contract.tech_amount_fen)
+        .select_from(Contract)
+        .outerjoin(Organisation, Organisation.id == org_column)
         .where(_registered(), *_in_range(start, end))
-        .group_by(Organisation.id, Organisation.name)
-        .order_by(func.sum(Contract.amount_fen).desc(), Organisation.name)
-        .limit(limit)
+        .order_by(Contract.signed_on, Contract.id)
     )
-    return [
-        {
-            "key": str(org_id),
-            "label": name,
-            "contract_amount_fen": _int(amount),
-            "tech_amount_fen": _int(tech),
-            "count": int(count),
-        }
-        for org_id, name, amount, tech, count in db.session.execute(query)
-    ]
+    if name_column is None:
+        query = query.where(org_column.is_not(None))
+    groups: dict[tuple, dict] = {}
+    spellings: dict[tuple, dict[str, int]] = {}
+    for org_id, name, amount, tech in db.session.execute(query):
+        key = ("org", org_id) if org_id is not None else ("out", party_key(name))
+        row = groups.setdefault(
+            key,
+            {
+                "label": name,
+                "outside": org_id is None,
+                "contract_amount_fen": 0,
+                "tech_amount_fen": 0,
+                "count": 0,
+            },
+        )
+        row["contract_amount_fen"] += amount
+        row["tech_amount_fen"] += tech
+        row["count"] += 1
+        counted = spellings.setdefault(key, {})
+        counted[name] = counted.get(name, 0) + 1
+    for key, row in groups.items():
+        if row["outside"]:
+            # The spelling used most often names the group (first one on a tie).
+            row["label"] = max(spellings[key], key=spellings[key].__getitem__)
+        row["platform"] = PLATFORM_LABELS[row["outside"]]
+    ranked = sorted(
+        groups.values(), key=lambda r: (-r["contract_amount_fen"], r["label"])
+    )[:limit]
+    for rank, row in enumerate(ranked, 1):
+        row["rank"] = rank
+    return ranked
 
 
 def certification_counts() -> list[dict]:

@@ -11,7 +11,7 @@ from marketplace import permissions
 from marketplace.exceptions import ServiceError
 from marketplace.extensions import db
 from marketplace.listings.states import local_today
-from marketplace.stats import bp, delivery, exports, services
+from marketplace.stats import bp, columns, delivery, exports, services
 from marketplace.stats.forms import RangeForm, TargetForm
 from marketplace.views import form_problem
 
@@ -77,6 +77,8 @@ def index():
         certifications=services.certification_counts(),
         chart_data=chart_data,
         titles=TABLE_TITLES,
+        figures=columns.FIGURE_LABELS,
+        figure_notes=columns.FIGURE_NOTES,
         delivery=projects,
     )
 

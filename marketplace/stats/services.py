@@ -22,6 +22,7 @@ from marketplace.models import (
     YearlyTarget,
 )
 from marketplace.models.org import ORG_KIND_LABELS, OrgKind
+from marketplace.stats import columns
 
 BY_CHOICES = ("month", "quarter", "year", "county", "field", "type", "party_kind")
 CITY = "city"
@@ -112,15 +113,17 @@ def _by_period(start: date, end: date, by: str) -> list[dict]:
     return [rows[key] for key in sorted(rows)]
 
 
-def _grouped(column, start: date, end: date, join=None) -> dict:
+def _grouped(column, start: date, end: date, *joins) -> dict:
     query = select(
         column,
         func.sum(Contract.amount_fen),
         func.sum(Contract.tech_amount_fen),
         func.count(Contract.id),
     ).where(_registered(), *_in_range(start, end))
-    if join is not None:
-        query = query.select_from(Contract).outerjoin(*join)
+    if joins:
+        query = query.select_from(Contract)
+        for join in joins:
+            query = query.outerjoin(*join)
     out = {}
     for key, amount, tech, count in db.session.execute(query.group_by(column)):
         out[key] = {
@@ -179,7 +182,10 @@ def turnover(start: date, end: date, by: str) -> dict:
     elif by == "field":
         fields = db.session.scalars(select(TechField).order_by(TechField.sort_order))
         field_codes = {f.id: f.code for f in fields}
-        grouped = _grouped(Contract.field_id, start, end)
+        # Blank on the contract: the field of the challenge or result it came from.
+        grouped = _grouped(
+            columns.effective_field_id(), start, end, *columns.LISTING_JOINS
+        )
         labels = {f.code: f.name for f in db.session.scalars(select(TechField))}
         by_code = {field_codes.get(k, "none"): v for k, v in grouped.items()}
         ordered = {c: labels[c] for c in field_codes.values()} | {"none": "未分类"}
@@ -193,7 +199,7 @@ def turnover(start: date, end: date, by: str) -> dict:
     else:
         seller = aliased(Organisation)
         grouped = _grouped(
-            seller.kind, start, end, join=(seller, Contract.seller_org_id == seller.id)
+            seller.kind, start, end, (seller, Contract.seller_org_id == seller.id)
         )
         grouped = {
             (OrgKind(k).value if k else OUTSIDE_KEY): v for k, v in grouped.items()
