@@ -91,6 +91,7 @@ PROJECT_PARTIES = OWNER | WINNER
 EXPERT = frozenset({"expert"})  # the panels' member (never a party)
 AGENCIES = frozenset({"agency_a", "agency_b"})
 NOBODY: frozenset[str] = frozenset()
+OPERATOR = frozenset({"sysadmin"})  # the platform's operators alone
 
 # (rule, method) -> the roles allowed past the permission checks.
 TABLE: dict[tuple[str, str], frozenset[str]] = {
@@ -112,6 +113,18 @@ TABLE: dict[tuple[str, str], frozenset[str]] = {
     # Failed-login locks: the sysadmin's alone (the bureau's staff do not see them).
     ("/auth/locks", "GET"): frozenset({"sysadmin"}),
     ("/auth/locks/<int:throttle_id>/unlock", "POST"): frozenset({"sysadmin"}),
+    # The sysadmin's area (users, organisations, audit log): operators alone,
+    # bureau staff refused like everyone else.
+    ("/admin/", "GET"): OPERATOR,
+    ("/admin/audit", "GET"): OPERATOR,
+    ("/admin/audit.csv", "GET"): OPERATOR,
+    ("/admin/orgs", "GET"): OPERATOR,
+    ("/admin/users", "GET"): OPERATOR,
+    ("/admin/users/<int:user_id>", "GET"): OPERATOR,
+    ("/admin/users/<int:user_id>/deactivate", "POST"): OPERATOR,
+    ("/admin/users/<int:user_id>/reactivate", "POST"): OPERATOR,
+    ("/admin/users/<int:user_id>/role", "POST"): OPERATOR,
+    ("/admin/users/<int:user_id>/sessions", "POST"): OPERATOR,
     ("/auth/password", "GET"): USERS,
     ("/auth/password", "POST"): USERS,
     ("/auth/signup", "GET"): ALL,
@@ -367,6 +380,7 @@ RULE_PARAMS = {
     "/results/applications/<int:proposal_id>/withdraw": {"proposal_id": "application"},
     "/bureau/verifications/<int:org_id>/verify": {"org_id": "org:pending"},
     "/bureau/verifications/<int:org_id>/refuse": {"org_id": "org:pending"},
+    "/admin/users/<int:user_id>/reactivate": {"user_id": "user:inactive"},
     "/experts/<int:expert_id>/reinstate": {"expert_id": "expert_retired"},
     "/panels/<int:panel_id>/opinion": {"panel_id": "panel_review"},
     "/projects/start/<int:challenge_id>": {"challenge_id": "challenge_awarded"},
@@ -448,6 +462,10 @@ POST_DATA: dict[str, dict[str, str | list[str]]] = {
         "role": "member",
         "password": "Secret123-matrix",
     },
+    "/admin/users/<int:user_id>/deactivate": {"reason": "矩阵测试：停用"},
+    "/admin/users/<int:user_id>/reactivate": {"reason": "矩阵测试：启用"},
+    "/admin/users/<int:user_id>/role": {"role": "org_admin", "reason": "矩阵测试"},
+    "/admin/users/<int:user_id>/sessions": {"reason": "矩阵测试：结束会话"},
     "/orgs/<int:org_id>/members/<int:user_id>/active": {"active": "0"},
     "/orgs/<int:org_id>/members/<int:user_id>/role": {"role": "org_admin"},
     "/proposals/<int:proposal_id>/decline": {"reason": "方案不符合要求"},
@@ -566,6 +584,8 @@ def build_world(app, factory) -> dict:
             is_sysadmin=role == "sysadmin",
         )
     users["unverified"] = factory.user(orgs["pending"], role=UserRole.ORG_ADMIN)
+    # A deactivated account, for the sysadmin's reactivation.
+    users["inactive"] = factory.user(orgs["ent_b"])
     ids.update({f"org:{k}": o.id for k, o in orgs.items()})
     ids.update({f"user:{k}": u.id for k, u in users.items()})
     ent, uni, inst = orgs["ent_a"].id, orgs["uni_a"].id, orgs["inst_a"].id
@@ -583,6 +603,7 @@ def build_world(app, factory) -> dict:
             status=ChallengeStatus.PENDING_REVIEW,
             published_at=None,
         ).id
+        _db.session.get(User, users["inactive"].id).active = False
         rdraft = {"status": ResultStatus.DRAFT, "published_at": None}
         ids["result"] = make_result(uni).id
         ids["result_spare"] = make_result(uni, title="备用成果").id

@@ -35,6 +35,7 @@ from marketplace.models import (
     Proposal,
     ResultStatus,
     TechField,
+    User,
 )
 from tests.conftest import PASSWORD
 from tests.factories import make_challenge, make_result
@@ -285,6 +286,20 @@ def _lock(w: World) -> dict:
     return {"client": w.login(admin), "throttle": w.run(add)}
 
 
+def _admin(w: World, state: str = "") -> dict:
+    admin = w.factory.user(w.org("bureau"), is_sysadmin=True)
+    target = w.factory.user(w.org("firm"))
+    if state == "logged in":  # a session for the reset to end
+        w.login(target)
+    if state == "inactive":  # an account to reactivate
+
+        def deactivate():
+            db.session.get(User, target.id).active = False
+
+        w.run(deactivate)
+    return {"client": w.login(admin), "uid": target.id}
+
+
 def _member(w: World) -> dict:
     return {"org": w.org("firm").id, "uid": w.factory.user(w.org("firm")).id}
 
@@ -445,6 +460,20 @@ SPECS = [
     S("/auth/logout", "self", "/auth/logout", {}, _self_login, ["self:/"], examples=4),
     S("/auth/locks/<int:throttle_id>/unlock", "self", "/auth/locks/{throttle}/unlock",
       {}, _lock, ["self:/auth/locks"], examples=4),
+    # the sysadmin's area: every action on an account carries a reason
+    *[
+        S(f"/admin/users/<int:user_id>/{action}", "self",
+          f"/admin/users/{{uid}}/{action}", data,
+          lambda w, state=state: _admin(w, state),
+          ["self:/admin/users/{uid}", "self:/admin/audit", "self:/admin/users"],
+          examples=6)
+        for action, data, state in (
+            ("deactivate", {"reason": "离职\n停用"}, ""),
+            ("reactivate", {"reason": "返聘"}, "inactive"),
+            ("sessions", {"reason": "疑似泄露"}, "logged in"),
+            ("role", {"role": "org_admin", "reason": "接任"}, ""),
+        )
+    ],
     # organisations and members
     S("/orgs/<int:org_id>/edit", "firm", "/orgs/{org}/edit", lambda w, c: {
         "name": "模糊机构", "credit_code": w.org("firm").credit_code,

@@ -1,0 +1,7 @@
+"""The sysadmin's area: users, organisations and the audit log."""
+
+from flask import Blueprint
+
+bp = Blueprint("admin", __name__)
+
+from marketplace.admin import audit_log, routes  # noqa: E402,F401
