@@ -343,7 +343,10 @@ def test_long_columns_are_cut_and_the_list_pages(login, db, parties, monkeypatch
     board = client.get("/deals/").get_data(as_text=True)
     assert 'data-stage-count="lead">5<' in board
     assert sum(f"批量项目{n}号" in board for n in range(5)) == 3
-    assert "全部 5 项" in board
+    assert "第 1–3 项，共 5 项" in board and "p_lead=2" in board
+    rest = client.get("/deals/?p_lead=2").get_data(as_text=True)
+    assert sum(f"批量项目{n}号" in rest for n in range(5)) == 2
+    assert "第 4–5 项，共 5 项" in rest and 'rel="prev"' in rest
     first = client.get("/deals/?view=list").get_data(as_text=True)
     second = client.get("/deals/?view=list&page=2").get_data(as_text=True)
     assert sum(f"批量项目{n}号" in first for n in range(5)) == 4

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from markupsafe import Markup
 from sqlalchemy import func, select
 
 from marketplace import permissions
+from marketplace.deals import board as board_filters
 from marketplace.deals import bp, services
 from marketplace.deals.forms import BrokerForm, DealForm, NoteForm, StageForm
 from marketplace.deals.services import STAGE_LABELS
@@ -47,15 +49,40 @@ def from_match():
     ):
         abort(404)
     permissions.require(permissions.can_start_deal(current_user, challenge, result))
-    perform(
-        services.open_deal_from_match,
-        current_user,
-        challenge,
-        result,
-        success="已发起撮合，双方已收到通知。",
-    )
+    existing = services.open_deal_between(challenge, result)
+    if existing is not None:
+        _say_existing(existing)
+    else:
+        perform(
+            services.open_deal_from_match,
+            current_user,
+            challenge,
+            result,
+            success="已发起撮合，双方已收到通知。",
+        )
     back = request.form.get("next")
     return redirect(back if is_safe_next(back) else f"/challenges/{challenge.id}")
+
+
+def _say_existing(deal: Deal) -> None:
+    """Say a deal already exists instead of starting another, linked if visible."""
+    if permissions.can_view_deal(current_user, deal):
+        link = Markup('<a href="{}">{}</a>').format(
+            url_for("deals.detail", deal_id=deal.id), deal.title
+        )
+        flash(Markup("这对需求与成果已有撮合项目，未重复发起：") + link, "info")
+    else:
+        # Another side's deal: its existence is said, its content is not shown.
+        flash("这对需求与成果已有其他机构跟进的撮合项目，未重复发起。", "info")
+
+
+@bp.app_template_global("visible_open_deal")
+def visible_open_deal(challenge: Challenge, result: Result) -> Deal | None:
+    """The pair's open deal when the user may see it (match lists link it)."""
+    deal = services.open_deal_between(challenge, result)
+    if deal is None or not permissions.can_view_deal(current_user, deal):
+        return None
+    return deal
 
 
 # --- the broker workspace -----------------------------------------------------
@@ -84,64 +111,83 @@ def _org_names(deals: list[Deal]) -> dict[int, str]:
     return dict(rows.all())
 
 
-# A column of the board shows the most recently active deals; the list view
-# pages through all of them.
-BOARD_COLUMN = 30
+# A column of the board pages through its deals, most recently active first;
+# the list view pages through all of them.
+BOARD_COLUMN = 20
 LIST_PAGE = 30
+
+
+def _columns(visible, filters: board_filters.BoardFilters) -> tuple[dict, dict, dict]:
+    """Each stage's page of cards, its count and its page number."""
+    ids = visible.with_only_columns(Deal.id).scalar_subquery()
+    counts = dict(
+        db.session.execute(
+            select(Deal.stage, func.count(Deal.id))
+            .where(Deal.id.in_(ids))
+            .group_by(Deal.stage)
+        ).all()
+    )
+    columns: dict[str, list[Deal]] = {}
+    pages: dict[str, int] = {}
+    for key in STAGE_LABELS:
+        if filters.stage and key != filters.stage:
+            continue
+        pages[key] = board_filters.column_page(key)
+        columns[key] = list(
+            db.session.scalars(
+                visible.where(Deal.stage == key)
+                .order_by(Deal.updated_at.desc(), Deal.id.desc())
+                .offset((pages[key] - 1) * BOARD_COLUMN)
+                .limit(BOARD_COLUMN)
+            )
+        )
+    return columns, counts, pages
 
 
 @bp.route("/")
 @login_required
 def board():
-    """The pipeline board (or list) of the deals the user may see."""
+    """The pipeline board (or list) of the deals the user may see, filtered."""
     view = "list" if request.args.get("view") == "list" else "board"
-    stage = request.args.get("stage", "")
     order = "asc" if request.args.get("order") == "asc" else "desc"
-    visible = permissions.visible_deals(current_user)
+    filters = board_filters.read_filters()
+    everything = permissions.visible_deals(current_user)
+    visible = board_filters.narrow(everything, filters, stage=False)
     updated = Deal.updated_at.asc() if order == "asc" else Deal.updated_at.desc()
     page = None
     columns: dict[str, list[Deal]] = {}
     counts: dict[str, int] = {}
-    if view == "list":
-        if stage in STAGE_LABELS:
-            visible = visible.where(Deal.stage == stage)
+    pages: dict[str, int] = {}
+    deals: list[Deal] = []
+    # Nothing is listed for a date range that cannot be read; the form says why.
+    if view == "list" and not filters.problem:
+        if filters.stage:
+            visible = visible.where(Deal.stage == filters.stage)
         page = db.paginate(
             visible.order_by(updated, Deal.id.desc()),
             per_page=LIST_PAGE,
             error_out=False,
         )
         deals = list(page.items)
-    else:
-        ids = visible.with_only_columns(Deal.id).scalar_subquery()
-        counts = dict(
-            db.session.execute(
-                select(Deal.stage, func.count(Deal.id))
-                .where(Deal.id.in_(ids))
-                .group_by(Deal.stage)
-            ).all()
-        )
-        for key in STAGE_LABELS:
-            columns[key] = list(
-                db.session.scalars(
-                    visible.where(Deal.stage == key)
-                    .order_by(Deal.updated_at.desc(), Deal.id.desc())
-                    .limit(BOARD_COLUMN)
-                )
-            )
+    elif not filters.problem:
+        columns, counts, pages = _columns(visible, filters)
         deals = [deal for column in columns.values() for deal in column]
     return render_template(
         "deals/board.html",
         view=view,
-        stage=stage,
+        filters=filters,
         order=order,
         deals=deals,
         page=page,
         columns=columns,
         counts=counts,
+        pages=pages,
+        per_column=BOARD_COLUMN,
         names=_org_names(deals),
+        options=board_filters.options(everything),
         STAGE_LABELS=STAGE_LABELS,
         can_create=permissions.can_create_deal(current_user),
-    )
+    ), (400 if filters.problem else 200)
 
 
 def _prefill(form: DealForm) -> tuple[Challenge | None, Result | None, Proposal | None]:
@@ -182,6 +228,16 @@ def new():
             return redirect(url_for("deals.detail", deal_id=existing.id))
         flash("该申报尚未中选或获准，中选后会自动生成撮合项目。", "warning")
         return redirect(f"/proposals/{proposal.id}")
+    existing = (
+        services.open_deal_between(challenge, result)
+        if challenge is not None and result is not None
+        else None
+    )
+    if existing is not None:
+        _say_existing(existing)
+        if permissions.can_view_deal(current_user, existing):
+            return redirect(url_for("deals.detail", deal_id=existing.id))
+        return redirect(url_for("challenges.detail", challenge_id=challenge.id))
     if request.method == "GET":
         if challenge is not None:
             form.demand_org.data = challenge.org.name

@@ -123,6 +123,20 @@ def deal_for_proposal(proposal: Proposal) -> Deal | None:
     return db.session.scalar(select(Deal).where(Deal.proposal_id == proposal.id))
 
 
+def open_deal_between(challenge: Challenge, result: Result) -> Deal | None:
+    """The deal not given up on between this challenge and this result, if any."""
+    return db.session.scalar(
+        select(Deal)
+        .where(
+            Deal.challenge_id == challenge.id,
+            Deal.result_id == result.id,
+            Deal.stage != DealStage.LOST,
+        )
+        .order_by(Deal.id)
+        .limit(1)
+    )
+
+
 # --- verbs --------------------------------------------------------------------
 
 
@@ -133,13 +147,7 @@ def open_deal_from_match(user: Any, challenge: Challenge, result: Result) -> Dea
     if challenge.org_id == result.org_id:
         raise StateError("需求方和成果方是同一机构，无需撮合。")
     _refuse_restricted(challenge.org, result.org, user.org)
-    existing = db.session.scalar(
-        select(Deal).where(
-            Deal.challenge_id == challenge.id,
-            Deal.result_id == result.id,
-            Deal.stage != DealStage.LOST,
-        )
-    )
+    existing = open_deal_between(challenge, result)
     if existing is not None:
         return existing
     broker = user.org if user.org.kind == OrgKind.AGENCY else None
@@ -200,6 +208,12 @@ def create_deal(
         raise ServiceError("需求方必须是该技术需求的发布机构。", field="demand_org")
     if result is not None and result.org_id != supply.id:
         raise ServiceError("供给方必须是该科技成果的所属机构。", field="supply_org")
+    if (
+        challenge is not None
+        and result is not None
+        and open_deal_between(challenge, result) is not None
+    ):
+        raise StateError("这对需求与成果已有撮合项目，不能重复发起。")
     is_party = user.org_id in (demand.id, supply.id)
     is_agency = user.org.kind in permissions.BROKER_KINDS
     if not (is_party or is_agency):
