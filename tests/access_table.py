@@ -433,6 +433,10 @@ MILESTONE_FORM = {
 POST_DATA: dict[str, dict[str, str | list[str]]] = {
     "/challenges/<int:challenge_id>/accept-terms": {"agree": "y"},
     "/challenges/<int:challenge_id>/withdraw": {"confirm": "y", "note": "撤回"},
+    # Irreversible actions carry their confirmation tick (checked on the server).
+    "/challenges/<int:challenge_id>/close-bidding": {"confirm": "y"},
+    "/projects/<int:project_id>/begin": {"confirm": "y"},
+    "/projects/<int:project_id>/milestones/<int:milestone_id>/accept": {"confirm": "y"},
     "/contracts/<int:contract_id>/payments": {
         "received_on": "2026-01-10",
         "amount": "0.01",
@@ -531,11 +535,13 @@ POST_DATA: dict[str, dict[str, str | list[str]]] = {
     "/projects/<int:project_id>/acceptances/<int:acceptance_id>/conclude": {
         "conclusion": "failed",
         "report": "中期检查不通过",
+        "confirm": "y",
     },
     "/projects/<int:project_id>/exemption": {"account": ACCOUNT},
     "/projects/<int:project_id>/exemption/decide": {
         "decision": "granted",
         "reason": "勤勉尽责",
+        "confirm": "y",
     },
     "/projects/<int:project_id>/milestones/<int:milestone_id>/deliver": {
         "note": "乙交的成果"

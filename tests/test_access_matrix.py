@@ -604,7 +604,7 @@ def test_other_org_cannot_reach_a_project_its_milestones_or_files(world):
     milestone = {**T.MILESTONE_FORM, "due_on": ids["future_date"]}
     posts = [
         (f"{pending}/deliver", {"note": "乙冒交的成果"}),
-        (f"{submitted}/accept", {}),
+        (f"{submitted}/accept", {"confirm": "y"}),
         (f"{submitted}/return", {"comment": "乙退回"}),
         (
             f"{base}/acceptances",
@@ -613,7 +613,7 @@ def test_other_org_cannot_reach_a_project_its_milestones_or_files(world):
         (f"{plan}/milestones/new", milestone),
         (f"{planned}/edit", milestone),
         (f"{planned}/delete", {}),
-        (f"/projects/{ids['project_begin']}/begin", {}),
+        (f"/projects/{ids['project_begin']}/begin", {"confirm": "y"}),
         (f"/projects/{ids['project_relist']}/relist", {}),
     ]
     outsiders = ("ent_b", "inst_b", "uni_b", "agency_b", "uni_a", "expert", "anon")
@@ -639,14 +639,14 @@ def test_other_org_cannot_reach_a_project_its_milestones_or_files(world):
             assert f'href="{base}"' not in challenge, role
     # The parties may not do each other's part, nor may the bureau do theirs.
     for role, url, data in (
-        ("inst_a", f"{submitted}/accept", {}),
+        ("inst_a", f"{submitted}/accept", {"confirm": "y"}),
         ("inst_a", f"{submitted}/return", {"comment": "自己退回"}),
         ("inst_a", f"{plan}/milestones/new", milestone),
-        ("inst_a", f"/projects/{ids['project_begin']}/begin", {}),
+        ("inst_a", f"/projects/{ids['project_begin']}/begin", {"confirm": "y"}),
         ("inst_a", f"{base}/acceptances", {"kind": "midterm", "scheduled_on": "x"}),
         ("ent_a", f"{pending}/deliver", {"note": "发榜方代交"}),
         ("ent_a", f"{base}/acceptances", {"kind": "midterm", "scheduled_on": "x"}),
-        ("bureau", f"{submitted}/accept", {}),
+        ("bureau", f"{submitted}/accept", {"confirm": "y"}),
         ("bureau", f"{pending}/deliver", {"note": "科技局代交"}),
     ):
         expect(clients[role].post(url, data=data), {403}, (role, url))
@@ -729,8 +729,8 @@ def test_exemption_is_the_winners_to_ask_and_the_bureaus_to_decide(world):
     decide_url = f"/projects/{ids['project_exempt']}/exemption/decide"
     check = f"/projects/{ids['project_check']}/acceptances/{ids['acceptance']}"
     application = {"account": D.ACCOUNT}
-    decision = {"decision": "granted", "reason": "勤勉尽责"}
-    conclusion = {"conclusion": "passed", "report": "通过"}
+    decision = {"decision": "granted", "reason": "勤勉尽责", "confirm": "y"}
+    conclusion = {"conclusion": "passed", "report": "通过", "confirm": "y"}
     # expert2 sat on the exemption panel: that shows them no project.
     outsiders = ("ent_b", "inst_b", "uni_a", "expert", "expert2")
     clients = {

@@ -747,13 +747,21 @@ def test_close_bidding_early(enterprise_client, factory, db):
     bidder_user = factory.user(bidder)
     cid = make_challenge(enterprise_client.org.id).id
     response = enterprise_client.post(
-        f"/challenges/{cid}/close-bidding", follow_redirects=True
+        f"/challenges/{cid}/close-bidding",
+        data={"confirm": "y"},
+        follow_redirects=True,
     )
     assert "尚无揭榜申报" in text(response)
     assert fetch(db, cid).status == ChallengeStatus.OPEN
     bid(db, cid, bidder.id)
     assert "提前截止并开始评审" in text(enterprise_client.get(f"/challenges/{cid}"))
-    enterprise_client.post(f"/challenges/{cid}/close-bidding")
+    # Without the confirmation tick nothing happens.
+    unticked = enterprise_client.post(
+        f"/challenges/{cid}/close-bidding", follow_redirects=True
+    )
+    assert "请先勾选确认框" in text(unticked)
+    assert fetch(db, cid).status == ChallengeStatus.OPEN
+    enterprise_client.post(f"/challenges/{cid}/close-bidding", data={"confirm": "y"})
     assert fetch(db, cid).status == ChallengeStatus.EVALUATING
     assert db.session.scalar(
         select(Notification).where(Notification.user_id == bidder_user.id)

@@ -203,7 +203,7 @@ def award(user: HttpUser, world: World, org_id: int) -> None:
             return
         challenge_id, bids = random.choice(mine)
         proposal_id, seller = random.choice(bids)
-    user.submit(f"/challenges/{challenge_id}/close-bidding", {})
+    user.submit(f"/challenges/{challenge_id}/close-bidding", {"confirm": "y"})
     out = user.submit(f"/proposals/{proposal_id}/shortlist", {})
     if not out.ok:
         world.refuse("shortlist")

@@ -505,7 +505,7 @@ SPECS = [
       {"note": "不再需要", "confirm": "y"}, lambda w: {"c": w.challenge()},
       ["firm:/challenges/{c}", *CHALLENGE], examples=7),
     S("/challenges/<int:challenge_id>/close-bidding", "firm",
-      "/challenges/{c}/close-bidding", {}, _bid_ctx,
+      "/challenges/{c}/close-bidding", {"confirm": "y"}, _bid_ctx,
       ["firm:/challenges/{c}", "firm:/proposals/challenge/{c}"], examples=5),
     S("/challenges/<int:challenge_id>/accept-terms", "institute",
       "/challenges/{c}/accept-terms", {"agree": "y"}, lambda w: {"c": w.challenge()},
@@ -592,6 +592,11 @@ SPECS = [
         "kind": "result", "org_id": str(w.org("institute").id), "org_ref": "",
         "draft": "y"}, None, [*RESULT, "bureau:/bureau/reviews"], files=True,
       examples=8),
+    S("/bureau/import/contracts", "bureau", "/bureau/import/contracts", {}, None,
+      ["bureau:/contracts/"], files=True, examples=5),
+    S("/bureau/import/experts", "bureau", "/bureau/import/experts",
+      {"password": "Expert2026pool"}, None, ["bureau:/experts/"], files=True,
+      examples=5),
     # deals
     S("/deals/new", "firm", "/deals/new", lambda w, c: {
         "title": "锂电池回收对接", "demand_org": w.org("firm").credit_code,
@@ -672,12 +677,13 @@ def test_form_fuzz(spec: Spec, world: World):
         values = data.draw(form_data(spec.valid(world, ctx)), label="form")
         if spec.files:
             files = [(io.BytesIO(b), n) for b, n in data.draw(FILES, label="files")]
-            if spec.rule == "/bureau/import":
+            if spec.rule.startswith("/bureau/import"):
                 files = (
                     [_csv(world, data.draw)["file"]] if data.draw(st.booleans()) else []
                 )
             body = {k: _clean(v) for k, v in values.items()}
-            body["attachments" if spec.rule != "/bureau/import" else "file"] = files
+            uploads = spec.rule.startswith("/bureau/import")
+            body["file" if uploads else "attachments"] = files
             response = client.post(url, data=body, content_type="multipart/form-data")
         else:
             response = client.post(

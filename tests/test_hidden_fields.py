@@ -84,6 +84,13 @@ STATE_FIELDS = {
     "released_fen": "999999999",
 }
 IMPORT_CSV = "title,abstract,field,trl,keywords\n导入成果{n},摘要,environment,6,废水\n"
+CONTRACT_CSV = (
+    "合同类型,买方,买方所在县区,卖方,卖方所在县区,签订日期,合同成交额\n"
+    "技术开发,导入买方{n},411702,导入卖方{n},411702,2026-01-05,12\n"
+)
+EXPERT_CSV = (
+    "邮箱,姓名,所属机构,技术领域\nimport{n}@example.cn,导入专家,{org},environment\n"
+)
 # The one JSON endpoint that takes a body; it only reads.
 JSON_RULES = {"/api/v1/match": {"text": "食品加工废水处理", "kind": "result"}}
 
@@ -241,12 +248,19 @@ class Sweep:
         data = spec.valid(w, ctx)
         if extra:
             data = {**data, **self.extra_for(data)}
+        # The experts' organisation exists before the snapshot: not a row written.
+        org = w.org("institute").name if spec.rule == "/bureau/import/experts" else ""
         url, before = spec.url.format(**ctx), self.snapshot()
         self.saved = dump_rows(self.app)  # for restore_rows before the next request
-        if spec.rule == "/bureau/import":
-            rows = IMPORT_CSV.format(n=next(_serial)).encode()
-            data["file"] = (io.BytesIO(rows), "导入.csv")
-        if spec.files or spec.rule == "/bureau/import":
+        if spec.rule.startswith("/bureau/import"):
+            table = {
+                "/bureau/import": IMPORT_CSV,
+                "/bureau/import/contracts": CONTRACT_CSV,
+                "/bureau/import/experts": EXPERT_CSV,
+            }[spec.rule]
+            rows = table.format(n=next(_serial), org=org)
+            data["file"] = (io.BytesIO(rows.encode()), "导入.csv")
+        if spec.files or spec.rule.startswith("/bureau/import"):
             response = client.post(url, data=data, content_type="multipart/form-data")
         else:
             response = client.post(

@@ -195,7 +195,12 @@ def running_project(world, amounts=("20", "30")) -> int:
             amount=amount,
         )
         assert response.status_code == 302
-    assert world.owner.post(f"/projects/{project_id}/begin").status_code == 302
+    assert (
+        world.owner.post(
+            f"/projects/{project_id}/begin", data={"confirm": "y"}
+        ).status_code
+        == 302
+    )
     return project_id
 
 

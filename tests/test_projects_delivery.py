@@ -83,7 +83,7 @@ def test_bad_milestones_are_refused(db, world, over, message):
 
 def test_plan_is_edited_renumbered_and_begun(db, world):
     project_id = start(world)
-    begin = world.owner.post(f"/projects/{project_id}/begin")
+    begin = world.owner.post(f"/projects/{project_id}/begin", data={"confirm": "y"})
     assert begin.status_code == 302
     assert db.session.get(Project, project_id).status == ProjectStatus.PLANNING
     for number in range(3):
@@ -104,7 +104,12 @@ def test_plan_is_edited_renumbered_and_begun(db, world):
     ).all()
     assert [(m.id, m.seq) for m in rows] == [(second, 1), (third, 2)]
     assert rows[0].deliverable == "中试报告" and rows[0].amount_fen == 0
-    assert world.owner.post(f"/projects/{project_id}/begin").status_code == 302
+    assert (
+        world.owner.post(
+            f"/projects/{project_id}/begin", data={"confirm": "y"}
+        ).status_code
+        == 302
+    )
     db.session.expire_all()
     project = db.session.get(Project, project_id)
     assert project.status == ProjectStatus.RUNNING and project.started_at
@@ -152,9 +157,13 @@ def test_two_milestones_one_returned_then_accepted_with_payments(app, db, world)
     assert "数据不完整" in page and "重新提交成果" in page
 
     assert deliver(world.winner, project_id, first, note="已补充").status_code == 302
-    world.owner.post(f"/projects/{project_id}/milestones/{first}/accept")
+    world.owner.post(
+        f"/projects/{project_id}/milestones/{first}/accept", data={"confirm": "y"}
+    )
     assert deliver(world.winner, project_id, second).status_code == 302
-    world.owner.post(f"/projects/{project_id}/milestones/{second}/accept")
+    world.owner.post(
+        f"/projects/{project_id}/milestones/{second}/accept", data={"confirm": "y"}
+    )
 
     db.session.expire_all()
     project = db.session.get(Project, project_id)
@@ -181,7 +190,9 @@ def test_two_milestones_one_returned_then_accepted_with_payments(app, db, world)
         "payment_recorded",
     } <= done
     # Accepting twice releases nothing more.
-    world.owner.post(f"/projects/{project_id}/milestones/{second}/accept")
+    world.owner.post(
+        f"/projects/{project_id}/milestones/{second}/accept", data={"confirm": "y"}
+    )
     assert count(db, Payment) == 2
 
     file_id = db.session.scalar(select(DeliverableFile.id))
@@ -199,7 +210,9 @@ def test_zero_amount_milestone_releases_nothing(db, world):
     project_id = running_project(world, amounts=("0",))
     (only,) = milestone_ids(db, project_id)
     deliver(world.winner, project_id, only)
-    world.owner.post(f"/projects/{project_id}/milestones/{only}/accept")
+    world.owner.post(
+        f"/projects/{project_id}/milestones/{only}/accept", data={"confirm": "y"}
+    )
     db.session.expire_all()
     milestone = db.session.get(Milestone, only)
     assert milestone.status == MilestoneStatus.ACCEPTED and milestone.payment_id is None
@@ -213,7 +226,11 @@ def test_simultaneous_acceptances_release_once(db, world, login):
     other = colleague(world, login)
     db.session.rollback()
     path = f"/projects/{project_id}/milestones/{only}/accept"
-    race(lambda: world.owner.post(path), lambda: other.post(path))
+    ticked = {"confirm": "y"}
+    race(
+        lambda: world.owner.post(path, data=ticked),
+        lambda: other.post(path, data=ticked),
+    )
     db.session.expire_all()
     assert count(db, Payment) == 1
     assert db.session.get(Project, project_id).released_fen == 20_000_000
@@ -228,7 +245,9 @@ def test_release_never_exceeds_the_contract(db, world):
     contract = db.session.get(Contract, world.contract_id)
     contract.paid_fen = 45_000_000
     db.session.commit()
-    response = world.owner.post(f"/projects/{project_id}/milestones/{only}/accept")
+    response = world.owner.post(
+        f"/projects/{project_id}/milestones/{only}/accept", data={"confirm": "y"}
+    )
     assert response.status_code == 302
     db.session.expire_all()
     assert db.session.get(Milestone, only).status == MilestoneStatus.SUBMITTED
@@ -265,7 +284,7 @@ def test_wrong_party_and_wrong_state_are_refused(db, world, client):
     early = deliver(world.winner, project_id, only)
     assert "项目尚未开始实施" in early.get_data(as_text=True)
     assert count(db, Deliverable) == 0
-    assert world.owner.post(f"{base}/accept").status_code == 302
+    assert world.owner.post(f"{base}/accept", data={"confirm": "y"}).status_code == 302
     assert db.session.get(Milestone, only).status == MilestoneStatus.PENDING
     # Wrong party: 403 for the parties and the bureau, 404 for outsiders.
     new = world.winner.post(f"/projects/{project_id}/milestones/new")
@@ -273,7 +292,7 @@ def test_wrong_party_and_wrong_state_are_refused(db, world, client):
     assert world.winner.post(f"/projects/{project_id}/begin").status_code == 403
     assert world.bureau.post(f"{base}/edit", data=milestone_form()).status_code == 403
     assert world.owner.get(f"{base}/deliver").status_code == 403
-    world.owner.post(f"/projects/{project_id}/begin")
+    world.owner.post(f"/projects/{project_id}/begin", data={"confirm": "y"})
     assert deliver(world.owner, project_id, only).status_code == 403
     deliver(world.winner, project_id, only)
     assert world.winner.post(f"{base}/accept").status_code == 403
@@ -315,3 +334,35 @@ def test_plan_pages_render(db, world):
         ).status_code
         == 302
     )
+
+
+# --- confirmation before what cannot be undone ---------------------------------
+
+
+def test_money_and_the_plan_wait_for_the_confirmation_tick(db, world):
+    project_id = start(world)
+    add_milestone(world.owner, project_id, deliverable="样机", amount="5")
+    (only,) = milestone_ids(db, project_id)
+    page = world.owner.get(f"/projects/{project_id}").get_data(as_text=True)
+    assert 'name="confirm"' in page and "开始实施后计划不能再修改" in page
+    # An unticked (or script-less) POST changes nothing and says why.
+    begin = world.owner.post(f"/projects/{project_id}/begin", follow_redirects=True)
+    assert "请先勾选确认框" in begin.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Project, project_id).status == ProjectStatus.PLANNING
+    begun = world.owner.post(f"/projects/{project_id}/begin", data={"confirm": "y"})
+    assert begun.status_code == 302
+    deliver(world.winner, project_id, only)
+    page = world.owner.get(f"/projects/{project_id}").get_data(as_text=True)
+    assert "确认验收并拨付 5.00 万元" in page or "确认验收并拨付 5 万元" in page
+    path = f"/projects/{project_id}/milestones/{only}/accept"
+    for data in ({}, {"confirm": ""}):
+        refused = world.owner.post(path, data=data, follow_redirects=True)
+        assert "请先勾选确认框" in refused.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Milestone, only).status == MilestoneStatus.SUBMITTED
+    assert db.session.get(Project, project_id).released_fen == 0
+    assert count(db, Payment) == 0
+    assert world.owner.post(path, data={"confirm": "y"}).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Project, project_id).released_fen == 5 * 1_000_000

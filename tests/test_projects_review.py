@@ -76,7 +76,7 @@ def conclude(world, project_id, check_id, conclusion, report="专家组意见：
     """The bureau records a conclusion through the page."""
     return world.bureau.post(
         f"/projects/{project_id}/acceptances/{check_id}/conclude",
-        data={"conclusion": conclusion, "report": report},
+        data={"conclusion": conclusion, "report": report, "confirm": "y"},
     )
 
 
@@ -271,12 +271,12 @@ def test_exemption_granted_leaves_no_mark_and_allows_relisting(db, world, client
     assert world.owner.get(decide).status_code == 403
     assert (
         world.winner.post(
-            decide, data={"decision": "granted", "reason": "x"}
+            decide, data={"decision": "granted", "reason": "x", "confirm": "y"}
         ).status_code
         == 403
     )
     early = world.bureau.post(
-        decide, data={"decision": "granted", "reason": "勤勉尽责"}
+        decide, data={"decision": "granted", "reason": "勤勉尽责", "confirm": "y"}
     )
     assert "专家组尚未完成评估" in early.get_data(as_text=True)
     completed_panel(
@@ -286,14 +286,21 @@ def test_exemption_granted_leaves_no_mark_and_allows_relisting(db, world, client
         PanelPurpose.EXEMPTION,
         exemption_id=exemption.id,
     )
-    no_reason = world.bureau.post(decide, data={"decision": "granted", "reason": ""})
+    no_reason = world.bureau.post(
+        decide, data={"decision": "granted", "reason": "", "confirm": "y"}
+    )
     assert "请填写认定理由" in no_reason.get_data(as_text=True)
     # The owner may not re-list before the exemption is granted.
     world.owner.post(f"/projects/{project_id}/relist")
     assert db.session.get(Project, project_id).relisted_challenge_id is None
 
     granted = world.bureau.post(
-        decide, data={"decision": "granted", "reason": "专家组认定已勤勉尽责。"}
+        decide,
+        data={
+            "decision": "granted",
+            "reason": "专家组认定已勤勉尽责。",
+            "confirm": "y",
+        },
     )
     assert granted.status_code == 302
     db.session.expire_all()
@@ -311,7 +318,9 @@ def test_exemption_granted_leaves_no_mark_and_allows_relisting(db, world, client
     insider = world.winner.get(f"/orgs/{world.winner.org.id}").get_data(as_text=True)
     assert "容错免责" in insider
     # Deciding twice changes nothing.
-    world.bureau.post(decide, data={"decision": "refused", "reason": "改判"})
+    world.bureau.post(
+        decide, data={"decision": "refused", "reason": "改判", "confirm": "y"}
+    )
     db.session.expire_all()
     assert db.session.get(Exemption, exemption.id).status == ExemptionStatus.GRANTED
 
@@ -354,7 +363,7 @@ def test_refused_exemption_keeps_the_mark(db, world):
     )
     world.bureau.post(
         f"/projects/{project_id}/exemption/decide",
-        data={"decision": "refused", "reason": "未按约定投入经费。"},
+        data={"decision": "refused", "reason": "未按约定投入经费。", "confirm": "y"},
     )
     db.session.expire_all()
     assert db.session.get(Exemption, exemption.id).status == ExemptionStatus.REFUSED
@@ -406,7 +415,9 @@ def test_accepted_milestones_are_not_overdue(app, db, world):
     project_id = running_project(world, amounts=("10",))
     (only,) = milestone_ids(db, project_id)
     deliver(world.winner, project_id, only)
-    world.owner.post(f"/projects/{project_id}/milestones/{only}/accept")
+    world.owner.post(
+        f"/projects/{project_id}/milestones/{only}/accept", data={"confirm": "y"}
+    )
     db.session.get(Milestone, only).due_on = TODAY - timedelta(days=3)
     db.session.commit()
     result = app.test_cli_runner().invoke(args=["projects", "remind-overdue"])
@@ -517,3 +528,38 @@ def test_failed_panel_experts_may_not_judge_the_exemption(db, world):
     )
     assert {m.expert_id for m in panel.members} == set(others)
     db.session.rollback()
+
+
+def test_verdicts_wait_for_the_confirmation_tick(db, world):
+    project_id = running_project(world)
+    check = with_panel(db, world, project_id, "midterm")
+    path = f"/projects/{project_id}/acceptances/{check}/conclude"
+    assert 'name="confirm"' in world.bureau.get(path).get_data(as_text=True)
+    unticked = world.bureau.post(
+        path, data={"conclusion": "failed", "report": "专家组意见：不通过。"}
+    )
+    assert "请先勾选确认框" in unticked.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Acceptance, check).conclusion is None
+    assert status_of(db, project_id) == ProjectStatus.RUNNING
+
+
+def test_exemption_decision_waits_for_the_confirmation_tick(db, world):
+    project_id = failed_project(db, world)
+    path = f"/projects/{project_id}/exemption"
+    assert world.winner.post(path, data={"account": ACCOUNT}).status_code == 302
+    exemption = db.session.scalar(select(Exemption))
+    completed_panel(
+        db,
+        world.factory,
+        world.challenge_id,
+        PanelPurpose.EXEMPTION,
+        exemption_id=exemption.id,
+    )
+    decide = f"/projects/{project_id}/exemption/decide"
+    unticked = world.bureau.post(
+        decide, data={"decision": "granted", "reason": "已勤勉尽责。"}
+    )
+    assert "请先勾选确认框" in unticked.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Exemption, exemption.id).status == ExemptionStatus.APPLIED

@@ -14,6 +14,7 @@ from marketplace.challenges.forms import (
     FilterForm,
     WithdrawForm,
 )
+from marketplace.confirm import confirmed
 from marketplace.exceptions import ServiceError
 from marketplace.extensions import db
 from marketplace.listings import expiry
@@ -251,8 +252,8 @@ def close_bidding(challenge_id: int):
     """End bidding early and start evaluating the proposals."""
     challenge = _visible_challenge(challenge_id)
     permissions.require(permissions.can_decide_proposals(current_user, challenge))
-    if not ActionForm().validate_on_submit():
-        flash("表单已过期，请刷新页面后重试。", "danger")
+    # Bidding cannot be reopened: the owner ticks a confirmation first.
+    if not confirmed():
         return _back(challenge)
     perform(
         services.close_bidding_early,

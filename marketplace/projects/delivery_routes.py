@@ -6,6 +6,7 @@ from flask import abort, flash, render_template, request
 from flask_login import current_user, login_required
 
 from marketplace import permissions
+from marketplace.confirm import confirmed
 from marketplace.exceptions import ServiceError
 from marketplace.extensions import db
 from marketplace.models import DeliverableFile, ProjectStatus
@@ -16,7 +17,6 @@ from marketplace.projects.routes import (
     back,
     load_milestone,
     load_project,
-    posted,
 )
 from marketplace.proposals import attachments
 from marketplace.views import form_problem, perform
@@ -84,7 +84,8 @@ def accept(project_id: int, milestone_id: int):
     project = load_project(project_id)
     milestone = load_milestone(project, milestone_id)
     permissions.require(permissions.can_plan_project(current_user, project))
-    if posted():
+    # Money leaves with the click: the owner ticks that they checked the amount.
+    if confirmed():
         perform(
             milestones.accept_milestone,
             milestone,

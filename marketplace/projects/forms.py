@@ -14,6 +14,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from marketplace.confirm import confirm_field
 from marketplace.forms_common import (
     BaseForm,
     SafeText,
@@ -139,6 +140,7 @@ class ConcludeForm(BaseForm):
             SafeText(multiline=True),
         ],
     )
+    confirm = confirm_field("确认记录该结论（记录后不能修改，不通过的项目即终止）")
 
 
 class ExemptionForm(BaseForm):
@@ -178,3 +180,4 @@ class DecisionForm(BaseForm):
             SafeText(multiline=True),
         ],
     )
+    confirm = confirm_field("确认作出该认定（作出后不能修改）")

@@ -7,6 +7,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import or_, select
 
 from marketplace import permissions
+from marketplace.confirm import confirmed
 from marketplace.exceptions import ServiceError
 from marketplace.extensions import db
 from marketplace.forms_common import choices
@@ -350,7 +351,8 @@ def begin(project_id: int):
     """The owner ends planning and the project starts running."""
     project = load_project(project_id)
     permissions.require(permissions.can_plan_project(current_user, project))
-    if posted():
+    # The plan is fixed once the project runs: ticked, not a stray click.
+    if confirmed():
         perform(
             milestones.begin_delivery,
             project,
