@@ -268,6 +268,8 @@ TABLE: dict[tuple[str, str], frozenset[str]] = {
         "POST",
     ): STAFF,
     ("/projects/<int:project_id>/begin", "POST"): OWNER,
+    # The winner agrees to the owner's plan before it may start.
+    ("/projects/<int:project_id>/agree", "POST"): WINNER,
     ("/projects/<int:project_id>/exemption", "GET"): WINNER,
     ("/projects/<int:project_id>/exemption", "POST"): WINNER,
     ("/projects/<int:project_id>/exemption/decide", "GET"): STAFF,
@@ -385,6 +387,7 @@ RULE_PARAMS = {
     "/panels/<int:panel_id>/opinion": {"panel_id": "panel_review"},
     "/projects/start/<int:challenge_id>": {"challenge_id": "challenge_awarded"},
     "/projects/<int:project_id>/begin": {"project_id": "project_begin"},
+    "/projects/<int:project_id>/agree": {"project_id": "project_begin"},
     "/projects/<int:project_id>/milestones/new": {"project_id": "project_plan"},
     "/projects/<int:project_id>/milestones/<int:milestone_id>/edit": {
         "project_id": "project_plan",
@@ -436,6 +439,7 @@ POST_DATA: dict[str, dict[str, str | list[str]]] = {
     # Irreversible actions carry their confirmation tick (checked on the server).
     "/challenges/<int:challenge_id>/close-bidding": {"confirm": "y"},
     "/projects/<int:project_id>/begin": {"confirm": "y"},
+    "/projects/<int:project_id>/agree": {"confirm": "y"},
     "/projects/<int:project_id>/milestones/<int:milestone_id>/accept": {"confirm": "y"},
     "/contracts/<int:contract_id>/payments": {
         "received_on": "2026-01-10",

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from marketplace import audit
 from marketplace.extensions import db
 from marketplace.listings.states import local_today
 from marketplace.models import (
@@ -41,6 +42,7 @@ from marketplace.models import (
     ReviewPanel,
     utcnow,
 )
+from marketplace.projects import agreement
 from tests.factories import make_challenge
 
 TODAY = local_today()
@@ -384,6 +386,22 @@ def _planning(w: World) -> dict:
     return _project(w, ProjectStatus.PLANNING, milestone=MilestoneStatus.PENDING)
 
 
+def _agreed(w: World) -> dict:
+    """A planned project whose winner agreed to the plan: ready to begin."""
+    ctx = _planning(w)
+
+    def add() -> None:
+        project = db.session.get(Project, ctx["project"])
+        audit.record(
+            agreement.ACTION,
+            obj=project,
+            note=agreement.agreement_note(project),
+        )
+
+    w.run(add)
+    return ctx
+
+
 def _concluding(w: World) -> dict:
     ctx = _project(w, acceptance=AcceptanceKind.FINAL)
     _panel(w, ctx["c"], PanelPurpose.FINAL, acceptance_id=ctx["acceptance"],
@@ -476,8 +494,10 @@ def delivery_specs(S) -> list:
         S(f"{PM}/edit", "firm", f"{pm}/edit", MILESTONE, _planning,
           [f"firm:{pm}/edit", *PROJECT], examples=8),
         S(f"{PM}/delete", "firm", f"{pm}/delete", {}, _planning, PROJECT, examples=4),
-        S("/projects/<int:project_id>/begin", "firm", "/projects/{project}/begin",
+        S("/projects/<int:project_id>/agree", "institute", "/projects/{project}/agree",
           {"confirm": "y"}, _planning, PROJECT, examples=4),
+        S("/projects/<int:project_id>/begin", "firm", "/projects/{project}/begin",
+          {"confirm": "y"}, _agreed, PROJECT, examples=4),
         S(f"{PM}/deliver", "institute", f"{pm}/deliver",
           {"note": "中试运行报告\n出水 COD 45mg/L"},
           running(MilestoneStatus.PENDING), PROJECT, files=True, examples=10),

@@ -614,6 +614,7 @@ def test_other_org_cannot_reach_a_project_its_milestones_or_files(world):
         (f"{planned}/edit", milestone),
         (f"{planned}/delete", {}),
         (f"/projects/{ids['project_begin']}/begin", {"confirm": "y"}),
+        (f"/projects/{ids['project_begin']}/agree", {"confirm": "y"}),
         (f"/projects/{ids['project_relist']}/relist", {}),
     ]
     outsiders = ("ent_b", "inst_b", "uni_b", "agency_b", "uni_a", "expert", "anon")
@@ -647,6 +648,8 @@ def test_other_org_cannot_reach_a_project_its_milestones_or_files(world):
         ("ent_a", f"{pending}/deliver", {"note": "发榜方代交"}),
         ("ent_a", f"{base}/acceptances", {"kind": "midterm", "scheduled_on": "x"}),
         ("bureau", f"{submitted}/accept", {"confirm": "y"}),
+        ("ent_a", f"/projects/{ids['project_begin']}/agree", {"confirm": "y"}),
+        ("bureau", f"/projects/{ids['project_begin']}/agree", {"confirm": "y"}),
         ("bureau", f"{pending}/deliver", {"note": "科技局代交"}),
     ):
         expect(clients[role].post(url, data=data), {403}, (role, url))

@@ -193,6 +193,7 @@ def journey_a(server, people, tmp_path) -> dict[str, Person]:
     firm.click("入围", firm.page.locator("tr", has_text=INSTITUTE))
     firm.expect_flash("已列入入围名单")
     firm.link(CHALLENGE, firm.page.locator("main"))
+    firm.page.get_by_label("确认提前截止", exact=False).check()
     firm.click("提前截止并开始评审")
     firm.expect_flash("揭榜已截止")
     firm.link("查看全部申报")

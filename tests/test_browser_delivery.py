@@ -70,6 +70,13 @@ EXPERTS = [
 MILESTONE = "li[id^=milestone-]"  # a milestone on the project page
 CRITERIA = ("技术先进性", "可行性", "团队能力", "报价合理性")
 CONFLICTED = ("expert4@inst.example.cn", "刘志强", "研究员", "黄曲霉毒素 检测 花生")
+# Joined after the failed final acceptance: the exemption panel may not reuse its
+# experts, so these three judge the exemption.
+LATER_EXPERTS = [
+    ("expert5@hhu.example.cn", "王海燕", "教授", "花生 黄曲霉毒素 检测 分选"),
+    ("expert6@hhu.example.cn", "陈立新", "研究员", "农产品加工 机器视觉 检测"),
+    ("expert7@hhu.example.cn", "赵敏", "教授", "食品安全 真菌毒素 花生制品"),
+]
 
 
 def _orgs(live) -> None:
@@ -89,16 +96,17 @@ def _orgs(live) -> None:
             "--password", PASSWORD, "--name", f"{name[:4]}管理员")  # fmt: skip
 
 
-def _import_experts(live, tmp_path) -> None:
+def _import_experts(live, tmp_path, later: bool = False) -> None:
     """The bureau's expert pool from its spreadsheet; one works for a bidder."""
-    path = tmp_path / "专家库.csv"
+    path = tmp_path / ("专家库（补充）.csv" if later else "专家库.csv")
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["邮箱", "姓名", "职称", "所属机构", "技术领域", "专业特长"])
-        for email, name, title, speciality in EXPERTS:
+        for email, name, title, speciality in LATER_EXPERTS if later else EXPERTS:
             writer.writerow([email, name, title, UNIVERSITY, "农业", speciality])
-        email, name, title, speciality = CONFLICTED
-        writer.writerow([email, name, title, WINNER, "农业", speciality])
+        if not later:
+            email, name, title, speciality = CONFLICTED
+            writer.writerow([email, name, title, WINNER, "农业", speciality])
     cli(live, "import-experts", str(path), "--password", PASSWORD)
 
 
@@ -216,6 +224,7 @@ def test_review_delivery_acceptance_exemption_and_integrity(
     )
     _bid(rival, challenge_id, "78", "荧光成像检测与机械臂分选。", pdf)
     firm.page.reload()
+    firm.page.get_by_label("确认提前截止", exact=False).check()
     firm.click("提前截止并开始评审")
     firm.expect_flash("揭榜已截止")
 
@@ -278,8 +287,21 @@ def test_review_delivery_acceptance_exemption_and_integrity(
         firm.page.get_by_label("验收后拨付金额（万元）").fill(amount)
         firm.click("保存")
         firm.expect_flash("里程碑已保存")
+    # The winner agrees to the plan; only then may the enterprise start it.
+    winner.open(project_url)
+    winner.page.get_by_label("同意按此计划实施", exact=False).check()
+    winner.click("同意里程碑计划")
+    winner.expect_flash("已同意里程碑计划")
+    firm.open(project_url)
+    firm.page.get_by_label("开始实施后计划不能再修改", exact=False).check()
     firm.click("确定计划，开始实施")
     firm.expect_flash("项目开始实施")
+
+    def release(seq: int) -> None:
+        milestone = firm.page.locator(MILESTONE, has_text=f"第{seq}期")
+        milestone.get_by_label("确认验收并拨付", exact=False).check()
+        firm.click("验收通过并拨付", milestone)
+        firm.expect_flash("已验收")
 
     def deliver(seq: int, note: str, button: str = "提交成果") -> None:
         winner.open(project_url)
@@ -298,12 +320,10 @@ def test_review_delivery_acceptance_exemption_and_integrity(
     firm.expect_flash("已退回修改")
     deliver(1, "已补充三批次验证数据。", button="重新提交成果")
     firm.open(project_url)
-    firm.click("验收通过并拨付", firm.page.locator(MILESTONE, has_text="第1期"))
-    firm.expect_flash("已验收")
+    release(1)
     deliver(2, "分选装备一套，中试报告一份。")
     firm.open(project_url)
-    firm.click("验收通过并拨付", firm.page.locator(MILESTONE, has_text="第2期"))
-    firm.expect_flash("已验收")
+    release(2)
     expect(firm.page.locator(MILESTONE, has_text="第1期")).to_contain_text("退回 1 次")
     firm.open(contract_url)
     expect(firm.page.locator("main")).to_contain_text("第1期")
@@ -322,6 +342,7 @@ def test_review_delivery_acceptance_exemption_and_integrity(
         bureau.link("记录结论")
         bureau.page.get_by_label(conclusion, exact=True).check()
         bureau.page.get_by_label("验收报告").fill(f"专家组{kind}结论：{conclusion}。")
+        bureau.page.get_by_label("确认记录该结论", exact=False).check()
         bureau.click("记录结论")
         bureau.expect_flash("验收结论已记录")
 
@@ -338,14 +359,25 @@ def test_review_delivery_acceptance_exemption_and_integrity(
     )
     winner.click("提交申请")
     winner.expect_flash("容错免责申请已提交")
+    # The final acceptance's experts are excluded: three who joined later judge.
+    _import_experts(server, tmp_path, later=True)
+    judges = [people(server, name) for _, name, _, _ in LATER_EXPERTS]
+    for judge, (email, *_rest) in zip(judges, LATER_EXPERTS, strict=True):
+        log_in(judge, email)
     bureau.open(project_url)
+    bureau.link("组建容错免责专家组", exact=False)
+    excluded = bureau.page.locator("li", has_text=EXPERTS[0][1])
+    expect(excluded).to_contain_text("未通过验收的专家组成员")
+    expect(excluded.locator("input")).to_be_disabled()
+    bureau.page.go_back()
     _form_panel(bureau, "组建容错免责专家组")
-    for expert in experts:
+    for expert in judges:
         _opinion(expert, "建议免责", f"{expert.name}：已勤勉尽责，建议免责。")
     bureau.open(project_url)
     bureau.link("作出认定")
     bureau.page.get_by_label("免责", exact=True).check()
     bureau.page.get_by_label("认定理由").fill("专家组一致认为承担单位已勤勉尽责。")
+    bureau.page.get_by_label("确认作出该认定", exact=False).check()
     bureau.click("作出认定")
     bureau.expect_flash("认定结论已记录")
     winner.open(project_url)

@@ -195,6 +195,7 @@ def running_project(world, amounts=("20", "30")) -> int:
             amount=amount,
         )
         assert response.status_code == 302
+    assert agree(world, project_id).status_code == 302
     assert (
         world.owner.post(
             f"/projects/{project_id}/begin", data={"confirm": "y"}
@@ -202,6 +203,11 @@ def running_project(world, amounts=("20", "30")) -> int:
         == 302
     )
     return project_id
+
+
+def agree(world, project_id):
+    """The winner agrees to the milestone plan as it stands."""
+    return world.winner.post(f"/projects/{project_id}/agree", data={"confirm": "y"})
 
 
 def milestone_ids(db, project_id) -> list[int]:

@@ -20,6 +20,7 @@ from tests.test_projects import (
     TODAY,
     actions,
     add_milestone,
+    agree,
     colleague,
     count,
     deliver,
@@ -104,6 +105,7 @@ def test_plan_is_edited_renumbered_and_begun(db, world):
     ).all()
     assert [(m.id, m.seq) for m in rows] == [(second, 1), (third, 2)]
     assert rows[0].deliverable == "中试报告" and rows[0].amount_fen == 0
+    assert agree(world, project_id).status_code == 302
     assert (
         world.owner.post(
             f"/projects/{project_id}/begin", data={"confirm": "y"}
@@ -292,6 +294,7 @@ def test_wrong_party_and_wrong_state_are_refused(db, world, client):
     assert world.winner.post(f"/projects/{project_id}/begin").status_code == 403
     assert world.bureau.post(f"{base}/edit", data=milestone_form()).status_code == 403
     assert world.owner.get(f"{base}/deliver").status_code == 403
+    agree(world, project_id)
     world.owner.post(f"/projects/{project_id}/begin", data={"confirm": "y"})
     assert deliver(world.owner, project_id, only).status_code == 403
     deliver(world.winner, project_id, only)
@@ -327,7 +330,10 @@ def test_plan_pages_render(db, world):
     text = edit.get_data(as_text=True)
     assert edit.status_code == 200 and "小试报告" in text and 'value="12.5"' in text
     detail = world.owner.get(f"/projects/{project_id}").get_data(as_text=True)
-    assert "确定计划，开始实施" in detail and "12.50 万元" in detail
+    assert "揭榜单位尚未同意当前计划" in detail and "12.50 万元" in detail
+    agree(world, project_id)
+    detail = world.owner.get(f"/projects/{project_id}").get_data(as_text=True)
+    assert "确定计划，开始实施" in detail and "已于" in detail
     assert (
         world.winner.get(
             f"/projects/{project_id}/milestones/{only}/deliver"
@@ -343,6 +349,7 @@ def test_money_and_the_plan_wait_for_the_confirmation_tick(db, world):
     project_id = start(world)
     add_milestone(world.owner, project_id, deliverable="样机", amount="5")
     (only,) = milestone_ids(db, project_id)
+    agree(world, project_id)
     page = world.owner.get(f"/projects/{project_id}").get_data(as_text=True)
     assert 'name="confirm"' in page and "开始实施后计划不能再修改" in page
     # An unticked (or script-less) POST changes nothing and says why.
@@ -366,3 +373,48 @@ def test_money_and_the_plan_wait_for_the_confirmation_tick(db, world):
     assert world.owner.post(path, data={"confirm": "y"}).status_code == 302
     db.session.expire_all()
     assert db.session.get(Project, project_id).released_fen == 5 * 1_000_000
+
+
+def test_the_plan_needs_the_winners_agreement_to_start(db, world):
+    project_id = start(world)
+    add_milestone(world.owner, project_id, deliverable="样机", amount="5")
+    (only,) = milestone_ids(db, project_id)
+    begin = f"/projects/{project_id}/begin"
+    ticked = {"confirm": "y"}
+    page = world.owner.get(f"/projects/{project_id}").get_data(as_text=True)
+    assert "揭榜单位尚未同意当前计划" in page and "确定计划，开始实施" not in page
+    refused = world.owner.post(begin, data=ticked, follow_redirects=True)
+    assert "揭榜单位尚未同意里程碑计划" in refused.get_data(as_text=True)
+    # Only the winner agrees: the owner and the bureau get a 403, outsiders 404.
+    path = f"/projects/{project_id}/agree"
+    assert world.owner.post(path, data=ticked).status_code == 403
+    assert world.bureau.post(path, data=ticked).status_code == 403
+    assert world.outsider.post(path, data=ticked).status_code == 404
+    unticked = world.winner.post(path, follow_redirects=True)
+    assert "请先勾选确认框" in unticked.get_data(as_text=True)
+    assert "milestone_plan_agreed" not in actions(db)
+    winner_page = world.winner.get(f"/projects/{project_id}").get_data(as_text=True)
+    assert "同意里程碑计划" in winner_page
+    assert agree(world, project_id).status_code == 302
+    assert any(
+        "同意" in n and "里程碑计划" in n for n in notes_for(db, world.owner.org.id)
+    )
+    twice = agree(world, project_id)
+    assert twice.status_code == 302
+    assert actions(db).count("milestone_plan_agreed") == 1
+    # The owner changes the plan afterwards: the agreement no longer covers it.
+    world.owner.post(
+        f"/projects/{project_id}/milestones/{only}/edit",
+        data=milestone_form(deliverable="样机两台", amount="6"),
+    )
+    changed = world.owner.post(begin, data=ticked, follow_redirects=True)
+    assert "需揭榜单位再次同意" in changed.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Project, project_id).status == ProjectStatus.PLANNING
+    assert agree(world, project_id).status_code == 302
+    assert world.owner.post(begin, data=ticked).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Project, project_id).status == ProjectStatus.RUNNING
+    # Nothing left to agree to once the project runs.
+    late = world.winner.post(path, data=ticked, follow_redirects=True)
+    assert "项目已开始实施" in late.get_data(as_text=True)

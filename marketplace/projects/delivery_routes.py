@@ -10,7 +10,7 @@ from marketplace.confirm import confirmed
 from marketplace.exceptions import ServiceError
 from marketplace.extensions import db
 from marketplace.models import DeliverableFile, ProjectStatus
-from marketplace.projects import bp, milestones
+from marketplace.projects import agreement, bp, milestones
 from marketplace.projects.forms import DeliverableForm, ReturnForm
 from marketplace.projects.routes import (
     LABELS,
@@ -75,6 +75,22 @@ def download(file_id: int):
     ):
         abort(404)
     return attachments.send_stored(item)
+
+
+@bp.route("/<int:project_id>/agree", methods=["POST"])
+@login_required
+def agree(project_id: int):
+    """The winner agrees to the owner's milestone plan as it stands."""
+    project = load_project(project_id)
+    permissions.require(permissions.can_deliver(current_user, project))
+    if confirmed():
+        perform(
+            agreement.agree_plan,
+            project,
+            current_user,
+            success="已同意里程碑计划，发榜企业可以开始实施。",
+        )
+    return back(project)
 
 
 @bp.route("/<int:project_id>/milestones/<int:milestone_id>/accept", methods=["POST"])

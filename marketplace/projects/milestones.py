@@ -26,6 +26,7 @@ from marketplace.models import (
     utcnow,
 )
 from marketplace.money import FEN_PER_WAN, MAX_WAN, format_wan
+from marketplace.projects import agreement
 from marketplace.projects.services import (
     CLOSED_STATES,
     PROJECT_TRANSITIONS,
@@ -163,10 +164,11 @@ def remove_milestone(milestone: Milestone, user: Any) -> None:
 
 
 def begin_delivery(project: Project, user: Any) -> None:
-    """The owner ends planning: the winner may now deliver."""
+    """The owner ends planning once the winner agreed to the plan as it stands."""
     project = _require_planner(project, user)
     if not project.milestones:
         raise StateError("请至少制定一个里程碑后再开始实施。")
+    agreement.require_agreement(project)
     move(
         project,
         ProjectStatus.RUNNING,

@@ -23,6 +23,7 @@ from marketplace.models import (
 )
 from marketplace.projects import (
     acceptance,
+    agreement,
     bp,
     exemption,
     milestones,
@@ -248,6 +249,11 @@ def detail(project_id: int):
         is_bureau=is_bureau,
         overdue={m.id for m in project.milestones if overdue.is_overdue(m, today)},
         planned_fen=sum(m.amount_fen for m in project.milestones),
+        plan_agreement=(
+            agreement.plan_agreed(project)
+            if project.status == ProjectStatus.PLANNING
+            else None
+        ),
         checks=_checks(project),
         exemption_view=_exemption_view(project),
         may_relist=exemption.may_relist(user, project),

@@ -84,6 +84,7 @@ ACTION_LABELS = {
     "milestone_added": "新增里程碑",
     "milestone_updated": "修改里程碑",
     "milestone_removed": "删除里程碑",
+    "milestone_plan_agreed": "揭榜单位同意里程碑计划",
     "milestone_submitted": "提交成果",
     "milestone_accepted": "里程碑验收通过",
     "milestone_returned": "里程碑退回修改",
