@@ -440,6 +440,7 @@ POST_DATA: dict[str, dict[str, str | list[str]]] = {
     "/challenges/<int:challenge_id>/close-bidding": {"confirm": "y"},
     "/projects/<int:project_id>/begin": {"confirm": "y"},
     "/projects/<int:project_id>/agree": {"confirm": "y"},
+    "/projects/<int:project_id>/relist": {"confirm": "y"},
     "/projects/<int:project_id>/milestones/<int:milestone_id>/accept": {"confirm": "y"},
     "/contracts/<int:contract_id>/payments": {
         "received_on": "2026-01-10",

@@ -527,7 +527,7 @@ def delivery_specs(S) -> list:
                    reason="承担单位勤勉尽责，失败源于技术路线风险。", confirm="y"),
           _deciding, CHECKS, examples=8),
         S("/projects/<int:project_id>/relist", "firm", "/projects/{project}/relist",
-          {}, lambda w: _project(w, ProjectStatus.FAILED,
+          {"confirm": "y"}, lambda w: _project(w, ProjectStatus.FAILED,
                                  exemption=ExemptionStatus.GRANTED),
           [*CHECKS, "firm:/challenges/mine"], examples=4),
     ]

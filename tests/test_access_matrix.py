@@ -615,7 +615,7 @@ def test_other_org_cannot_reach_a_project_its_milestones_or_files(world):
         (f"{planned}/delete", {}),
         (f"/projects/{ids['project_begin']}/begin", {"confirm": "y"}),
         (f"/projects/{ids['project_begin']}/agree", {"confirm": "y"}),
-        (f"/projects/{ids['project_relist']}/relist", {}),
+        (f"/projects/{ids['project_relist']}/relist", {"confirm": "y"}),
     ]
     outsiders = ("ent_b", "inst_b", "uni_b", "agency_b", "uni_a", "expert", "anon")
     clients = {
@@ -760,12 +760,13 @@ def test_exemption_is_the_winners_to_ask_and_the_bureaus_to_decide(world):
     # The bureau decides; then the owner (and only the owner) may re-list.
     expect(clients["bureau"].post(decide_url, data=decision), {302}, "decide")
     relist = f"/projects/{ids['project_exempt']}/relist"
-    expect(clients["inst_a"].post(relist), {403}, "winner relists")
-    expect(clients["ent_b"].post(relist), {404}, "other org relists")
+    ticked = {"confirm": "y"}
+    expect(clients["inst_a"].post(relist, data=ticked), {403}, "winner relists")
+    expect(clients["ent_b"].post(relist, data=ticked), {404}, "other org relists")
     with app.app_context():
         item = _db.session.get(Exemption, ids["exemption"])
         assert item.status == ExemptionStatus.GRANTED
-    expect(clients["ent_a"].post(relist), {302}, "owner relists")
+    expect(clients["ent_a"].post(relist, data=ticked), {302}, "owner relists")
 
 
 def test_integrity_records_stay_with_their_party(world):

@@ -291,7 +291,7 @@ def test_exemption_granted_leaves_no_mark_and_allows_relisting(db, world, client
     )
     assert "请填写认定理由" in no_reason.get_data(as_text=True)
     # The owner may not re-list before the exemption is granted.
-    world.owner.post(f"/projects/{project_id}/relist")
+    world.owner.post(f"/projects/{project_id}/relist", data={"confirm": "y"})
     assert db.session.get(Project, project_id).relisted_challenge_id is None
 
     granted = world.bureau.post(
@@ -325,7 +325,11 @@ def test_exemption_granted_leaves_no_mark_and_allows_relisting(db, world, client
     assert db.session.get(Exemption, exemption.id).status == ExemptionStatus.GRANTED
 
     assert world.winner.post(f"/projects/{project_id}/relist").status_code == 403
-    relisted = world.owner.post(f"/projects/{project_id}/relist")
+    unticked = world.owner.post(f"/projects/{project_id}/relist")
+    assert unticked.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Project, project_id).relisted_challenge_id is None
+    relisted = world.owner.post(f"/projects/{project_id}/relist", data={"confirm": "y"})
     assert relisted.status_code == 302
     db.session.expire_all()
     project = db.session.get(Project, project_id)
@@ -346,7 +350,7 @@ def test_exemption_granted_leaves_no_mark_and_allows_relisting(db, world, client
     assert new.technical_targets == old.technical_targets
     assert "project_relisted" in actions(db)
     # Once only.
-    world.owner.post(f"/projects/{project_id}/relist")
+    world.owner.post(f"/projects/{project_id}/relist", data={"confirm": "y"})
     assert db.session.scalar(select(Challenge.id).where(Challenge.id > new.id)) is None
 
 
@@ -368,7 +372,7 @@ def test_refused_exemption_keeps_the_mark(db, world):
     db.session.expire_all()
     assert db.session.get(Exemption, exemption.id).status == ExemptionStatus.REFUSED
     assert delivery_record(world.winner.org.id)["failed"] == 1
-    world.owner.post(f"/projects/{project_id}/relist")
+    world.owner.post(f"/projects/{project_id}/relist", data={"confirm": "y"})
     assert db.session.get(Project, project_id).relisted_challenge_id is None
 
 

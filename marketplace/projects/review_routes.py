@@ -6,6 +6,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from marketplace import permissions
+from marketplace.confirm import confirmed
 from marketplace.exceptions import ServiceError
 from marketplace.extensions import db
 from marketplace.models import Acceptance, ExemptionStatus, ProjectStatus
@@ -16,7 +17,7 @@ from marketplace.projects.forms import (
     ExemptionForm,
     ScheduleForm,
 )
-from marketplace.projects.routes import LABELS, back, load_project, posted
+from marketplace.projects.routes import LABELS, back, load_project
 from marketplace.views import form_problem, perform
 
 
@@ -150,7 +151,8 @@ def relist(project_id: int):
     """The owner re-lists an exempted failure as a new draft challenge."""
     project = load_project(project_id)
     permissions.require(permissions.can_plan_project(current_user, project))
-    if not posted():
+    # A project is re-listed once only: the owner ticks a confirmation first.
+    if not confirmed():
         return back(project)
     try:
         challenge = exemption.relist(project, current_user)
