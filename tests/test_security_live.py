@@ -20,7 +20,7 @@ import pytest
 import requests
 
 from tests.conftest import PASSWORD
-from tests.http_users import HttpUser, Rows, make_people, server_app
+from tests.http_users import ALERT, HttpUser, Rows, make_people, server_app
 from tests.live_server import LiveServer, drop_database
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "").strip() or "redis://127.0.0.1:6379/15"
@@ -398,3 +398,51 @@ def test_production_cookies_are_secure(live_server):
         cookie = next(c for c in cookies if c.startswith(name))
         for flag in ("Secure", "HttpOnly", "SameSite=Lax"):
             assert flag in cookie, cookie
+
+
+def test_weak_passwords_and_a_registered_email_on_every_worker(server):
+    """The password rule and the silent sign-up hold whichever worker answers."""
+    from marketplace.creditcode import make_credit_code
+    from tests.test_auth import signup_data
+
+    user = HttpUser(server.base_url, emails(server)[5]).login()
+    user.get("/auth/password")
+    jar = user.session.cookies.get_dict()
+    for weak, reason in (("password1", "10–128"), ("Password2026!", "常见或已泄露")):
+        answers = spread(
+            lambda weak=weak: requests.post(
+                server.url("/auth/password"),
+                data={
+                    "csrf_token": user.token,
+                    "current": PASSWORD,
+                    "password": weak,
+                    "confirm": weak,
+                },
+                cookies=jar,
+                timeout=60,
+            )
+        )
+        assert all(a.status_code == 200 and reason in a.text for a in answers)
+    assert HttpUser(server.base_url, emails(server)[5]).login()  # unchanged
+
+    def sign_up(email: str, serial: int) -> str:
+        visitor = HttpUser(server.base_url)
+        visitor.get("/auth/signup")
+        data = signup_data(email=email, org_name=f"示例科技{serial}有限公司")
+        data["credit_code"] = make_credit_code("411702", 910000 + serial)
+        answer = visitor.post("/auth/signup", {"csrf_token": visitor.token, **data})
+        assert answer.status_code == 302, answer.status_code
+        return visitor.get(answer.headers["Location"]).text
+
+    taken = [sign_up(emails(server)[0], n) for n in range(SPREAD)]
+    fresh = [sign_up(f"new{n}@example.cn", 100 + n) for n in range(SPREAD)]
+    said = {tuple(ALERT.findall(page)) for page in taken + fresh}
+    assert len(said) == 1 and "已注册" not in str(said), said
+    rows = Rows(server)
+    try:
+        assert rows.scalar(
+            "SELECT count(*) FROM users WHERE email LIKE 'new%@example.cn'"
+        ) == SPREAD
+    finally:
+        rows.close()
+
