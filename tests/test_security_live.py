@@ -446,3 +446,46 @@ def test_weak_passwords_and_a_registered_email_on_every_worker(server):
     finally:
         rows.close()
 
+
+
+def test_a_restriction_recorded_after_a_bid_holds_on_every_worker(server):
+    """Shortlisting a bid whose bidder was restricted since is refused everywhere."""
+    from marketplace.extensions import db
+    from marketplace.models import ChallengeStatus
+    from tests.factories import Factory, make_challenge
+    from tests.test_integrity_decisions import bid, restrict
+
+    with server_app(server).app_context():
+        factory = Factory(server_app(server), PASSWORD)
+        bidder = factory.org("institute", name="后受限的研究所")
+        challenge_id = make_challenge(
+            server.people["firm"]["org_id"], status=ChallengeStatus.EVALUATING
+        ).id
+        bid_id = bid(db, challenge_id, bidder)
+        restrict(db, bidder)
+    owner = HttpUser(server.base_url, emails(server)[4]).login()
+    owner.get(f"/challenges/{challenge_id}")
+    jar = owner.session.cookies.get_dict()
+    answers = spread(
+        lambda: requests.post(
+            server.url(f"/proposals/{bid_id}/shortlist"),
+            data={"csrf_token": owner.token},
+            cookies=jar,
+            timeout=60,
+            allow_redirects=False,
+        )
+    )
+    assert [a.status_code for a in answers] == [302] * SPREAD
+    for answer in answers:  # each answer's session carries its own flash
+        page = requests.get(
+            server.url(answer.headers["Location"]),
+            cookies={**jar, **answer.cookies.get_dict()},
+            timeout=60,
+        ).text
+        assert "处于科研诚信限制期内" in page and "不能入围" in page
+    rows = Rows(server)
+    try:
+        status = rows.scalar("SELECT status FROM proposals WHERE id = :i", i=bid_id)
+        assert status.lower() == "submitted"
+    finally:
+        rows.close()
