@@ -14,7 +14,7 @@ import os
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 from urllib.parse import urlencode
 
@@ -32,6 +32,7 @@ from marketplace.models import (
     ContractStatus,
     Notification,
     OrgKind,
+    Payment,
     Proposal,
     ResultStatus,
     TechField,
@@ -306,6 +307,7 @@ def _member(w: World) -> dict:
 
 def _contract(w: World, status=ContractStatus.SUBMITTED) -> dict:
     firm, inst = w.org("firm"), w.org("institute")
+    registered = status == ContractStatus.REGISTERED
 
     def add():
         contract = Contract(
@@ -314,12 +316,27 @@ def _contract(w: World, status=ContractStatus.SUBMITTED) -> dict:
             seller_name=inst.name, seller_region_code=inst.region_code,
             signed_on=TODAY - timedelta(days=10), amount_fen=50_000_000,
             tech_amount_fen=40_000_000, paid_fen=0, status=status,
+            registration_no=f"41170220269{next(_serial):05d}" if registered else None,
+            registered_at=datetime.now(UTC) if registered else None,
         )  # fmt: skip
         db.session.add(contract)
         db.session.flush()
         return contract.id
 
     return {"contract": w.run(add)}
+
+
+def _payment(w: World) -> dict:
+    """A registered contract with a payment the firm recorded itself."""
+    ctx = _contract(w, ContractStatus.REGISTERED)
+    response = w.client("firm").post(
+        f"/contracts/{ctx['contract']}/payments",
+        data={"received_on": TODAY.isoformat(), "amount": "30", "note": "误录"},
+    )
+    assert response.status_code == 302
+    last = select(Payment.id).where(Payment.contract_id == ctx["contract"])
+    newest = last.order_by(Payment.id.desc())
+    return {**ctx, "payment": w.run(db.session.scalar, newest)}
 
 
 def _deal(w: World) -> dict:
@@ -629,6 +646,27 @@ SPECS = [
       "/contracts/{contract}/payments",
       {"received_on": TODAY.isoformat(), "amount": "10.25", "note": "首期款"},
       _contract, ["firm:/contracts/{contract}", *CONTRACTS], examples=12),
+    # corrections: a rejected contract resubmitted, a registered one corrected or
+    # cancelled, a payment reversed or corrected
+    S("/contracts/<int:contract_id>/edit", "firm", "/contracts/{contract}/edit",
+      contract_form, lambda w: _contract(w, ContractStatus.REJECTED),
+      ["firm:/contracts/{contract}", *CONTRACTS], examples=7),
+    S("/contracts/<int:contract_id>/correct", "bureau",
+      "/contracts/{contract}/correct",
+      lambda w, c: {**contract_form(w, c), "reason": "金额录入有误"},
+      lambda w: _contract(w, ContractStatus.REGISTERED),
+      ["bureau:/contracts/{contract}", *CONTRACTS], examples=7),
+    S("/contracts/<int:contract_id>/cancel", "bureau", "/contracts/{contract}/cancel",
+      {"reason": "合同已解除"}, lambda w: _contract(w, ContractStatus.REGISTERED),
+      ["bureau:/contracts/{contract}", *CONTRACTS], examples=7),
+    S("/contracts/<int:contract_id>/payments/<int:payment_id>/reverse", "firm",
+      "/contracts/{contract}/payments/{payment}/reverse", {"reason": "金额录入错误"},
+      _payment, ["firm:/contracts/{contract}", *CONTRACTS], examples=7),
+    S("/contracts/<int:contract_id>/payments/<int:payment_id>/correct", "firm",
+      "/contracts/{contract}/payments/{payment}/correct",
+      {"received_on": TODAY.isoformat(), "amount": "3", "note": "更正",
+       "reason": "多录一个零"},
+      _payment, ["firm:/contracts/{contract}", *CONTRACTS], examples=7),
     S("/stats/targets", "bureau", "/stats/targets",
       {"year": str(TODAY.year), "amount": "50000", "note": "年度目标"}, None,
       ["bureau:/stats/", "bureau:/stats/targets", "bureau:/stats/export/year.csv"],
