@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import signal
+import threading
 import urllib.request
 
 import click
@@ -18,7 +21,7 @@ from marketplace.search.index import (
     expected_documents,
     stored_names,
 )
-from marketplace.search.sync import get_index
+from marketplace.search.sync import follow, get_index
 
 search_cli = AppGroup("search", help="Build, follow and check the search index.")
 
@@ -31,6 +34,29 @@ def sync_command() -> None:
         click.echo("索引缺失或损坏，已重建。")
     applied = index.apply_outbox(db.session)
     click.echo(f"已应用 {applied} 条变更，索引位置 {index.position()}。")
+
+
+@search_cli.command("follow")
+@click.option(
+    "--interval",
+    default=0.5,
+    show_default=True,
+    type=click.FloatRange(min=0.05),
+    help="Seconds between looks at the outbox.",
+)
+def follow_command(interval: float) -> None:
+    """Keep this node's index in step with the outbox until stopped (one per node)."""
+    stop = threading.Event()
+    # SIGTERM (systemd, docker stop) ends the loop between two rounds.
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    click.echo(f"正在跟随变更队列（每 {interval:g} 秒），索引目录 {get_index().root}。")
+
+    def report(applied: int, position: int) -> None:
+        click.echo(f"已应用 {applied} 条变更，索引位置 {position}。")
+
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C in a terminal
+        follow(stop, interval, report)
+    click.echo("已停止跟随。")
 
 
 @search_cli.command("reindex")

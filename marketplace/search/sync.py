@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
+from collections.abc import Callable
 
 from flask import Flask, current_app, has_app_context
 from sqlalchemy import event
@@ -52,6 +54,35 @@ def sync_now() -> int:
             index.reindex(session)
             return 0
         return index.apply_outbox(session)
+
+
+def follow(
+    stop: threading.Event,
+    interval: float = 0.5,
+    report: Callable[[int, int], None] | None = None,
+) -> None:
+    """Apply the outbox to this node's index every `interval` seconds until `stop`.
+
+    Other nodes' writes reach this node's index only through here: the
+    post-commit sync of a web worker sees its own node's commits only.
+    """
+    index = get_index()
+    broken = True  # check the index before the first round
+    while not stop.is_set():
+        try:
+            with Session(db.engine) as session:
+                if broken and index.ensure(session):
+                    log.warning("search index at %s was rebuilt", index.root)
+                broken = False
+                applied = index.apply_outbox(session)
+            if applied and report:
+                report(applied, index.position())
+        except Exception:
+            # The database or the index may be away for a moment (a restart,
+            # a failover): keep following, and look at the index again.
+            log.exception("following the search outbox failed; retrying")
+            broken = True
+        stop.wait(interval)
 
 
 @event.listens_for(Session, "after_commit")
