@@ -149,3 +149,34 @@ def test_admin_actions_show_in_the_viewer(db, factory, sysadmin_client):
     page = table(sysadmin_client.get(f"/admin/audit?{query}"))
     assert "停用账号" in page and "合同到期" in page
     assert sysadmin_client.user.email in page or "测试用户" in page
+
+
+def test_contract_events_read_in_chinese(db, factory, sysadmin_client):
+    """Registrations, payments and corrections: labels, states and 万元, no codes."""
+    bureau = factory.user(factory.org(name="审计科技局"))
+    for action, before, after, note in (
+        ("contract_registered", "submitted", "registered", "20264117020001"),
+        ("payment_recorded", None, None, "30000000"),
+        ("contract_corrected", None, None, "合同成交额：50.00 万元 → 80.00 万元"),
+        ("contract_cancelled", "registered", "cancelled", "双方解除"),
+    ):
+        db.session.add(
+            AuditEvent(
+                user_id=bureau.id,
+                action=action,
+                object_type="contracts",
+                object_id=3,
+                from_state=before,
+                to_state=after,
+                note=note,
+            )
+        )
+    db.session.commit()
+    page = table(sysadmin_client.get("/admin/audit"))
+    for words in ("科技局登记合同", "登记收款", "科技局更正合同", "科技局注销合同登记",
+                  "待登记 → 已登记", "已登记 → 已注销", "30.00 万元"):  # fmt: skip
+        assert words in page, words
+    for code in ("contract registered", "payment recorded", "30000000", "submitted"):
+        assert code not in page, code
+    rows = rows_of(sysadmin_client.get("/admin/audit.csv?action=payment_recorded"))
+    assert rows[1][4] == "登记收款" and rows[1][-3] == "30.00 万元"

@@ -9,9 +9,12 @@ from flask import Response, render_template, request
 from sqlalchemy import or_, select
 
 from marketplace.admin import bp
+from marketplace.contracts.corrections import ACTION_LABELS as CORRECTION_LABELS
+from marketplace.contracts.routes import STATUS_LABELS as CONTRACT_STATUS_LABELS
 from marketplace.date_filters import read_range, within
 from marketplace.extensions import db
 from marketplace.models import AuditEvent, Organisation, User
+from marketplace.money import format_wan
 from marketplace.permissions import sysadmin_required
 from marketplace.projects.services import ACTION_LABELS as PROJECT_ACTION_LABELS
 from marketplace.stats import exports
@@ -26,6 +29,11 @@ CSV_MAX_ROWS = 50_000
 # theirs, and any other action is shown by its code in readable form.
 ACTION_LABELS = {
     **PROJECT_ACTION_LABELS,
+    **CORRECTION_LABELS,
+    "contract_recorded": "提交技术合同",
+    "contract_registered": "科技局登记合同",
+    "contract_rejected": "科技局退回合同",
+    "payment_recorded": "登记收款",
     "admin_user_deactivated": "停用账号",
     "admin_user_reactivated": "启用账号",
     "admin_sessions_reset": "重置登录会话",
@@ -42,6 +50,22 @@ OBJECT_LABELS = {
 def action_label(action: str) -> str:
     """A Chinese label for an audit action, or its code in readable form."""
     return ACTION_LABELS.get(action) or action.replace("_", " ")
+
+
+def state_label(object_type: str | None, state: str | None) -> str:
+    """A recorded state in Chinese where its object's labels are known."""
+    if not state:
+        return ""
+    if object_type == "contracts":
+        return CONTRACT_STATUS_LABELS.get(state, state)
+    return state
+
+
+def note_text(event: AuditEvent) -> str:
+    """The event's note; a payment's amount, stored in fen, reads in 万元."""
+    if event.action == "payment_recorded" and event.note.isdigit():
+        return format_wan(int(event.note))
+    return event.note or ""
 
 
 def object_label(object_type: str | None) -> str:
@@ -159,6 +183,8 @@ def audit():
         object_types=[(t, object_label(t)) for t in types],
         action_label=action_label,
         object_label=object_label,
+        state_label=state_label,
+        note_text=note_text,
     ), (400 if filters.problem else 200)
 
 
@@ -190,10 +216,10 @@ def _csv_row(event: AuditEvent, user: User | None, org: Organisation | None) -> 
         "action": event.action,
         "object_type": object_label(event.object_type),
         "object_id": event.object_id,
-        "from_state": event.from_state,
-        "to_state": event.to_state,
+        "from_state": state_label(event.object_type, event.from_state),
+        "to_state": state_label(event.object_type, event.to_state),
         "reason_code": event.reason_code,
-        "note": event.note,
+        "note": note_text(event),
         "ip": event.ip,
         "path": event.path,
     }
