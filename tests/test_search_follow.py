@@ -63,11 +63,13 @@ def test_follow_builds_then_applies_later_commits_until_stopped(
     thread.start()
     try:
         assert wait_for(lambda: "玉米秸秆综合利用技术" in titles(index))
-        assert failures == [True]
+        assert wait_for(lambda: failures == [True])  # met, and got past
         make_result(institute.id, title="小麦赤霉病绿色防控技术")
         db.session.remove()
         assert wait_for(lambda: "小麦赤霉病绿色防控技术" in titles(index))
-        assert reports and reports[-1][1] == index.position()
+        # The round reports once it recorded the position, just after the commit.
+        assert wait_for(lambda: bool(reports))
+        assert reports[-1] == (1, index.position())
         assert index.verify(db.session).clean
         db.session.remove()
     finally:
