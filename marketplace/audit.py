@@ -64,9 +64,18 @@ def record_alone(action: str, **kwargs: Any) -> None:
 
 
 def notify(users: Iterable[User], message: str, link: str = "") -> None:
-    """Queue an in-app notification for each user."""
+    """Queue an in-app notification for each user (and a mail if they chose so)."""
+    from marketplace.mail.texts import send_notification
+    from marketplace.models import MailPreference
+
     for user in users:
         db.session.add(Notification(user_id=user.id, message=message[:300], link=link))
+        if (
+            user.mail_preference == MailPreference.EACH
+            and user.active
+            and user.email_confirmed_at is not None
+        ):
+            send_notification(user, message, link)
 
 
 def notify_org(org_id: int, message: str, link: str = "") -> None:

@@ -22,6 +22,7 @@ from marketplace.experts.commands import import_experts
 from marketplace.extensions import db
 from marketplace.file_checks import COMMAND_IMPORT
 from marketplace.listings import expiry, importing
+from marketplace.mail.commands import mail_cli
 from marketplace.models import Organisation, OrgKind, Region, UserRole
 from marketplace.projects.commands import projects_cli
 from marketplace.reference import (
@@ -45,6 +46,7 @@ def init_app(app: Flask) -> None:
         import_contracts,
         import_experts,
         projects_cli,
+        mail_cli,
     ):
         app.cli.add_command(command)
 

@@ -47,6 +47,28 @@ def _secret_key(env: str, instance_path: Path) -> str:
     return key
 
 
+DEFAULT_MAIL_FROM = "技术转移撮合平台 <noreply@localhost>"
+
+
+def _mail_settings() -> dict:
+    # No MAIL_SERVER: mails stay queued, logged and shown on the 发信箱 page.
+    use_ssl = _flag(os.environ.get("MAIL_USE_SSL"), False)
+    return {
+        "MAIL_SERVER": os.environ.get("MAIL_SERVER", "").strip(),
+        "MAIL_PORT": int(os.environ.get("MAIL_PORT", "465" if use_ssl else "25")),
+        "MAIL_USE_TLS": _flag(os.environ.get("MAIL_USE_TLS"), False),
+        "MAIL_USE_SSL": use_ssl,
+        "MAIL_USERNAME": os.environ.get("MAIL_USERNAME", ""),
+        "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD", ""),
+        "MAIL_FROM": os.environ.get("MAIL_FROM", DEFAULT_MAIL_FROM),
+        "MAIL_TIMEOUT": float(os.environ.get("MAIL_TIMEOUT", "10")),
+        "MAIL_RETRY_SECONDS": int(os.environ.get("MAIL_RETRY_SECONDS", "60")),
+        "MAIL_SEND_ON_COMMIT": _flag(os.environ.get("MAIL_SEND_ON_COMMIT"), True),
+        # Links in mails: commands run outside a request, so the site's address.
+        "SITE_URL": os.environ.get("SITE_URL", "http://127.0.0.1:5000").rstrip("/"),
+    }
+
+
 def build_config(instance_path: str) -> dict:
     """Return the settings for the environment this process runs in."""
     env = os.environ.get("MARKETPLACE_ENV", "development").strip() or "development"
@@ -115,5 +137,6 @@ def build_config(instance_path: str) -> dict:
         # WTForms ships Chinese messages; use them without Flask-Babel.
         "WTF_I18N_ENABLED": False,
         "DISPLAY_TIMEZONE": os.environ.get("DISPLAY_TIMEZONE", "Asia/Shanghai"),
+        **_mail_settings(),
         "TESTING": env == "testing",
     }

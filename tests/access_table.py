@@ -125,8 +125,19 @@ TABLE: dict[tuple[str, str], frozenset[str]] = {
     ("/admin/users/<int:user_id>/reactivate", "POST"): OPERATOR,
     ("/admin/users/<int:user_id>/role", "POST"): OPERATOR,
     ("/admin/users/<int:user_id>/sessions", "POST"): OPERATOR,
+    ("/admin/mail", "GET"): OPERATOR,
     ("/auth/password", "GET"): USERS,
     ("/auth/password", "POST"): USERS,
+    # Mailed links: whoever holds a good link may use it (a forged, used or
+    # expired one is a 404 for everyone, tests/test_mail.py).
+    ("/auth/forgot", "GET"): ALL,
+    ("/auth/forgot", "POST"): ALL,
+    ("/auth/reset/<token>", "GET"): ALL,
+    ("/auth/reset/<token>", "POST"): ALL,
+    ("/auth/invitation/<token>", "GET"): ALL,
+    ("/auth/invitation/<token>", "POST"): ALL,
+    ("/auth/confirm/<token>", "GET"): ALL,
+    ("/auth/confirm/<token>", "POST"): ALL,
     ("/auth/signup", "GET"): ALL,
     ("/auth/signup", "POST"): ALL,
     # The bureau's desk.
@@ -230,6 +241,8 @@ TABLE: dict[tuple[str, str], frozenset[str]] = {
     ("/notifications/", "GET"): USERS,
     ("/notifications/<int:notification_id>/read", "POST"): frozenset({"ent_a"}),
     ("/notifications/read-all", "POST"): USERS,
+    ("/notifications/settings", "GET"): USERS,
+    ("/notifications/settings", "POST"): USERS,
     # Organisations (enterprise A, verified): its admin and sysadmins manage it.
     ("/orgs/", "GET"): ALL,
     ("/orgs/<int:org_id>", "GET"): ALL,
@@ -370,6 +383,9 @@ LITERAL_PARAMS = {
 # ... unless the rule needs an object of its own: a draft to edit, or one that
 # an allowed POST may withdraw without spoiling the other rules.
 RULE_PARAMS = {
+    "/auth/reset/<token>": {"token": "reset_link"},
+    "/auth/invitation/<token>": {"token": "invite_link"},
+    "/auth/confirm/<token>": {"token": "confirm_link"},
     "/challenges/<int:challenge_id>/edit": {"challenge_id": "challenge_draft"},
     "/challenges/<int:challenge_id>/submit": {"challenge_id": "challenge_draft2"},
     "/challenges/<int:challenge_id>/withdraw": {"challenge_id": "challenge_spare"},
@@ -469,8 +485,17 @@ POST_DATA: dict[str, dict[str, str | list[str]]] = {
         "email": "matrix-new@example.cn",
         "name": "新成员",
         "role": "member",
-        "password": "Secret123-matrix",
     },
+    "/auth/forgot": {"email": "{mail_reset_email}"},
+    "/auth/reset/<token>": {
+        "password": "Matrix-Reset-77",
+        "confirm": "Matrix-Reset-77",
+    },
+    "/auth/invitation/<token>": {
+        "password": "Matrix-Invite-77",
+        "confirm": "Matrix-Invite-77",
+    },
+    "/notifications/settings": {"preference": "digest"},
     "/admin/users/<int:user_id>/deactivate": {"reason": "矩阵测试：停用"},
     "/admin/users/<int:user_id>/reactivate": {"reason": "矩阵测试：启用"},
     "/admin/users/<int:user_id>/role": {"role": "org_admin", "reason": "矩阵测试"},
@@ -574,6 +599,23 @@ KINDS = {
 # --- the world -----------------------------------------------------------------
 
 
+def _mail_links(app, factory, org) -> dict:
+    """Good mailed links, each for an account of its own (a use spends it)."""
+    from marketplace.mail.links import make_token
+
+    accounts = {kind: factory.user(org) for kind in ("reset", "invite", "confirm")}
+    out = {"mail_reset_email": accounts["reset"].email}
+    with app.app_context():
+        for kind, account in accounts.items():
+            user = _db.session.get(User, account.id)
+            if kind != "reset":
+                user.email_confirmed_at = None  # invited or signed up, not yet in
+            _db.session.flush()
+            out[f"{kind}_link"] = make_token(user, kind)
+        _db.session.commit()
+    return out
+
+
 def build_world(app, factory) -> dict:
     """Two organisations per kind, the bureau, a user per role and A's objects."""
     ids: dict = {}
@@ -599,6 +641,7 @@ def build_world(app, factory) -> dict:
     users["inactive"] = factory.user(orgs["ent_b"])
     ids.update({f"org:{k}": o.id for k, o in orgs.items()})
     ids.update({f"user:{k}": u.id for k, u in users.items()})
+    ids.update(_mail_links(app, factory, orgs["ent_b"]))
     ent, uni, inst = orgs["ent_a"].id, orgs["uni_a"].id, orgs["inst_a"].id
     with app.app_context():
         draft = {"status": ChallengeStatus.DRAFT, "published_at": None}

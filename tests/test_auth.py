@@ -18,6 +18,7 @@ from marketplace.models import (
     VerificationStatus,
 )
 from tests.conftest import PASSWORD
+from tests.mail_server import queued_link
 
 
 def signup_data(**overrides):
@@ -56,11 +57,12 @@ def test_signup_creates_pending_org_and_admin(client, db):
     assert user.role == UserRole.ORG_ADMIN
     assert user.password_hash.startswith("scrypt:")
     # Not signed in by the sign-up itself (that would tell a new e-mail from a
-    # registered one); the new administrator logs in with the password.
+    # registered one); the new administrator confirms the e-mail, then logs in.
     assert "如该邮箱此前未注册" in client.get("/auth/login").get_data(as_text=True)
-    login = client.post(
-        "/auth/login", data={"email": "boss@example.cn", "password": "Huaihe-River9"}
-    )
+    credentials = {"email": "boss@example.cn", "password": "Huaihe-River9"}
+    assert client.post("/auth/login", data=credentials).status_code == 200
+    client.post(queued_link(db, "boss@example.cn"))
+    login = client.post("/auth/login", data=credentials)
     assert login.status_code == 302
     page = client.get(f"/orgs/{org.id}")
     assert "正在等待科技局审核" in page.get_data(as_text=True)

@@ -150,8 +150,11 @@ def test_a_visitor_keeps_the_text_through_signup(client, db):
         },
     )
     # Sign-up answers alike for any e-mail and logs nobody in; the login that
-    # follows picks the kept text up.
+    # follows the mailed confirmation picks the kept text up.
     assert signup.headers["Location"] == "/auth/login"
+    from tests.mail_server import queued_link
+
+    client.post(queued_link(db, "li-flour@example.cn"))
     login = client.post(
         "/auth/login",
         data={"email": "li-flour@example.cn", "password": "Passw0rd-new1"},

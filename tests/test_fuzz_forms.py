@@ -42,6 +42,7 @@ from tests.conftest import PASSWORD
 from tests.factories import make_challenge, make_result
 from tests.fuzz_delivery import delivery_specs
 from tests.fuzz_demands import demand_specs
+from tests.fuzz_mail import mail_specs
 from tests.sample_files import PDF
 
 TODAY = local_today()
@@ -498,8 +499,7 @@ SPECS = [
         "contact_phone": "0396-1"}, lambda w: {"org": w.org("firm").id},
       ["firm:/orgs/{org}", *ORGS, "firm:/orgs/{org}/members"], examples=12),
     S("/orgs/<int:org_id>/members", "firm", "/orgs/{org}/members", lambda w, c: {
-        "email": f"m{next(_serial)}@example.cn", "name": "成员", "role": "member",
-        "password": "Passw0rd-m1"},
+        "email": f"m{next(_serial)}@example.cn", "name": "成员", "role": "member"},
       lambda w: {"org": w.org("firm").id}, ["firm:/orgs/{org}/members"], examples=10),
     S("/orgs/<int:org_id>/members/<int:user_id>/role", "firm",
       "/orgs/{org}/members/{uid}/role", {"role": "org_admin"}, _member,
@@ -688,6 +688,8 @@ SPECS = [
 SPECS += delivery_specs(S)
 # The problem box and unmet demands (tests/fuzz_demands.py).
 SPECS += demand_specs(S)
+# Mailed links and the mail settings (tests/fuzz_mail.py).
+SPECS += mail_specs(S)
 
 # POST rules fuzzed elsewhere or with a reason not to.
 EXCUSED = {"/api/v1/match": "JSON endpoint, fuzzed in tests/test_fuzz_api.py"}

@@ -6,7 +6,6 @@ from sqlalchemy import select
 
 from marketplace.creditcode import make_credit_code
 from marketplace.models import (
-    Notification,
     Organisation,
     OrgKind,
     User,
@@ -14,6 +13,7 @@ from marketplace.models import (
     VerificationStatus,
 )
 from tests.conftest import PASSWORD
+from tests.mail_server import queued_link
 
 
 def profile_data(org, **overrides):
@@ -102,25 +102,23 @@ def test_profile_bad_input_changes_nothing(org_admin_client, factory, db):
     )
 
 
-def test_admin_adds_member_who_can_log_in(org_admin_client, app, db):
+def test_admin_invites_member_who_sets_their_own_password(org_admin_client, app, db):
     org = org_admin_client.org
     response = org_admin_client.post(
         f"/orgs/{org.id}/members",
-        data={
-            "email": "colleague@example.cn",
-            "name": "李工",
-            "role": "member",
-            "password": "Initial123",
-        },
+        data={"email": "colleague@example.cn", "name": "李工", "role": "member"},
     )
     assert response.status_code == 302
     user = db.session.scalar(select(User).where(User.email == "colleague@example.cn"))
     assert user.org_id == org.id and user.role == UserRole.MEMBER
-    assert db.session.scalar(
-        select(Notification).where(Notification.user_id == user.id)
-    )
+    # Invited by mail: no password anyone knows until the member picks one.
+    path = queued_link(db, "colleague@example.cn")
+    assert path.startswith("/auth/invitation/")
+    client = app.test_client()
+    client.post(path, data={"password": "Initial-123x", "confirm": "Initial-123x"})
     login = app.test_client().post(
-        "/auth/login", data={"email": "colleague@example.cn", "password": "Initial123"}
+        "/auth/login",
+        data={"email": "colleague@example.cn", "password": "Initial-123x"},
     )
     assert login.status_code == 302
 
@@ -134,7 +132,6 @@ def test_add_member_duplicate_email_refused(org_admin_client, factory, db):
             "email": existing.email,
             "name": "重复",
             "role": "member",
-            "password": "Initial123",
         },
     )
     assert "该邮箱已注册" in response.get_data(as_text=True)

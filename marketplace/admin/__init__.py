@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__)
 
-from marketplace.admin import audit_log, routes  # noqa: E402,F401
+from marketplace.admin import audit_log, mailbox, routes  # noqa: E402,F401

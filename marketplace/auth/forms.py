@@ -33,6 +33,26 @@ def _password_field(label: str) -> PasswordField:
     )
 
 
+def email_field(label: str) -> EmailField:
+    """A required, well-formed e-mail address."""
+    return EmailField(
+        label,
+        filters=[strip_filter],
+        validators=[
+            DataRequired(),
+            Length(max=254),
+            Email(message="请输入有效的邮箱地址。", check_deliverability=False),
+        ],
+    )
+
+
+def _confirm_field(label: str) -> PasswordField:
+    return PasswordField(
+        label,
+        validators=[DataRequired(), EqualTo("password", "两次输入的密码不一致。")],
+    )
+
+
 class SignupForm(BaseForm):
     """Register an organisation and its first administrator."""
 
@@ -58,20 +78,9 @@ class SignupForm(BaseForm):
         filters=[strip_filter],
         validators=[DataRequired(), Length(max=60), SafeText()],
     )
-    email = EmailField(
-        "登录邮箱",
-        filters=[strip_filter],
-        validators=[
-            DataRequired(),
-            Length(max=254),
-            Email(message="请输入有效的邮箱地址。", check_deliverability=False),
-        ],
-    )
+    email = email_field("登录邮箱")
     password = _password_field("密码")
-    confirm = PasswordField(
-        "确认密码",
-        validators=[DataRequired(), EqualTo("password", "两次输入的密码不一致。")],
-    )
+    confirm = _confirm_field("确认密码")
 
 
 class LoginForm(BaseForm):
@@ -89,7 +98,21 @@ class PasswordChangeForm(BaseForm):
 
     current = PasswordField("当前密码", validators=[DataRequired(), Length(max=128)])
     password = _password_field("新密码")
-    confirm = PasswordField(
-        "确认新密码",
-        validators=[DataRequired(), EqualTo("password", "两次输入的密码不一致。")],
-    )
+    confirm = _confirm_field("确认新密码")
+
+
+class ForgotPasswordForm(BaseForm):
+    """The e-mail to send a reset link to."""
+
+    email = email_field("登录邮箱")
+
+
+class NewPasswordForm(BaseForm):
+    """Choose a password through a mailed link (reset or invitation)."""
+
+    password = _password_field("新密码")
+    confirm = _confirm_field("确认新密码")
+
+
+class ConfirmEmailForm(BaseForm):
+    """One button: mail scanners that open links confirm nothing."""

@@ -22,6 +22,7 @@ from marketplace.demands import kept
 from marketplace.exceptions import ServiceError
 from marketplace.extensions import db, limiter
 from marketplace.forms_common import choices
+from marketplace.mail import texts
 from marketplace.models import utcnow
 from marketplace.reference import region_options
 from marketplace.security import (
@@ -31,12 +32,13 @@ from marketplace.security import (
 )
 from marketplace.templating import localtime
 
-# The same words whether or not the e-mail already had an account. The e-mail
-# confirmation comes with the messaging work; until then no mail is promised.
+# The same words whether or not the e-mail already had an account: either way
+# one mail goes to the address (a confirmation link, or "someone tried").
 SIGNUP_DONE = (
-    "注册申请已提交。如该邮箱此前未注册，机构账号已开通、机构信息已提交科技局审核，"
-    "请用该邮箱和密码登录；如该邮箱已有账号，请直接登录。"
+    "注册申请已提交，请查收邮件。如该邮箱此前未注册，请点击邮件中的链接确认邮箱后登录，"
+    "机构信息已提交科技局审核；如该邮箱已有账号，邮件会告诉您如何登录或重置密码。"
 )
+UNCONFIRMED = "该账号的邮箱尚未确认，无法登录。确认邮件已重新发送，请点击邮件中的链接。"
 
 
 def _login_limit() -> str:
@@ -100,14 +102,15 @@ def signup():
             form.attach_error(error)
         else:
             if user is None:
-                # The e-mail has an account: nothing is made, and the answer is
-                # the very one a new account gets.
+                # The e-mail has an account: nothing is made, its owner is told
+                # by mail, and the answer is the very one a new account gets.
                 db.session.rollback()
-                audit.record_alone(
-                    "signup_email_taken",
-                    note=accounts.normalise_email(form.email.data)[:254],
-                )
+                email = accounts.normalise_email(form.email.data)[:254]
+                texts.send_signup_taken(accounts.user_by_email(email))
+                audit.record("signup_email_taken", note=email)
+                db.session.commit()
             else:
+                texts.send_confirmation(user)
                 db.session.commit()
             flash(SIGNUP_DONE, "info")
             return redirect(url_for("auth.login"))
@@ -144,6 +147,13 @@ def login():
                 lock_message(lock) if lock else "邮箱或密码不正确。"
             )
             status = 429 if lock else 200
+        elif user.email_confirmed_at is None:
+            # Only with the right password: the account's owner learns why, and
+            # gets a fresh link (the login limit bounds how many).
+            texts.send_confirmation(user)
+            audit.record("login_refused_unconfirmed", user=user, note=email)
+            db.session.commit()
+            form.form_errors.append(UNCONFIRMED)
         else:
             throttle.record_success(email)
             _log_in(user, remember=form.remember.data)

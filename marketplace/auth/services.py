@@ -45,6 +45,11 @@ def email_taken(email: str) -> bool:
     )
 
 
+def user_by_email(email: str) -> User | None:
+    """The account with this e-mail, if any."""
+    return db.session.scalar(select(User).where(User.email == normalise_email(email)))
+
+
 def create_organisation(
     *,
     name: str,
@@ -99,6 +104,7 @@ def create_user(
     name: str = "",
     role: UserRole | str = UserRole.MEMBER,
     is_sysadmin: bool = False,
+    confirmed: bool = True,
 ) -> User:
     """Add a user to an organisation; e-mails are unique."""
     email = normalise_email(email)
@@ -112,6 +118,7 @@ def create_user(
         org_id=org.id,
         role=UserRole(role),
         is_sysadmin=is_sysadmin,
+        email_confirmed_at=utcnow() if confirmed else None,
     )
     user.org = org
     db.session.add(user)
@@ -146,7 +153,12 @@ def register_organisation(
         hash_password(password)  # the same work as a real sign-up
         return None
     return create_user(
-        org=org, email=email, password=password, name=name, role=UserRole.ORG_ADMIN
+        org=org,
+        email=email,
+        password=password,
+        name=name,
+        role=UserRole.ORG_ADMIN,
+        confirmed=False,
     )
 
 

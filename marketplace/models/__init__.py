@@ -29,6 +29,12 @@ from marketplace.models.listing import (
     Result,
     ResultStatus,
 )
+from marketplace.models.mail import (
+    MailKind,
+    MailPreference,
+    MailStatus,
+    OutgoingMail,
+)
 from marketplace.models.org import (
     CERTIFICATION_TAGS,
     ORG_KIND_LABELS,
@@ -94,6 +100,9 @@ __all__ = [
     "IntegrityRecord",
     "LoginSession",
     "LoginThrottle",
+    "MailKind",
+    "MailPreference",
+    "MailStatus",
     "MemberStatus",
     "Milestone",
     "MilestoneStatus",
@@ -101,6 +110,7 @@ __all__ = [
     "OrgCertification",
     "OrgKind",
     "Organisation",
+    "OutgoingMail",
     "PanelMember",
     "PanelPurpose",
     "PanelScore",

@@ -9,6 +9,7 @@ from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.models.base import Base, TimestampMixin, str_enum, utcnow
+from marketplace.models.mail import MailPreference
 from marketplace.models.org import Organisation, OrgKind
 
 
@@ -43,6 +44,19 @@ class User(TimestampMixin, Base):
         DateTime(timezone=True), default=utcnow
     )
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # (sort_order: added by a later migration, after the timestamp columns.)
+    # None until the owner follows the link mailed to them (sign-up, invitation,
+    # password reset); accounts made by admins or commands count as confirmed.
+    email_confirmed_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), sort_order=1
+    )
+    mail_preference: Mapped[MailPreference] = mapped_column(
+        str_enum(MailPreference, "mail_preference"), default=MailPreference.EACH,
+        sort_order=1,
+    )
+    digest_sent_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), sort_order=1
+    )
 
     org: Mapped[Organisation] = relationship(back_populates="users", lazy="joined")
 

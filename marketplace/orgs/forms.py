@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 from wtforms import (
-    EmailField,
     HiddenField,
-    PasswordField,
     SelectField,
     StringField,
     TextAreaField,
 )
-from wtforms.validators import URL, DataRequired, Email, Length, Optional
+from wtforms.validators import URL, DataRequired, Length, Optional
 
 from marketplace import identifiers
-from marketplace.auth.forms import PASSWORD_HELP, strong_password
+from marketplace.auth.forms import email_field
 from marketplace.forms_common import (
     BaseForm,
     CreditCode,
@@ -59,17 +57,9 @@ class ProfileForm(BaseForm):
 
 
 class MemberForm(BaseForm):
-    """Add a member with an initial password."""
+    """Invite a member by e-mail; they choose their own password."""
 
-    email = EmailField(
-        "邮箱",
-        filters=[strip_filter],
-        validators=[
-            DataRequired(),
-            Length(max=254),
-            Email(message="请输入有效的邮箱地址。", check_deliverability=False),
-        ],
-    )
+    email = email_field("邮箱")
     name = StringField(
         "姓名",
         filters=[strip_filter],
@@ -77,11 +67,6 @@ class MemberForm(BaseForm):
     )
     role = SelectField(
         "角色", choices=choices(ROLE_CHOICES), validators=[DataRequired()]
-    )
-    password = PasswordField(
-        "初始密码",
-        validators=[DataRequired(), Length(max=128), strong_password],
-        description=PASSWORD_HELP + " 请线下告知成员，并提醒其登录后修改。",
     )
 
 

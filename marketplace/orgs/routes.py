@@ -142,14 +142,17 @@ def members(org_id: int):
                 email=form.email.data,
                 name=form.name.data,
                 role=form.role.data,
-                password=form.password.data,
+                inviter=current_user._get_current_object(),
             )
         except ServiceError as error:
             db.session.rollback()
             form.attach_error(error)
         else:
             db.session.commit()
-            flash(f"已添加成员 {user.email}。", "success")
+            flash(
+                f"已向 {user.email} 发送邀请邮件，成员通过邮件中的链接自行设置密码。",
+                "success",
+            )
             return redirect(url_for("orgs.members", org_id=org.id))
     users = db.session.scalars(permissions.org_members(org)).all()
     return render_template(

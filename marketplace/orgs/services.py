@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+
 from sqlalchemy import func, select
 
 from marketplace import audit, identifiers
@@ -9,6 +11,7 @@ from marketplace.auth.services import create_user
 from marketplace.creditcode import credit_code_error, normalise
 from marketplace.exceptions import ServiceError, StateError
 from marketplace.extensions import db
+from marketplace.mail import texts
 from marketplace.models import (
     Organisation,
     Region,
@@ -95,13 +98,21 @@ def resubmit_for_verification(org: Organisation) -> None:
 
 
 def add_member(
-    org: Organisation, *, email: str, name: str, role: str, password: str
+    org: Organisation, *, email: str, name: str, role: str, inviter: User | None
 ) -> User:
-    """An org admin adds a colleague with an initial password."""
-    user = create_user(org=org, email=email, password=password, name=name, role=role)
-    audit.notify(
-        [user], f"您已加入 {org.name}，请登录后尽快修改初始密码。", "/auth/password"
+    """An org admin invites a colleague by e-mail; they set their own password."""
+    # A password nobody knows until the invitee chooses one through the link:
+    # the admin never sees or sets it.
+    user = create_user(
+        org=org,
+        email=email,
+        password=secrets.token_urlsafe(32),
+        name=name,
+        role=role,
+        confirmed=False,
     )
+    texts.send_invitation(user, inviter)
+    audit.record("member_invited", obj=user, org_id=org.id, note=user.email)
     return user
 
 
