@@ -32,7 +32,8 @@ def enqueue(kind: MailKind, to_address: str, subject: str, body: str) -> Outgoin
         kind=kind, to_address=to_address, subject=subject[:200], body=body
     )
     db.session.add(mail)
-    db.session.info[QUEUED] = True
+    db.session.flush()  # the id, for the send right after this commit
+    db.session.info.setdefault(QUEUED, []).append(mail.id)
     if not current_app.config.get("MAIL_SERVER"):
         # No SMTP server (the demo): the log and the 发信箱 page show it.
         log.info(
@@ -155,13 +156,15 @@ def _send_after_commit(session: Session) -> None:
     # As the search outbox: only the outermost commit, and never a savepoint's.
     if session.in_nested_transaction():
         return
-    if not session.info.pop(QUEUED, False) or not has_app_context():
+    queued = session.info.pop(QUEUED, None)
+    if not queued or not has_app_context():
         return
     config = current_app.config
     if not config.get("MAIL_SERVER") or not config.get("MAIL_SEND_ON_COMMIT", True):
         return
     try:
-        deliver_due()
+        # Only this commit's mails: a request never works off the backlog.
+        deliver_due(ids=queued)
     except Exception:  # best effort: the cron command sends whatever is left
         log.exception("sending mail after commit failed")
 
