@@ -4,27 +4,38 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
-import json
 import logging
 import os
 import re
 import secrets
 import shutil
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session, scoped_session, selectinload
+from sqlalchemy.orm import Session, scoped_session
 from whoosh import index as whoosh_index
 
 from marketplace.database import read_only
 from marketplace.models import Challenge, Result, SearchOutbox
-from marketplace.search import analysis, associations, dictionary, replicas
-from marketplace.search.documents import build_schema, document_for, is_public, key_of
+from marketplace.search import (
+    analysis,
+    associations,
+    building,
+    dictionary,
+    replicas,
+)
+from marketplace.search.catalogue import (  # noqa: F401  (callers import these here)
+    canonical,
+    digest,
+    expected_documents,
+    iter_public_listings,
+    load_listings,
+    stored_names,
+)
+from marketplace.search.documents import build_schema, document_for, key_of
 
 log = logging.getLogger(__name__)
 CURRENT = "current"
@@ -77,9 +88,13 @@ class VerifyReport:
 class SearchIndex:
     """One index replica under a directory, with its outbox position."""
 
-    def __init__(self, root: str | os.PathLike, keep: int = KEEP):
+    def __init__(
+        self, root: str | os.PathLike, keep: int = KEEP, procs: int | None = None
+    ):
         self.root = Path(root)
         self.keep = keep
+        # Worker processes for a rebuild or a long backlog (None: one a core).
+        self.procs = procs
 
     # --- locations --------------------------------------------------------
 
@@ -172,9 +187,16 @@ class SearchIndex:
                 shutil.rmtree(stale, ignore_errors=True)
 
     def reindex(
-        self, session: Session, progress: Callable[[int], None] | None = None
+        self,
+        session: Session,
+        progress: Callable[[int], None] | None = None,
+        procs: int | None = None,
     ) -> int:
-        """Rebuild every public listing into a fresh generation and swap it in."""
+        """Rebuild every public listing into a fresh generation and swap it in.
+
+        `procs` worker processes cut and write the documents (default: one a
+        core); see building.py.
+        """
         engine = session.get_bind()
         with self.writer_lock():
             with reading(engine) as read:
@@ -186,23 +208,23 @@ class SearchIndex:
                 analysis.load_words(
                     dictionary.write(generation / dictionary.FILENAME, words)
                 )
-                ix = whoosh_index.open_dir(str(generation))
-                writer = ix.writer(procs=1, limitmb=256)
-                count = 0
-                texts = []
+                docs, texts = [], []
                 for listing in iter_public_listings(read):
                     doc = document_for(listing)
-                    writer.add_document(**doc)
-                    if count < associations.MAX_DOCS:
+                    docs.append(doc)
+                    if len(texts) < associations.MAX_DOCS:
                         texts.append((doc["body"], listing.keywords or ()))
-                    count += 1
-                    if progress:
-                        progress(1)
             associations.write(
                 generation / associations.FILENAME, associations.learn(texts)
             )
             # The database is left before Whoosh writes a byte.
-            writer.commit(optimize=True)
+            building.write_documents(
+                generation,
+                docs,
+                procs or self.procs or building.default_procs(),
+                progress,
+            )
+            count = len(docs)
             self._set_position(generation, head)
             self._swap_in(generation)
             self._record(session, head)
@@ -222,13 +244,20 @@ class SearchIndex:
 
     # --- following the outbox -------------------------------------------
 
-    def apply_outbox(self, session: Session, batch: int = 1000) -> int:
+    def apply_outbox(
+        self,
+        session: Session,
+        batch: int = 1000,
+        progress: Callable[[int], None] | None = None,
+    ) -> int:
         """Apply outbox rows newer than this replica's position; returns how many.
 
         The rows and the documents they name are read in a short read
         transaction of their own; Whoosh writes after it ended, so no database
-        lock is held while the index commits. A replica behind the pruned part
-        of the outbox cannot know what it missed and rebuilds.
+        lock is held while the index commits. A long backlog (a bulk import) is
+        written by worker processes as new segments (building.BULK_FROM). A
+        replica behind the pruned part of the outbox cannot know what it
+        missed and rebuilds. `progress` is told of each outbox row applied.
         """
         engine = session.get_bind()
         applied = 0
@@ -241,11 +270,18 @@ class SearchIndex:
                 start = self.position()
                 with reading(engine) as read:
                     missed = start < replicas.pruned_through(read)
-                    rows = [] if missed else self._rows(read, start, batch)
+                    bulk = replicas.head(read) - start >= building.BULK_FROM
+                    limit = building.BULK_ROWS if bulk else batch
+                    rows = [] if missed else self._rows(read, start, limit)
                     changes = self._documents(read, rows)
                 if rows:
-                    self._write(changes, rows[-1].id)
+                    if bulk:
+                        self._write_bulk(changes, rows[-1].id, progress)
+                    else:
+                        self._write(changes, rows[-1].id)
                     applied += len(rows)
+                    if progress and not bulk:
+                        progress(len(rows))
                     self._record(session, rows[-1].id)
             if missed:
                 log.warning(
@@ -270,13 +306,40 @@ class SearchIndex:
 
     def _documents(self, read: Session, rows: list) -> list[tuple[str, dict | None]]:
         """Each named listing's key and document (None: remove it from the index)."""
-        changes = []
-        for kind, doc_id in sorted({(row.doc_kind, row.doc_id) for row in rows}):
+        wanted: dict[str, set[int]] = {}
+        for row in rows:
+            wanted.setdefault(row.doc_kind, set()).add(row.doc_id)
+        found: dict[tuple[str, int], dict | None] = {}
+        for kind, ids in wanted.items():
             model = MODELS.get(kind)
-            listing = read.get(model, doc_id) if model else None
-            doc = document_for(listing) if listing is not None else None
-            changes.append((key_of(kind, doc_id), doc))
-        return changes
+            for listing in load_listings(read, model, sorted(ids)) if model else ():
+                found[(kind, listing.id)] = document_for(listing)
+        return [
+            (key_of(kind, doc_id), found.get((kind, doc_id)))
+            for kind, doc_id in sorted({(r.doc_kind, r.doc_id) for r in rows})
+        ]
+
+    def _write_bulk(
+        self,
+        changes: list[tuple[str, dict | None]],
+        position: int,
+        progress: Callable[[int], None] | None = None,
+    ) -> None:
+        """A long backlog: new segments written by worker processes, one commit."""
+        directory = self.current.resolve()
+        self.open()  # loads the generation's dictionary before any cutting
+        docs = [doc for _, doc in changes if doc is not None]
+        # An update is a delete and an add, as update_document does it.
+        building.write_documents(
+            directory,
+            docs,
+            self.procs or building.default_procs(),
+            progress,
+            deletions=[key for key, _ in changes],
+        )
+        if progress:
+            progress(len(changes) - len(docs))
+        self._set_position(directory, position)
 
     def _write(self, changes: list[tuple[str, dict | None]], position: int) -> None:
         writer = self.open().writer()
@@ -344,54 +407,3 @@ class SearchIndex:
                 report.fields.setdefault(key, []).extend(differs)
         report.stale = sorted(report.fields)
         return report
-
-
-def stored_names(schema) -> list[str]:
-    """The fields a document keeps (what verify and the digest compare)."""
-    return sorted(name for name, kind in schema.items() if kind.stored)
-
-
-def canonical(value: Any) -> str:
-    """One spelling of a stored value, for comparing and hashing."""
-    if value is None or value == "":
-        return ""
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return str(value)
-
-
-def expected_documents(session: Session) -> dict[str, dict]:
-    """The documents the database says the index should hold, by key."""
-    return {
-        doc["key"]: doc
-        for doc in (document_for(listing) for listing in iter_public_listings(session))
-    }
-
-
-def digest(documents: Iterable[dict], names: list[str]) -> str:
-    """A hash of the documents' stored fields, independent of their order."""
-    lines = sorted(
-        json.dumps([canonical(doc.get(name)) for name in names], ensure_ascii=False)
-        for doc in documents
-    )
-    return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:16]
-
-
-def iter_public_listings(session: Session) -> Iterable[Challenge | Result]:
-    """Every listing a visitor may see, loaded in batches."""
-    for model in (Challenge, Result):
-        last = 0
-        while True:
-            chunk = session.scalars(
-                select(model)
-                .where(model.id > last)
-                .options(selectinload(model.field), selectinload(model.org))
-                .order_by(model.id)
-                .limit(1000)
-            ).all()
-            if not chunk:
-                break
-            for listing in chunk:
-                if is_public(listing):
-                    yield listing
-            last = chunk[-1].id
