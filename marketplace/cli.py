@@ -22,6 +22,7 @@ from marketplace.experts.commands import import_experts
 from marketplace.extensions import db
 from marketplace.file_checks import COMMAND_IMPORT
 from marketplace.listings import expiry, importing
+from marketplace.listings.commands import import_listings
 from marketplace.mail.commands import mail_cli
 from marketplace.models import Organisation, OrgKind, Region, UserRole
 from marketplace.projects.commands import projects_cli
@@ -364,41 +365,6 @@ def _run_import(parse, run, file: Path):
     if parsed.ignored:
         click.echo(f"已忽略未知的列：{'、'.join(parsed.ignored)}", err=True)
     return report
-
-
-@click.command("import-listings")
-@click.option(
-    "--kind",
-    required=True,
-    type=click.Choice(sorted(importing.KINDS)),
-    help="result (科技成果) or challenge (技术需求).",
-)
-@click.option("--org", "org_ref", required=True, help="Exact org name or credit code.")
-@click.option("--draft", is_flag=True, help="Import as drafts instead of publishing.")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@with_appcontext
-def import_listings(kind: str, org_ref: str, draft: bool, file: Path) -> None:
-    """Import challenges or results from a .jsonl, .csv or .xlsx FILE.
-
-    Columns: title, description (or abstract), external_id, keywords, field,
-    discipline, maturity, price_wan, valid_until (results) / deadline (challenges).
-    Every row is checked first; if any is bad, nothing is imported and the
-    command fails. Rows whose external_id the organisation already has are updated.
-    """
-    started = time.perf_counter()
-    org = _find_org(org_ref)
-    report = _run_import(
-        importing.parse_file,
-        lambda rows, **options: importing.import_rows(
-            org, kind, rows, draft=draft, **options
-        ),
-        file,
-    )
-    state = "草稿" if draft else "已发布"
-    click.echo(
-        f"{org.name}：新增{importing.KINDS[kind]} {report.added} 条（{state}），"
-        f"更新 {report.updated} 条，用时 {time.perf_counter() - started:.1f} 秒。"
-    )
 
 
 @click.command("import-contracts")

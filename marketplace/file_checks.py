@@ -43,9 +43,9 @@ class ZipLimits:
 class SheetLimits:
     """Caps on a table to import; `hint` tells the user what to do instead."""
 
-    max_rows: int  # data rows, the header not counted
+    max_rows: int | None  # data rows, the header not counted; None: no cap
     max_columns: int
-    max_cells: int
+    max_cells: int | None
     archive: ZipLimits
     hint: str
 
@@ -68,6 +68,15 @@ COMMAND_IMPORT = SheetLimits(
     max_cells=5_000_000,
     archive=ZipLimits(max_bytes=1024 * MIB, max_ratio=1000, max_members=10_000),
     hint="请拆分文件后分批导入。",
+)
+# `flask import-listings` streams its file from disk a batch at a time, so a
+# file of any number of rows fits; an .xlsx archive keeps its unpacked-size cap.
+STREAMED_IMPORT = SheetLimits(
+    max_rows=None,
+    max_columns=200,
+    max_cells=None,
+    archive=ZipLimits(max_bytes=4096 * MIB, max_ratio=1000, max_members=10_000),
+    hint="",
 )
 
 
@@ -127,9 +136,10 @@ def check_workbook(archive: zipfile.ZipFile, limits: SheetLimits) -> None:
     sheets = [n for n in names if n.startswith("xl/worksheets/")]
 
     def check() -> None:
-        if counts[b"row"] > limits.max_rows + len(sheets):
+        rows, cells = limits.max_rows, limits.max_cells
+        if rows is not None and counts[b"row"] > rows + len(sheets):
             raise FileRefused(f"所有工作表合计超过 {limits.max_rows} 行")
-        if max(counts[b"c"], counts[b"si"]) > limits.max_cells:
+        if cells is not None and max(counts[b"c"], counts[b"si"]) > cells:
             raise FileRefused(f"所有工作表合计超过 {limits.max_cells} 个单元格")
 
     for name in names:

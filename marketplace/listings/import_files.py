@@ -5,8 +5,9 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, NamedTuple
 
 from marketplace.exceptions import ServiceError
@@ -89,14 +90,20 @@ def _refuse(limits: SheetLimits, problem: str) -> ImportRefused:
 
 
 def _too_many(number: int, limits: SheetLimits) -> None:
-    if number > limits.max_rows + 1:
+    if limits.max_rows is not None and number > limits.max_rows + 1:
         raise _refuse(limits, f"一次最多导入 {limits.max_rows} 行数据")
 
 
 def _read_jsonl(data: bytes, parsed: ParsedFile, limits: SheetLimits) -> None:
     # Only \n ends a line: JSON strings may hold U+2028 and the like, which
     # str.splitlines() would count as line breaks the user never sees.
-    for number, line in enumerate(_decode(data).split("\n"), start=1):
+    parsed.rows.extend(_jsonl_rows(_decode(data).split("\n"), parsed, limits))
+
+
+def _jsonl_rows(
+    lines: Iterable[str], parsed: ParsedFile, limits: SheetLimits
+) -> Iterator[RawRow]:
+    for number, line in enumerate(lines, start=1):
         _too_many(number, limits)
         if not line.strip():
             continue
@@ -107,7 +114,7 @@ def _read_jsonl(data: bytes, parsed: ParsedFile, limits: SheetLimits) -> None:
         if not isinstance(value, dict):
             parsed.errors.append((number, "不是有效的 JSON 对象"))
             continue
-        parsed.rows.append(RawRow(number, value))
+        yield RawRow(number, value)
 
 
 def _table(
@@ -117,6 +124,17 @@ def _table(
     required: tuple[str, ...] = ("title", "description"),
     limits: SheetLimits = UPLOAD_IMPORT,
 ) -> None:
+    """Rows of cells under a header row (CSV, XLSX); see _table_rows."""
+    parsed.rows.extend(_table_rows(rows, parsed, column, required, limits))
+
+
+def _table_rows(
+    rows: Iterable[tuple[int, list[Any]]],
+    parsed: ParsedFile,
+    column: Callable[[Any], str],
+    required: tuple[str, ...],
+    limits: SheetLimits,
+) -> Iterator[RawRow]:
     """Rows of cells under a header row (CSV, XLSX); the header is line 1.
 
     `column` turns a header cell into a column name; the columns in `required`
@@ -131,7 +149,7 @@ def _table(
         if len(cells) > limits.max_columns:
             raise _refuse(limits, f"第 {number} 行超过 {limits.max_columns} 列")
         seen += len(cells)
-        if seen > limits.max_cells:
+        if limits.max_cells is not None and seen > limits.max_cells:
             raise _refuse(limits, f"超过 {limits.max_cells} 个单元格")
         if header is None:
             header = [column(c) for c in cells]
@@ -152,9 +170,7 @@ def _table(
         if extra:
             parsed.errors.append((number, "单元格数多于表头列数"))
             continue
-        parsed.rows.append(
-            RawRow(number, {h: c for h, c in zip(header, cells, strict=False) if h})
-        )
+        yield RawRow(number, {h: c for h, c in zip(header, cells, strict=False) if h})
     if header is None:
         raise ImportRefused(["文件是空的：第 1 行应为表头。"])
 
@@ -246,9 +262,14 @@ def parse_file(
         raise ServiceError("只能导入 .jsonl、.csv 或 .xlsx 文件。", "file")
     parsed = ParsedFile()
     readers[suffix](data, parsed, limits=limits)
-    rows = []
-    ignored: set[str] = set()
-    for row in parsed.rows:
+    parsed.rows = list(_known_rows(parsed.rows, parsed))
+    return parsed
+
+
+def _known_rows(rows: Iterable[RawRow], parsed: ParsedFile) -> Iterator[RawRow]:
+    """Rows with the known columns under their own names; the rest go to ignored."""
+    ignored: set[str] = set(parsed.ignored)
+    for row in rows:
         values = {}
         for key, value in row.data.items():
             name = _column(key)
@@ -256,11 +277,87 @@ def parse_file(
                 if name in values:
                     parsed.errors.append((row.line, f"{name} 重复出现"))
                 values[name] = value
-            else:
+            elif str(key) not in ignored:
                 ignored.add(str(key))
-        rows.append(RawRow(row.line, values))
-    parsed.rows, parsed.ignored = rows, sorted(ignored)
-    return parsed
+                parsed.ignored = sorted(ignored)
+        yield RawRow(row.line, values)
 
 
 # --- checking values --------------------------------------------------------------
+
+
+# --- reading from disk, a row at a time --------------------------------------------
+
+
+def stream_file(path: Path, limits: SheetLimits) -> ParsedFile:
+    """Read a file from disk lazily: `rows` is an iterator (read once).
+
+    `errors` and `ignored` fill in as the rows are read, so look at them after
+    the rows are used up. Memory does not grow with the file.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    readers = {".jsonl": _stream_jsonl, ".csv": _stream_csv, ".xlsx": _stream_xlsx}
+    if suffix not in readers:
+        raise ServiceError("只能导入 .jsonl、.csv 或 .xlsx 文件。", "file")
+    parsed = ParsedFile()
+    parsed.rows = _known_rows(readers[suffix](path, parsed, limits), parsed)  # type: ignore[assignment]
+    return parsed
+
+
+def _text_lines(path: Path) -> Iterator[str]:
+    # Binary lines end at \n only (see _read_jsonl); each is decoded on its own.
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise ImportRefused(
+                    [f"第 {number} 行不是 UTF-8 编码，请另存为 UTF-8 后再导入。"]
+                ) from exc
+            line = line.rstrip("\n")
+            yield line.lstrip("\ufeff") if number == 1 else line
+
+
+def _stream_jsonl(path: Path, parsed: ParsedFile, limits: SheetLimits):
+    yield from _jsonl_rows(_text_lines(path), parsed, limits)
+
+
+def _stream_csv(path: Path, parsed: ParsedFile, limits: SheetLimits):
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            numbered = enumerate(csv.reader(handle), start=1)
+            yield from _table_rows(
+                numbered, parsed, _column, ("title", "description"), limits
+            )
+    except csv.Error as exc:
+        raise ImportRefused([f"CSV 格式错误：{exc}"]) from exc
+    except UnicodeDecodeError as exc:
+        raise ImportRefused(["文件不是 UTF-8 编码，请另存为 UTF-8 后再导入。"]) from exc
+
+
+def _stream_xlsx(path: Path, parsed: ParsedFile, limits: SheetLimits):
+    from openpyxl import load_workbook
+
+    book = None
+    try:
+        with open_checked_zip(path, path.stat().st_size, limits.archive) as archive:
+            check_workbook(archive, limits)
+        book = load_workbook(path, read_only=True, data_only=True)
+        sheet = book.worksheets[0]
+        sheet.reset_dimensions()  # see read_xlsx
+        numbered = (
+            (n, list(r)) for n, r in enumerate(sheet.iter_rows(values_only=True), 1)
+        )
+        yield from _table_rows(
+            numbered, parsed, _column, ("title", "description"), limits
+        )
+    except FileRefused as exc:
+        raise _refuse(limits, f"Excel 文件{exc.message}") from exc
+    except ImportRefused:
+        raise
+    except Exception as exc:  # openpyxl raises many kinds for a broken file
+        raise ImportRefused(["无法读取 Excel 文件，请确认是 .xlsx 格式。"]) from exc
+    finally:
+        if book is not None:
+            book.close()

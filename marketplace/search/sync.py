@@ -17,6 +17,9 @@ from marketplace.search.index import KEEP, SearchIndex, reading
 from marketplace.search.outbox import DIRTY
 
 log = logging.getLogger(__name__)
+# Set in a session's info by a caller that applies the outbox itself after
+# its commit (a bulk import, with a progress bar): the commit does not sync.
+SYNC_DEFERRED = "search_sync_deferred"
 
 
 def get_index() -> SearchIndex:
@@ -93,6 +96,8 @@ def _follow(session: Session) -> None:
     if session.in_nested_transaction():
         return
     if not session.info.pop(DIRTY, False) or not has_app_context():
+        return
+    if session.info.get(SYNC_DEFERRED):
         return
     if not current_app.config.get("SEARCH_SYNC_ON_COMMIT", True):
         return
