@@ -269,3 +269,21 @@ def test_no_mail_server_keeps_mails_for_the_mailbox_page(
     page = sysadmin_client.get("/admin/mail").get_data(as_text=True)
     assert "demo-user@example.cn" in page and "/auth/reset/" not in page
     assert len(mails(db)) == 1
+
+
+def test_the_send_after_commit_takes_only_that_commits_mails(
+    app, db, factory, client, inbox, monkeypatch
+):
+    # No wait after a failure: the early mail is due again at once, and still
+    # the later request leaves it to the cron command.
+    monkeypatch.setitem(app.config, "MAIL_RETRY_SECONDS", 0)
+    early, late = factory.user(factory.org()), factory.user(factory.org())
+    inbox.stop()
+    client.post("/auth/forgot", data={"email": early.email})
+    inbox.start()
+    client.post("/auth/forgot", data={"email": late.email})
+    # The request sent its own mail; the earlier one waits for the cron command.
+    assert [m["To"] for m in inbox.messages] == [late.email]
+    assert [m.status for m in mails(db)] == [MailStatus.PENDING, MailStatus.SENT]
+    assert deliver_due() == (1, 0)
+    assert sorted(m["To"] for m in inbox.messages) == sorted([early.email, late.email])
