@@ -65,7 +65,8 @@ def _days(later: datetime | None, earlier: datetime | None) -> float | None:
 
 def _median(values: list[float | None]) -> float | None:
     present = [v for v in values if v is not None]
-    return round(median(present), 1) if present else None
+    # + 0.0: a median a few minutes below zero rounds to -0.0, shown as "-0.0".
+    return round(median(present), 1) + 0.0 if present else None
 
 
 def _rate(part: int, whole: int) -> float | None:
