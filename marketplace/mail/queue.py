@@ -11,7 +11,7 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
 from flask import current_app, has_app_context
-from sqlalchemy import event, select, update
+from sqlalchemy import event, inspect, select, update
 from sqlalchemy.orm import Session
 
 from marketplace.extensions import db
@@ -32,8 +32,9 @@ def enqueue(kind: MailKind, to_address: str, subject: str, body: str) -> Outgoin
         kind=kind, to_address=to_address, subject=subject[:200], body=body
     )
     db.session.add(mail)
-    db.session.flush()  # the id, for the send right after this commit
-    db.session.info.setdefault(QUEUED, []).append(mail.id)
+    # Kept for the send right after the commit (no flush here: the caller's
+    # other objects may not be complete yet).
+    db.session.info.setdefault(QUEUED, []).append(mail)
     if not current_app.config.get("MAIL_SERVER"):
         # No SMTP server (the demo): the log and the 发信箱 page show it.
         log.info(
@@ -164,9 +165,15 @@ def _send_after_commit(session: Session) -> None:
         return
     try:
         # Only this commit's mails: a request never works off the backlog.
-        deliver_due(ids=queued)
+        deliver_due(ids=[_identity(mail) for mail in queued])
     except Exception:  # best effort: the cron command sends whatever is left
         log.exception("sending mail after commit failed")
+
+
+def _identity(mail: OutgoingMail) -> int | None:
+    # The committed row's key, read without a query (the object is expired).
+    identity = inspect(mail).identity
+    return identity[0] if identity else None
 
 
 @event.listens_for(Session, "after_rollback")
