@@ -291,3 +291,10 @@ def test_stats_count_an_older_blank_field_under_its_listing(db, parties):
         for r in services.turnover(START, END, "field")["rows"]
     }
     assert rows == {"agriculture": 10 * WAN, "environment": 20 * WAN, "none": 3 * WAN}
+
+
+def test_a_median_just_below_zero_days_is_shown_as_zero():
+    from marketplace.stats.rankings import _median
+
+    assert str(_median([-0.01, -0.02])) == "0.0"
+    assert _median([1.26]) == 1.3 and _median([None]) is None
