@@ -287,3 +287,17 @@ def test_the_send_after_commit_takes_only_that_commits_mails(
     assert [m.status for m in mails(db)] == [MailStatus.PENDING, MailStatus.SENT]
     assert deliver_due() == (1, 0)
     assert sorted(m["To"] for m in inbox.messages) == sorted([early.email, late.email])
+
+
+def test_reset_requests_cannot_flood_a_mailbox(db, factory, client, inbox, monkeypatch):
+    from marketplace.auth import mail_flows
+
+    user = factory.user(factory.org())
+    for _ in range(3):
+        answer = client.post("/auth/forgot", data={"email": user.email})
+        assert answer.headers["Location"] == "/auth/forgot"
+    assert len(inbox.to(user.email)) == 1
+    later = utcnow() + timedelta(minutes=6)
+    monkeypatch.setattr(mail_flows, "utcnow", lambda: later)
+    client.post("/auth/forgot", data={"email": user.email})
+    assert len(inbox.to(user.email)) == 2

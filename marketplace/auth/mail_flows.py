@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import select
 
 from marketplace import audit
@@ -9,8 +11,10 @@ from marketplace.auth.passwords import check_password
 from marketplace.auth.services import hash_password, normalise_email
 from marketplace.extensions import db
 from marketplace.mail import texts
-from marketplace.models import User, utcnow
+from marketplace.models import MailKind, OutgoingMail, User, utcnow
 from marketplace.security import revoke_all_sessions
+
+RESET_INTERVAL = timedelta(minutes=5)
 
 
 def request_password_reset(email: str) -> None:
@@ -19,6 +23,18 @@ def request_password_reset(email: str) -> None:
     user = db.session.scalar(select(User).where(User.email == email))
     if user is None or not user.active:
         audit.record("password_reset_unknown", note=email)
+        return
+    # One link per address every few minutes, whoever asks: the form cannot be
+    # used to flood someone's mailbox (the answer on the page stays the same).
+    recent = db.session.scalar(
+        select(OutgoingMail.id).where(
+            OutgoingMail.kind == MailKind.RESET,
+            OutgoingMail.to_address == user.email,
+            OutgoingMail.created_at > utcnow() - RESET_INTERVAL,
+        )
+    )
+    if recent is not None:
+        audit.record("password_reset_repeated", user=user, obj=user)
         return
     texts.send_password_reset(user)
     audit.record("password_reset_requested", user=user, obj=user)
