@@ -128,9 +128,17 @@ def journey_a(server, people, tmp_path) -> dict[str, Person]:
     firm = people(server, "企业")
     institute = people(server, "研究院")
     bureau = people(server, "科技局")
+    mail = server.database_url
 
-    sign_up(firm, "企业", FIRM, "admin@firm.example.cn", serial=101)
-    sign_up(institute, "科研院所", INSTITUTE, "admin@inst.example.cn", serial=102)
+    sign_up(firm, "企业", FIRM, "admin@firm.example.cn", 101, database_url=mail)
+    sign_up(
+        institute,
+        "科研院所",
+        INSTITUTE,
+        "admin@inst.example.cn",
+        102,
+        database_url=mail,
+    )
     log_in(bureau, BUREAU_EMAIL)
     verify_organisations(bureau, FIRM, INSTITUTE)
 
@@ -208,7 +216,14 @@ def journey_b(server, people, cast: dict[str, Person]) -> None:
     """(b) The selection's deal, brokered to a contract the bureau registers."""
     firm, bureau = cast["firm"], cast["bureau"]
     agency = people(server, "经纪机构")
-    sign_up(agency, "技术转移机构", AGENCY, "broker@agency.example.cn", serial=103)
+    sign_up(
+        agency,
+        "技术转移机构",
+        AGENCY,
+        "broker@agency.example.cn",
+        103,
+        database_url=server.database_url,
+    )
     verify_organisations(bureau, AGENCY)
 
     # The enterprise opens the deal its selection created and names the broker.
