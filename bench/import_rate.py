@@ -22,6 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import common, generate
+from bench.build_rate import cpu, report
 
 
 def write_file(path: Path, count: int, seed: int) -> None:
@@ -40,18 +41,18 @@ def write_file(path: Path, count: int, seed: int) -> None:
             handle.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
-def timed_import(app, org_name: str, path: Path) -> float:
-    """Seconds the command took; fails loudly if it did."""
+def timed_import(app, org_name: str, path: Path, rows: int, label: str) -> str:
+    """The command's rate (see build_rate.report); fails loudly if it did."""
     runner = app.test_cli_runner()
-    start = time.perf_counter()
+    before, start = cpu(), time.perf_counter()
     result = runner.invoke(
         args=["import-listings", "--kind", "result", "--org", org_name, str(path)]
     )
-    seconds = time.perf_counter() - start
+    seconds, after = time.perf_counter() - start, cpu()
     if result.exit_code != 0:
         raise SystemExit(result.output)
     print(result.output.strip().splitlines()[-1], file=sys.stderr)
-    return seconds
+    return report(label, rows, seconds, before, after, os.cpu_count() or 1)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -74,15 +75,12 @@ def main(argv: list[str] | None = None) -> int:
         common.create_schema()
         org = common.make_institute("导入基准研究院", 2)
         get_index().reindex(db.session)  # an empty catalogue's index
-        first = timed_import(app, org.name, path)
-        again = timed_import(app, org.name, path)
+        first = timed_import(app, org.name, path, args.rows, "new results")
+        again = timed_import(app, org.name, path, args.rows, "again (all updates)")
         clean = get_index().verify(db.session).clean
     print(
         f"machine: {os.cpu_count()} CPUs; python {sys.version.split()[0]}\n"
-        f"import {args.rows:,} new results: {first:.1f} s, "
-        f"{args.rows / first:.0f} rows/s\n"
-        f"re-import (all updates): {again:.1f} s, {args.rows / again:.0f} rows/s\n"
-        f"search verify clean: {clean}"
+        f"{first}\n{again}\nsearch verify clean: {clean}"
     )
     if not args.workdir:
         tmp.cleanup()
