@@ -14,11 +14,16 @@ from marketplace.contracts.correction_forms import (
     ReverseForm,
 )
 from marketplace.contracts.forms import OUTSIDE, ContractForm
-from marketplace.contracts.routes import _back, _data, _fill_choices, _visible_contract
+from marketplace.contracts.routes import (
+    _back,
+    _data,
+    _fill_choices,
+    _form_action,
+    _visible_contract,
+)
 from marketplace.exceptions import ServiceError
 from marketplace.extensions import db
 from marketplace.models import Contract, ContractStatus, Payment
-from marketplace.views import form_problem, perform
 
 
 def _payment(contract: Contract, payment_id: int) -> Payment:
@@ -38,17 +43,15 @@ def reverse_payment(contract_id: int, payment_id: int):
     contract = _visible_contract(contract_id)
     payment = _payment(contract, payment_id)
     form = ReverseForm()
-    if not form.validate_on_submit():
-        flash(form_problem(form), "danger")
-        return _back(contract)
-    perform(
+    return _form_action(
+        contract,
+        form,
         corrections.reverse_payment,
         payment,
         current_user,
         form.reason.data,
         success="该笔收款已冲销，原记录保留并标注“已冲销”。",
     )
-    return _back(contract)
 
 
 @bp.route(
@@ -60,10 +63,9 @@ def correct_payment(contract_id: int, payment_id: int):
     contract = _visible_contract(contract_id)
     payment = _payment(contract, payment_id)
     form = PaymentCorrectForm()
-    if not form.validate_on_submit():
-        flash(form_problem(form), "danger")
-        return _back(contract)
-    perform(
+    return _form_action(
+        contract,
+        form,
         corrections.correct_payment,
         payment,
         current_user,
@@ -73,7 +75,6 @@ def correct_payment(contract_id: int, payment_id: int):
         form.note.data,
         success="收款已更正：原记录已冲销，并登记了更正后的收款。",
     )
-    return _back(contract)
 
 
 def _prefill(form: ContractForm, contract: Contract) -> None:
@@ -142,17 +143,15 @@ def cancel(contract_id: int):
     contract = _visible_contract(contract_id)
     permissions.require(permissions.is_bureau(current_user))
     form = CancelForm()
-    if not form.validate_on_submit():
-        flash(form_problem(form), "danger")
-        return _back(contract)
-    perform(
+    return _form_action(
+        contract,
+        form,
         corrections.cancel_contract,
         contract,
         current_user,
         form.reason.data,
         success="合同登记已注销，不再计入成交额。",
     )
-    return _back(contract)
 
 
 @bp.route("/<int:contract_id>/edit", methods=["GET", "POST"])

@@ -187,6 +187,15 @@ def _back(contract: Contract):
     return redirect(url_for("contracts.show", contract_id=contract.id))
 
 
+def _form_action(contract: Contract, form, verb, *args, success: str):
+    """A one-form POST on a contract: run the verb if the form is valid, go back."""
+    if form.validate_on_submit():
+        perform(verb, *args, success=success)
+    else:
+        flash(form_problem(form), "danger")
+    return _back(contract)
+
+
 def _refresh_listings(contract: Contract) -> None:
     # Lazy expiry first, so registration sees the listings' real states.
     for model, key in (
@@ -226,17 +235,15 @@ def reject(contract_id: int):
     contract = _visible_contract(contract_id)
     permissions.require(permissions.is_bureau(current_user))
     form = RejectForm()
-    if not form.validate_on_submit():
-        flash(form_problem(form), "danger")
-        return _back(contract)
-    perform(
+    return _form_action(
+        contract,
+        form,
         services.reject_contract,
         contract,
         current_user,
         form.reason.data,
         success="合同已退回。",
     )
-    return _back(contract)
 
 
 @bp.route("/<int:contract_id>/payments", methods=["POST"])
