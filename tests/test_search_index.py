@@ -247,3 +247,24 @@ def test_search_and_match_skip_replaced_documents(search_app, app, db, owners):
     assert [h.doc_id for h in hits] == [result.id]
     found_hits, _terms = match(index, "玉米秸秆做青贮饲料的技术", kind="result")
     assert [h.doc_id for h in found_hits] == [result.id]
+
+
+def test_a_toc_replaced_while_checking_still_counts_as_an_index(
+    search_app, app, db, monkeypatch
+):
+    """Another worker's commit deletes the TOC Whoosh just listed: not a lost index."""
+    from marketplace.search import index as index_module
+
+    with app.app_context():
+        index = get_index()
+        index.reindex(db.session)
+        real, calls = index_module.whoosh_index.exists_in, []
+
+        def racing(dirname, *args, **kwargs):
+            calls.append(dirname)
+            if len(calls) == 1:
+                raise FileNotFoundError(f"{dirname}/_MAIN_7.toc")
+            return real(dirname, *args, **kwargs)
+
+        monkeypatch.setattr(index_module.whoosh_index, "exists_in", racing)
+        assert index.exists() and len(calls) == 2

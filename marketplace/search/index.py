@@ -152,7 +152,17 @@ class SearchIndex:
 
     def exists(self) -> bool:
         """Whether a readable generation is in place."""
-        return self.current.exists() and whoosh_index.exists_in(str(self.current))
+        for _ in range(3):
+            try:
+                return self.current.exists() and whoosh_index.exists_in(
+                    str(self.current)
+                )
+            except FileNotFoundError:
+                # Whoosh lists the TOC files, then opens the newest: another
+                # process's commit in between deletes it for a newer one (or a
+                # reindex swaps the generation). Either way one is there.
+                continue
+        return True
 
     def open(self, directory: Path | None = None):
         """The current (or the given) generation, or IndexUnavailable."""
