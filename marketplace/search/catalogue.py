@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
@@ -75,3 +76,44 @@ def iter_public_listings(session: Session) -> Iterable[Challenge | Result]:
                 if is_public(listing):
                     yield listing
             last = chunk[-1].id
+
+
+@dataclass
+class VerifyReport:
+    """What differs between the index and the database."""
+
+    missing: list[str] = field(default_factory=list)
+    extra: list[str] = field(default_factory=list)
+    stale: list[str] = field(default_factory=list)
+    # key -> the stored fields whose value differs
+    fields: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def clean(self) -> bool:
+        """True when the index matches the database."""
+        return not (self.missing or self.extra or self.stale)
+
+
+def compare(
+    indexed_documents: Iterable[dict], expected: dict[str, dict], stored: list[str]
+) -> VerifyReport:
+    """The differences between the indexed documents and the expected ones."""
+    report = VerifyReport()
+    indexed: dict[str, dict] = {}
+    for fields in indexed_documents:
+        if fields["key"] in indexed:  # the same listing twice
+            report.fields.setdefault(fields["key"], []).append("key")
+        indexed[fields["key"]] = fields
+    report.missing = sorted(expected.keys() - indexed.keys())
+    report.extra = sorted(indexed.keys() - expected.keys())
+    for key in sorted(expected.keys() & indexed.keys()):
+        want, have = expected[key], indexed[key]
+        differs = [
+            name
+            for name in stored
+            if canonical(want.get(name)) != canonical(have.get(name))
+        ]
+        if differs:
+            report.fields.setdefault(key, []).extend(differs)
+    report.stale = sorted(report.fields)
+    return report

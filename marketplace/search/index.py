@@ -10,7 +10,7 @@ import re
 import secrets
 import shutil
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import select
@@ -28,7 +28,9 @@ from marketplace.search import (
     replicas,
 )
 from marketplace.search.catalogue import (  # noqa: F401  (callers import these here)
+    VerifyReport,
     canonical,
+    compare,
     digest,
     expected_documents,
     iter_public_listings,
@@ -67,22 +69,6 @@ def reading(engine: Engine) -> Iterator[Session]:
 
 class IndexUnavailable(RuntimeError):
     """The index is missing or unreadable; callers show a notice and rebuild."""
-
-
-@dataclass
-class VerifyReport:
-    """What differs between the index and the database."""
-
-    missing: list[str] = field(default_factory=list)
-    extra: list[str] = field(default_factory=list)
-    stale: list[str] = field(default_factory=list)
-    # key -> the stored fields whose value differs
-    fields: dict[str, list[str]] = field(default_factory=dict)
-
-    @property
-    def clean(self) -> bool:
-        """True when the index matches the database."""
-        return not (self.missing or self.extra or self.stale)
 
 
 class SearchIndex:
@@ -390,30 +376,12 @@ class SearchIndex:
 
     def verify(self, session: Session) -> VerifyReport:
         """Compare every stored field of every document with the database."""
-        report = VerifyReport()
-        indexed: dict[str, dict] = {}
         try:
             with self.open().searcher() as searcher:
                 stored = stored_names(searcher.schema)
-                for fields in searcher.all_stored_fields():
-                    if fields["key"] in indexed:  # the same listing twice
-                        report.fields.setdefault(fields["key"], []).append("key")
-                    indexed[fields["key"]] = fields
+                indexed = list(searcher.all_stored_fields())
         except IndexUnavailable:
             raise
         except Exception as exc:  # garbled segment files
             raise IndexUnavailable(f"{type(exc).__name__}: {exc}") from exc
-        expected = expected_documents(session)
-        report.missing = sorted(expected.keys() - indexed.keys())
-        report.extra = sorted(indexed.keys() - expected.keys())
-        for key in sorted(expected.keys() & indexed.keys()):
-            want, have = expected[key], indexed[key]
-            differs = [
-                name
-                for name in stored
-                if canonical(want.get(name)) != canonical(have.get(name))
-            ]
-            if differs:
-                report.fields.setdefault(key, []).extend(differs)
-        report.stale = sorted(report.fields)
-        return report
+        return compare(indexed, expected_documents(session), stored)
