@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -184,24 +185,26 @@ def read_csv(data: bytes, parsed: ParsedFile, **table: Any) -> None:
         raise ImportRefused([f"CSV 格式错误：{exc}"]) from exc
 
 
-def read_xlsx(
-    data: bytes, parsed: ParsedFile, limits: SheetLimits = UPLOAD_IMPORT, **table: Any
-) -> None:
-    """Read the first sheet of an .xlsx file under its header row, streaming."""
+@contextlib.contextmanager
+def _workbook_rows(source: Callable[[], Any], size: int, limits: SheetLimits):
+    """The first sheet's numbered rows of a checked .xlsx; refusals in Chinese.
+
+    `source()` opens the file afresh (a path, or bytes in a new buffer): the
+    zip check reads it once before openpyxl does.
+    """
     from openpyxl import load_workbook
 
     book = None
     try:
-        with open_checked_zip(io.BytesIO(data), len(data), limits.archive) as archive:
+        with open_checked_zip(source(), size, limits.archive) as archive:
             check_workbook(archive, limits)
-        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        book = load_workbook(source(), read_only=True, data_only=True)
         sheet = book.worksheets[0]
         # A declared size (the file's own word) pads every row to its width,
         # up to 16384 columns; without it, rows are as long as their cells.
         sheet.reset_dimensions()
         rows = sheet.iter_rows(values_only=True)
-        numbered = ((n, list(r)) for n, r in enumerate(rows, 1))
-        _table(numbered, parsed, limits=limits, **table)
+        yield ((n, list(r)) for n, r in enumerate(rows, 1))
     except FileRefused as exc:
         raise _refuse(limits, f"Excel 文件{exc.message}") from exc
     except ImportRefused:
@@ -211,6 +214,14 @@ def read_xlsx(
     finally:
         if book is not None:
             book.close()
+
+
+def read_xlsx(
+    data: bytes, parsed: ParsedFile, limits: SheetLimits = UPLOAD_IMPORT, **table: Any
+) -> None:
+    """Read the first sheet of an .xlsx file under its header row, streaming."""
+    with _workbook_rows(lambda: io.BytesIO(data), len(data), limits) as numbered:
+        _table(numbered, parsed, limits=limits, **table)
 
 
 def parse_table(
@@ -337,27 +348,7 @@ def _stream_csv(path: Path, parsed: ParsedFile, limits: SheetLimits):
 
 
 def _stream_xlsx(path: Path, parsed: ParsedFile, limits: SheetLimits):
-    from openpyxl import load_workbook
-
-    book = None
-    try:
-        with open_checked_zip(path, path.stat().st_size, limits.archive) as archive:
-            check_workbook(archive, limits)
-        book = load_workbook(path, read_only=True, data_only=True)
-        sheet = book.worksheets[0]
-        sheet.reset_dimensions()  # see read_xlsx
-        numbered = (
-            (n, list(r)) for n, r in enumerate(sheet.iter_rows(values_only=True), 1)
-        )
+    with _workbook_rows(lambda: path, path.stat().st_size, limits) as numbered:
         yield from _table_rows(
             numbered, parsed, _column, ("title", "description"), limits
         )
-    except FileRefused as exc:
-        raise _refuse(limits, f"Excel 文件{exc.message}") from exc
-    except ImportRefused:
-        raise
-    except Exception as exc:  # openpyxl raises many kinds for a broken file
-        raise ImportRefused(["无法读取 Excel 文件，请确认是 .xlsx 格式。"]) from exc
-    finally:
-        if book is not None:
-            book.close()
