@@ -35,6 +35,14 @@ from marketplace.models.mail import (
     MailStatus,
     OutgoingMail,
 )
+from marketplace.models.message import (
+    Clarification,
+    Message,
+    MessageAttachment,
+    MessageThread,
+    ThreadKind,
+    ThreadRead,
+)
 from marketplace.models.org import (
     CERTIFICATION_TAGS,
     ORG_KIND_LABELS,
@@ -84,6 +92,7 @@ __all__ = [
     "Base",
     "Challenge",
     "ChallengeStatus",
+    "Clarification",
     "ConfidentialView",
     "ConfidentialityAcceptance",
     "Contract",
@@ -104,6 +113,9 @@ __all__ = [
     "MailPreference",
     "MailStatus",
     "MemberStatus",
+    "Message",
+    "MessageAttachment",
+    "MessageThread",
     "Milestone",
     "MilestoneStatus",
     "Notification",
@@ -130,6 +142,8 @@ __all__ = [
     "SearchOutbox",
     "SearchReplica",
     "TechField",
+    "ThreadKind",
+    "ThreadRead",
     "ThrottleScope",
     "UnmetDemand",
     "User",

@@ -1,0 +1,327 @@
+"""Thin views over the message verbs: inbox, threads, questions, reviews."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import func, select
+
+from marketplace import permissions
+from marketplace.exceptions import ServiceError
+from marketplace.extensions import db
+from marketplace.messages import bp, queries, services
+from marketplace.messages.forms import ClarificationForm, MessageForm, ReviewForm
+from marketplace.models import (
+    Challenge,
+    Deal,
+    MessageAttachment,
+    MessageThread,
+    Project,
+    Result,
+    ThreadRead,
+)
+from marketplace.proposals import attachments
+
+INBOX_PAGE = 30
+
+
+# --- template helpers (entry points on other pages, the header badge) ---------
+
+
+@bp.app_template_global("unread_messages")
+def unread_messages() -> int:
+    """Unread messages of the logged-in user, for the header (one query)."""
+    if not permissions.is_logged_in(current_user):
+        return 0
+    return db.session.scalar(
+        select(func.coalesce(func.sum(ThreadRead.unread_count), 0)).where(
+            ThreadRead.user_id == current_user.id
+        )
+    )
+
+
+@bp.app_template_global("object_thread")
+def object_thread(obj: Deal | Project) -> dict | None:
+    """A deal's or project's thread box: its link and unread count, or None."""
+    if isinstance(obj, Deal):
+        if not permissions.can_use_deal_thread(current_user, obj):
+            return None
+        thread = services.deal_thread(obj)
+        url = url_for("messages.deal", deal_id=obj.id)
+    else:
+        if not permissions.can_use_project_thread(current_user, obj):
+            return None
+        thread = services.project_thread(obj)
+        url = url_for("messages.project", project_id=obj.id)
+    return {
+        "thread": thread,
+        "url": url_for("messages.thread", thread_id=thread.id) if thread else url,
+        "unread": queries.unread_in(thread, current_user) if thread else 0,
+        "count": len(thread.messages) if thread else 0,
+    }
+
+
+@bp.app_template_global("listing_questions")
+def listing_questions(listing: Challenge | Result) -> dict:
+    """The ask button of a listing page: whether to show it and where it leads."""
+    kind = "challenge" if isinstance(listing, Challenge) else "result"
+    return {
+        "can_ask": permissions.can_ask_about(current_user, listing),
+        "url": url_for(f"messages.ask_{kind}", **{f"{kind}_id": listing.id}),
+        "clarifications": (
+            services.clarifications(listing) if kind == "challenge" else []
+        ),
+    }
+
+
+# --- loading with the rule ------------------------------------------------------
+
+
+def _thread(thread_id: int) -> MessageThread:
+    thread = db.session.get(MessageThread, thread_id)
+    if thread is None:
+        abort(404)
+    if not permissions.can_read_thread(current_user, thread):
+        # Staff learn the thread exists (they may review it); others do not.
+        abort(403 if permissions.is_bureau(current_user) else 404)
+    return thread
+
+
+def _render(
+    thread: MessageThread | None,
+    form: MessageForm | None = None,
+    *,
+    target: Deal | Project | None = None,
+    post_url: str = "",
+    review: str = "",
+    clarify: ClarificationForm | None = None,
+    status: int = 200,
+):
+    user = current_user
+    readable = thread is not None and not review
+    can_post = (
+        permissions.can_post_in_thread(user, thread)
+        if readable
+        else bool(post_url and permissions.org_is_verified(user))
+    )
+    can_clarify = readable and permissions.can_publish_clarification(user, thread)
+    return render_template(
+        "messages/thread.html",
+        thread=thread,
+        subject=services.thread_subject(thread) if thread else queries.subject(target),
+        messages=thread.messages if thread else [],
+        names=queries.author_names(thread) if thread else {},
+        parties=queries.party_names(thread, target),
+        receipts=services.receipts(thread, user) if thread else {},
+        form=form or MessageForm(),
+        can_post=can_post and not review,
+        post_url=post_url or (url_for("messages.thread", thread_id=thread.id)),
+        clarify=clarify or (ClarificationForm() if can_clarify else None),
+        review=review,
+        back=queries.back_link(thread, target),
+    ), status
+
+
+def _post(thread: MessageThread | None, verb, *args) -> tuple[Any, MessageForm]:
+    """Run a posting verb on a valid form; the thread or None and the form."""
+    form = MessageForm()
+    if not form.validate_on_submit():
+        return None, form
+    try:
+        thread = verb(*args, current_user, form.body.data, form.attachments.data)
+    except ServiceError as error:
+        db.session.rollback()
+        form.attach_error(error)
+        return None, form
+    db.session.commit()
+    flash("消息已发送。", "success")
+    return thread, form
+
+
+# --- the inbox and a thread ----------------------------------------------------
+
+
+@bp.route("/")
+@login_required
+def inbox():
+    """My threads, most recently active first, each with its unread count."""
+    page = db.paginate(
+        queries.inbox(current_user), per_page=INBOX_PAGE, error_out=False
+    )
+    threads = list(page.items)
+    return render_template(
+        "messages/inbox.html",
+        threads=threads,
+        page=page,
+        unread=queries.unread_counts(threads, current_user),
+        subjects={t.id: services.thread_subject(t) for t in threads},
+        counterparts={t.id: queries.counterpart(t, current_user) for t in threads},
+    )
+
+
+@bp.route("/<int:thread_id>", methods=["GET", "POST"])
+@login_required
+def thread(thread_id: int):
+    """A thread for its participants; reading it moves the read receipt."""
+    item = _thread(thread_id)
+    form = None
+    if _is_post():
+        permissions.require(permissions.can_post_in_thread(current_user, item))
+        posted, form = _post(item, services.post, item)
+        if posted is not None:
+            return redirect(url_for("messages.thread", thread_id=item.id))
+        return _render(item, form, status=400)
+    if services.mark_read(item, current_user):
+        db.session.commit()
+    return _render(item, form)
+
+
+def _is_post() -> bool:
+    return request.method == "POST"
+
+
+@bp.route("/attachments/<int:attachment_id>")
+@login_required
+def attachment(attachment_id: int):
+    """A message's attachment, for the thread's participants."""
+    item = db.session.get(MessageAttachment, attachment_id)
+    if item is None or not permissions.can_read_thread(
+        current_user, item.message.thread
+    ):
+        abort(404)
+    return attachments.send_stored(item)
+
+
+@bp.route("/<int:thread_id>/clarifications", methods=["POST"])
+@login_required
+def clarify(thread_id: int):
+    """The challenge owner publishes a question and answer to every bidder."""
+    item = _thread(thread_id)
+    permissions.require(permissions.can_publish_clarification(current_user, item))
+    form = ClarificationForm()
+    if form.validate_on_submit():
+        try:
+            services.publish_clarification(
+                item, current_user, form.question.data, form.answer.data
+            )
+        except ServiceError as error:
+            db.session.rollback()
+            form.attach_error(error)
+        else:
+            db.session.commit()
+            flash("澄清已发布，所有揭榜方可在需求页面查看。", "success")
+            return redirect(url_for("messages.thread", thread_id=item.id))
+    return _render(item, clarify=form, status=400)
+
+
+@bp.route("/<int:thread_id>/review", methods=["GET", "POST"])
+@login_required
+def review(thread_id: int):
+    """Bureau staff read a thread they are no party to, for a complaint, audited."""
+    item = db.session.get(MessageThread, thread_id)
+    if item is None or not permissions.is_bureau(current_user):
+        abort(404)
+    if permissions.can_read_thread(current_user, item):
+        return redirect(url_for("messages.thread", thread_id=item.id))
+    permissions.require(permissions.can_review_thread(current_user, item))
+    form = ReviewForm()
+    if form.validate_on_submit():
+        reason = form.reason.data
+        if form.complaint.data:
+            reason = f"投诉：{form.complaint.data}；事由：{reason}"
+        try:
+            services.record_review(item, current_user, reason)
+        except ServiceError as error:
+            db.session.rollback()
+            form.attach_error(error)
+        else:
+            # The page is shown in this answer only: every reading is audited.
+            db.session.commit()
+            return _render(item, review=reason)
+    return render_template(
+        "messages/review.html",
+        thread=item,
+        form=form,
+        subject=services.thread_subject(item),
+    ), (400 if form.errors else 200)
+
+
+# --- asking a listing's owner ---------------------------------------------------
+
+
+def _ask(listing: Challenge | Result, can_view: bool):
+    if not can_view:
+        abort(404)
+    permissions.require(permissions.can_ask_about(current_user, listing))
+    existing = services.listing_thread(listing, current_user.org_id)
+    if existing is not None and not _is_post():
+        return redirect(url_for("messages.thread", thread_id=existing.id))
+    thread, form = _post(None, services.ask, listing) if _is_post() else (None, None)
+    if thread is not None:
+        return redirect(url_for("messages.thread", thread_id=thread.id))
+    return render_template(
+        "messages/ask.html", listing=listing, form=form or MessageForm()
+    ), (400 if form is not None else 200)
+
+
+@bp.route("/challenge/<int:challenge_id>/ask", methods=["GET", "POST"])
+@login_required
+def ask_challenge(challenge_id: int):
+    """Ask a challenge's owner (an institute before bidding, say)."""
+    challenge = db.session.get(Challenge, challenge_id)
+    visible = challenge is not None and permissions.can_view_challenge(
+        current_user, challenge
+    )
+    return _ask(challenge, visible)
+
+
+@bp.route("/result/<int:result_id>/ask", methods=["GET", "POST"])
+@login_required
+def ask_result(result_id: int):
+    """Ask a result's owner (a firm about a university's result, say)."""
+    result = db.session.get(Result, result_id)
+    visible = result is not None and permissions.can_view_result(current_user, result)
+    return _ask(result, visible)
+
+
+# --- a deal's and a project's thread ---------------------------------------------
+
+
+def _object_thread(obj: Any, visible: bool, allowed: bool, found, endpoint: str):
+    if not visible:
+        abort(404)
+    permissions.require(allowed)
+    existing = found(obj)
+    if existing is not None and not _is_post():
+        return redirect(url_for("messages.thread", thread_id=existing.id))
+    post_url = url_for(endpoint, **{f"{endpoint.split('.')[1]}_id": obj.id})
+    if _is_post():
+        thread, form = _post(existing, services.post_about, obj)
+        if thread is not None:
+            return redirect(url_for("messages.thread", thread_id=thread.id))
+        return _render(existing, form, target=obj, post_url=post_url, status=400)
+    return _render(None, target=obj, post_url=post_url)
+
+
+@bp.route("/deal/<int:deal_id>", methods=["GET", "POST"])
+@login_required
+def deal(deal_id: int):
+    """The deal's thread: its parties, broker and consortium members."""
+    item = db.session.get(Deal, deal_id)
+    visible = item is not None and permissions.can_view_deal(current_user, item)
+    allowed = visible and permissions.can_use_deal_thread(current_user, item)
+    return _object_thread(item, visible, allowed, services.deal_thread, "messages.deal")
+
+
+@bp.route("/project/<int:project_id>", methods=["GET", "POST"])
+@login_required
+def project(project_id: int):
+    """The project's thread: its owner, its winner and the bureau."""
+    item = db.session.get(Project, project_id)
+    visible = item is not None and permissions.can_view_project(current_user, item)
+    allowed = visible and permissions.can_use_project_thread(current_user, item)
+    return _object_thread(
+        item, visible, allowed, services.project_thread, "messages.project"
+    )
