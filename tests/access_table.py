@@ -57,6 +57,7 @@ from marketplace.models import (
 )
 from marketplace.search.sync import get_index
 from tests.access_delivery import ACCOUNT, build_delivery
+from tests.access_messages import build_messages
 from tests.factories import make_challenge, make_result
 
 ROLES = (
@@ -346,6 +347,23 @@ TABLE: dict[tuple[str, str], frozenset[str]] = {
     ("/stats/export/<name>.<ext>", "GET"): STAFF,
     ("/stats/targets", "GET"): STAFF,
     ("/stats/targets", "POST"): STAFF,
+    # Messages: institute B asked A's challenge (tests/access_messages.py); the
+    # bureau reads other threads only in a complaint review.
+    ("/messages/", "GET"): USERS,
+    ("/messages/<int:thread_id>", "GET"): OWNER | {"inst_b"},
+    ("/messages/<int:thread_id>", "POST"): OWNER | {"inst_b"},
+    ("/messages/<int:thread_id>/clarifications", "POST"): OWNER,
+    ("/messages/<int:thread_id>/review", "GET"): STAFF,
+    ("/messages/<int:thread_id>/review", "POST"): STAFF,
+    ("/messages/attachments/<int:attachment_id>", "GET"): OWNER | {"inst_b"},
+    ("/messages/challenge/<int:challenge_id>/ask", "GET"): ORG_USERS - OWNER,
+    ("/messages/challenge/<int:challenge_id>/ask", "POST"): ORG_USERS - OWNER,
+    ("/messages/result/<int:result_id>/ask", "GET"): ORG_USERS - {"uni_a"},
+    ("/messages/result/<int:result_id>/ask", "POST"): ORG_USERS - {"uni_a"},
+    ("/messages/deal/<int:deal_id>", "GET"): DEAL_PARTIES,
+    ("/messages/deal/<int:deal_id>", "POST"): DEAL_PARTIES,
+    ("/messages/project/<int:project_id>", "GET"): PROJECT_PARTIES | STAFF,
+    ("/messages/project/<int:project_id>", "POST"): PROJECT_PARTIES | STAFF,
 }
 
 # URL parameter -> the world object it names, by default ...
@@ -372,6 +390,7 @@ DEFAULT_PARAMS = {
     "member_id": "panel_seat",
     "demand_id": "demand",
     "throttle_id": "throttle",
+    "thread_id": "thread",
 }
 # ... and literal values for the string parameters.
 LITERAL_PARAMS = {
@@ -415,6 +434,9 @@ RULE_PARAMS = {
     },
     "/projects/<int:project_id>/milestones/<int:milestone_id>/deliver": {
         "milestone_id": "milestone_pending"
+    },
+    "/messages/attachments/<int:attachment_id>": {
+        "attachment_id": "message_attachment"
     },
     "/projects/<int:project_id>/milestones/<int:milestone_id>/return": {
         "milestone_id": "milestone_return"
@@ -581,6 +603,17 @@ POST_DATA: dict[str, dict[str, str | list[str]]] = {
         "comment": "请补充测试数据"
     },
     "/projects/<int:project_id>/milestones/new": MILESTONE_FORM,
+    "/messages/<int:thread_id>": {"body": "矩阵测试：回复"},
+    "/messages/<int:thread_id>/clarifications": {
+        "question": "矩阵测试：问题",
+        "answer": "矩阵测试：答复",
+        "confirm": "y",
+    },
+    "/messages/<int:thread_id>/review": {"reason": "矩阵测试：投诉", "confirm": "y"},
+    "/messages/challenge/<int:challenge_id>/ask": {"body": "矩阵测试：提问"},
+    "/messages/result/<int:result_id>/ask": {"body": "矩阵测试：提问"},
+    "/messages/deal/<int:deal_id>": {"body": "矩阵测试：撮合消息"},
+    "/messages/project/<int:project_id>": {"body": "矩阵测试：项目消息"},
 }
 
 # Allowed POSTs that would spoil the requests after them run last, in this order.
@@ -764,6 +797,7 @@ def build_world(app, factory) -> dict:
 
         (upload_dir() / stored).write_bytes(ATTACHMENT_BYTES)
     build_delivery(app, factory, orgs, users, ids)
+    build_messages(app, users, ids)
     with app.app_context():
         get_index().reindex(_db.session)
     ids["renew_date"] = (date.today() + timedelta(days=60)).isoformat()
