@@ -180,6 +180,18 @@ def test_deal_thread_for_parties_broker_and_confirmed_consortium(db, world):
     assert "约个时间谈" not in world.outsider.get("/messages/").get_data(as_text=True)
 
 
+def test_bureau_is_no_party_to_a_deal_thread(db, world):
+    deal_id = _bid_deal(db, world, MemberStatus.CONFIRMED)
+    tid = thread_id_of(say(world.firm, f"/messages/deal/{deal_id}", "报价 SECRET-D"))
+    page = world.bureau.get(f"/deals/{deal_id}").get_data(as_text=True)
+    assert f"/messages/{tid}/review" in page and "进入会话" not in page
+    assert world.bureau.get(f"/messages/deal/{deal_id}").status_code == 403
+    assert world.bureau.get(f"/messages/{tid}").status_code == 403
+    assert say(world.bureau, f"/messages/deal/{deal_id}", "插话").status_code == 403
+    assert "SECRET-D" not in world.bureau.get("/messages/").get_data(as_text=True)
+    assert count(db, Message) == 1
+
+
 def test_an_unconfirmed_consortium_member_is_no_party(db, world):
     deal_id = _bid_deal(db, world, MemberStatus.INVITED)
     tid = thread_id_of(say(world.firm, f"/messages/deal/{deal_id}", "内部讨论"))
@@ -308,12 +320,20 @@ def test_owner_publishes_a_clarification_without_the_askers_name(db, world):
 # --- the bureau ----------------------------------------------------------------------
 
 
-def test_bureau_reads_other_threads_only_in_an_audited_review(db, world):
+def test_bureau_reads_other_threads_only_in_an_audited_review(
+    db, world, sysadmin_client
+):
     url = f"/messages/challenge/{world.challenge_id}/ask"
     tid = thread_id_of(say(world.inst, url, "投诉相关 SECRET-R-7"))
+    listing = world.bureau.get(f"/challenges/{world.challenge_id}")
+    assert f"/messages/{tid}/review" in listing.get_data(as_text=True)
+    assert f"/messages/{tid}/review" not in world.inst2.get(
+        f"/challenges/{world.challenge_id}"
+    ).get_data(as_text=True)
     denied = world.bureau.get(f"/messages/{tid}")
     assert denied.status_code == 403
     assert "SECRET-R-7" not in denied.get_data(as_text=True)
+    assert "SECRET-R-7" not in listing.get_data(as_text=True)
     form = world.bureau.get(f"/messages/{tid}/review")
     assert form.status_code == 200 and "SECRET-R-7" not in form.get_data(as_text=True)
     # No reason, no tick: nothing shown, nothing recorded.
@@ -332,6 +352,8 @@ def test_bureau_reads_other_threads_only_in_an_audited_review(db, world):
     )
     assert event.object_id == tid and event.user_id == world.bureau.user.id
     assert "TS-2026-01" in event.note and "企业投诉骚扰" in event.note
+    log = sysadmin_client.get("/admin/audit").get_data(as_text=True)
+    assert "投诉审查查阅消息" in log and "消息会话" in log
     # Others may not review; the bureau cannot write while reviewing.
     assert world.outsider.get(f"/messages/{tid}/review").status_code == 404
     assert say(world.bureau, f"/messages/{tid}", "插话").status_code == 403

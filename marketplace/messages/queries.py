@@ -26,6 +26,20 @@ def inbox(user: Any) -> Select:
     )
 
 
+def listing_threads(listing: Any) -> list[MessageThread]:
+    """A listing's question threads (for the bureau's complaint review links)."""
+    column = (
+        MessageThread.result_id
+        if getattr(listing, "__tablename__", "") == "results"
+        else MessageThread.challenge_id
+    )
+    return list(
+        db.session.scalars(
+            select(MessageThread).where(column == listing.id).order_by(MessageThread.id)
+        )
+    )
+
+
 def unread_counts(threads: list[MessageThread], user: Any) -> dict[int, int]:
     """The user's unread count in each of these threads (one query)."""
     if not threads:

@@ -44,17 +44,20 @@ def unread_messages() -> int:
 
 @bp.app_template_global("object_thread")
 def object_thread(obj: Deal | Project) -> dict | None:
-    """A deal's or project's thread box: its link and unread count, or None."""
+    """A deal's or project's thread box: its link and unread count, or None.
+
+    Bureau staff who are no party see only a link to the complaint review.
+    """
     if isinstance(obj, Deal):
-        if not permissions.can_use_deal_thread(current_user, obj):
-            return None
         thread = services.deal_thread(obj)
+        allowed = permissions.can_use_deal_thread(current_user, obj)
         url = url_for("messages.deal", deal_id=obj.id)
     else:
-        if not permissions.can_use_project_thread(current_user, obj):
-            return None
         thread = services.project_thread(obj)
+        allowed = permissions.can_use_project_thread(current_user, obj)
         url = url_for("messages.project", project_id=obj.id)
+    if not allowed:
+        return _review_box(thread)
     return {
         "thread": thread,
         "url": url_for("messages.thread", thread_id=thread.id) if thread else url,
@@ -63,16 +66,29 @@ def object_thread(obj: Deal | Project) -> dict | None:
     }
 
 
+def _review_box(thread: MessageThread | None) -> dict | None:
+    if thread is None or not permissions.can_review_thread(current_user, thread):
+        return None
+    return {"review": url_for("messages.review", thread_id=thread.id)}
+
+
 @bp.app_template_global("listing_questions")
 def listing_questions(listing: Challenge | Result) -> dict:
-    """The ask button of a listing page: whether to show it and where it leads."""
+    """A listing page's ask button, clarifications and (staff) review links."""
     kind = "challenge" if isinstance(listing, Challenge) else "result"
+    reviews = []
+    if permissions.is_bureau(current_user):
+        reviews = [
+            url_for("messages.review", thread_id=t.id)
+            for t in queries.listing_threads(listing)
+        ]
     return {
         "can_ask": permissions.can_ask_about(current_user, listing),
         "url": url_for(f"messages.ask_{kind}", **{f"{kind}_id": listing.id}),
         "clarifications": (
             services.clarifications(listing) if kind == "challenge" else []
         ),
+        "reviews": reviews,
     }
 
 
@@ -118,10 +134,19 @@ def _render(
         form=form or MessageForm(),
         can_post=can_post and not review,
         post_url=post_url or (url_for("messages.thread", thread_id=thread.id)),
-        clarify=clarify or (ClarificationForm() if can_clarify else None),
+        clarify=clarify or (_clarify_form(thread) if can_clarify else None),
         review=review,
         back=queries.back_link(thread, target),
     ), status
+
+
+def _clarify_form(thread: MessageThread) -> ClarificationForm:
+    """The owner's form, its question drafted from the asker's last message."""
+    form = ClarificationForm()
+    asked = [m for m in thread.messages if m.org_id == thread.asker_org_id]
+    if asked and not form.question.data:
+        form.question.data = asked[-1].body
+    return form
 
 
 def _post(thread: MessageThread | None, verb, *args) -> tuple[Any, MessageForm]:

@@ -33,7 +33,7 @@ class ThreadKind(StrEnum):
     @property
     def label(self) -> str:
         """Chinese name of the kind."""
-        return {"listing": "发布方咨询", "deal": "撮合项目", "project": "揭榜项目"}[
+        return {"listing": "向发布方提问", "deal": "撮合项目", "project": "揭榜项目"}[
             self.value
         ]
 
