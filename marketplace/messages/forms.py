@@ -11,14 +11,20 @@ from marketplace.forms_common import BaseForm, SafeText, strip_filter
 from marketplace.messages.services import BODY_MAX, MAX_ATTACHMENTS, REASON_MAX
 
 
+def _text(label: str, limit: int = BODY_MAX, **kwargs) -> TextAreaField:
+    """A required multi-line text field of at most `limit` characters."""
+    return TextAreaField(
+        label,
+        filters=[strip_filter],
+        validators=[DataRequired(), Length(max=limit), SafeText(multiline=True)],
+        **kwargs,
+    )
+
+
 class MessageForm(BaseForm):
     """A message: text and, optionally, attachments."""
 
-    body = TextAreaField(
-        "消息内容",
-        filters=[strip_filter],
-        validators=[DataRequired(), Length(max=BODY_MAX), SafeText(multiline=True)],
-    )
+    body = _text("消息内容")
     attachments = MultipleFileField(
         "附件",
         description="可选 PDF、DOCX、XLSX 文件，每个不超过 20 MB，"
@@ -29,16 +35,8 @@ class MessageForm(BaseForm):
 class ClarificationForm(BaseForm):
     """A question and its answer, published to every bidder without the asker."""
 
-    question = TextAreaField(
-        "问题（请去掉提问方的名称等身份信息）",
-        filters=[strip_filter],
-        validators=[DataRequired(), Length(max=BODY_MAX), SafeText(multiline=True)],
-    )
-    answer = TextAreaField(
-        "答复",
-        filters=[strip_filter],
-        validators=[DataRequired(), Length(max=BODY_MAX), SafeText(multiline=True)],
-    )
+    question = _text("问题（请去掉提问方的名称等身份信息）")
+    answer = _text("答复")
     confirm = confirm_field("我确认将以上问答公开给所有揭榜方（不显示提问方）")
 
 
@@ -50,10 +48,9 @@ class ReviewForm(BaseForm):
         filters=[strip_filter],
         validators=[Optional(), Length(max=100), SafeText()],
     )
-    reason = TextAreaField(
+    reason = _text(
         "查阅事由",
-        filters=[strip_filter],
-        validators=[DataRequired(), Length(max=REASON_MAX), SafeText(multiline=True)],
+        REASON_MAX,
         description="仅在处理投诉时查阅；本次查阅的人员、时间和事由将记入审计日志。",
     )
     confirm = confirm_field("我确认本次查阅用于投诉审查")

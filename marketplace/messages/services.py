@@ -8,6 +8,7 @@ in the thread moves to their message.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import asdict
 from typing import Any
 
 from sqlalchemy import select
@@ -178,14 +179,7 @@ def post(
     # Files are checked (and written) last, once nothing else can refuse.
     for item in attachments.store_all(uploads):
         message.attachments.append(
-            MessageAttachment(
-                original_name=item.original_name,
-                stored_name=item.stored_name,
-                content_type=item.content_type,
-                size_bytes=item.size_bytes,
-                sha256=item.sha256,
-                uploaded_by_id=user.id,
-            )
+            MessageAttachment(**asdict(item), uploaded_by_id=user.id)
         )
     db.session.add(message)
     db.session.flush()
