@@ -149,19 +149,27 @@ def _clarify_form(thread: MessageThread) -> ClarificationForm:
     return form
 
 
-def _post(thread: MessageThread | None, verb, *args) -> tuple[Any, MessageForm]:
-    """Run a posting verb on a valid form; the thread or None and the form."""
-    form = MessageForm()
+def _run(form: Any, verb, *args) -> Any:
+    """Run a verb for a valid form and commit; None (the form says why) if refused."""
     if not form.validate_on_submit():
-        return None, form
+        return None
     try:
-        thread = verb(*args, current_user, form.body.data, form.attachments.data)
+        out = verb(*args)
     except ServiceError as error:
         db.session.rollback()
         form.attach_error(error)
-        return None, form
+        return None
     db.session.commit()
-    flash("消息已发送。", "success")
+    return out if out is not None else True
+
+
+def _post(thread: MessageThread | None, verb, *args) -> tuple[Any, MessageForm]:
+    """Run a posting verb on a valid form; the thread or None and the form."""
+    form = MessageForm()
+    data = (form.body.data, form.attachments.data)
+    thread = _run(form, verb, *args, current_user, *data)
+    if thread is not None:
+        flash("消息已发送。", "success")
     return thread, form
 
 
@@ -226,18 +234,10 @@ def clarify(thread_id: int):
     item = _thread(thread_id)
     permissions.require(permissions.can_publish_clarification(current_user, item))
     form = ClarificationForm()
-    if form.validate_on_submit():
-        try:
-            services.publish_clarification(
-                item, current_user, form.question.data, form.answer.data
-            )
-        except ServiceError as error:
-            db.session.rollback()
-            form.attach_error(error)
-        else:
-            db.session.commit()
-            flash("澄清已发布，所有揭榜方可在需求页面查看。", "success")
-            return redirect(url_for("messages.thread", thread_id=item.id))
+    data = (form.question.data, form.answer.data)
+    if _run(form, services.publish_clarification, item, current_user, *data):
+        flash("澄清已发布，所有揭榜方可在需求页面查看。", "success")
+        return redirect(url_for("messages.thread", thread_id=item.id))
     return _render(item, clarify=form, status=400)
 
 
@@ -252,19 +252,10 @@ def review(thread_id: int):
         return redirect(url_for("messages.thread", thread_id=item.id))
     permissions.require(permissions.can_review_thread(current_user, item))
     form = ReviewForm()
-    if form.validate_on_submit():
-        reason = form.reason.data
-        if form.complaint.data:
-            reason = f"投诉：{form.complaint.data}；事由：{reason}"
-        try:
-            services.record_review(item, current_user, reason)
-        except ServiceError as error:
-            db.session.rollback()
-            form.attach_error(error)
-        else:
-            # The page is shown in this answer only: every reading is audited.
-            db.session.commit()
-            return _render(item, review=reason)
+    data = (form.reason.data, form.complaint.data)
+    if note := _run(form, services.record_review, item, current_user, *data):
+        # The page is shown in this answer only: every reading is audited.
+        return _render(item, review=note)
     return render_template(
         "messages/review.html",
         thread=item,

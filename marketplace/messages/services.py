@@ -319,9 +319,17 @@ def clarifications(challenge: Challenge) -> list[Clarification]:
     )
 
 
-def record_review(thread: MessageThread, user: Any, reason: str) -> None:
-    """Bureau staff open a thread in a complaint review: the reason is audited."""
+def record_review(
+    thread: MessageThread, user: Any, reason: str, complaint: str | None = ""
+) -> str:
+    """Bureau staff open a thread in a complaint review: the reason is audited.
+
+    Returns the audited note (the complaint's reference and the reason).
+    """
     if not permissions.can_review_thread(user, thread):
         raise ServiceError("只有科技局工作人员可以在投诉审查中查阅会话。")
     reason = _clean(reason, REASON_MAX, "reason", "请说明查阅事由。")
-    audit.record("thread_review", obj=thread, note=reason)
+    complaint = (complaint or "").strip()[:100]
+    note = f"投诉：{complaint}；事由：{reason}" if complaint else reason
+    audit.record("thread_review", obj=thread, note=note)
+    return note
