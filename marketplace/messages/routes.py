@@ -267,9 +267,15 @@ def review(thread_id: int):
 # --- asking a listing's owner ---------------------------------------------------
 
 
-def _ask(listing: Challenge | Result, can_view: bool):
-    if not can_view:
+def _visible(model: type, obj_id: int, can_view) -> Any:
+    """The object if the user may see it; 404 alike for missing and hidden."""
+    obj = db.session.get(model, obj_id)
+    if obj is None or not can_view(current_user, obj):
         abort(404)
+    return obj
+
+
+def _ask(listing: Challenge | Result):
     permissions.require(permissions.can_ask_about(current_user, listing))
     existing = services.listing_thread(listing, current_user.org_id)
     if existing is not None and not _is_post():
@@ -286,33 +292,24 @@ def _ask(listing: Challenge | Result, can_view: bool):
 @login_required
 def ask_challenge(challenge_id: int):
     """Ask a challenge's owner (an institute before bidding, say)."""
-    challenge = db.session.get(Challenge, challenge_id)
-    visible = challenge is not None and permissions.can_view_challenge(
-        current_user, challenge
-    )
-    return _ask(challenge, visible)
+    return _ask(_visible(Challenge, challenge_id, permissions.can_view_challenge))
 
 
 @bp.route("/result/<int:result_id>/ask", methods=["GET", "POST"])
 @login_required
 def ask_result(result_id: int):
     """Ask a result's owner (a firm about a university's result, say)."""
-    result = db.session.get(Result, result_id)
-    visible = result is not None and permissions.can_view_result(current_user, result)
-    return _ask(result, visible)
+    return _ask(_visible(Result, result_id, permissions.can_view_result))
 
 
 # --- a deal's and a project's thread ---------------------------------------------
 
 
-def _object_thread(obj: Any, visible: bool, allowed: bool, found, endpoint: str):
-    if not visible:
-        abort(404)
+def _object_thread(obj: Deal | Project, allowed: bool, found, post_url: str):
     permissions.require(allowed)
     existing = found(obj)
     if existing is not None and not _is_post():
         return redirect(url_for("messages.thread", thread_id=existing.id))
-    post_url = url_for(endpoint, **{f"{endpoint.split('.')[1]}_id": obj.id})
     if _is_post():
         thread, form = _post(existing, services.post_about, obj)
         if thread is not None:
@@ -325,19 +322,17 @@ def _object_thread(obj: Any, visible: bool, allowed: bool, found, endpoint: str)
 @login_required
 def deal(deal_id: int):
     """The deal's thread: its parties, broker and consortium members."""
-    item = db.session.get(Deal, deal_id)
-    visible = item is not None and permissions.can_view_deal(current_user, item)
-    allowed = visible and permissions.can_use_deal_thread(current_user, item)
-    return _object_thread(item, visible, allowed, services.deal_thread, "messages.deal")
+    item = _visible(Deal, deal_id, permissions.can_view_deal)
+    allowed = permissions.can_use_deal_thread(current_user, item)
+    url = url_for("messages.deal", deal_id=item.id)
+    return _object_thread(item, allowed, services.deal_thread, url)
 
 
 @bp.route("/project/<int:project_id>", methods=["GET", "POST"])
 @login_required
 def project(project_id: int):
     """The project's thread: its owner, its winner and the bureau."""
-    item = db.session.get(Project, project_id)
-    visible = item is not None and permissions.can_view_project(current_user, item)
-    allowed = visible and permissions.can_use_project_thread(current_user, item)
-    return _object_thread(
-        item, visible, allowed, services.project_thread, "messages.project"
-    )
+    item = _visible(Project, project_id, permissions.can_view_project)
+    allowed = permissions.can_use_project_thread(current_user, item)
+    url = url_for("messages.project", project_id=item.id)
+    return _object_thread(item, allowed, services.project_thread, url)
