@@ -275,7 +275,7 @@ def test_unread_counts_read_receipts_and_notifications(db, world, factory, login
     world.firm.get(f"/messages/{tid}")
     assert "unread-messages" not in world.firm.get("/").get_data(as_text=True)
     page = world.inst.get(f"/messages/{tid}").get_data(as_text=True)
-    assert "已读：" in page and "对方未读" not in page
+    assert f"已读：测试用户（{world.firm.org.name}）" in page and "对方未读" not in page
     assert "unread-messages" in colleague_client.get("/").get_data(as_text=True)
     inbox = colleague_client.get("/messages/").get_data(as_text=True)
     assert "2 条未读" in inbox
