@@ -173,8 +173,11 @@ def test_deal_thread_for_parties_broker_and_confirmed_consortium(db, world):
     assert db.session.get(MessageThread, tid).deal_id == deal_id
     for member in (world.inst, world.agency, world.uni):
         assert "约个时间谈" in member.get(f"/messages/{tid}").get_data(as_text=True)
-    # The consortium member sees it in its inbox too.
+    # The consortium member sees it in its inbox too, and writes in it.
     assert f"/messages/{tid}" in world.uni.get("/messages/").get_data(as_text=True)
+    assert world.uni.get(f"/messages/deal/{deal_id}").status_code == 302
+    assert say(world.uni, f"/messages/deal/{deal_id}", "联合体意见").status_code == 302
+    assert "联合体意见" in world.agency.get(f"/messages/{tid}").get_data(as_text=True)
     assert world.outsider.get(f"/messages/{tid}").status_code == 404
     assert world.outsider.get(f"/messages/deal/{deal_id}").status_code == 404
     assert "约个时间谈" not in world.outsider.get("/messages/").get_data(as_text=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_login import current_user
 from sqlalchemy import Select, select
 
 from marketplace import permissions
@@ -116,7 +117,7 @@ def back_link(thread: MessageThread | None, target: Any = None) -> tuple[str, st
     obj = target
     if thread is not None:
         obj = thread.deal or thread.project or thread.challenge or thread.result
-    if isinstance(obj, Deal):
+    if isinstance(obj, Deal) and permissions.can_view_deal(current_user, obj):
         return f"/deals/{obj.id}", "返回撮合项目"
     if isinstance(obj, Project):
         return f"/projects/{obj.id}", "返回揭榜项目"

@@ -318,11 +318,18 @@ def _object_thread(obj: Deal | Project, allowed: bool, found, post_url: str):
     return _render(None, target=obj, post_url=post_url)
 
 
+def _deal_or_its_thread(user: Any, deal: Deal) -> bool:
+    return permissions.can_view_deal(user, deal) or permissions.can_use_deal_thread(
+        user, deal
+    )
+
+
 @bp.route("/deal/<int:deal_id>", methods=["GET", "POST"])
 @login_required
 def deal(deal_id: int):
     """The deal's thread: its parties, broker and consortium members."""
-    item = _visible(Deal, deal_id, permissions.can_view_deal)
+    # Consortium members do not see the deal's page, yet take part in its thread.
+    item = _visible(Deal, deal_id, _deal_or_its_thread)
     allowed = permissions.can_use_deal_thread(current_user, item)
     url = url_for("messages.deal", deal_id=item.id)
     return _object_thread(item, allowed, services.deal_thread, url)
