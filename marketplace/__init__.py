@@ -73,6 +73,7 @@ def register_blueprints(app: Flask) -> None:
     from marketplace.integrity import bp as integrity_bp
     from marketplace.main import bp as main_bp
     from marketplace.matching import bp as matching_bp
+    from marketplace.ndas import bp as ndas_bp
     from marketplace.notifications import bp as notifications_bp
     from marketplace.orgs import bp as orgs_bp
     from marketplace.panels import bp as panels_bp
@@ -103,6 +104,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     app.register_blueprint(stats_bp, url_prefix="/stats")
     app.register_blueprint(tokens_bp, url_prefix="/settings/tokens")
+    app.register_blueprint(ndas_bp, url_prefix="/ndas")
     init_tokens(app)
 
 

@@ -35,6 +35,12 @@ from marketplace.models.mail import (
     MailStatus,
     OutgoingMail,
 )
+from marketplace.models.nda import (
+    NdaSignature,
+    NdaTemplate,
+    NdaVersion,
+    text_sha256,
+)
 from marketplace.models.org import (
     CERTIFICATION_TAGS,
     ORG_KIND_LABELS,
@@ -106,6 +112,9 @@ __all__ = [
     "MemberStatus",
     "Milestone",
     "MilestoneStatus",
+    "NdaSignature",
+    "NdaTemplate",
+    "NdaVersion",
     "Notification",
     "OrgCertification",
     "OrgKind",
@@ -136,5 +145,6 @@ __all__ = [
     "UserRole",
     "VerificationStatus",
     "YearlyTarget",
+    "text_sha256",
     "utcnow",
 ]

@@ -107,6 +107,7 @@ class ResultData:
     ip_numbers: str = ""
     price_fen: int | None = None
     benefit: str = ""
+    confidential_detail: str = ""
     contact_name: str = ""
     contact_phone: str = ""
     contact_email: str = ""
@@ -139,6 +140,8 @@ def _clean(data: ResultData) -> ResultData:
         0 <= data.price_fen <= MAX_WAN * FEN_PER_WAN
     ):
         raise ServiceError("价格须为 0 至 1000 万万元之间。", "price")
+    if len(data.confidential_detail) > 10_000:
+        raise ServiceError("保密内容不能超过 10000 个字。", "confidential_detail")
     check_valid_until(data.valid_until)
     data.contact_phone = identifiers.check_phone(data.contact_phone)
     return data
