@@ -47,7 +47,8 @@ def nda_specs(S) -> list:
     return [
         S("/ndas/new", "bureau", "/ndas/new", TEMPLATE, None,
           ["bureau:/ndas/"], examples=10),
-        S("/ndas/<int:template_id>/edit", "bureau", "/ndas/{t}/edit", TEMPLATE,
+        S("/ndas/<int:template_id>/edit", "bureau", "/ndas/{t}/edit",
+          {**TEMPLATE, "text": "一、严格保密。\n二、期限五年。"},
           _template, ["bureau:/ndas/", "bureau:/ndas/{t}", "firm:/ndas/{t}"],
           examples=10),
         S("/ndas/challenges/<int:challenge_id>", "firm", "/ndas/challenges/{l}",
