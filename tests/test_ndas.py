@@ -354,3 +354,59 @@ def test_owner_alone_chooses_the_nda(
     assert permissions.can_view_confidential(
         user, db.session.get(Challenge, challenge_id)
     )
+
+
+def test_switching_the_nda_counts_as_a_change_of_text(
+    enterprise_client, institute_client, db, with_nda
+):
+    cid = with_nda
+    sign(institute_client, db, cid)
+    own = {"choice": "own", "own_text": "发榜企业自拟的保密协议。"}
+    assert (
+        enterprise_client.post(f"/ndas/challenges/{cid}", data=own).status_code == 302
+    )
+    assert SECRET in detail(institute_client, cid)
+    _change_detail(db, cid, SECRET + "（新增）")
+    assert "（新增）" not in detail(institute_client, cid)
+    sign(institute_client, db, cid)
+    assert "（新增）" in detail(institute_client, cid)
+    # The owner's timeline names the NDA events in Chinese.
+    page = detail(enterprise_client, cid)
+    assert "签署保密协议" in page and "设置保密协议" in page
+    assert "nda_signed" not in page
+
+
+def test_no_signing_a_listing_that_is_not_public(
+    enterprise_client, institute_client, db, template_id
+):
+    from marketplace.models import ChallengeStatus
+
+    cid = make_challenge(
+        enterprise_client.org.id, status=ChallengeStatus.DRAFT, published_at=None
+    ).id
+    url = f"/ndas/challenges/{cid}"
+    assert (
+        enterprise_client.post(url, data={"choice": str(template_id)}).status_code
+        == 302
+    )
+    assert institute_client.get(f"{url}/sign").status_code == 404
+    assert db.session.scalar(select(func.count(NdaSignature.id))) == 0
+
+
+def test_removing_the_nda_brings_back_the_terms(
+    enterprise_client, institute_client, db, with_nda
+):
+    cid = with_nda
+    assert (
+        enterprise_client.post(
+            f"/ndas/challenges/{cid}", data={"choice": ""}
+        ).status_code
+        == 302
+    )
+    page = detail(institute_client, cid)
+    assert f"/challenges/{cid}/accept-terms" in page and "/sign" not in page
+    response = institute_client.post(
+        f"/challenges/{cid}/accept-terms", data={"agree": "y"}
+    )
+    assert response.status_code == 302
+    assert SECRET in detail(institute_client, cid)

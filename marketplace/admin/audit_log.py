@@ -15,6 +15,7 @@ from marketplace.date_filters import read_range, within
 from marketplace.extensions import db
 from marketplace.models import AuditEvent, Organisation, User
 from marketplace.money import format_wan
+from marketplace.ndas.services import ACTION_LABELS as NDA_ACTION_LABELS
 from marketplace.permissions import sysadmin_required
 from marketplace.projects.services import ACTION_LABELS as PROJECT_ACTION_LABELS
 from marketplace.stats import exports
@@ -30,6 +31,7 @@ CSV_MAX_ROWS = 50_000
 ACTION_LABELS = {
     **PROJECT_ACTION_LABELS,
     **CORRECTION_LABELS,
+    **NDA_ACTION_LABELS,
     "contract_recorded": "提交技术合同",
     "contract_registered": "科技局登记合同",
     "contract_rejected": "科技局退回合同",
@@ -44,6 +46,7 @@ OBJECT_LABELS = {
     "organisations": "机构",
     "deals": "撮合项目",
     "contracts": "技术合同",
+    "nda_templates": "保密协议模板",
 }
 
 

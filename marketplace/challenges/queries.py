@@ -22,6 +22,7 @@ from marketplace.models import (
     TechField,
     User,
 )
+from marketplace.ndas.services import ACTION_LABELS as NDA_ACTION_LABELS
 
 SOON_DAYS = 14
 
@@ -87,6 +88,7 @@ EVENT_LABELS = {
     "consortium_confirmed": "联合体成员确认参加",
     "consortium_declined": "联合体成员拒绝参加",
     "deal_opened": "开启撮合项目",
+    **NDA_ACTION_LABELS,
 }
 # Proposal states, for the timeline (listing states come from STATUS_LABELS).
 PROPOSAL_STATE_LABELS = {

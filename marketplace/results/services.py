@@ -27,6 +27,7 @@ from marketplace.models import (
     User,
 )
 from marketplace.money import FEN_PER_WAN, MAX_WAN
+from marketplace.ndas.services import ACTION_LABELS as NDA_ACTION_LABELS
 from marketplace.workflow import move
 
 IP_TYPES = (
@@ -62,6 +63,7 @@ ACTION_LABELS = {
     "adoption_accepted": "接受转化申请",
     "adoption_declined": "婉拒转化申请",
     "adoption_withdrawn": "转化申请被撤回",
+    **NDA_ACTION_LABELS,
 }
 
 
