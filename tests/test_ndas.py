@@ -292,6 +292,7 @@ def test_result_confidential_tier_behind_its_nda(
     assert viewed.user_id == enterprise_client.user.id
     owner_page = university_client.get(f"/ndas/results/{rid}").get_data(as_text=True)
     assert "李四" in owner_page and enterprise_client.org.name in owner_page
+    assert "保密内容查看记录（共 1 次）" in owner_page
     # The owner revising its own text makes a second version of the same document.
     own["own_text"] = "成果方自拟保密协议（修订）。"
     university_client.post(f"/ndas/results/{rid}", data=own)

@@ -19,6 +19,7 @@ from marketplace.models import (
     ConfidentialView,
     Organisation,
     Proposal,
+    Result,
     TechField,
     User,
 )
@@ -44,19 +45,25 @@ def acceptances(challenge: Challenge) -> list[tuple[Any, ...]]:
 
 
 def confidential_views(
-    challenge: Challenge, limit: int = 200
+    challenge: Challenge | Result, limit: int = 200
 ) -> tuple[int, list[tuple[Any, ...]]]:
-    """How many views there were, and the newest (view, user, organisation) rows."""
+    """How many views there were, and the newest (view, user, organisation) rows.
+
+    Serves a result's confidential tier too (its views carry `result_id`).
+    """
+    of_listing = (
+        ConfidentialView.challenge_id == challenge.id
+        if isinstance(challenge, Challenge)
+        else ConfidentialView.result_id == challenge.id
+    )
     total = db.session.scalar(
-        select(func.count(ConfidentialView.id)).where(
-            ConfidentialView.challenge_id == challenge.id
-        )
+        select(func.count(ConfidentialView.id)).where(of_listing)
     )
     rows = db.session.execute(
         select(ConfidentialView, User, Organisation)
         .join(User, User.id == ConfidentialView.user_id)
         .join(Organisation, Organisation.id == ConfidentialView.org_id)
-        .where(ConfidentialView.challenge_id == challenge.id)
+        .where(of_listing)
         .order_by(ConfidentialView.viewed_at.desc(), ConfidentialView.id.desc())
         .limit(limit)
     )

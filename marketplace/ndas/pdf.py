@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 from xml.sax.saxutils import escape
 
-from marketplace.contracts.certificates import _styles
+from marketplace.contracts.certificates import _styles, label_table
 from marketplace.models import NdaSignature, NdaVersion
 from marketplace.templating import localtime
 
@@ -30,16 +30,9 @@ def _rows(signature: NdaSignature, version: NdaVersion, listing) -> list:
 
 def signed_nda_pdf(signature: NdaSignature, listing) -> bytes:
     """The signed agreement with its signature record, as PDF bytes."""
-    from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.units import mm
-    from reportlab.platypus import (
-        Paragraph,
-        SimpleDocTemplate,
-        Spacer,
-        Table,
-        TableStyle,
-    )
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer
 
     body, title = _styles()
     version = signature.version
@@ -48,21 +41,7 @@ def signed_nda_pdf(signature: NdaSignature, listing) -> bytes:
     for line in version.text.splitlines():
         story.append(Paragraph(escape(line) or "&nbsp;", body))
     story += [Spacer(1, 8 * mm), Paragraph("签署记录", body), Spacer(1, 2 * mm)]
-    cells = [
-        [Paragraph(escape(label), body), Paragraph(escape(value), body)]
-        for label, value in _rows(signature, version, listing)
-    ]
-    table = Table(cells, colWidths=[35 * mm, 135 * mm])
-    table.setStyle(
-        TableStyle(
-            [
-                ("GRID", (0, 0), (-1, -1), 0.5, colors.black),
-                ("BACKGROUND", (0, 0), (0, -1), colors.whitesmoke),
-                ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-            ]
-        )
-    )
-    story.append(table)
+    story.append(label_table(_rows(signature, version, listing), label_mm=35))
     buffer = io.BytesIO()
     SimpleDocTemplate(
         buffer, pagesize=A4, title="保密协议签署记录", topMargin=20 * mm

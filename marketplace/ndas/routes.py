@@ -7,6 +7,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from marketplace import permissions
+from marketplace.challenges import queries as challenge_queries
 from marketplace.exceptions import ServiceError
 from marketplace.extensions import db
 from marketplace.listings import expiry
@@ -166,7 +167,10 @@ def _manage(kind: str, listing_id: int):
         may_manage=may_manage,
         current=permissions.current_nda_version(listing),
         signatures=services.signatures(listing),
-        views=services.result_views(listing) if kind == "results" else None,
+        # A challenge's page lists its views already; a result's are here.
+        views=challenge_queries.confidential_views(listing)
+        if kind == "results"
+        else None,
     )
 
 

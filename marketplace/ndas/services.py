@@ -17,7 +17,6 @@ from marketplace.models import (
     NdaVersion,
     Organisation,
     Result,
-    User,
     text_sha256,
     utcnow,
 )
@@ -39,22 +38,21 @@ ACTION_LABELS = {
 Listing = Challenge | Result
 
 
+def _checked(value: str, label: str, limit: int, field: str) -> str:
+    value = (value or "").strip()
+    if not value:
+        raise ServiceError(f"请填写{label}。", field)
+    if len(value) > limit:
+        raise ServiceError(f"{label}不能超过 {limit} 个字。", field)
+    return value
+
+
 def _checked_text(text: str) -> str:
-    text = (text or "").strip()
-    if not text:
-        raise ServiceError("请填写保密协议正文。", "text")
-    if len(text) > MAX_TEXT:
-        raise ServiceError(f"保密协议正文不能超过 {MAX_TEXT} 个字。", "text")
-    return text
+    return _checked(text, "保密协议正文", MAX_TEXT, "text")
 
 
 def _checked_name(name: str) -> str:
-    name = (name or "").strip()
-    if not name:
-        raise ServiceError("请填写协议名称。", "name")
-    if len(name) > MAX_NAME:
-        raise ServiceError(f"协议名称不能超过 {MAX_NAME} 个字。", "name")
-    return name
+    return _checked(name, "协议名称", MAX_NAME, "name")
 
 
 def _add_version(template: NdaTemplate, user: Any, text: str) -> NdaVersion:
@@ -185,11 +183,8 @@ def sign_nda(
     version = permissions.current_nda_version(listing)
     if version is None or version.id != version_id:
         raise ServiceError("保密协议文本已更新，请阅读最新文本后再签署。", "version")
-    full_name, position = (full_name or "").strip(), (position or "").strip()
-    if not full_name or not position:
-        raise ServiceError("请填写姓名和职务。", "full_name")
-    if len(full_name) > MAX_PERSON or len(position) > MAX_PERSON:
-        raise ServiceError(f"姓名和职务均不能超过 {MAX_PERSON} 个字。", "full_name")
+    full_name = _checked(full_name, "姓名", MAX_PERSON, "full_name")
+    position = _checked(position, "职务", MAX_PERSON, "position")
     org = db.session.get(Organisation, user.org_id)
     signature = NdaSignature(
         version_id=version.id,
@@ -245,16 +240,3 @@ def signatures(listing: Listing) -> list[Any]:
         )
     )
 
-
-def result_views(result: Result, limit: int = 200) -> list[tuple[Any, ...]]:
-    """The newest (view, user, organisation) rows of a result's confidential tier."""
-    return list(
-        db.session.execute(
-            select(ConfidentialView, User, Organisation)
-            .join(User, User.id == ConfidentialView.user_id)
-            .join(Organisation, Organisation.id == ConfidentialView.org_id)
-            .where(ConfidentialView.result_id == result.id)
-            .order_by(ConfidentialView.viewed_at.desc(), ConfidentialView.id.desc())
-            .limit(limit)
-        )
-    )
