@@ -18,6 +18,7 @@ from marketplace.models import (
     NdaSignature,
     NdaTemplate,
     NdaVersion,
+    Notification,
     Result,
     ResultStatus,
     TechField,
@@ -159,6 +160,12 @@ def test_signer_sees_detail_after_signing(
     owner_page = enterprise_client.get(f"/ndas/challenges/{cid}").get_data(as_text=True)
     assert "李四" in owner_page and "总工程师" in owner_page and "第 1 版" in owner_page
     assert institute_client.org.name in owner_page
+    told = db.session.scalars(
+        select(Notification.message).where(
+            Notification.user_id == enterprise_client.user.id
+        )
+    ).all()
+    assert any("李四" in m and "签署了保密协议" in m for m in told)
     assert (
         db.session.scalar(
             select(func.count(AuditEvent.id)).where(AuditEvent.action == "nda_signed")

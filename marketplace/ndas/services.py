@@ -211,6 +211,12 @@ def sign_nda(
         user=user,
         note=f"第 {version.number} 版，SHA-256 {signature.sha256}",
     )
+    kind = "challenges" if signature.challenge_id else "results"
+    audit.notify_org(
+        listing.org_id,
+        f"{org.name} {full_name}（{position}）签署了保密协议：{listing.title[:80]}",
+        f"/ndas/{kind}/{listing.id}",
+    )
     return signature
 
 
