@@ -145,6 +145,10 @@ def test_signer_sees_detail_after_signing(
     )
     assert "二、仅用于评估合作。" in sign_page and sha(TEXT_V1) in sign_page
     assert sign(institute_client, db, cid).status_code == 302
+    # Signing the same text twice adds nothing.
+    again = sign(institute_client, db, cid)
+    assert again.status_code == 200 and "您已于" in again.get_data(as_text=True)
+    assert db.session.scalar(select(func.count(NdaSignature.id))) == 1
     stored = db.session.scalar(select(NdaSignature))
     assert stored.sha256 == sha(TEXT_V1) == stored.version.sha256
     assert (stored.full_name, stored.position) == ("李四", "总工程师")

@@ -183,6 +183,9 @@ def sign_nda(
     version = permissions.current_nda_version(listing)
     if version is None or version.id != version_id:
         raise ServiceError("保密协议文本已更新，请阅读最新文本后再签署。", "version")
+    earlier = permissions.latest_signature(user, listing)
+    if earlier is not None and earlier.version_id == version.id:
+        raise StateError("您已签署当前版本的保密协议，无需重复签署。")
     full_name = _checked(full_name, "姓名", MAX_PERSON, "full_name")
     position = _checked(position, "职务", MAX_PERSON, "position")
     org = db.session.get(Organisation, user.org_id)
