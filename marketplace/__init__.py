@@ -74,6 +74,7 @@ def register_blueprints(app: Flask) -> None:
     from marketplace.main import bp as main_bp
     from marketplace.matching import bp as matching_bp
     from marketplace.messages import bp as messages_bp
+    from marketplace.ndas import bp as ndas_bp
     from marketplace.notifications import bp as notifications_bp
     from marketplace.orgs import bp as orgs_bp
     from marketplace.panels import bp as panels_bp
@@ -105,6 +106,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(stats_bp, url_prefix="/stats")
     app.register_blueprint(tokens_bp, url_prefix="/settings/tokens")
     app.register_blueprint(messages_bp, url_prefix="/messages")
+    app.register_blueprint(ndas_bp, url_prefix="/ndas")
     init_tokens(app)
 
 

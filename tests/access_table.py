@@ -58,6 +58,7 @@ from marketplace.models import (
 from marketplace.search.sync import get_index
 from tests.access_delivery import ACCOUNT, build_delivery
 from tests.access_messages import build_messages
+from tests.access_nda import build_nda
 from tests.factories import make_challenge, make_result
 
 ROLES = (
@@ -364,6 +365,23 @@ TABLE: dict[tuple[str, str], frozenset[str]] = {
     ("/messages/deal/<int:deal_id>", "POST"): DEAL_PARTIES,
     ("/messages/project/<int:project_id>", "GET"): PROJECT_PARTIES | STAFF,
     ("/messages/project/<int:project_id>", "POST"): PROJECT_PARTIES | STAFF,
+    # NDAs: the bureau keeps the templates, every user reads them; A's listings
+    # carry one, signed by institute A on the challenge.
+    ("/ndas/", "GET"): STAFF,
+    ("/ndas/new", "GET"): STAFF,
+    ("/ndas/new", "POST"): STAFF,
+    ("/ndas/<int:template_id>", "GET"): USERS,
+    ("/ndas/<int:template_id>/edit", "GET"): STAFF,
+    ("/ndas/<int:template_id>/edit", "POST"): STAFF,
+    ("/ndas/challenges/<int:challenge_id>", "GET"): OWNER | STAFF,
+    ("/ndas/challenges/<int:challenge_id>", "POST"): OWNER,
+    ("/ndas/challenges/<int:challenge_id>/sign", "GET"): ORG_USERS - OWNER,
+    ("/ndas/challenges/<int:challenge_id>/sign", "POST"): ORG_USERS - OWNER,
+    ("/ndas/results/<int:result_id>", "GET"): frozenset({"uni_a"}) | STAFF,
+    ("/ndas/results/<int:result_id>", "POST"): frozenset({"uni_a"}),
+    ("/ndas/results/<int:result_id>/sign", "GET"): ORG_USERS - {"uni_a"},
+    ("/ndas/results/<int:result_id>/sign", "POST"): ORG_USERS - {"uni_a"},
+    ("/ndas/signatures/<int:signature_id>/pdf", "GET"): OWNER | {"inst_a"} | STAFF,
 }
 
 # URL parameter -> the world object it names, by default ...
@@ -391,6 +409,8 @@ DEFAULT_PARAMS = {
     "demand_id": "demand",
     "throttle_id": "throttle",
     "thread_id": "thread",
+    "template_id": "nda_template",
+    "signature_id": "nda_signature",
 }
 # ... and literal values for the string parameters.
 LITERAL_PARAMS = {
@@ -447,6 +467,10 @@ RULE_PARAMS = {
     "/projects/<int:project_id>/exemption": {"project_id": "project_failed"},
     "/projects/<int:project_id>/exemption/decide": {"project_id": "project_exempt"},
     "/projects/<int:project_id>/relist": {"project_id": "project_relist"},
+    "/ndas/challenges/<int:challenge_id>": {"challenge_id": "challenge_nda"},
+    "/ndas/challenges/<int:challenge_id>/sign": {"challenge_id": "challenge_nda"},
+    "/ndas/results/<int:result_id>": {"result_id": "result_nda"},
+    "/ndas/results/<int:result_id>/sign": {"result_id": "result_nda"},
 }
 # Query strings some rules need ("{key}" is a world id).
 QUERY = {
@@ -470,6 +494,12 @@ MILESTONE_FORM = {
     "description": "样机",
     "due_on": "{future_date}",
     "amount": "1",
+}
+NDA_SIGN = {
+    "full_name": "矩阵",
+    "position": "职员",
+    "confirm": "y",
+    "version_id": "{nda_version}",
 }
 POST_DATA: dict[str, dict[str, str | list[str]]] = {
     "/challenges/<int:challenge_id>/accept-terms": {"agree": "y"},
@@ -614,6 +644,12 @@ POST_DATA: dict[str, dict[str, str | list[str]]] = {
     "/messages/result/<int:result_id>/ask": {"body": "矩阵测试：提问"},
     "/messages/deal/<int:deal_id>": {"body": "矩阵测试：撮合消息"},
     "/messages/project/<int:project_id>": {"body": "矩阵测试：项目消息"},
+    "/ndas/new": {"name": "矩阵模板", "text": "矩阵正文", "active": "y"},
+    "/ndas/<int:template_id>/edit": {"name": "篡改", "text": "篡改正文", "active": "y"},
+    "/ndas/challenges/<int:challenge_id>": {"choice": ""},
+    "/ndas/results/<int:result_id>": {"choice": ""},
+    "/ndas/challenges/<int:challenge_id>/sign": NDA_SIGN,
+    "/ndas/results/<int:result_id>/sign": NDA_SIGN,
 }
 
 # Allowed POSTs that would spoil the requests after them run last, in this order.
@@ -798,6 +834,7 @@ def build_world(app, factory) -> dict:
         (upload_dir() / stored).write_bytes(ATTACHMENT_BYTES)
     build_delivery(app, factory, orgs, users, ids)
     build_messages(app, users, ids)
+    build_nda(app, orgs, users, ids)
     with app.app_context():
         get_index().reindex(_db.session)
     ids["renew_date"] = (date.today() + timedelta(days=60)).isoformat()

@@ -44,6 +44,7 @@ from tests.fuzz_delivery import delivery_specs
 from tests.fuzz_demands import demand_specs
 from tests.fuzz_mail import mail_specs
 from tests.fuzz_messages import message_specs
+from tests.fuzz_nda import nda_specs
 from tests.sample_files import PDF
 
 TODAY = local_today()
@@ -243,6 +244,7 @@ def result_form(w: World, ctx: dict) -> dict:
         "trl": "6", "ip_type": "发明专利", "ip_numbers": "ZL2020100000001",
         "transfer_modes": ["转让", "许可"], "price": "30", "benefit": "年节约 100 万元",
         "valid_until": IN_365, "contact_name": "李老师",
+        "confidential_detail": "中试工艺参数保密",
         "contact_phone": "0396-7654321", "contact_email": "li@example.cn",
     }
 
@@ -693,6 +695,8 @@ SPECS += demand_specs(S)
 SPECS += mail_specs(S)
 # Message threads (tests/fuzz_messages.py).
 SPECS += message_specs(S)
+# NDA templates, a listing's NDA and signing (tests/fuzz_nda.py).
+SPECS += nda_specs(S)
 
 # POST rules fuzzed elsewhere or with a reason not to.
 EXCUSED = {"/api/v1/match": "JSON endpoint, fuzzed in tests/test_fuzz_api.py"}

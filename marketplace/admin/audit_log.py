@@ -16,6 +16,7 @@ from marketplace.extensions import db
 from marketplace.messages.services import ACTION_LABELS as MESSAGE_ACTION_LABELS
 from marketplace.models import AuditEvent, Organisation, User
 from marketplace.money import format_wan
+from marketplace.ndas.services import ACTION_LABELS as NDA_ACTION_LABELS
 from marketplace.permissions import sysadmin_required
 from marketplace.projects.services import ACTION_LABELS as PROJECT_ACTION_LABELS
 from marketplace.stats import exports
@@ -32,6 +33,7 @@ ACTION_LABELS = {
     **PROJECT_ACTION_LABELS,
     **CORRECTION_LABELS,
     **MESSAGE_ACTION_LABELS,
+    **NDA_ACTION_LABELS,
     "contract_recorded": "提交技术合同",
     "contract_registered": "科技局登记合同",
     "contract_rejected": "科技局退回合同",
@@ -47,6 +49,7 @@ OBJECT_LABELS = {
     "deals": "撮合项目",
     "contracts": "技术合同",
     "message_threads": "消息会话",
+    "nda_templates": "保密协议模板",
 }
 
 

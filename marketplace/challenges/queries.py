@@ -19,9 +19,11 @@ from marketplace.models import (
     ConfidentialView,
     Organisation,
     Proposal,
+    Result,
     TechField,
     User,
 )
+from marketplace.ndas.services import ACTION_LABELS as NDA_ACTION_LABELS
 
 SOON_DAYS = 14
 
@@ -43,19 +45,25 @@ def acceptances(challenge: Challenge) -> list[tuple[Any, ...]]:
 
 
 def confidential_views(
-    challenge: Challenge, limit: int = 200
+    challenge: Challenge | Result, limit: int = 200
 ) -> tuple[int, list[tuple[Any, ...]]]:
-    """How many views there were, and the newest (view, user, organisation) rows."""
+    """How many views there were, and the newest (view, user, organisation) rows.
+
+    Serves a result's confidential tier too (its views carry `result_id`).
+    """
+    of_listing = (
+        ConfidentialView.challenge_id == challenge.id
+        if isinstance(challenge, Challenge)
+        else ConfidentialView.result_id == challenge.id
+    )
     total = db.session.scalar(
-        select(func.count(ConfidentialView.id)).where(
-            ConfidentialView.challenge_id == challenge.id
-        )
+        select(func.count(ConfidentialView.id)).where(of_listing)
     )
     rows = db.session.execute(
         select(ConfidentialView, User, Organisation)
         .join(User, User.id == ConfidentialView.user_id)
         .join(Organisation, Organisation.id == ConfidentialView.org_id)
-        .where(ConfidentialView.challenge_id == challenge.id)
+        .where(of_listing)
         .order_by(ConfidentialView.viewed_at.desc(), ConfidentialView.id.desc())
         .limit(limit)
     )
@@ -87,6 +95,7 @@ EVENT_LABELS = {
     "consortium_confirmed": "联合体成员确认参加",
     "consortium_declined": "联合体成员拒绝参加",
     "deal_opened": "开启撮合项目",
+    **NDA_ACTION_LABELS,
 }
 # Proposal states, for the timeline (listing states come from STATUS_LABELS).
 PROPOSAL_STATE_LABELS = {

@@ -26,6 +26,7 @@ from marketplace.listings.states import (
     local_today,
 )
 from marketplace.models import Challenge, ChallengeStatus, OrgKind
+from marketplace.ndas.context import nda_context
 from marketplace.views import form_problem, perform
 
 PER_PAGE = 20
@@ -183,6 +184,7 @@ def detail(challenge_id: int):
         and not show_confidential,
         "show_contact": insider or permissions.org_is_verified(user),
         "terms": services.CONFIDENTIALITY_TERMS,
+        **nda_context(user, challenge, show_confidential),
         "accept_form": AcceptTermsForm(),
         "withdraw_form": WithdrawForm(),
         "can_edit": permissions.can_edit(user, challenge),

@@ -259,12 +259,6 @@ def record_confidential_view(
     challenge: Challenge, user: Any
 ) -> ConfidentialView | None:
     """Log one showing of the confidential detail to someone outside the owner."""
-    if permissions.is_member_of(user, challenge.org_id):
-        return None
-    if not permissions.can_view_confidential(user, challenge):
-        return None
-    view = ConfidentialView(
-        challenge_id=challenge.id, user_id=user.id, org_id=user.org_id
-    )
-    db.session.add(view)
-    return view
+    from marketplace.ndas.services import record_confidential_view as record
+
+    return record(challenge, user)

@@ -113,18 +113,19 @@ def _issuer(contract: Contract) -> str:
     return user.org.name if user is not None and user.org is not None else "科技局"
 
 
-def _page(contract: Contract, regions: dict, fields: dict) -> list:
+def label_table(rows: list[tuple[str, str]], label_mm: int = 45):
+    """A two-column grid of labels and values (user text escaped), 170 mm wide."""
     from reportlab.lib import colors
     from reportlab.lib.units import mm
-    from reportlab.platypus import Paragraph, Spacer, Table, TableStyle
+    from reportlab.platypus import Paragraph, Table, TableStyle
 
-    body, title = _styles()
+    body, _ = _styles()
     # Paragraph reads a little markup: names typed by users are escaped.
     cells = [
         [Paragraph(escape(label), body), Paragraph(escape(value), body)]
-        for label, value in _rows(contract, regions, fields)
+        for label, value in rows
     ]
-    table = Table(cells, colWidths=[45 * mm, 125 * mm])
+    table = Table(cells, colWidths=[label_mm * mm, (170 - label_mm) * mm])
     table.setStyle(
         TableStyle(
             [
@@ -136,6 +137,15 @@ def _page(contract: Contract, regions: dict, fields: dict) -> list:
             ]
         )
     )
+    return table
+
+
+def _page(contract: Contract, regions: dict, fields: dict) -> list:
+    from reportlab.lib.units import mm
+    from reportlab.platypus import Paragraph, Spacer
+
+    body, title = _styles()
+    table = label_table(_rows(contract, regions, fields))
     note = "上述技术合同已经认定登记，特此证明。"
     return [
         Paragraph("技术合同登记证明", title),

@@ -43,6 +43,12 @@ from marketplace.models.message import (
     ThreadKind,
     ThreadRead,
 )
+from marketplace.models.nda import (
+    NdaSignature,
+    NdaTemplate,
+    NdaVersion,
+    text_sha256,
+)
 from marketplace.models.org import (
     CERTIFICATION_TAGS,
     ORG_KIND_LABELS,
@@ -118,6 +124,9 @@ __all__ = [
     "MessageThread",
     "Milestone",
     "MilestoneStatus",
+    "NdaSignature",
+    "NdaTemplate",
+    "NdaVersion",
     "Notification",
     "OrgCertification",
     "OrgKind",
@@ -150,5 +159,6 @@ __all__ = [
     "UserRole",
     "VerificationStatus",
     "YearlyTarget",
+    "text_sha256",
     "utcnow",
 ]

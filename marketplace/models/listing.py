@@ -98,6 +98,14 @@ class Challenge(ListingMixin, Base):
     direct_award_justification: Mapped[str] = mapped_column(Text, default="")
     awarded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     reminded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The NDA a viewer of the confidential detail signs (NULL: the fixed terms).
+    nda_template_id: Mapped[int | None] = mapped_column(
+        ForeignKey("nda_templates.id")
+    )
+    confidential_changed_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True)
+    )
+    nda_chosen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     org: Mapped[Organisation] = relationship()
     field: Mapped[TechField | None] = relationship()
@@ -134,6 +142,15 @@ class Result(ListingMixin, Base):
     )
     transferred_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     reminded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Shown only to the owner, the bureau and signers of the result's NDA.
+    confidential_detail: Mapped[str] = mapped_column(Text, default="")
+    nda_template_id: Mapped[int | None] = mapped_column(
+        ForeignKey("nda_templates.id")
+    )
+    confidential_changed_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True)
+    )
+    nda_chosen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     org: Mapped[Organisation] = relationship()
     field: Mapped[TechField | None] = relationship()
@@ -157,13 +174,16 @@ class ConfidentialityAcceptance(Base):
 
 
 class ConfidentialView(Base):
-    """One view of a challenge's confidential detail, shown to its owner."""
+    """One view of a listing's confidential detail, shown to its owner."""
 
     __tablename__ = "confidential_views"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    challenge_id: Mapped[int] = mapped_column(
+    challenge_id: Mapped[int | None] = mapped_column(
         ForeignKey("challenges.id", ondelete="CASCADE"), index=True
+    )
+    result_id: Mapped[int | None] = mapped_column(
+        ForeignKey("results.id", ondelete="CASCADE"), index=True
     )
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))

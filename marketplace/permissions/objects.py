@@ -17,6 +17,7 @@ from marketplace.models import (
     Result,
     ResultStatus,
 )
+from marketplace.permissions.nda import has_valid_signature, may_sign_nda
 from marketplace.permissions.restrictions import active_restrictions
 from marketplace.permissions.roles import (
     ADOPTER_KINDS,
@@ -104,17 +105,28 @@ def has_accepted_terms(user: Any, challenge: Challenge) -> bool:
 def may_accept_terms(user: Any, challenge: Challenge) -> bool:
     """Members of verified organisations other than the owner may ask to see more."""
     return (
-        org_is_verified(user)
+        # A listing's NDA replaces the fixed terms.
+        challenge.nda_template_id is None
+        and org_is_verified(user)
         and not is_member_of(user, challenge.org_id)
         and challenge.status in PUBLIC_CHALLENGE_STATES
     )
 
 
-def can_view_confidential(user: Any, challenge: Challenge) -> bool:
-    """The owner and the bureau; others after accepting the terms themselves."""
-    if is_member_of(user, challenge.org_id) or is_bureau(user):
+def can_view_confidential(user: Any, listing: Challenge | Result) -> bool:
+    """The owner and the bureau; others after signing the NDA or accepting terms.
+
+    A listing with an NDA needs a signature that still counts; a challenge
+    without one needs the fixed terms accepted; a result without one shows its
+    confidential detail to nobody else.
+    """
+    if is_member_of(user, listing.org_id) or is_bureau(user):
         return True
-    return may_accept_terms(user, challenge) and has_accepted_terms(user, challenge)
+    if listing.nda_template_id is not None:
+        return may_sign_nda(user, listing) and has_valid_signature(user, listing)
+    if isinstance(listing, Challenge):
+        return may_accept_terms(user, listing) and has_accepted_terms(user, listing)
+    return False
 
 
 def can_bid(user: Any, challenge: Challenge) -> bool:

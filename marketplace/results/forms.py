@@ -127,6 +127,7 @@ class ResultForm(BaseForm):
     )
     price = WanField("转让价格（万元）", negotiable=True, description="留空表示面议。")
     benefit = _text("效益说明", 5000)
+    confidential_detail = _text("保密内容", 10000)
     valid_until = DateField(
         "有效期至",
         validators=[DataRequired(message="请填写有效期（日期）。"), _future_date],
@@ -159,6 +160,7 @@ class ResultForm(BaseForm):
             "ip_numbers",
             "transfer_modes",
             "benefit",
+            "confidential_detail",
             "valid_until",
             "contact_name",
             "contact_phone",
@@ -184,6 +186,7 @@ class ResultForm(BaseForm):
             transfer_modes=list(self.transfer_modes.data),
             price_fen=self.price.data,
             benefit=self.benefit.data or "",
+            confidential_detail=self.confidential_detail.data or "",
             valid_until=self.valid_until.data,
             contact_name=self.contact_name.data or "",
             contact_phone=self.contact_phone.data or "",

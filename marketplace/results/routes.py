@@ -21,6 +21,7 @@ from marketplace.models import (
     TechField,
 )
 from marketplace.money import MoneyError, parse_wan
+from marketplace.ndas.context import nda_context, show_and_log
 from marketplace.results import adoption, bp, services
 from marketplace.results.forms import (
     AdoptionForm,
@@ -279,11 +280,13 @@ def renew(result_id: int):
 def detail(result_id: int):
     """A result's page; owner and bureau also see applications and timeline."""
     result = _result(result_id)
+    show_and_log(current_user, result)
     return _render_detail(result, AdoptionForm())
 
 
 def _render_detail(result: Result, adoption_form: AdoptionForm):
     user = current_user
+    shown = permissions.can_view_confidential(user, result)
     insider = permissions.is_member_of(user, result.org_id) or permissions.is_bureau(
         user
     )
@@ -307,6 +310,8 @@ def _render_detail(result: Result, adoption_form: AdoptionForm):
         deals=adoption.deals_by_proposal(applications),
         timeline=services.timeline(result) if insider else [],
         adoption_form=adoption_form,
+        show_confidential=shown,
+        **nda_context(user, result, shown),
         decline_form=DeclineForm(),
         renew_form=RenewForm(),
         earliest_valid_until=local_today() + timedelta(days=1),

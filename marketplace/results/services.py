@@ -27,6 +27,7 @@ from marketplace.models import (
     User,
 )
 from marketplace.money import FEN_PER_WAN, MAX_WAN
+from marketplace.ndas.services import ACTION_LABELS as NDA_ACTION_LABELS
 from marketplace.workflow import move
 
 IP_TYPES = (
@@ -62,6 +63,7 @@ ACTION_LABELS = {
     "adoption_accepted": "接受转化申请",
     "adoption_declined": "婉拒转化申请",
     "adoption_withdrawn": "转化申请被撤回",
+    **NDA_ACTION_LABELS,
 }
 
 
@@ -107,6 +109,7 @@ class ResultData:
     ip_numbers: str = ""
     price_fen: int | None = None
     benefit: str = ""
+    confidential_detail: str = ""
     contact_name: str = ""
     contact_phone: str = ""
     contact_email: str = ""
@@ -139,6 +142,8 @@ def _clean(data: ResultData) -> ResultData:
         0 <= data.price_fen <= MAX_WAN * FEN_PER_WAN
     ):
         raise ServiceError("价格须为 0 至 1000 万万元之间。", "price")
+    if len(data.confidential_detail) > 10_000:
+        raise ServiceError("保密内容不能超过 10000 个字。", "confidential_detail")
     check_valid_until(data.valid_until)
     data.contact_phone = identifiers.check_phone(data.contact_phone)
     return data
