@@ -6,6 +6,13 @@
 
 from __future__ import annotations
 
+from marketplace.permissions.anonymity import (
+    anonymous_name,
+    hides_seeker,
+    public_seeker_name,
+    seeker_name,
+    sees_seeker,
+)
 from marketplace.permissions.delivery import (
     can_deliver,
     can_form_proposal_panel,
@@ -122,6 +129,7 @@ __all__ = [
     "_guard",
     "_listing_owner_id",
     "active_restrictions",
+    "anonymous_name",
     "bureau_required",
     "can_act_on_deal",
     "can_adopt",
@@ -167,6 +175,7 @@ __all__ = [
     "can_view_result",
     "expert_profile",
     "has_accepted_terms",
+    "hides_seeker",
     "is_bureau",
     "is_logged_in",
     "is_member_of",
@@ -179,9 +188,12 @@ __all__ = [
     "org_members",
     "org_restricted",
     "org_restriction",
+    "public_seeker_name",
     "refuse_restricted_org",
     "require",
     "restriction_notice",
+    "seeker_name",
+    "sees_seeker",
     "sysadmin_required",
     "verification_queue",
     "verified_org_required",
