@@ -196,6 +196,17 @@ def test_index_holds_neither_name_nor_organisation(db, world):
     assert mine and mine[0]["org_id"] == 0
 
 
+def test_api_shows_the_anonymous_name(client, login, world):
+    query = {"q": "废水", "kind": "challenge"}
+    api = client.get("/api/v1/search", query_string=query).get_json()
+    mine = [i for i in api["items"] if i["id"] == world["challenge_id"]]
+    assert mine and mine[0]["org"] == SHOWN
+    owner = world["owner_client"].get("/api/v1/search", query_string=query)
+    assert HIDDEN in [i["org"] for i in owner.get_json()["items"]]
+    api = client.get(f"/api/v1/results/{world['result_id']}/matches").get_json()
+    assert [i["org"] for i in api["items"] if i["kind"] == "challenge"] == [SHOWN]
+
+
 def test_search_for_the_name_does_not_find_it(client, world):
     body = page(client.get("/search", query_string={"q": HIDDEN}))
     assert TITLE not in body
