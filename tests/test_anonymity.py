@@ -25,7 +25,7 @@ from marketplace.models import (
 from marketplace.proposals import decisions
 from marketplace.search.documents import document_for
 from marketplace.search.sync import get_index
-from tests.factories import make_result
+from tests.factories import make_completed_panel, make_result
 from tests.test_challenges import form_data
 
 HIDDEN = "甲乙丙隐名科技有限公司"
@@ -100,9 +100,9 @@ def world(app, db, factory, login):
     }
 
 
-def _urls(app, world) -> list[str]:
+def _urls(app, world, **more) -> list[str]:
     """Every GET page the app has, ids filled in with the world's objects."""
-    values = {
+    values = more | {
         "challenge_id": world["challenge_id"],
         "org_id": world["seeker"].id,
         "result_id": world["result_id"],
@@ -149,10 +149,15 @@ def _leaks(client, urls, challenge_id) -> list[str]:
     return found
 
 
-def test_sweep_never_names_the_anonymous_poster(app, db, client, login, world):
-    urls = _urls(app, world)
-    assert len(urls) > 30
+def test_sweep_never_names_the_anonymous_poster(
+    app, db, client, login, factory, world
+):
+    panel = make_completed_panel(factory, world["challenge_id"], experts=1)
+    expert = db.session.get(User, panel.members[0].expert.user_id)
+    urls = _urls(app, world, panel_id=panel.id)
+    assert len(urls) > 30 and f"/panels/{panel.id}" in urls
     outsiders = {
+        "expert": login(expert),
         "visitor": client,
         "bidder": login(world["lab_user"]),
         "declined bidder": login(world["uni_user"]),
@@ -219,6 +224,7 @@ def test_owner_and_bureau_see_the_name(db, world):
     for each in (world["owner_client"], world["bureau_client"]):
         body = page(each.get(url))
         assert HIDDEN in body and "secret-contact@jiayibing.cn" in body
+        assert f"对外显示为“{SHOWN}”" in body
     assert HIDDEN in page(world["owner_client"].get("/challenges/"))
 
 
@@ -303,3 +309,31 @@ def test_outsider_cannot_open_a_deal_naming_the_poster(db, login, world):
 def test_form_keeps_the_choice(db, world):
     body = page(world["owner_client"].get("/challenges/new"))
     assert "匿名发布" in body and "签署保密协议后" in body and "选定中选后" in body
+
+
+def test_bureau_review_queue_names_it_and_says_anonymous(db, world):
+    owner = world["owner_client"]
+    owner.post(
+        "/challenges/new",
+        data=form_data(
+            title="第二个匿名需求", anonymous="y", reveal_to="when_selected"
+        ),
+    )
+    cid = db.session.scalar(
+        select(Challenge.id).where(Challenge.title == "第二个匿名需求")
+    )
+    assert owner.post(f"/challenges/{cid}/submit").status_code == 302
+    body = page(world["bureau_client"].get("/bureau/reviews"))
+    assert "第二个匿名需求" in body and HIDDEN in body
+    assert "匿名发布" in body and "选定中选后向揭榜方公开" in body
+
+
+def test_bad_reveal_choice_is_refused(db, world):
+    response = world["owner_client"].post(
+        "/challenges/new",
+        data=form_data(title="坏选项需求", anonymous="y", reveal_to="never"),
+    )
+    assert response.status_code in (200, 400)
+    assert db.session.scalar(
+        select(Challenge.id).where(Challenge.title == "坏选项需求")
+    ) is None
