@@ -17,7 +17,6 @@ from marketplace.models import (
     OrgKind,
     OutgoingMail,
     Proposal,
-    ProposalKind,
     ProposalMember,
     ProposalStatus,
     User,
@@ -26,7 +25,7 @@ from marketplace.proposals import decisions
 from marketplace.search.documents import document_for
 from marketplace.search.sync import get_index
 from tests.factories import make_completed_panel, make_result
-from tests.test_challenges import form_data
+from tests.test_challenges import bid, form_data
 
 HIDDEN = "甲乙丙隐名科技有限公司"
 TITLE = "果蔬清洗废水低能耗回用处理"
@@ -69,18 +68,7 @@ def world(app, db, factory, login):
     uni_user = factory.user(uni)
     firm_user = factory.user(factory.org(OrgKind.ENTERPRISE))
     result = make_result(lab.id, title="低能耗生物膜废水处理工艺")
-    bids = {}
-    for org in (lab, uni):
-        proposal = Proposal(
-            kind=ProposalKind.BID,
-            challenge_id=challenge.id,
-            org_id=org.id,
-            status=ProposalStatus.SUBMITTED,
-            solution="生物膜方案",
-        )
-        db.session.add(proposal)
-        db.session.commit()
-        bids[org.id] = proposal.id
+    bids = {org.id: bid(db, challenge.id, org.id) for org in (lab, uni)}
     # A decision the bidder is told about, written by the real verb.
     decisions.decline(db.session.get(Proposal, bids[uni.id]), owner, "方案不符合")
     db.session.commit()
