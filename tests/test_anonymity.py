@@ -12,6 +12,7 @@ from marketplace import permissions
 from marketplace.models import (
     Challenge,
     ChallengeReveal,
+    Contract,
     MemberStatus,
     Notification,
     OrgKind,
@@ -325,3 +326,28 @@ def test_bad_reveal_choice_is_refused(db, world):
     assert db.session.scalar(
         select(Challenge.id).where(Challenge.title == "坏选项需求")
     ) is None
+
+
+def test_outsider_cannot_link_a_contract_to_test_a_guess(db, login, world):
+    lab = login(world["lab_user"])
+    data = {
+        "title": "废水处理技术开发",
+        "contract_type": "development",
+        "buyer_org": str(world["seeker"].id),
+        "seller_org": str(world["lab"].id),
+        "broker_org": "",
+        "field": "",
+        "signed_on": "2026-01-05",
+        "amount": "120",
+        "tech_amount": "100",
+        "challenge_id": str(world["challenge_id"]),
+    }
+    body = page(lab.post("/contracts/new", data=data))
+    assert "合同只能关联买方或卖方自己的技术需求" in body
+    assert db.session.scalar(select(Contract.id)) is None
+    # Once selected, the winner records its contract on the challenge.
+    winner = db.session.get(Proposal, world["bids"][world["lab"].id])
+    winner.status = ProposalStatus.SELECTED
+    db.session.commit()
+    assert lab.post("/contracts/new", data=data).status_code == 302
+    assert db.session.scalar(select(Contract.challenge_id)) == world["challenge_id"]
