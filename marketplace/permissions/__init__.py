@@ -9,7 +9,6 @@ from __future__ import annotations
 from marketplace.permissions.anonymity import (
     anonymous_name,
     hides_seeker,
-    public_seeker_name,
     seeker_name,
     sees_seeker,
 )
@@ -188,7 +187,6 @@ __all__ = [
     "org_members",
     "org_restricted",
     "org_restriction",
-    "public_seeker_name",
     "refuse_restricted_org",
     "require",
     "restriction_notice",

@@ -95,8 +95,3 @@ def seeker_name(user: Any, challenge: Challenge) -> str:
 def hides_seeker(user: Any, challenge: Challenge) -> bool:
     """Whether the poster must be hidden from this viewer (no link to its profile)."""
     return not sees_seeker(user, challenge)
-
-
-def public_seeker_name(challenge: Challenge) -> str:
-    """The poster's name as an anonymous visitor sees it (search index, feeds)."""
-    return anonymous_name(challenge) if challenge.anonymous else challenge.org.name
