@@ -27,7 +27,7 @@ ANONYMOUS_SEEKER = "某企业"
 
 
 def anonymous_name(challenge: Challenge) -> str:
-    """"某企业（县区、行业）" from the challenge's region and field."""
+    """The name outsiders see, 某企业（县区、行业）, from region and field."""
     region = challenge.region or getattr(challenge.org, "region", None)
     parts = [region.name if region is not None else ""]
     parts.append(challenge.field.name if challenge.field is not None else "")
