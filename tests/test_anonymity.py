@@ -27,6 +27,7 @@ from marketplace.search.documents import document_for
 from marketplace.search.sync import get_index
 from tests.factories import make_completed_panel, make_result
 from tests.test_challenges import bid, form_data
+from tests.test_contracts import form as contract_form
 
 HIDDEN = "甲乙丙隐名科技有限公司"
 TITLE = "果蔬清洗废水低能耗回用处理"
@@ -330,18 +331,9 @@ def test_bad_reveal_choice_is_refused(db, world):
 
 def test_outsider_cannot_link_a_contract_to_test_a_guess(db, login, world):
     lab = login(world["lab_user"])
-    data = {
-        "title": "废水处理技术开发",
-        "contract_type": "development",
-        "buyer_org": str(world["seeker"].id),
-        "seller_org": str(world["lab"].id),
-        "broker_org": "",
-        "field": "",
-        "signed_on": "2026-01-05",
-        "amount": "120",
-        "tech_amount": "100",
-        "challenge_id": str(world["challenge_id"]),
-    }
+    data = contract_form(
+        world["seeker"], world["lab"], challenge_id=str(world["challenge_id"])
+    )
     body = page(lab.post("/contracts/new", data=data))
     assert "合同只能关联买方或卖方自己的技术需求" in body
     assert db.session.scalar(select(Contract.id)) is None
