@@ -17,6 +17,7 @@ from marketplace.models import (
     Notification,
     OrgKind,
     OutgoingMail,
+    PanelStatus,
     Proposal,
     ProposalMember,
     ProposalStatus,
@@ -143,7 +144,14 @@ def test_sweep_never_names_the_anonymous_poster(
     app, db, client, login, factory, world
 ):
     panel = make_completed_panel(factory, world["challenge_id"], experts=1)
+    # Back to scoring, so that the expert's sheet (which names the poster) shows.
+    panel.status, panel.completed_at = PanelStatus.SCORING, None
+    panel.members[0].submitted_at = None
+    panel.members[0].scores.clear()
+    db.session.commit()
     expert = db.session.get(User, panel.members[0].expert.user_id)
+    sheet = page(login(expert).get(f"/panels/{panel.id}/score"))
+    assert f"发榜单位：{SHOWN}" in sheet
     urls = _urls(app, world, panel_id=panel.id)
     assert len(urls) > 30 and f"/panels/{panel.id}" in urls
     outsiders = {
