@@ -62,6 +62,7 @@ def test_search_answers_in_the_documented_shape(client, catalogue):
         "score",
         "matched_terms",
         "highlight",
+        "org",
     }
     scores = [i["score"] for i in body["items"]]
     assert scores == sorted(scores, reverse=True)

@@ -233,6 +233,7 @@ def challenge_form(w: World, ctx: dict) -> dict:
         "deadline": IN_30, "allowed_bidder_kinds": ["university", "institute"],
         "consortium_allowed": "y", "contact_name": "王经理",
         "contact_phone": "0396-1234567", "contact_email": "wang@example.cn",
+        "anonymous": "y", "reveal_to": "after_terms",
         "action": "submit",
     }
 

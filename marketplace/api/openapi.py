@@ -13,6 +13,10 @@ _ITEM = {
         "score": {"type": "number"},
         "matched_terms": {"type": "array", "items": {"type": "string"}},
         "highlight": {"type": "string", "description": "Escaped HTML with <mark>"},
+        "org": {
+            "type": "string",
+            "description": "Poster; an anonymous challenge shows 某企业（县区、行业）",
+        },
     },
 }
 _LIST = {

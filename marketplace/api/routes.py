@@ -43,7 +43,7 @@ def _unavailable(error):
 
 
 def _answer(matches, total=None):
-    items = [item(m) for m in matches]
+    items = [item(m, current_user) for m in matches]
     return jsonify(total=len(items) if total is None else total, items=items)
 
 

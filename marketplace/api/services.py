@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from marketplace import permissions
+
 KINDS = ("result", "challenge")
 
 
@@ -58,9 +60,14 @@ def text_param(raw: Any, name: str, limit: int) -> str:
     return raw.strip()
 
 
-def item(match: Any) -> dict:
-    """One ranked listing as the API shows it."""
+def item(match: Any, user: Any = None) -> dict:
+    """One ranked listing as the API shows it (to this user)."""
     listing = match.listing
+    org = (
+        permissions.seeker_name(user, listing)
+        if match.kind == "challenge"
+        else listing.org.name
+    )
     return {
         "kind": match.kind,
         "id": listing.id,
@@ -69,4 +76,5 @@ def item(match: Any) -> dict:
         "score": match.score,
         "matched_terms": list(match.matched_terms),
         "highlight": str(match.highlight or ""),
+        "org": org,
     }

@@ -43,7 +43,12 @@ from marketplace.forms_common import (
     strip_filter,
 )
 from marketplace.listings.states import STATUS_LABELS, deadline_too_far, local_today
-from marketplace.models import ORG_KIND_LABELS, ChallengeStatus, TechField
+from marketplace.models import (
+    ORG_KIND_LABELS,
+    ChallengeReveal,
+    ChallengeStatus,
+    TechField,
+)
 from marketplace.permissions import PUBLIC_CHALLENGE_STATES
 from marketplace.reference import region_options
 
@@ -173,6 +178,20 @@ class ChallengeForm(BaseForm):
         validators=[DataRequired(message="请至少选择一类可揭榜的机构。")],
     )
     consortium_allowed = BooleanField("允许联合体揭榜", default=True)
+    anonymous = BooleanField(
+        "匿名发布",
+        default=False,
+        description=(
+            "勾选后，公开页面、搜索、接口和导出只显示“某企业（所在县区、行业）”，"
+            "科技局始终可见；联系方式随企业名称一同隐藏。请勿在公开内容中写明企业名称。"
+        ),
+    )
+    reveal_to = SelectField(
+        "向揭榜方公开企业名称",
+        choices=choices((r.value, r.label) for r in ChallengeReveal),
+        default=ChallengeReveal.AFTER_TERMS.value,
+        description="仅在匿名发布时适用：揭榜方在此时机之后可以看到企业名称和联系方式。",
+    )
     contact_name = StringField(
         "联系人",
         filters=[strip_filter],
@@ -213,6 +232,8 @@ class ChallengeForm(BaseForm):
             "contact_name": challenge.contact_name,
             "contact_phone": challenge.contact_phone,
             "contact_email": challenge.contact_email,
+            "anonymous": challenge.anonymous,
+            "reveal_to": challenge.reveal_to.value,
         }
 
     def to_data(self) -> ChallengeData:
@@ -233,6 +254,8 @@ class ChallengeForm(BaseForm):
             contact_name=self.contact_name.data or "",
             contact_phone=self.contact_phone.data or "",
             contact_email=self.contact_email.data or "",
+            anonymous=bool(self.anonymous.data),
+            reveal_to=self.reveal_to.data or ChallengeReveal.AFTER_TERMS.value,
         )
 
 

@@ -172,6 +172,7 @@ def detail(challenge_id: int):
         services.record_confidential_view(challenge, user)
         db.session.commit()
     insider = is_owner or permissions.is_bureau(user)
+    seeker_hidden = permissions.hides_seeker(user, challenge)
     context = {
         "challenge": challenge,
         "status_labels": STATUS_LABELS,
@@ -182,7 +183,9 @@ def detail(challenge_id: int):
         "show_confidential": show_confidential,
         "may_accept": permissions.may_accept_terms(user, challenge)
         and not show_confidential,
-        "show_contact": insider or permissions.org_is_verified(user),
+        "show_contact": insider
+        or (permissions.org_is_verified(user) and not seeker_hidden),
+        "seeker_hidden": seeker_hidden,
         "terms": services.CONFIDENTIALITY_TERMS,
         **nda_context(user, challenge, show_confidential),
         "accept_form": AcceptTermsForm(),

@@ -21,6 +21,7 @@ from marketplace.listings.states import (
 )
 from marketplace.models import (
     Challenge,
+    ChallengeReveal,
     ChallengeStatus,
     ConfidentialityAcceptance,
     ConfidentialView,
@@ -82,6 +83,8 @@ class ChallengeData:
     contact_name: str = ""
     contact_phone: str = ""
     contact_email: str = ""
+    anonymous: bool = False
+    reveal_to: str = ChallengeReveal.AFTER_TERMS.value
 
 
 def _field_id(code: str | None) -> int | None:
@@ -118,6 +121,8 @@ def _check(data: ChallengeData) -> None:
         )
     if data.region_code and db.session.get(Region, data.region_code) is None:
         raise ServiceError("所属县区无效。", "region")
+    if (data.reveal_to or ChallengeReveal.AFTER_TERMS) not in set(ChallengeReveal):
+        raise ServiceError("公开发榜企业名称的时机无效。", "reveal_to")
 
 
 def _apply(challenge: Challenge, data: ChallengeData) -> None:
@@ -140,6 +145,8 @@ def _apply(challenge: Challenge, data: ChallengeData) -> None:
     challenge.contact_name = data.contact_name.strip()
     challenge.contact_phone = identifiers.check_phone(data.contact_phone)
     challenge.contact_email = data.contact_email.strip()
+    challenge.anonymous = bool(data.anonymous)
+    challenge.reveal_to = ChallengeReveal(data.reveal_to or ChallengeReveal.AFTER_TERMS)
 
 
 # --- verbs ---------------------------------------------------------------------

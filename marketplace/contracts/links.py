@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from marketplace import audit
+from marketplace import audit, permissions
 from marketplace.exceptions import ServiceError
 from marketplace.extensions import db
 from marketplace.listings.review import listing_link
@@ -53,11 +53,15 @@ class Effect:
         return f"{head}当前为“{self.before}”，登记后状态不变。"
 
 
-def _listing(model: type, listing_id: Any, allowed: set[int], deal_listing: Any):
+def _refusal(model: type) -> ServiceError:
     label = KIND_LABELS[model]
-    refusal = ServiceError(
+    return ServiceError(
         f"合同只能关联买方或卖方自己的{label}，或所属撮合项目的{label}。"
     )
+
+
+def _listing(model: type, listing_id: Any, allowed: set[int], deal_listing: Any):
+    refusal = _refusal(model)
     listing = db.session.get(model, listing_id)
     # Missing and not allowed read alike, so listing ids do not leak.
     if listing is None:
@@ -65,6 +69,16 @@ def _listing(model: type, listing_id: Any, allowed: set[int], deal_listing: Any)
     if listing.id != deal_listing and listing.org_id not in allowed:
         raise refusal
     return listing
+
+
+def refuse_hidden_challenge(user: Any, challenge_id: Any, deal: Deal | None) -> None:
+    """An outsider may not link an anonymous challenge: it would test a guess
+    of who posted it (refused as any other listing one may not link)."""
+    challenge = db.session.get(Challenge, challenge_id) if challenge_id else None
+    if challenge is None or (deal is not None and deal.challenge_id == challenge.id):
+        return
+    if permissions.hides_seeker(user, challenge):
+        raise _refusal(Challenge)
 
 
 def check_deal_parties(

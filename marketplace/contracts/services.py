@@ -182,6 +182,7 @@ def record_contract(user: Any, data: dict[str, Any]) -> Contract:
         user, buyer.org_id, seller.org_id, data.get("broker_org_id"), deal
     ):
         raise StateError("只有合同双方、技术转移机构或科技局可以登记合同。")
+    links.refuse_hidden_challenge(user, data.get("challenge_id"), deal)
     contract = build_contract(data, deal)
     # Recording a contract advances its parties as far as a deal can: an
     # integrity restriction in force refuses it, whoever records.

@@ -202,6 +202,8 @@ def _prefill(form: DealForm) -> tuple[Challenge | None, Result | None, Proposal 
             current_user, challenge
         ):
             abort(404)
+        # The form names the poster; an anonymous one stays hidden from outsiders.
+        permissions.require(permissions.sees_seeker(current_user, challenge))
     if rid := source.get("result_id", type=id_arg) or source.get("result", type=id_arg):
         result = db.session.get(Result, rid)
         if result is None or not permissions.can_view_result(current_user, result):

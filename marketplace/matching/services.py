@@ -250,6 +250,9 @@ def matches_for_result(user: Any, result: Result, limit: int = 10):
     open_ones = [m for m in matches if m.listing.status == ChallengeStatus.OPEN][:limit]
     enterprises: dict[int, dict] = {}
     for m in matches:
+        if permissions.hides_seeker(user, m.listing):
+            # Counting it under its enterprise would name the anonymous poster.
+            continue
         entry = enterprises.setdefault(
             m.listing.org_id, {"score": 0.0, "terms": [], "challenges": 0}
         )

@@ -23,6 +23,7 @@ from marketplace.models.expert import (
 from marketplace.models.integrity import MISCONDUCT_TYPES, IntegrityRecord
 from marketplace.models.listing import (
     Challenge,
+    ChallengeReveal,
     ChallengeStatus,
     ConfidentialityAcceptance,
     ConfidentialView,
@@ -97,6 +98,7 @@ __all__ = [
     "AuditEvent",
     "Base",
     "Challenge",
+    "ChallengeReveal",
     "ChallengeStatus",
     "Clarification",
     "ConfidentialView",

@@ -52,6 +52,21 @@ class ResultStatus(StrEnum):
     EXPIRED = "expired"
 
 
+class ChallengeReveal(StrEnum):
+    """When bidders of an anonymous challenge learn who posted it."""
+
+    AFTER_TERMS = "after_terms"
+    WHEN_SELECTED = "when_selected"
+
+    @property
+    def label(self) -> str:
+        """Chinese name of the choice."""
+        return {
+            "after_terms": "签署保密协议后",
+            "when_selected": "选定中选后",
+        }[self.value]
+
+
 class ListingMixin(TimestampMixin):
     """Columns every listing has: owner, classification, review outcome."""
 
@@ -106,6 +121,12 @@ class Challenge(ListingMixin, Base):
         DateTime(timezone=True)
     )
     nda_chosen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # 匿名发布: outsiders see "某企业（县区、行业）" (permissions.seeker_name).
+    anonymous: Mapped[bool] = mapped_column(Boolean, default=False)
+    reveal_to: Mapped[ChallengeReveal] = mapped_column(
+        str_enum(ChallengeReveal, "challenge_reveal"),
+        default=ChallengeReveal.AFTER_TERMS,
+    )
 
     org: Mapped[Organisation] = relationship()
     field: Mapped[TechField | None] = relationship()

@@ -6,6 +6,12 @@
 
 from __future__ import annotations
 
+from marketplace.permissions.anonymity import (
+    anonymous_name,
+    hides_seeker,
+    seeker_name,
+    sees_seeker,
+)
 from marketplace.permissions.delivery import (
     can_deliver,
     can_form_proposal_panel,
@@ -148,6 +154,7 @@ __all__ = [
     "_guard",
     "_listing_owner_id",
     "active_restrictions",
+    "anonymous_name",
     "bureau_is_party",
     "bureau_required",
     "can_act_on_deal",
@@ -209,6 +216,7 @@ __all__ = [
     "expert_profile",
     "has_accepted_terms",
     "has_valid_signature",
+    "hides_seeker",
     "is_bureau",
     "is_logged_in",
     "is_member_of",
@@ -227,6 +235,8 @@ __all__ = [
     "refuse_restricted_org",
     "require",
     "restriction_notice",
+    "seeker_name",
+    "sees_seeker",
     "signature_counts",
     "sysadmin_required",
     "thread_party_org_ids",

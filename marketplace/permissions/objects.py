@@ -159,6 +159,11 @@ def can_start_deal(user: Any, challenge: Challenge, result: Result) -> bool:
     """Either side of a match, or a transfer agency, may open a deal from it."""
     if not org_is_verified(user):
         return False
+    # Imported here: anonymity builds on this module's checks.
+    from marketplace.permissions.anonymity import hides_seeker
+
+    if hides_seeker(user, challenge):
+        return False  # the deal would name the anonymous poster
     return (
         user.org_id in (challenge.org_id, result.org_id)
         or user.org.kind in BROKER_KINDS

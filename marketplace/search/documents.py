@@ -108,7 +108,9 @@ def document_for(listing: Challenge | Result) -> dict | None:
         "discipline": getattr(listing, "discipline", "") or "",
         "region": region or "",
         "status": str(listing.status),
-        "org_id": listing.org_id,
+        # An anonymous challenge's poster stays out of the index altogether, so
+        # that no query, facet or stored field can tie the two together.
+        "org_id": 0 if getattr(listing, "anonymous", False) else listing.org_id,
     }
     optional = {
         "maturity": maturity,

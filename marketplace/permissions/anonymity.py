@@ -1,0 +1,97 @@
+"""Anonymous challenges (匿名发布): who learns which enterprise posted one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import exists, or_, select
+
+from marketplace.models import (
+    Challenge,
+    ChallengeReveal,
+    Deal,
+    MemberStatus,
+    Proposal,
+    ProposalMember,
+    ProposalStatus,
+)
+from marketplace.permissions.objects import can_view_confidential
+from marketplace.permissions.roles import (
+    is_bureau,
+    is_logged_in,
+    is_member_of,
+    is_sysadmin,
+)
+
+ANONYMOUS_SEEKER = "某企业"
+
+
+def anonymous_name(challenge: Challenge) -> str:
+    """The name outsiders see, 某企业（县区、行业）, from region and field."""
+    region = challenge.region or getattr(challenge.org, "region", None)
+    parts = [region.name if region is not None else ""]
+    parts.append(challenge.field.name if challenge.field is not None else "")
+    shown = "、".join(p for p in parts if p)
+    return f"{ANONYMOUS_SEEKER}（{shown}）" if shown else ANONYMOUS_SEEKER
+
+
+def _selected_side(user: Any, challenge: Challenge) -> bool:
+    """The winner of the challenge, its confirmed consortium members, deal parties."""
+    from marketplace.extensions import db
+
+    org_id = user.org_id
+    winner = select(Proposal.id).where(
+        Proposal.challenge_id == challenge.id,
+        Proposal.status == ProposalStatus.SELECTED,
+        or_(
+            Proposal.org_id == org_id,
+            exists().where(
+                ProposalMember.proposal_id == Proposal.id,
+                ProposalMember.org_id == org_id,
+                ProposalMember.status == MemberStatus.CONFIRMED,
+            ),
+        ),
+    )
+    # A deal on the challenge names both parties on its page; its parties
+    # reached the owner through the owner or through selection.
+    party = select(Deal.id).where(
+        Deal.challenge_id == challenge.id,
+        or_(
+            Deal.supply_org_id == org_id,
+            Deal.demand_org_id == org_id,
+            Deal.broker_org_id == org_id,
+        ),
+    )
+    return bool(
+        db.session.scalar(select(exists(winner)))
+        or db.session.scalar(select(exists(party)))
+    )
+
+
+def sees_seeker(user: Any, challenge: Challenge) -> bool:
+    """Whether this viewer may learn which enterprise posted the challenge."""
+    if not challenge.anonymous:
+        return True
+    if not is_logged_in(user):
+        return False
+    if is_member_of(user, challenge.org_id) or is_bureau(user) or is_sysadmin(user):
+        return True
+    if user.org_id is None:
+        return False
+    if challenge.reveal_to == ChallengeReveal.AFTER_TERMS and can_view_confidential(
+        user, challenge
+    ):
+        return True
+    return _selected_side(user, challenge)
+
+
+def seeker_name(user: Any, challenge: Challenge) -> str:
+    """The poster's name as this viewer may see it (匿名 → 某企业（县区、行业）)."""
+    if sees_seeker(user, challenge):
+        return challenge.org.name
+    return anonymous_name(challenge)
+
+
+def hides_seeker(user: Any, challenge: Challenge) -> bool:
+    """Whether the poster must be hidden from this viewer (no link to its profile)."""
+    return not sees_seeker(user, challenge)
