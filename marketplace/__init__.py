@@ -103,6 +103,11 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     app.register_blueprint(stats_bp, url_prefix="/stats")
     app.register_blueprint(tokens_bp, url_prefix="/settings/tokens")
+    # Editing published listings: /challenges/…/revise, /results/…/revise and
+    # the bureau's /bureau/changes queue.
+    from marketplace.revisions import bp as revisions_bp
+
+    app.register_blueprint(revisions_bp)
     init_tokens(app)
 
 

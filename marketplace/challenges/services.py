@@ -142,6 +142,13 @@ def _apply(challenge: Challenge, data: ChallengeData) -> None:
     challenge.contact_email = data.contact_email.strip()
 
 
+def preview(data: ChallengeData) -> Challenge:
+    """A checked, unsaved challenge holding `data` (to compare with a stored one)."""
+    draft = Challenge()
+    _apply(draft, data)
+    return draft
+
+
 # --- verbs ---------------------------------------------------------------------
 
 

@@ -29,6 +29,12 @@ from marketplace.models.listing import (
     Result,
     ResultStatus,
 )
+from marketplace.models.listing_change import (
+    CHANGE_STATUS_LABELS,
+    ChangeKind,
+    ChangeStatus,
+    ListingChange,
+)
 from marketplace.models.mail import (
     MailKind,
     MailPreference,
@@ -71,6 +77,7 @@ from marketplace.models.user import ApiToken, LoginSession, User, UserRole
 
 __all__ = [
     "CERTIFICATION_TAGS",
+    "CHANGE_STATUS_LABELS",
     "CONTRACT_TYPE_LABELS",
     "MISCONDUCT_TYPES",
     "ORG_KIND_LABELS",
@@ -84,6 +91,8 @@ __all__ = [
     "Base",
     "Challenge",
     "ChallengeStatus",
+    "ChangeKind",
+    "ChangeStatus",
     "ConfidentialView",
     "ConfidentialityAcceptance",
     "Contract",
@@ -98,6 +107,7 @@ __all__ = [
     "ExemptionStatus",
     "ExpertProfile",
     "IntegrityRecord",
+    "ListingChange",
     "LoginSession",
     "LoginThrottle",
     "MailKind",

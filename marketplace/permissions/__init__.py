@@ -199,3 +199,20 @@ __all__ = [
     "visible_results",
     "visible_unmet_demands",
 ]
+
+# Edits of published listings (marketplace/revisions).
+from marketplace.permissions.revisions import (
+    PUBLIC_CHANGE_STATES,
+    REVISABLE_STATES,
+    can_review_changes,
+    can_revise,
+    visible_changes,
+)
+
+__all__ += [
+    "PUBLIC_CHANGE_STATES",
+    "REVISABLE_STATES",
+    "can_review_changes",
+    "can_revise",
+    "visible_changes",
+]
