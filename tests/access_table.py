@@ -57,6 +57,7 @@ from marketplace.models import (
 )
 from marketplace.search.sync import get_index
 from tests.access_delivery import ACCOUNT, build_delivery
+from tests.access_revisions import REVISE_CHALLENGE, REVISE_RESULT, build_revisions
 from tests.factories import make_challenge, make_result
 
 ROLES = (
@@ -346,6 +347,14 @@ TABLE: dict[tuple[str, str], frozenset[str]] = {
     ("/stats/export/<name>.<ext>", "GET"): STAFF,
     ("/stats/targets", "GET"): STAFF,
     ("/stats/targets", "POST"): STAFF,
+    # Editing published listings: the owners; material changes: the bureau.
+    ("/challenges/<int:challenge_id>/revise", "GET"): OWNER,
+    ("/challenges/<int:challenge_id>/revise", "POST"): OWNER,
+    ("/results/<int:result_id>/revise", "GET"): frozenset({"uni_a"}),
+    ("/results/<int:result_id>/revise", "POST"): frozenset({"uni_a"}),
+    ("/bureau/changes", "GET"): STAFF,
+    ("/bureau/changes/<int:change_id>/approve", "POST"): STAFF,
+    ("/bureau/changes/<int:change_id>/reject", "POST"): STAFF,
 }
 
 # URL parameter -> the world object it names, by default ...
@@ -372,6 +381,7 @@ DEFAULT_PARAMS = {
     "member_id": "panel_seat",
     "demand_id": "demand",
     "throttle_id": "throttle",
+    "change_id": "listing_change",
 }
 # ... and literal values for the string parameters.
 LITERAL_PARAMS = {
@@ -425,6 +435,8 @@ RULE_PARAMS = {
     "/projects/<int:project_id>/exemption": {"project_id": "project_failed"},
     "/projects/<int:project_id>/exemption/decide": {"project_id": "project_exempt"},
     "/projects/<int:project_id>/relist": {"project_id": "project_relist"},
+    "/challenges/<int:challenge_id>/revise": {"challenge_id": "challenge_revise"},
+    "/results/<int:result_id>/revise": {"result_id": "result_revise"},
 }
 # Query strings some rules need ("{key}" is a world id).
 QUERY = {
@@ -581,6 +593,10 @@ POST_DATA: dict[str, dict[str, str | list[str]]] = {
         "comment": "请补充测试数据"
     },
     "/projects/<int:project_id>/milestones/new": MILESTONE_FORM,
+    "/challenges/<int:challenge_id>/revise": REVISE_CHALLENGE,
+    "/results/<int:result_id>/revise": REVISE_RESULT,
+    "/bureau/changes/<int:change_id>/approve": {"confirm": "y", "note": "矩阵"},
+    "/bureau/changes/<int:change_id>/reject": {"reason": "矩阵测试：不予通过"},
 }
 
 # Allowed POSTs that would spoil the requests after them run last, in this order.
@@ -764,6 +780,7 @@ def build_world(app, factory) -> dict:
 
         (upload_dir() / stored).write_bytes(ATTACHMENT_BYTES)
     build_delivery(app, factory, orgs, users, ids)
+    build_revisions(app, orgs, users, ids)
     with app.app_context():
         get_index().reindex(_db.session)
     ids["renew_date"] = (date.today() + timedelta(days=60)).isoformat()

@@ -43,6 +43,7 @@ from tests.factories import make_challenge, make_result
 from tests.fuzz_delivery import delivery_specs
 from tests.fuzz_demands import demand_specs
 from tests.fuzz_mail import mail_specs
+from tests.fuzz_revisions import revision_specs
 from tests.sample_files import PDF
 
 TODAY = local_today()
@@ -690,6 +691,8 @@ SPECS += delivery_specs(S)
 SPECS += demand_specs(S)
 # Mailed links and the mail settings (tests/fuzz_mail.py).
 SPECS += mail_specs(S)
+# Editing published listings and the bureau's change queue (tests/fuzz_revisions.py).
+SPECS += revision_specs(S)
 
 # POST rules fuzzed elsewhere or with a reason not to.
 EXCUSED = {"/api/v1/match": "JSON endpoint, fuzzed in tests/test_fuzz_api.py"}

@@ -409,3 +409,29 @@ def test_only_the_bureau_reviews_changes(db, firm, factory, login, challenge_id)
         assert response.status_code == 403
     assert changes(db)[0].status == ChangeStatus.PENDING
     assert fetch(db, Challenge, challenge_id).bounty_fen == 50_000_000
+
+
+def test_the_access_matrix_sends_edits_that_would_go_through(
+    db, factory, login, firm, challenge_id
+):
+    """tests/access_revisions.py's forms must be valid, or a denial proves nothing."""
+    from tests.access_revisions import REVISE_CHALLENGE, REVISE_RESULT
+
+    challenge = fetch(db, Challenge, challenge_id)
+    data = {**REVISE_CHALLENGE, "deadline": challenge.deadline.isoformat()}
+    assert firm.post(f"/challenges/{challenge_id}/revise", data=data).status_code == 302
+    university = factory.org(OrgKind.UNIVERSITY)
+    owner = login(factory.user(university))
+    result = make_result(university.id)
+    data = {
+        **REVISE_RESULT,
+        "field": str(result.field_id),
+        "valid_until": result.valid_until.isoformat(),
+    }
+    assert owner.post(f"/results/{result.id}/revise", data=data).status_code == 302
+    assert [(c.kind, bool(c.challenge_id)) for c in changes(db)] == [
+        (ChangeKind.WORDING, True),
+        (ChangeKind.MATERIAL, True),
+        (ChangeKind.WORDING, False),
+        (ChangeKind.MATERIAL, False),
+    ]
