@@ -115,49 +115,45 @@ def queue():
     )
 
 
-def _change(change_id: int) -> ListingChange:
+def _decide(change_id: int, form_class: type, field: str, verb, words: tuple):
+    """Run the bureau's verdict on a change with the text of its form's `field`."""
+    refused, done = words
     change = db.session.get(ListingChange, change_id)
     if change is None:
         abort(404)
-    return change
+    form = form_class()
+    if not form.validate_on_submit():
+        flash(refused + form_problem(form), "danger")
+    else:
+        text = form[field].data or ""
+        perform(verb, change, current_user, text, success=done + change.listing.title)
+    return redirect(url_for("revisions.queue"))
 
 
 @bp.route("/bureau/changes/<int:change_id>/approve", methods=["POST"])
 @permissions.bureau_required
 def approve(change_id: int):
     """Apply a material change to the published listing."""
-    change = _change(change_id)
-    form = ChangeApproveForm()
-    if not form.validate_on_submit():
-        flash("未生效：" + form_problem(form), "danger")
-        return redirect(url_for("revisions.queue"))
-    perform(
+    return _decide(
+        change_id,
+        ChangeApproveForm,
+        "note",
         services.approve_change,
-        change,
-        current_user,
-        form.note.data or "",
-        success=f"修改已生效：{change.listing.title}",
+        ("未生效：", "修改已生效："),
     )
-    return redirect(url_for("revisions.queue"))
 
 
 @bp.route("/bureau/changes/<int:change_id>/reject", methods=["POST"])
 @permissions.bureau_required
 def reject(change_id: int):
     """Turn a material change down; the owner is told why."""
-    change = _change(change_id)
-    form = ChangeRejectForm()
-    if not form.validate_on_submit():
-        flash("未退回：" + form_problem(form), "danger")
-        return redirect(url_for("revisions.queue"))
-    perform(
+    return _decide(
+        change_id,
+        ChangeRejectForm,
+        "reason",
         services.reject_change,
-        change,
-        current_user,
-        form.reason.data or "",
-        success=f"已退回修改：{change.listing.title}",
+        ("未退回：", "已退回修改："),
     )
-    return redirect(url_for("revisions.queue"))
 
 
 # --- what the listing pages show -----------------------------------------------
