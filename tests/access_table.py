@@ -355,6 +355,7 @@ TABLE: dict[tuple[str, str], frozenset[str]] = {
     ("/bureau/changes", "GET"): STAFF,
     ("/bureau/changes/<int:change_id>/approve", "POST"): STAFF,
     ("/bureau/changes/<int:change_id>/reject", "POST"): STAFF,
+    ("/listing-changes/<int:change_id>/withdraw", "POST"): OWNER,
 }
 
 # URL parameter -> the world object it names, by default ...

@@ -86,5 +86,7 @@ def revision_specs(S) -> list:
         S("/bureau/changes/<int:change_id>/reject", "bureau",
           "/bureau/changes/{change}/reject", {"reason": "请说明下调原因"},
           _pending, SHOWN, examples=7),
+        S("/listing-changes/<int:change_id>/withdraw", "firm",
+          "/listing-changes/{change}/withdraw", {}, _pending, SHOWN, examples=4),
     ]
     # fmt: on

@@ -435,3 +435,23 @@ def test_the_access_matrix_sends_edits_that_would_go_through(
         (ChangeKind.WORDING, False),
         (ChangeKind.MATERIAL, False),
     ]
+
+
+def test_owner_withdraws_a_pending_change_and_may_propose_another(
+    db, firm, factory, login, bureau_client, challenge_id
+):
+    revise(firm, challenge_id, bounty="80")
+    [change] = changes(db)
+    url = f"/listing-changes/{change.id}/withdraw"
+    other = login(factory.user(factory.org(OrgKind.ENTERPRISE)))
+    for someone in (other, bureau_client):
+        assert someone.post(url).status_code == 403
+    assert changes(db)[0].status == ChangeStatus.PENDING
+    assert "撤回该修改" in page(firm, f"/challenges/{challenge_id}")
+    assert firm.post(url).status_code == 302
+    assert changes(db)[0].status == ChangeStatus.WITHDRAWN
+    assert "challenge_change_withdrawn" in actions(db)
+    assert "目前没有待审核的重要修改" in page(bureau_client, "/bureau/changes")
+    assert firm.post(url).status_code == 403  # only while pending
+    assert revise(firm, challenge_id, bounty="70").status_code == 302
+    assert fetch(db, Challenge, challenge_id).bounty_fen == 50_000_000

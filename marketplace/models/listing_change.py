@@ -33,6 +33,7 @@ class ChangeStatus(StrEnum):
     PENDING = "pending"
     APPROVED = "approved"
     REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
 
     @property
     def label(self) -> str:
@@ -45,6 +46,7 @@ CHANGE_STATUS_LABELS = {
     ChangeStatus.PENDING: "待科技局审核",
     ChangeStatus.APPROVED: "审核通过，已生效",
     ChangeStatus.REJECTED: "未通过审核",
+    ChangeStatus.WITHDRAWN: "已撤回",
 }
 
 

@@ -206,6 +206,7 @@ from marketplace.permissions.revisions import (
     REVISABLE_STATES,
     can_review_changes,
     can_revise,
+    can_withdraw_change,
     visible_changes,
 )
 
@@ -214,5 +215,6 @@ __all__ += [
     "REVISABLE_STATES",
     "can_review_changes",
     "can_revise",
+    "can_withdraw_change",
     "visible_changes",
 ]

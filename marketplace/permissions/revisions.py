@@ -37,6 +37,14 @@ def can_review_changes(user: Any) -> bool:
     return is_bureau(user)
 
 
+def can_withdraw_change(user: Any, change: ListingChange) -> bool:
+    """The owner's members take back a material change the bureau has not decided."""
+    return (
+        is_member_of(user, change.listing.org_id)
+        and change.status == ChangeStatus.PENDING
+    )
+
+
 def visible_changes(user: Any, listing: Challenge | Result) -> Select:
     """The listing's changes this user may see, newest first.
 

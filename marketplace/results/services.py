@@ -62,6 +62,7 @@ ACTION_LABELS = {
     "result_change_submitted": "提交重要修改，待科技局审核",
     "result_change_approved": "重要修改审核通过，已生效",
     "result_change_rejected": "重要修改未通过审核",
+    "result_change_withdrawn": "撤回待审核的重要修改",
     "adoption_submitted": "收到转化申请",
     "adoption_accepted": "接受转化申请",
     "adoption_declined": "婉拒转化申请",

@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from marketplace import permissions
-from marketplace.challenges.forms import ChallengeForm
+from marketplace.challenges.forms import ActionForm, ChallengeForm
 from marketplace.exceptions import ServiceError
 from marketplace.extensions import db
 from marketplace.listings import expiry
@@ -156,6 +156,21 @@ def reject(change_id: int):
     )
 
 
+@bp.route("/listing-changes/<int:change_id>/withdraw", methods=["POST"])
+@login_required
+def withdraw(change_id: int):
+    """The owner takes back a material change the bureau has not decided yet."""
+    change = db.session.get(ListingChange, change_id)
+    if change is None or not permissions.can_view(current_user, change.listing):
+        abort(404)
+    permissions.require(permissions.can_withdraw_change(current_user, change))
+    if ActionForm().validate_on_submit():
+        perform(services.withdraw_change, change, current_user, success="修改已撤回。")
+    else:
+        flash("表单已过期，请刷新页面后重试。", "danger")
+    return redirect(listing_link(change.listing))
+
+
 # --- what the listing pages show -----------------------------------------------
 
 
@@ -179,6 +194,12 @@ def change_rows(change: ListingChange) -> list[tuple[str, str, str]]:
         (LABELS.get(name, name), shown(name, old), shown(name, new))
         for name, (old, new) in change.changes.items()
     ]
+
+
+@bp.app_template_global()
+def may_withdraw_change(change: ListingChange) -> bool:
+    """Whether the current user may take back this pending change."""
+    return permissions.can_withdraw_change(current_user, change)
 
 
 @bp.app_template_global()

@@ -252,6 +252,20 @@ def reject_change(change: ListingChange, reviewer: Any, reason: str) -> None:
     )
 
 
+def withdraw_change(change: ListingChange, user: Any) -> None:
+    """The owner takes back a material change before the bureau decides on it."""
+    if not permissions.can_withdraw_change(user, change):
+        raise StateError("只有发布机构的成员可以撤回待审核的修改。")
+    change.status = ChangeStatus.WITHDRAWN
+    listing = change.listing
+    audit.record(
+        f"{listing_kind(listing)}_change_withdrawn",
+        obj=listing,
+        user=user,
+        note=summary(change.changes),
+    )
+
+
 def change_queue() -> list[ListingChange]:
     """Material changes waiting for the bureau, oldest first."""
     return list(
