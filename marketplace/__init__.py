@@ -107,6 +107,11 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(tokens_bp, url_prefix="/settings/tokens")
     app.register_blueprint(messages_bp, url_prefix="/messages")
     app.register_blueprint(ndas_bp, url_prefix="/ndas")
+    # Editing published listings: /challenges/…/revise, /results/…/revise and
+    # the bureau's /bureau/changes queue.
+    from marketplace.revisions import bp as revisions_bp
+
+    app.register_blueprint(revisions_bp)
     init_tokens(app)
 
 

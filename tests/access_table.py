@@ -59,6 +59,7 @@ from marketplace.search.sync import get_index
 from tests.access_delivery import ACCOUNT, build_delivery
 from tests.access_messages import build_messages
 from tests.access_nda import build_nda
+from tests.access_revisions import REVISE_CHALLENGE, REVISE_RESULT, build_revisions
 from tests.factories import make_challenge, make_result
 
 ROLES = (
@@ -382,6 +383,15 @@ TABLE: dict[tuple[str, str], frozenset[str]] = {
     ("/ndas/results/<int:result_id>/sign", "GET"): ORG_USERS - {"uni_a"},
     ("/ndas/results/<int:result_id>/sign", "POST"): ORG_USERS - {"uni_a"},
     ("/ndas/signatures/<int:signature_id>/pdf", "GET"): OWNER | {"inst_a"} | STAFF,
+    # Editing published listings: the owners; material changes: the bureau.
+    ("/challenges/<int:challenge_id>/revise", "GET"): OWNER,
+    ("/challenges/<int:challenge_id>/revise", "POST"): OWNER,
+    ("/results/<int:result_id>/revise", "GET"): frozenset({"uni_a"}),
+    ("/results/<int:result_id>/revise", "POST"): frozenset({"uni_a"}),
+    ("/bureau/changes", "GET"): STAFF,
+    ("/bureau/changes/<int:change_id>/approve", "POST"): STAFF,
+    ("/bureau/changes/<int:change_id>/reject", "POST"): STAFF,
+    ("/listing-changes/<int:change_id>/withdraw", "POST"): OWNER,
 }
 
 # URL parameter -> the world object it names, by default ...
@@ -411,6 +421,7 @@ DEFAULT_PARAMS = {
     "thread_id": "thread",
     "template_id": "nda_template",
     "signature_id": "nda_signature",
+    "change_id": "listing_change",
 }
 # ... and literal values for the string parameters.
 LITERAL_PARAMS = {
@@ -471,6 +482,8 @@ RULE_PARAMS = {
     "/ndas/challenges/<int:challenge_id>/sign": {"challenge_id": "challenge_nda"},
     "/ndas/results/<int:result_id>": {"result_id": "result_nda"},
     "/ndas/results/<int:result_id>/sign": {"result_id": "result_nda"},
+    "/challenges/<int:challenge_id>/revise": {"challenge_id": "challenge_revise"},
+    "/results/<int:result_id>/revise": {"result_id": "result_revise"},
 }
 # Query strings some rules need ("{key}" is a world id).
 QUERY = {
@@ -650,6 +663,10 @@ POST_DATA: dict[str, dict[str, str | list[str]]] = {
     "/ndas/results/<int:result_id>": {"choice": ""},
     "/ndas/challenges/<int:challenge_id>/sign": NDA_SIGN,
     "/ndas/results/<int:result_id>/sign": NDA_SIGN,
+    "/challenges/<int:challenge_id>/revise": REVISE_CHALLENGE,
+    "/results/<int:result_id>/revise": REVISE_RESULT,
+    "/bureau/changes/<int:change_id>/approve": {"confirm": "y", "note": "矩阵"},
+    "/bureau/changes/<int:change_id>/reject": {"reason": "矩阵测试：不予通过"},
 }
 
 # Allowed POSTs that would spoil the requests after them run last, in this order.
@@ -835,6 +852,7 @@ def build_world(app, factory) -> dict:
     build_delivery(app, factory, orgs, users, ids)
     build_messages(app, users, ids)
     build_nda(app, orgs, users, ids)
+    build_revisions(app, orgs, users, ids)
     with app.app_context():
         get_index().reindex(_db.session)
     ids["renew_date"] = (date.today() + timedelta(days=60)).isoformat()

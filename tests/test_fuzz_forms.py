@@ -45,6 +45,7 @@ from tests.fuzz_demands import demand_specs
 from tests.fuzz_mail import mail_specs
 from tests.fuzz_messages import message_specs
 from tests.fuzz_nda import nda_specs
+from tests.fuzz_revisions import revision_specs
 from tests.sample_files import PDF
 
 TODAY = local_today()
@@ -698,6 +699,8 @@ SPECS += mail_specs(S)
 SPECS += message_specs(S)
 # NDA templates, a listing's NDA and signing (tests/fuzz_nda.py).
 SPECS += nda_specs(S)
+# Editing published listings and the bureau's change queue (tests/fuzz_revisions.py).
+SPECS += revision_specs(S)
 
 # POST rules fuzzed elsewhere or with a reason not to.
 EXCUSED = {"/api/v1/match": "JSON endpoint, fuzzed in tests/test_fuzz_api.py"}

@@ -85,6 +85,11 @@ EVENT_LABELS = {
     "challenge_awarded": "确定中选方",
     "challenge_contracted": "技术合同已登记",
     "confidentiality_accepted": "接受保密承诺",
+    "challenge_revised": "修改已发布内容（文字，已生效）",
+    "challenge_change_submitted": "提交重要修改，待科技局审核",
+    "challenge_change_approved": "重要修改审核通过，已生效",
+    "challenge_change_rejected": "重要修改未通过审核",
+    "challenge_change_withdrawn": "撤回待审核的重要修改",
     # Events of the bids on the challenge (written by the proposals feature).
     "proposal_submitted": "收到揭榜申报",
     "proposal_updated": "揭榜申报修改",

@@ -149,6 +149,13 @@ def _apply(challenge: Challenge, data: ChallengeData) -> None:
     challenge.reveal_to = ChallengeReveal(data.reveal_to or ChallengeReveal.AFTER_TERMS)
 
 
+def preview(data: ChallengeData) -> Challenge:
+    """A checked, unsaved challenge holding `data` (to compare with a stored one)."""
+    draft = Challenge()
+    _apply(draft, data)
+    return draft
+
+
 # --- verbs ---------------------------------------------------------------------
 
 

@@ -30,6 +30,12 @@ from marketplace.models.listing import (
     Result,
     ResultStatus,
 )
+from marketplace.models.listing_change import (
+    CHANGE_STATUS_LABELS,
+    ChangeKind,
+    ChangeStatus,
+    ListingChange,
+)
 from marketplace.models.mail import (
     MailKind,
     MailPreference,
@@ -86,6 +92,7 @@ from marketplace.models.user import ApiToken, LoginSession, User, UserRole
 
 __all__ = [
     "CERTIFICATION_TAGS",
+    "CHANGE_STATUS_LABELS",
     "CONTRACT_TYPE_LABELS",
     "MISCONDUCT_TYPES",
     "ORG_KIND_LABELS",
@@ -100,6 +107,8 @@ __all__ = [
     "Challenge",
     "ChallengeReveal",
     "ChallengeStatus",
+    "ChangeKind",
+    "ChangeStatus",
     "Clarification",
     "ConfidentialView",
     "ConfidentialityAcceptance",
@@ -115,6 +124,7 @@ __all__ = [
     "ExemptionStatus",
     "ExpertProfile",
     "IntegrityRecord",
+    "ListingChange",
     "LoginSession",
     "LoginThrottle",
     "MailKind",

@@ -257,3 +257,22 @@ __all__ = [
     "visible_threads",
     "visible_unmet_demands",
 ]
+
+# Edits of published listings (marketplace/revisions).
+from marketplace.permissions.revisions import (
+    PUBLIC_CHANGE_STATES,
+    REVISABLE_STATES,
+    can_review_changes,
+    can_revise,
+    can_withdraw_change,
+    visible_changes,
+)
+
+__all__ += [
+    "PUBLIC_CHANGE_STATES",
+    "REVISABLE_STATES",
+    "can_review_changes",
+    "can_revise",
+    "can_withdraw_change",
+    "visible_changes",
+]

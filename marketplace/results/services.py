@@ -59,6 +59,11 @@ ACTION_LABELS = {
     "result_withdrawn": "撤回",
     "result_expired": "有效期届满",
     "result_renewed": "续期",
+    "result_revised": "修改已发布内容（文字，已生效）",
+    "result_change_submitted": "提交重要修改，待科技局审核",
+    "result_change_approved": "重要修改审核通过，已生效",
+    "result_change_rejected": "重要修改未通过审核",
+    "result_change_withdrawn": "撤回待审核的重要修改",
     "adoption_submitted": "收到转化申请",
     "adoption_accepted": "接受转化申请",
     "adoption_declined": "婉拒转化申请",
@@ -152,6 +157,13 @@ def _clean(data: ResultData) -> ResultData:
 def _apply(result: Result, data: ResultData) -> None:
     for name, value in vars(data).items():
         setattr(result, name, value.strip() if isinstance(value, str) else value)
+
+
+def preview(data: ResultData) -> Result:
+    """A checked, unsaved result holding `data` (to compare with a stored one)."""
+    draft = Result()
+    _apply(draft, _clean(data))
+    return draft
 
 
 def create_result(user: Any, data: ResultData) -> Result:

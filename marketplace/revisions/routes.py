@@ -1,0 +1,215 @@
+"""Thin views: the owner's edit of a published listing, the bureau's change queue."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from marketplace import permissions
+from marketplace.challenges.forms import ActionForm, ChallengeForm
+from marketplace.exceptions import ServiceError
+from marketplace.extensions import db
+from marketplace.listings import expiry
+from marketplace.listings.review import listing_link
+from marketplace.listings.states import local_today
+from marketplace.models import Challenge, ListingChange, Result, TechField
+from marketplace.results.forms import ResultForm
+from marketplace.revisions import bp, services
+from marketplace.revisions.fields import LABELS, material_fields, shown, summary
+from marketplace.revisions.forms import ChangeApproveForm, ChangeRejectForm
+from marketplace.views import form_problem, perform
+
+
+def _listing(model: type, listing_id: int) -> Challenge | Result:
+    """The listing, moved on if overdue; 404 unless the user may see it."""
+    listing = db.session.get(model, listing_id)
+    if listing is None:
+        abort(404)
+    expiry.refresh(listing)
+    if not permissions.can_view(current_user, listing):
+        abort(404)
+    return listing
+
+
+def _saved(outcome: services.Outcome) -> None:
+    if outcome.applied is not None:
+        flash("文字修改已生效，并记入修改记录。", "success")
+    if outcome.pending is not None:
+        flash("重要修改已提交科技局审核；审核通过前，页面继续显示原内容。", "info")
+
+
+@bp.route("/challenges/<int:challenge_id>/revise", methods=["GET", "POST"])
+@login_required
+def revise_challenge(challenge_id: int):
+    """The owner edits a challenge that is open for bids."""
+    challenge = _listing(Challenge, challenge_id)
+    permissions.require(permissions.can_revise(current_user, challenge))
+    if request.method == "POST":
+        form = ChallengeForm()
+    else:
+        form = ChallengeForm(data=ChallengeForm.data_of(challenge))
+    if form.validate_on_submit():
+        try:
+            outcome = services.revise_challenge(challenge, current_user, form.to_data())
+        except ServiceError as error:
+            db.session.rollback()
+            form.attach_error(error)
+        else:
+            db.session.commit()
+            _saved(outcome)
+            return redirect(url_for("challenges.detail", challenge_id=challenge.id))
+    return render_template(
+        "challenges/form.html",
+        form=form,
+        challenge=challenge,
+        revising=True,
+        pending=services.pending_change(challenge),
+        today_iso=local_today().isoformat(),
+    )
+
+
+@bp.route("/results/<int:result_id>/revise", methods=["GET", "POST"])
+@login_required
+def revise_result(result_id: int):
+    """The owner edits a published result."""
+    result = _listing(Result, result_id)
+    permissions.require(permissions.can_revise(current_user, result))
+    form = ResultForm()
+    form.set_field_choices(
+        db.session.scalars(select(TechField).order_by(TechField.sort_order))
+    )
+    if request.method == "GET":
+        form.fill_from(result)
+    if form.validate_on_submit():
+        try:
+            outcome = services.revise_result(result, current_user, form.to_data())
+        except ServiceError as error:
+            db.session.rollback()
+            form.attach_error(error)
+        else:
+            db.session.commit()
+            _saved(outcome)
+            return redirect(url_for("results.detail", result_id=result.id))
+    return render_template(
+        "results/edit.html",
+        form=form,
+        result=result,
+        revising=True,
+        pending=services.pending_change(result),
+    )
+
+
+# --- the bureau's queue -----------------------------------------------------------
+
+
+@bp.route("/bureau/changes")
+@permissions.bureau_required
+def queue():
+    """Material changes of published listings waiting for review, oldest first."""
+    return render_template(
+        "revisions/queue.html",
+        changes=services.change_queue(),
+        approve_form=ChangeApproveForm(),
+        reject_form=ChangeRejectForm(),
+    )
+
+
+def _decide(change_id: int, form_class: type, field: str, verb, words: tuple):
+    """Run the bureau's verdict on a change with the text of its form's `field`."""
+    refused, done = words
+    change = db.session.get(ListingChange, change_id)
+    if change is None:
+        abort(404)
+    form = form_class()
+    if not form.validate_on_submit():
+        flash(refused + form_problem(form), "danger")
+    else:
+        text = form[field].data or ""
+        perform(verb, change, current_user, text, success=done + change.listing.title)
+    return redirect(url_for("revisions.queue"))
+
+
+@bp.route("/bureau/changes/<int:change_id>/approve", methods=["POST"])
+@permissions.bureau_required
+def approve(change_id: int):
+    """Apply a material change to the published listing."""
+    return _decide(
+        change_id,
+        ChangeApproveForm,
+        "note",
+        services.approve_change,
+        ("未生效：", "修改已生效："),
+    )
+
+
+@bp.route("/bureau/changes/<int:change_id>/reject", methods=["POST"])
+@permissions.bureau_required
+def reject(change_id: int):
+    """Turn a material change down; the owner is told why."""
+    return _decide(
+        change_id,
+        ChangeRejectForm,
+        "reason",
+        services.reject_change,
+        ("未退回：", "已退回修改："),
+    )
+
+
+@bp.route("/listing-changes/<int:change_id>/withdraw", methods=["POST"])
+@login_required
+def withdraw(change_id: int):
+    """The owner takes back a material change the bureau has not decided yet."""
+    change = db.session.get(ListingChange, change_id)
+    if change is None or not permissions.can_view(current_user, change.listing):
+        abort(404)
+    permissions.require(permissions.can_withdraw_change(current_user, change))
+    if ActionForm().validate_on_submit():
+        perform(services.withdraw_change, change, current_user, success="修改已撤回。")
+    else:
+        flash("表单已过期，请刷新页面后重试。", "danger")
+    return redirect(listing_link(change.listing))
+
+
+# --- what the listing pages show -----------------------------------------------
+
+
+@bp.app_template_global()
+def may_revise(listing: Challenge | Result) -> bool:
+    """Whether the current user may edit this published listing."""
+    return permissions.can_revise(current_user, listing)
+
+
+@bp.app_template_global()
+def listing_history(listing: Challenge | Result) -> list[ListingChange]:
+    """The listing's changes the current user may see, newest first."""
+    query = permissions.visible_changes(current_user, listing)
+    return list(db.session.scalars(query.limit(100)))
+
+
+@bp.app_template_global()
+def change_rows(change: ListingChange) -> list[tuple[str, str, str]]:
+    """(field label, old value, new value) rows of a change, as pages show them."""
+    return [
+        (LABELS.get(name, name), shown(name, old), shown(name, new))
+        for name, (old, new) in change.changes.items()
+    ]
+
+
+@bp.app_template_global()
+def may_withdraw_change(change: ListingChange) -> bool:
+    """Whether the current user may take back this pending change."""
+    return permissions.can_withdraw_change(current_user, change)
+
+
+@bp.app_template_global()
+def change_link(change: ListingChange) -> str:
+    """The page of the listing a change is about."""
+    return listing_link(change.listing)
+
+
+
+@bp.app_template_global()
+def material_labels(listing: Challenge | Result) -> str:
+    """The names of the listing's material fields, in one line."""
+    return summary(dict.fromkeys(material_fields(listing)))
