@@ -70,6 +70,7 @@ def register_blueprints(app: Flask) -> None:
     from marketplace.deals import bp as deals_bp
     from marketplace.demands import bp as demands_bp
     from marketplace.experts import bp as experts_bp
+    from marketplace.files import bp as files_bp
     from marketplace.integrity import bp as integrity_bp
     from marketplace.main import bp as main_bp
     from marketplace.matching import bp as matching_bp
@@ -103,6 +104,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     app.register_blueprint(stats_bp, url_prefix="/stats")
     app.register_blueprint(tokens_bp, url_prefix="/settings/tokens")
+    app.register_blueprint(files_bp, url_prefix="/files")
     init_tokens(app)
 
 

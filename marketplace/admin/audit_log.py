@@ -13,6 +13,7 @@ from marketplace.contracts.corrections import ACTION_LABELS as CORRECTION_LABELS
 from marketplace.contracts.routes import STATUS_LABELS as CONTRACT_STATUS_LABELS
 from marketplace.date_filters import read_range, within
 from marketplace.extensions import db
+from marketplace.files.services import ACTION_LABELS as FILE_ACTION_LABELS
 from marketplace.models import AuditEvent, Organisation, User
 from marketplace.money import format_wan
 from marketplace.permissions import sysadmin_required
@@ -30,6 +31,7 @@ CSV_MAX_ROWS = 50_000
 ACTION_LABELS = {
     **PROJECT_ACTION_LABELS,
     **CORRECTION_LABELS,
+    **FILE_ACTION_LABELS,
     "contract_recorded": "提交技术合同",
     "contract_registered": "科技局登记合同",
     "contract_rejected": "科技局退回合同",

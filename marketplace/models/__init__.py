@@ -20,6 +20,12 @@ from marketplace.models.expert import (
     PanelStatus,
     ReviewPanel,
 )
+from marketplace.models.files import (
+    ORG_DOCUMENT_KIND_LABELS,
+    ListingAttachment,
+    OrgDocument,
+    OrgDocumentKind,
+)
 from marketplace.models.integrity import MISCONDUCT_TYPES, IntegrityRecord
 from marketplace.models.listing import (
     Challenge,
@@ -73,6 +79,7 @@ __all__ = [
     "CERTIFICATION_TAGS",
     "CONTRACT_TYPE_LABELS",
     "MISCONDUCT_TYPES",
+    "ORG_DOCUMENT_KIND_LABELS",
     "ORG_KIND_LABELS",
     "PRUNED_MARK",
     "Acceptance",
@@ -98,6 +105,7 @@ __all__ = [
     "ExemptionStatus",
     "ExpertProfile",
     "IntegrityRecord",
+    "ListingAttachment",
     "LoginSession",
     "LoginThrottle",
     "MailKind",
@@ -108,6 +116,8 @@ __all__ = [
     "MilestoneStatus",
     "Notification",
     "OrgCertification",
+    "OrgDocument",
+    "OrgDocumentKind",
     "OrgKind",
     "Organisation",
     "OutgoingMail",

@@ -20,6 +20,13 @@ from marketplace.permissions.delivery import (
     can_view_project,
     expert_profile,
 )
+from marketplace.permissions.files import (
+    can_download_listing_file,
+    can_manage_listing_files,
+    can_manage_org_documents,
+    can_view_listing,
+    can_view_org_documents,
+)
 from marketplace.permissions.guards import (
     _EDIT_CHECKS,
     _VIEW_CHECKS,
@@ -131,6 +138,7 @@ __all__ = [
     "can_deliver",
     "can_direct_award",
     "can_download_attachment",
+    "can_download_listing_file",
     "can_edit",
     "can_edit_challenge",
     "can_edit_org",
@@ -139,7 +147,9 @@ __all__ = [
     "can_import_listings",
     "can_manage_acceptance",
     "can_manage_experts",
+    "can_manage_listing_files",
     "can_manage_members",
+    "can_manage_org_documents",
     "can_plan_project",
     "can_post_challenge",
     "can_publish",
@@ -160,7 +170,9 @@ __all__ = [
     "can_view_deal",
     "can_view_integrity_record",
     "can_view_leads",
+    "can_view_listing",
     "can_view_org",
+    "can_view_org_documents",
     "can_view_panel_results",
     "can_view_project",
     "can_view_proposal",
