@@ -42,6 +42,7 @@ from tests.conftest import PASSWORD
 from tests.factories import make_challenge, make_result
 from tests.fuzz_delivery import delivery_specs
 from tests.fuzz_demands import demand_specs
+from tests.fuzz_files import file_specs
 from tests.fuzz_mail import mail_specs
 from tests.sample_files import PDF
 
@@ -690,6 +691,8 @@ SPECS += delivery_specs(S)
 SPECS += demand_specs(S)
 # Mailed links and the mail settings (tests/fuzz_mail.py).
 SPECS += mail_specs(S)
+# Listing attachments and verification documents (tests/fuzz_files.py).
+SPECS += file_specs(S)
 
 # POST rules fuzzed elsewhere or with a reason not to.
 EXCUSED = {"/api/v1/match": "JSON endpoint, fuzzed in tests/test_fuzz_api.py"}
