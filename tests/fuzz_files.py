@@ -40,6 +40,13 @@ def _org_document(w: Any) -> dict:
     return {"org": org_id, "d": w.run(db.session.scalar, newest)}
 
 
+def _with_file(**data: str):
+    """Valid values plus a good file, fresh for every request."""
+    # The fuzzer replaces the file with its own; tests/test_hidden_fields.py
+    # posts it as it is, so that its plain request really stores something.
+    return lambda w, ctx: {**data, "attachments": (io.BytesIO(PDF), "图纸.pdf")}
+
+
 def file_specs(S) -> list:
     """The specs, built with test_fuzz_forms' spec builder."""
     shown = [f"{who}:/challenges/{{c}}" for who in ("firm", "anon", "institute")]
@@ -47,11 +54,12 @@ def file_specs(S) -> list:
     # fmt: off
     return [
         S("/files/listings/<kind>/<int:listing_id>", "firm",
-          "/files/listings/challenge/{c}", {"label": "设备规格书", "confidential": "y"},
+          "/files/listings/challenge/{c}",
+          _with_file(label="设备规格书", confidential="y"),
           lambda w: {"c": w.challenge()},
           [*shown, "firm:/files/listings/challenge/{c}"], files=True, examples=12),
         S("/files/listings/<kind>/<int:listing_id>", "institute",
-          "/files/listings/result/{r}", {"label": "专利证书"},
+          "/files/listings/result/{r}", _with_file(label="专利证书"),
           lambda w: {"r": w.result()},
           ["institute:/results/{r}", "anon:/results/{r}", "firm:/results/{r}"],
           files=True, examples=6),
@@ -59,7 +67,7 @@ def file_specs(S) -> list:
           "/files/listing-files/{f}/remove", {"confirm": "y"}, _listing_file,
           [*shown, "firm:/files/listings/challenge/{c}"], examples=5),
         S("/files/orgs/<int:org_id>", "firm", "/files/orgs/{org}",
-          {"kind": "business_licence"}, lambda w: {"org": w.org("firm").id},
+          _with_file(kind="business_licence"), lambda w: {"org": w.org("firm").id},
           [*org_pages, "bureau:/bureau/verifications"], files=True, examples=10),
         S("/files/org-documents/<int:document_id>/remove", "firm",
           "/files/org-documents/{d}/remove", {"confirm": "y"}, _org_document,
