@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, url_for
@@ -48,14 +49,36 @@ def _visible_listing(kind: str, listing_id: int) -> Challenge | Result:
     return listing
 
 
-def _commit_or_discard(rows: list[Any]) -> None:
-    """Commit new file rows; if the commit fails, their files go too."""
+def _uploaded(form: Any, add: Callable[[], list[Any]], back: str, done: str):
+    """On a valid POST run the upload verb: the redirect once stored, else None."""
+    if not form.validate_on_submit():
+        return None
+    try:
+        rows = add()
+    except ServiceError as error:
+        db.session.rollback()
+        form.attach_error(error)
+        return None
     try:
         db.session.commit()
     except BaseException:
+        # The files were written before the rows: without rows they must go.
         db.session.rollback()
         uploads.discard(row.stored_name for row in rows)
         raise
+    flash(done.format(len(rows)), "success")
+    return redirect(back)
+
+
+def _removed(remove: Callable[[Any, Any], str], row: Any, back: str, done: str):
+    """Run a removal verb once the confirmation is ticked, then drop the file."""
+    if confirmed():
+        stored_name = remove(row, current_user)
+        db.session.commit()
+        # Only once the row is gone for good may its file go too.
+        uploads.discard([stored_name])
+        flash(done, "success")
+    return redirect(back)
 
 
 @bp.app_template_global()
@@ -94,22 +117,20 @@ def listing(kind: str, listing_id: int):
     item = _visible_listing(kind, listing_id)
     permissions.require(permissions.can_manage_listing_files(current_user, item))
     form = ListingFilesForm()
-    if form.validate_on_submit():
-        try:
-            rows = services.add_listing_files(
-                item,
-                current_user,
-                form.attachments.data,
-                confidential=bool(form.confidential.data),
-                label=form.label.data or "",
-            )
-        except ServiceError as error:
-            db.session.rollback()
-            form.attach_error(error)
-        else:
-            _commit_or_discard(rows)
-            flash(f"已上传 {len(rows)} 个附件。", "success")
-            return redirect(url_for("files.listing", kind=kind, listing_id=item.id))
+    done = _uploaded(
+        form,
+        lambda: services.add_listing_files(
+            item,
+            current_user,
+            form.attachments.data,
+            confidential=bool(form.confidential.data),
+            label=form.label.data or "",
+        ),
+        url_for("files.listing", kind=kind, listing_id=item.id),
+        "已上传 {} 个附件。",
+    )
+    if done is not None:
+        return done
     return render_template(
         "files/listing.html",
         listing=item,
@@ -148,14 +169,7 @@ def remove_listing_file(listing_file_id: int):
         abort(404)
     permissions.require(permissions.can_manage_listing_files(current_user, owner))
     back = url_for("files.listing", kind=_kind_of(owner), listing_id=owner.id)
-    if not confirmed():
-        return redirect(back)
-    stored_name = services.remove_listing_file(item, current_user)
-    db.session.commit()
-    # Only once the row is gone for good may its file go too.
-    uploads.discard([stored_name])
-    flash("附件已删除。", "success")
-    return redirect(back)
+    return _removed(services.remove_listing_file, item, back, "附件已删除。")
 
 
 def _org(org_id: int) -> Organisation:
@@ -172,21 +186,19 @@ def org(org_id: int):
     found = _org(org_id)
     permissions.require(permissions.can_manage_org_documents(current_user, found))
     form = OrgDocumentsForm()
-    if form.validate_on_submit():
-        try:
-            rows = services.add_org_documents(
-                found,
-                current_user,
-                form.attachments.data,
-                OrgDocumentKind(form.kind.data),
-            )
-        except ServiceError as error:
-            db.session.rollback()
-            form.attach_error(error)
-        else:
-            _commit_or_discard(rows)
-            flash(f"已上传 {len(rows)} 份认证材料。", "success")
-            return redirect(url_for("files.org", org_id=found.id))
+    done = _uploaded(
+        form,
+        lambda: services.add_org_documents(
+            found,
+            current_user,
+            form.attachments.data,
+            OrgDocumentKind(form.kind.data),
+        ),
+        url_for("files.org", org_id=found.id),
+        "已上传 {} 份认证材料。",
+    )
+    if done is not None:
+        return done
     return render_template(
         "files/org.html",
         org=found,
@@ -217,10 +229,4 @@ def remove_org_document(document_id: int):
     allowed = permissions.can_manage_org_documents(current_user, document.org)
     permissions.require(allowed)
     back = url_for("files.org", org_id=document.org_id)
-    if not confirmed():
-        return redirect(back)
-    stored_name = services.remove_org_document(document, current_user)
-    db.session.commit()
-    uploads.discard([stored_name])
-    flash("认证材料已删除。", "success")
-    return redirect(back)
+    return _removed(services.remove_org_document, document, back, "认证材料已删除。")

@@ -42,6 +42,30 @@ def _chosen(files: Iterable[Any] | None) -> list[Any]:
     return [f for f in files or [] if f and getattr(f, "filename", "")]
 
 
+def _store(
+    files: Iterable[Any] | None, existing: int, limit: int, too_many: str, kinds
+) -> list[uploads.StoredFile]:
+    """The chosen files, within the count limit, checked by content and kept."""
+    chosen = _chosen(files)
+    if not chosen:
+        raise ServiceError("请选择要上传的文件。", "attachments")
+    if existing + len(chosen) > limit:
+        raise ServiceError(too_many, "attachments")
+    return uploads.store_all(chosen, kinds)
+
+
+def _added(rows: list[Any], action: str, obj: Any, user: Any, note) -> None:
+    db.session.add_all(rows)
+    for row in rows:
+        audit.record(action, obj=obj, user=user, note=note(row))
+
+
+def _removed(row: Any, action: str, obj: Any, user: Any, note: str) -> str:
+    audit.record(action, obj=obj, user=user, note=note)
+    db.session.delete(row)
+    return row.stored_name
+
+
 def _columns(item: uploads.StoredFile, user: Any) -> dict[str, Any]:
     return {
         "original_name": item.original_name,
@@ -90,12 +114,9 @@ def add_listing_files(
     label: str = "",
 ) -> list[ListingAttachment]:
     """Check and attach files to a listing, all public or all confidential."""
-    chosen = _chosen(files)
-    if not chosen:
-        raise ServiceError("请选择要上传的文件。", "attachments")
-    if len(listing_files(listing)) + len(chosen) > MAX_LISTING_FILES:
-        raise ServiceError(f"每条信息最多 {MAX_LISTING_FILES} 个附件。", "attachments")
-    stored = uploads.store_all(chosen, LISTING_KINDS)
+    too_many = f"每条信息最多 {MAX_LISTING_FILES} 个附件。"
+    existing = len(listing_files(listing))
+    stored = _store(files, existing, MAX_LISTING_FILES, too_many, LISTING_KINDS)
     rows = [
         ListingAttachment(
             **_target(listing),
@@ -105,28 +126,18 @@ def add_listing_files(
         )
         for item in stored
     ]
-    db.session.add_all(rows)
-    for row in rows:
-        audit.record(
-            "listing_file_added",
-            obj=listing,
-            user=user,
-            note=f"{_visibility(confidential)}附件：{row.original_name}",
-        )
+    visibility = _visibility(confidential)
+    _added(
+        rows, "listing_file_added", listing, user,
+        lambda row: f"{visibility}附件：{row.original_name}",
+    )  # fmt: skip
     return rows
 
 
 def remove_listing_file(item: ListingAttachment, user: Any) -> str:
     """Delete a listing's file row; returns the stored name to discard after commit."""
-    listing = listing_of(item)
-    audit.record(
-        "listing_file_removed",
-        obj=listing,
-        user=user,
-        note=f"{_visibility(item.confidential)}附件：{item.original_name}",
-    )
-    db.session.delete(item)
-    return item.stored_name
+    note = f"{_visibility(item.confidential)}附件：{item.original_name}"
+    return _removed(item, "listing_file_removed", listing_of(item), user, note)
 
 
 def org_documents(org: Organisation) -> list[OrgDocument]:
@@ -139,34 +150,21 @@ def add_org_documents(
     org: Organisation, user: Any, files: Iterable[Any] | None, kind: OrgDocumentKind
 ) -> list[OrgDocument]:
     """Check and keep verification documents (scans as PDF or images) of an org."""
-    chosen = _chosen(files)
-    if not chosen:
-        raise ServiceError("请选择要上传的文件。", "attachments")
-    if len(org_documents(org)) + len(chosen) > MAX_ORG_DOCUMENTS:
-        raise ServiceError(f"认证材料最多 {MAX_ORG_DOCUMENTS} 份。", "attachments")
-    stored = uploads.store_all(chosen, ORG_DOCUMENT_KINDS)
+    too_many = f"认证材料最多 {MAX_ORG_DOCUMENTS} 份。"
+    existing = len(org_documents(org))
+    stored = _store(files, existing, MAX_ORG_DOCUMENTS, too_many, ORG_DOCUMENT_KINDS)
     rows = [
         OrgDocument(org_id=org.id, kind=kind, **_columns(item, user))
         for item in stored
     ]
-    db.session.add_all(rows)
-    for row in rows:
-        audit.record(
-            "org_document_added",
-            obj=org,
-            user=user,
-            note=f"{kind.label}：{row.original_name}",
-        )
+    _added(
+        rows, "org_document_added", org, user,
+        lambda row: f"{kind.label}：{row.original_name}",
+    )  # fmt: skip
     return rows
 
 
 def remove_org_document(document: OrgDocument, user: Any) -> str:
     """Delete a verification document's row; returns the stored name to discard."""
-    audit.record(
-        "org_document_removed",
-        obj=document.org,
-        user=user,
-        note=f"{document.kind.label}：{document.original_name}",
-    )
-    db.session.delete(document)
-    return document.stored_name
+    note = f"{document.kind.label}：{document.original_name}"
+    return _removed(document, "org_document_removed", document.org, user, note)
