@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from marketplace import uploads
+from marketplace.creditcode import make_credit_code
 from marketplace.exceptions import ServiceError
 from marketplace.models import (
     AuditEvent,
@@ -304,3 +305,19 @@ def test_org_documents_for_the_bureau_only(
         select(AuditEvent.action).where(AuditEvent.object_id == org_id)
     ).all()
     assert {"org_document_added", "org_document_removed"} <= set(actions)
+
+
+def test_the_registrant_is_the_first_verification_contact(db, client, bureau_client):
+    data = {
+        "kind": "enterprise",
+        "org_name": "联系人测试企业",
+        "credit_code": make_credit_code("411702", 8801),
+        "region": "411702",
+        "name": "钱经理",
+        "email": "qian@example.cn",
+        "password": "Passw0rd-x1",
+        "confirm": "Passw0rd-x1",
+    }
+    assert client.post("/auth/signup", data=data).status_code == 302
+    queue = bureau_client.get("/bureau/verifications").get_data(as_text=True)
+    assert "认证联系人：钱经理" in queue and "认证材料：" in queue
