@@ -70,6 +70,7 @@ def register_blueprints(app: Flask) -> None:
     from marketplace.deals import bp as deals_bp
     from marketplace.demands import bp as demands_bp
     from marketplace.experts import bp as experts_bp
+    from marketplace.files import bp as files_bp
     from marketplace.integrity import bp as integrity_bp
     from marketplace.main import bp as main_bp
     from marketplace.matching import bp as matching_bp
@@ -112,6 +113,7 @@ def register_blueprints(app: Flask) -> None:
     from marketplace.revisions import bp as revisions_bp
 
     app.register_blueprint(revisions_bp)
+    app.register_blueprint(files_bp, url_prefix="/files")
     init_tokens(app)
 
 

@@ -392,6 +392,18 @@ TABLE: dict[tuple[str, str], frozenset[str]] = {
     ("/bureau/changes/<int:change_id>/approve", "POST"): STAFF,
     ("/bureau/changes/<int:change_id>/reject", "POST"): STAFF,
     ("/listing-changes/<int:change_id>/withdraw", "POST"): OWNER,
+    # Listing attachments: enterprise A manages its challenge's files; the one
+    # opened here is confidential (owner and bureau; nobody accepted the terms).
+    ("/files/listings/<kind>/<int:listing_id>", "GET"): OWNER,
+    ("/files/listings/<kind>/<int:listing_id>", "POST"): OWNER,
+    ("/files/listing-files/<int:listing_file_id>", "GET"): OWNER | STAFF,
+    ("/files/listing-files/<int:listing_file_id>/remove", "POST"): OWNER,
+    # Verification documents: enterprise A's admin and the bureau alone.
+    ("/files/orgs/<int:org_id>", "GET"): ORG_ADMIN_A,
+    ("/files/orgs/<int:org_id>", "POST"): ORG_ADMIN_A,
+    ("/files/org-documents/<int:document_id>", "GET"): frozenset({"ent_a_admin"})
+    | STAFF,
+    ("/files/org-documents/<int:document_id>/remove", "POST"): ORG_ADMIN_A,
 }
 
 # URL parameter -> the world object it names, by default ...
@@ -422,6 +434,8 @@ DEFAULT_PARAMS = {
     "template_id": "nda_template",
     "signature_id": "nda_signature",
     "change_id": "listing_change",
+    "listing_file_id": "listing_file_secret",
+    "document_id": "org_document",
 }
 # ... and literal values for the string parameters.
 LITERAL_PARAMS = {
@@ -447,6 +461,13 @@ RULE_PARAMS = {
     "/results/applications/<int:proposal_id>/decline": {"proposal_id": "application"},
     "/results/applications/<int:proposal_id>/withdraw": {"proposal_id": "application"},
     "/bureau/verifications/<int:org_id>/verify": {"org_id": "org:pending"},
+    "/files/listings/<kind>/<int:listing_id>": {"listing_id": "challenge"},
+    "/files/listing-files/<int:listing_file_id>/remove": {
+        "listing_file_id": "listing_file_spare"
+    },
+    "/files/org-documents/<int:document_id>/remove": {
+        "document_id": "org_document_spare"
+    },
     "/bureau/verifications/<int:org_id>/refuse": {"org_id": "org:pending"},
     "/admin/users/<int:user_id>/reactivate": {"user_id": "user:inactive"},
     "/experts/<int:expert_id>/reinstate": {"expert_id": "expert_retired"},
@@ -519,6 +540,8 @@ POST_DATA: dict[str, dict[str, str | list[str]]] = {
     "/challenges/<int:challenge_id>/withdraw": {"confirm": "y", "note": "撤回"},
     # Irreversible actions carry their confirmation tick (checked on the server).
     "/challenges/<int:challenge_id>/close-bidding": {"confirm": "y"},
+    "/files/listing-files/<int:listing_file_id>/remove": {"confirm": "y"},
+    "/files/org-documents/<int:document_id>/remove": {"confirm": "y"},
     "/projects/<int:project_id>/begin": {"confirm": "y"},
     "/projects/<int:project_id>/agree": {"confirm": "y"},
     "/projects/<int:project_id>/relist": {"confirm": "y"},
@@ -853,7 +876,47 @@ def build_world(app, factory) -> dict:
     build_messages(app, users, ids)
     build_nda(app, orgs, users, ids)
     build_revisions(app, orgs, users, ids)
+    _build_files(app, users, ids)
     with app.app_context():
         get_index().reindex(_db.session)
     ids["renew_date"] = (date.today() + timedelta(days=60)).isoformat()
     return {"ids": ids, "orgs": orgs, "users": users}
+
+
+def _build_files(app, users: dict, ids: dict) -> None:
+    """Files on A's open challenge and enterprise A's verification documents."""
+    from marketplace.models import ListingAttachment, OrgDocument
+    from marketplace.uploads import upload_dir
+
+    def columns(tag: str, user: str) -> dict:
+        stored = hashlib.sha256(f"matrix-file-{tag}".encode()).hexdigest()[:32]
+        (upload_dir() / stored).write_bytes(ATTACHMENT_BYTES)
+        return {
+            "original_name": f"{tag}.pdf",
+            "stored_name": stored,
+            "content_type": "application/pdf",
+            "size_bytes": len(ATTACHMENT_BYTES),
+            "sha256": hashlib.sha256(ATTACHMENT_BYTES).hexdigest(),
+            "uploaded_by_id": users[user].id,
+        }
+
+    with app.app_context():
+        rows = {
+            "listing_file_secret": ListingAttachment(
+                challenge_id=ids["challenge"],
+                confidential=True,
+                **columns("保密图纸", "ent_a"),
+            ),
+            "listing_file_spare": ListingAttachment(
+                challenge_id=ids["challenge"], **columns("规格书", "ent_a")
+            ),
+            "org_document": OrgDocument(
+                org_id=ids["org:ent_a"], **columns("营业执照", "ent_a_admin")
+            ),
+            "org_document_spare": OrgDocument(
+                org_id=ids["org:ent_a"], **columns("其他证明", "ent_a_admin")
+            ),
+        }
+        _db.session.add_all(rows.values())
+        _db.session.commit()
+        ids.update({name: row.id for name, row in rows.items()})

@@ -28,3 +28,37 @@ def one_page_pdf(line: str = "Technical proposal") -> bytes:
 
 
 PDF = one_page_pdf()
+
+
+def image(kind: str = "PNG", size: tuple[int, int] = (8, 6)) -> bytes:
+    """A small image (a drawing or a scan) in the given Pillow format."""
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", size, (200, 30, 30)).save(out, kind)
+    return out.getvalue()
+
+
+def docx(text: str = "规格书") -> bytes:
+    """A minimal Word document: the content types and the main part."""
+    import io
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("word/document.xml", f"<w:document>{text}</w:document>")
+    return out.getvalue()
+
+
+def xlsx() -> bytes:
+    """A real (empty) workbook, as openpyxl writes it."""
+    import io
+
+    from openpyxl import Workbook
+
+    out = io.BytesIO()
+    Workbook().save(out)
+    return out.getvalue()

@@ -42,6 +42,7 @@ from tests.conftest import PASSWORD
 from tests.factories import make_challenge, make_result
 from tests.fuzz_delivery import delivery_specs
 from tests.fuzz_demands import demand_specs
+from tests.fuzz_files import file_specs
 from tests.fuzz_mail import mail_specs
 from tests.fuzz_messages import message_specs
 from tests.fuzz_nda import nda_specs
@@ -701,6 +702,8 @@ SPECS += message_specs(S)
 SPECS += nda_specs(S)
 # Editing published listings and the bureau's change queue (tests/fuzz_revisions.py).
 SPECS += revision_specs(S)
+# Listing attachments and verification documents (tests/fuzz_files.py).
+SPECS += file_specs(S)
 
 # POST rules fuzzed elsewhere or with a reason not to.
 EXCUSED = {"/api/v1/match": "JSON endpoint, fuzzed in tests/test_fuzz_api.py"}

@@ -13,6 +13,7 @@ from marketplace.contracts.corrections import ACTION_LABELS as CORRECTION_LABELS
 from marketplace.contracts.routes import STATUS_LABELS as CONTRACT_STATUS_LABELS
 from marketplace.date_filters import read_range, within
 from marketplace.extensions import db
+from marketplace.files.services import ACTION_LABELS as FILE_ACTION_LABELS
 from marketplace.messages.services import ACTION_LABELS as MESSAGE_ACTION_LABELS
 from marketplace.models import AuditEvent, Organisation, User
 from marketplace.money import format_wan
@@ -34,6 +35,7 @@ ACTION_LABELS = {
     **CORRECTION_LABELS,
     **MESSAGE_ACTION_LABELS,
     **NDA_ACTION_LABELS,
+    **FILE_ACTION_LABELS,
     "contract_recorded": "提交技术合同",
     "contract_registered": "科技局登记合同",
     "contract_rejected": "科技局退回合同",

@@ -149,6 +149,8 @@ def register_organisation(
     org = create_organisation(
         name=org_name, kind=kind, region_code=region_code, credit_code=credit_code
     )
+    # Until the admin names someone else, the bureau calls the registrant.
+    org.contact_person = (name or "").strip()[:60]
     if email_taken(email):
         hash_password(password)  # the same work as a real sign-up
         return None

@@ -101,6 +101,8 @@ EVENT_LABELS = {
     "consortium_declined": "联合体成员拒绝参加",
     "deal_opened": "开启撮合项目",
     **NDA_ACTION_LABELS,
+    "listing_file_added": "上传附件",
+    "listing_file_removed": "删除附件",
 }
 # Proposal states, for the timeline (listing states come from STATUS_LABELS).
 PROPOSAL_STATE_LABELS = {

@@ -20,6 +20,12 @@ from marketplace.models.expert import (
     PanelStatus,
     ReviewPanel,
 )
+from marketplace.models.files import (
+    ORG_DOCUMENT_KIND_LABELS,
+    ListingAttachment,
+    OrgDocument,
+    OrgDocumentKind,
+)
 from marketplace.models.integrity import MISCONDUCT_TYPES, IntegrityRecord
 from marketplace.models.listing import (
     Challenge,
@@ -95,6 +101,7 @@ __all__ = [
     "CHANGE_STATUS_LABELS",
     "CONTRACT_TYPE_LABELS",
     "MISCONDUCT_TYPES",
+    "ORG_DOCUMENT_KIND_LABELS",
     "ORG_KIND_LABELS",
     "PRUNED_MARK",
     "Acceptance",
@@ -124,6 +131,7 @@ __all__ = [
     "ExemptionStatus",
     "ExpertProfile",
     "IntegrityRecord",
+    "ListingAttachment",
     "ListingChange",
     "LoginSession",
     "LoginThrottle",
@@ -141,6 +149,8 @@ __all__ = [
     "NdaVersion",
     "Notification",
     "OrgCertification",
+    "OrgDocument",
+    "OrgDocumentKind",
     "OrgKind",
     "Organisation",
     "OutgoingMail",

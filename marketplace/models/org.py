@@ -82,6 +82,8 @@ class Organisation(TimestampMixin, Base):
     description: Mapped[str] = mapped_column(Text, default="")
     website: Mapped[str] = mapped_column(String(200), default="")
     contact_phone: Mapped[str] = mapped_column(String(40), default="")
+    # The person the bureau calls about verification (认证联系人).
+    contact_person: Mapped[str] = mapped_column(String(60), default="")
     verification_status: Mapped[VerificationStatus] = mapped_column(
         str_enum(VerificationStatus, "verification_status"),
         default=VerificationStatus.PENDING,

@@ -54,6 +54,12 @@ class ProfileForm(BaseForm):
         ],
     )
     contact_phone = phone_field()
+    contact_person = StringField(
+        "认证联系人",
+        filters=[strip_filter],
+        validators=[Length(max=60), SafeText()],
+        description="科技局审核时联系的人员，仅科技局和本机构管理员可见。",
+    )
 
 
 class MemberForm(BaseForm):

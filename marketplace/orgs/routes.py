@@ -103,6 +103,7 @@ def edit(org_id: int):
                 description=form.description.data or "",
                 website=form.website.data or "",
                 contact_phone=form.contact_phone.data or "",
+                contact_person=form.contact_person.data or "",
             )
         except ServiceError as error:
             db.session.rollback()

@@ -30,6 +30,7 @@ def update_profile(
     description: str,
     website: str,
     contact_phone: str,
+    contact_person: str | None = None,
 ) -> bool:
     """Save the profile; changing name, code or region sends it back for review.
 
@@ -66,6 +67,8 @@ def update_profile(
     org.description = description.strip()
     org.website = website.strip()
     org.contact_phone = identifiers.check_phone(contact_phone)
+    if contact_person is not None:
+        org.contact_person = contact_person.strip()[:60]
     reverify = identity_changed and not org.is_bureau and org.verified
     before = org.verification_status
     if reverify:

@@ -69,6 +69,8 @@ ACTION_LABELS = {
     "adoption_declined": "婉拒转化申请",
     "adoption_withdrawn": "转化申请被撤回",
     **NDA_ACTION_LABELS,
+    "listing_file_added": "上传附件",
+    "listing_file_removed": "删除附件",
 }
 
 

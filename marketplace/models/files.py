@@ -1,0 +1,97 @@
+"""Files on listings (spec sheets, drawings, certificates) and on organisations."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from marketplace.models.base import Base, str_enum, utcnow
+from marketplace.models.org import Organisation
+
+
+class StoredFileColumns:
+    """What every stored upload records: names, type, size and checksum."""
+
+    original_name: Mapped[str] = mapped_column(String(255))
+    stored_name: Mapped[str] = mapped_column(String(64), unique=True)
+    content_type: Mapped[str] = mapped_column(String(100))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    uploaded_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow
+    )
+
+
+class ListingAttachment(StoredFileColumns, Base):
+    """A file on a challenge or a result, public or confidential (保密附件)."""
+
+    __tablename__ = "listing_attachments"
+    __table_args__ = (
+        CheckConstraint("size_bytes >= 0", name="size"),
+        CheckConstraint(
+            "(challenge_id IS NULL) <> (result_id IS NULL)", name="one_listing"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    challenge_id: Mapped[int | None] = mapped_column(
+        ForeignKey("challenges.id", ondelete="CASCADE"), index=True
+    )
+    result_id: Mapped[int | None] = mapped_column(
+        ForeignKey("results.id", ondelete="CASCADE"), index=True
+    )
+    label: Mapped[str] = mapped_column(String(100), default="")
+    confidential: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    @property
+    def title(self) -> str:
+        """What the page calls the file: its label, or else its name."""
+        return self.label or self.original_name
+
+
+class OrgDocumentKind(StrEnum):
+    """What a verification document proves."""
+
+    BUSINESS_LICENCE = "business_licence"
+    OTHER = "other"
+
+    @property
+    def label(self) -> str:
+        """Chinese name of the kind."""
+        return ORG_DOCUMENT_KIND_LABELS[self]
+
+
+ORG_DOCUMENT_KIND_LABELS = {
+    OrgDocumentKind.BUSINESS_LICENCE: "营业执照",
+    OrgDocumentKind.OTHER: "其他证明",
+}
+
+
+class OrgDocument(StoredFileColumns, Base):
+    """A verification document (营业执照 scan and the like) the bureau checks."""
+
+    __tablename__ = "org_documents"
+    __table_args__ = (CheckConstraint("size_bytes >= 0", name="size"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    org_id: Mapped[int] = mapped_column(
+        ForeignKey("organisations.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[OrgDocumentKind] = mapped_column(
+        str_enum(OrgDocumentKind, "org_document_kind"),
+        default=OrgDocumentKind.BUSINESS_LICENCE,
+    )
+
+    org: Mapped[Organisation] = relationship()
