@@ -58,6 +58,7 @@ from marketplace.models.project import (
 )
 from marketplace.models.proposal import (
     Attachment,
+    DeclineReason,
     MemberStatus,
     Proposal,
     ProposalKind,
@@ -92,6 +93,7 @@ __all__ = [
     "Deal",
     "DealEvent",
     "DealStage",
+    "DeclineReason",
     "Deliverable",
     "DeliverableFile",
     "Exemption",

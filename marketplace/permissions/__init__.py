@@ -6,6 +6,10 @@
 
 from __future__ import annotations
 
+from marketplace.permissions.consortium import (
+    consortium_org_ids,
+    is_consortium_member,
+)
 from marketplace.permissions.delivery import (
     can_deliver,
     can_form_proposal_panel,
@@ -165,9 +169,11 @@ __all__ = [
     "can_view_project",
     "can_view_proposal",
     "can_view_result",
+    "consortium_org_ids",
     "expert_profile",
     "has_accepted_terms",
     "is_bureau",
+    "is_consortium_member",
     "is_logged_in",
     "is_member_of",
     "is_org_admin",
