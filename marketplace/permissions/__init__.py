@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from marketplace.permissions.consortium import (
     consortium_org_ids,
+    deal_consortium_org_ids,
     is_consortium_member,
 )
 from marketplace.permissions.delivery import (
@@ -170,6 +171,7 @@ __all__ = [
     "can_view_proposal",
     "can_view_result",
     "consortium_org_ids",
+    "deal_consortium_org_ids",
     "expert_profile",
     "has_accepted_terms",
     "is_bureau",

@@ -33,6 +33,17 @@ def consortium_org_ids(proposal_id: int | None) -> list[int]:
     )
 
 
+def deal_consortium_org_ids(deal_id: int | None) -> list[int]:
+    """The confirmed consortium members behind a deal opened from a winning bid."""
+    if deal_id is None:
+        return []
+    from marketplace.extensions import db
+
+    return consortium_org_ids(
+        db.session.scalar(select(Deal.proposal_id).where(Deal.id == deal_id))
+    )
+
+
 def is_consortium_member(user: Any, proposal_id: int | None) -> bool:
     """Whether the user's organisation is a confirmed member of that consortium."""
     if not is_logged_in(user) or user.org_id is None:
