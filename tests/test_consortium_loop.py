@@ -282,6 +282,8 @@ def test_declining_needs_a_reason_code_and_reads_without_repetition(db, loop):
     page = text(loop.clients["loser"].get(f"/proposals/{loop.loser_id}"))
     assert "申报未中选（原因：团队能力）：团队缺少中试经验" in page
     assert "未中选：未中选" not in page
+    # The proposal's history says the reason too.
+    assert "揭榜申报未入选（原因：团队能力）：团队缺少中试经验" in page
     owner_list = text(loop.owner.get(f"/proposals/challenge/{loop.challenge_id}"))
     assert "申报未中选（原因：团队能力）" in owner_list
 

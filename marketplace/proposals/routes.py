@@ -149,6 +149,7 @@ def detail(proposal_id: int):
         deal=_visible_deal_of(proposal),
         others_pending=_others_pending(proposal) if deciding else 0,
         decline_reasons=list(DeclineReason),
+        reason_labels={r.value: r.label for r in DeclineReason},
         history=history,
         action_labels=ACTION_LABELS,
         **LABELS,
