@@ -28,40 +28,13 @@ from marketplace.models import (
     OrgKind,
     Project,
     Proposal,
-    ProposalKind,
-    ProposalMember,
     ProposalStatus,
     User,
 )
 from tests.factories import make_challenge
+from tests.test_integrity_decisions import bid, client_of
 
 TICK = {"confirm": "y"}
-
-
-def client_of(factory, login, org):
-    user = factory.user(org)
-    client = login(user)
-    client.user, client.org = user, org
-    return client
-
-
-def bid(db, challenge_id, org, status, members=()) -> int:
-    proposal = Proposal(
-        kind=ProposalKind.BID,
-        challenge_id=challenge_id,
-        org_id=org.id,
-        status=status,
-        solution="组合生物膜工艺。",
-        technical_route="厌氧-好氧组合。",
-        team="课题组六人。",
-        price_fen=30_000_000,
-        duration_months=12,
-    )
-    for member, answer in members:
-        proposal.members.append(ProposalMember(org_id=member.id, status=answer))
-    db.session.add(proposal)
-    db.session.commit()
-    return proposal.id
 
 
 def notes_of(db, org_id) -> list[tuple[str, str]]:
@@ -126,6 +99,13 @@ def loop(db, factory, login, enterprise_client):
     )
     world.clients = {name: client_of(factory, login, org) for name, org in orgs.items()}
     return world
+
+
+def nothing_decided(db, world) -> None:
+    db.session.expire_all()
+    assert db.session.get(Proposal, world.winner_id).status == "shortlisted"
+    assert db.session.get(Proposal, world.loser_id).status == "submitted"
+    assert db.session.scalar(select(func.count(Deal.id))) == 0
 
 
 def award(db, world, **data) -> Deal:
@@ -304,10 +284,7 @@ def test_selecting_asks_one_reason_for_the_other_bidders(db, loop):
     path = f"/proposals/{loop.winner_id}/select"
     refused = loop.owner.post(path, data=TICK, follow_redirects=True)
     assert "请选择未中选原因" in text(refused)
-    db.session.expire_all()
-    assert db.session.get(Proposal, loop.winner_id).status == "shortlisted"
-    assert db.session.get(Proposal, loop.loser_id).status == "submitted"
-    assert db.session.scalar(select(func.count(Deal.id))) == 0
+    nothing_decided(db, loop)
     award(db, loop, reason_code="timing")
     loser = db.session.get(Proposal, loop.loser_id)
     assert loser.decline_reason_code == DeclineReason.TIMING
@@ -327,10 +304,7 @@ def test_selecting_the_winner_waits_for_the_tick(db, loop):
     for data in ({"reason_code": "price"}, {"reason_code": "price", "confirm": ""}):
         refused = loop.owner.post(path, data=data, follow_redirects=True)
         assert "请先勾选确认框" in text(refused)
-    db.session.expire_all()
-    assert db.session.get(Proposal, loop.winner_id).status == "shortlisted"
-    assert db.session.get(Proposal, loop.loser_id).status == "submitted"
-    assert db.session.scalar(select(func.count(Deal.id))) == 0
+    nothing_decided(db, loop)
     assert not notes_of(db, loop.orgs["partner"].id)
 
 
