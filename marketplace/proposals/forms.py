@@ -118,13 +118,7 @@ class BidEditForm(BidForm):
 
 
 class DecisionForm(BaseForm):
-    """Shortlist, select or decline; the reason goes to the declined bidders."""
-
-    reason = StringField(
-        "理由",
-        filters=[strip_filter],
-        validators=[Optional(), Length(max=500), SafeText()],
-    )
+    """A bare decision with nothing to say (shortlist, withdraw): its token only."""
 
 
 DECLINE_CHOICES = choices(
