@@ -136,7 +136,8 @@ def decline(
     _decline(proposal, challenge, user, code, (note or "").strip())
 
 
-def _pending_others(challenge: Challenge, winner: Proposal) -> list[Proposal]:
+def pending_others(challenge: Challenge, winner: Proposal) -> list[Proposal]:
+    """The other live bids that selecting `winner` would decline."""
     return list(
         db.session.scalars(
             select(Proposal)
@@ -154,7 +155,7 @@ def _pending_others(challenge: Challenge, winner: Proposal) -> list[Proposal]:
 def _decline_others(
     challenge: Challenge, winner: Proposal, user: Any, code: DeclineReason, note: str
 ) -> None:
-    for other in _pending_others(challenge, winner):
+    for other in pending_others(challenge, winner):
         _decline(other, challenge, user, code, note)
 
 
@@ -224,7 +225,7 @@ def select_winner(
         raise StateError("揭榜截止后才能选定中选方。")
     _refuse_restricted(proposal, "不能中选")
     # The other bidders are told why: a code is needed as soon as there are any.
-    others = _pending_others(challenge, proposal)
+    others = pending_others(challenge, proposal)
     code = decline_reason(reason_code) if others else DeclineReason.OTHER
     move(
         proposal,

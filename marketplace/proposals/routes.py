@@ -147,25 +147,14 @@ def detail(proposal_id: int):
         and proposal.status in services.PENDING,
         can_download=permissions.can_download_attachment(current_user, proposal),
         deal=_visible_deal_of(proposal),
-        others_pending=_others_pending(proposal) if deciding else 0,
+        others_pending=len(decisions.pending_others(challenge, proposal))
+        if deciding
+        else 0,
         decline_reasons=list(DeclineReason),
         reason_labels={r.value: r.label for r in DeclineReason},
         history=history,
         action_labels=ACTION_LABELS,
         **LABELS,
-    )
-
-
-def _others_pending(proposal: Proposal) -> int:
-    # How many other live bids selecting this one would decline.
-    return len(
-        db.session.scalars(
-            select(Proposal.id).where(
-                Proposal.challenge_id == proposal.challenge_id,
-                Proposal.id != proposal.id,
-                Proposal.status.in_(services.PENDING),
-            )
-        ).all()
     )
 
 
