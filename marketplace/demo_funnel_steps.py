@@ -173,7 +173,7 @@ def _run_challenge(plan: BidPlan, challenge: Challenge, ctx: Context, seeded) ->
     close_bidding_early(challenge, owner)
     winner = bids[0]
     decisions.shortlist(winner, owner)
-    deal = decisions.select_winner(winner, owner)
+    deal = decisions.select_winner(winner, owner, "other", "综合评分低于中选方案")
     moment = _at(awarded_on, 2)
     seeded.deals += 1
     moments = [moment]

@@ -590,7 +590,10 @@ POST_DATA: dict[str, dict[str, str | list[str]]] = {
     "/admin/users/<int:user_id>/sessions": {"reason": "矩阵测试：结束会话"},
     "/orgs/<int:org_id>/members/<int:user_id>/active": {"active": "0"},
     "/orgs/<int:org_id>/members/<int:user_id>/role": {"role": "org_admin"},
-    "/proposals/<int:proposal_id>/decline": {"reason": "方案不符合要求"},
+    "/proposals/<int:proposal_id>/decline": {
+        "reason_code": "route",
+        "note": "方案不符合要求",
+    },
     "/proposals/<int:proposal_id>/membership": {"answer": "confirm"},
     "/results/<int:result_id>/apply": {
         "use_scenario": "用于食品厂废水处理",

@@ -266,6 +266,19 @@ def open_notification(person: Person, text: str) -> None:
     person.page.wait_for_load_state()
 
 
+def select_winner(owner: Person, bidder: str, reason: str = "报价") -> None:
+    """From the list of bids, open the bidder's bid and select it (reason, tick)."""
+    owner.link("选定中选…", owner.page.locator("tr", has_text=bidder))
+    form = owner.page.locator("#select-form")
+    # The reason the other bidders are told is asked only when there are others.
+    others = form.get_by_label("未中选原因", exact=False)
+    if others.count():
+        others.select_option(label=reason)
+    form.get_by_label("确认选定中选", exact=False).check()
+    owner.click("选定中选", form)
+    owner.expect_flash("已选定中选方")
+
+
 # --- files ------------------------------------------------------------------------
 
 

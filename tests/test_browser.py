@@ -47,6 +47,7 @@ from tests.browser_steps import (  # noqa: E402
     local_today,
     log_in,
     open_notification,
+    select_winner,
     sign_up,
     verify_organisations,
     write_pdf,
@@ -205,8 +206,7 @@ def journey_a(server, people, tmp_path) -> dict[str, Person]:
     firm.click("提前截止并开始评审")
     firm.expect_flash("揭榜已截止")
     firm.link("查看全部申报")
-    firm.click("选定中选", firm.page.locator("tr", has_text=INSTITUTE))
-    firm.expect_flash("已选定中选方")
+    select_winner(firm, INSTITUTE)
     firm.link(INSTITUTE, firm.page.locator("tr", has_text=INSTITUTE))
     expect(firm.page.locator(".alert-success")).to_contain_text("该申报已中选")
     return {"firm": firm, "institute": institute, "bureau": bureau}

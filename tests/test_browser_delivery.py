@@ -38,6 +38,7 @@ from tests.browser_steps import (
     credit_code,
     local_today,
     log_in,
+    select_winner,
     write_pdf,
 )
 
@@ -254,8 +255,7 @@ def test_review_delivery_acceptance_exemption_and_integrity(
     firm.link(CHALLENGE, firm.page.locator("main"), exact=False)
     firm.link("查看全部申报")
     firm.click("入围", firm.page.locator("tr", has_text=WINNER))
-    firm.click("选定中选", firm.page.locator("tr", has_text=WINNER))
-    firm.expect_flash("已选定中选方")
+    select_winner(firm, WINNER)
 
     # The contract, then the project with two milestones.
     firm.open(f"/challenges/{challenge_id}")

@@ -207,7 +207,10 @@ def award(user: HttpUser, world: World, org_id: int) -> None:
     out = user.submit(f"/proposals/{proposal_id}/shortlist", {})
     if not out.ok:
         world.refuse("shortlist")
-    out = user.submit(f"/proposals/{proposal_id}/select", {"reason": "方案最优"})
+    out = user.submit(
+        f"/proposals/{proposal_id}/select",
+        {"reason_code": "price", "note": "方案最优", "confirm": "y"},
+    )
     if out.ok:
         world.ack("award", (challenge_id, proposal_id))
         with world.lock:

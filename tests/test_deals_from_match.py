@@ -58,14 +58,13 @@ def test_owner_starts_a_deal_from_the_challenge_page(login, db, pair):
     )
     assert deal.stage == "lead" and deal.broker_org_id is None
     assert db.session.scalar(select(DealEvent.note)) == "由智能匹配发起"
-    assert (
-        db.session.scalar(
-            select(func.count(Notification.id)).where(
-                Notification.user_id == pair["institute_user"].id
-            )
+    links = db.session.scalars(
+        select(Notification.link).where(
+            Notification.user_id == pair["institute_user"].id
         )
-        == 1
-    )
+    ).all()
+    # One notification, opening the deal itself.
+    assert links == [f"/deals/{deal.id}"]
     # Starting again opens nothing new.
     start(client, pair)
     assert deals(db) == 1

@@ -138,7 +138,9 @@ def test_shortlisted_bid_of_a_restricted_party_cannot_be_selected(
     bidder = factory.org(OrgKind.UNIVERSITY)
     bid_id = bid(db, evaluating, bidder, ProposalStatus.SHORTLISTED)
     restrict(db, bidder)
-    page = owner.post(f"/proposals/{bid_id}/select", follow_redirects=True)
+    page = owner.post(
+        f"/proposals/{bid_id}/select", data={"confirm": "y"}, follow_redirects=True
+    )
     assert "不能中选" in page.get_data(as_text=True)
     assert db.session.get(Proposal, bid_id).status == ProposalStatus.SHORTLISTED
     assert db.session.get(Challenge, evaluating).status == ChallengeStatus.EVALUATING
@@ -154,7 +156,8 @@ def test_consortium_member_restricted_after_confirming_blocks_the_bid(
     members = ((partner, MemberStatus.CONFIRMED), (gone, MemberStatus.DECLINED))
     bid_id = bid(db, evaluating, bidder, ProposalStatus.SHORTLISTED, members)
     restrict(db, gone)  # a member that declined does not count
-    assert owner.post(f"/proposals/{bid_id}/select").status_code == 302
+    ticked = {"confirm": "y"}
+    assert owner.post(f"/proposals/{bid_id}/select", data=ticked).status_code == 302
     db.session.expire_all()
     assert db.session.get(Proposal, bid_id).status == ProposalStatus.SELECTED
     other = bid(db, make_challenge(owner.org.id, status="evaluating").id, bidder)

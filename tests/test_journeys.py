@@ -181,7 +181,10 @@ def test_challenge_from_posting_to_award(app, db, people):
         firm.post(f"/proposals/{bid_id}/shortlist", {})
     firm.get(f"/proposals/challenge/{challenge_id}")
     winner = bids[people["orgs"]["a"].id]
-    firm.post(f"/proposals/{winner}/select", {"reason": "方案检测更快"})
+    firm.post(
+        f"/proposals/{winner}/select",
+        {"reason_code": "route", "note": "对方方案检测更快", "confirm": "y"},
+    )
 
     db.session.expire_all()
     assert db.session.get(Challenge, challenge_id).status == "awarded"

@@ -23,6 +23,7 @@ from marketplace.models import (
     ChallengeStatus,
     Deal,
     DealEvent,
+    DeclineReason,
     MemberStatus,
     Notification,
     OrgKind,
@@ -36,6 +37,8 @@ from tests.factories import make_challenge, make_completed_panel
 from tests.sample_files import PDF
 
 HTML = b"<!doctype html><html><script>alert(1)</script></html>"
+# Selecting a winner: the reason the others are told, and the confirmation tick.
+SELECT = {"reason_code": "price", "confirm": "y"}
 
 
 def _zip(*names: str) -> bytes:
@@ -226,7 +229,7 @@ def test_two_institutes_bid_owner_selects_one_and_a_deal_opens(
     assert proposal_of(db, challenge_id, institute_a.org.id).status == "shortlisted"
 
     # Before the deadline nobody can be selected yet.
-    owner.post(f"/proposals/{bid_b.id}/select")
+    owner.post(f"/proposals/{bid_b.id}/select", data=SELECT)
     assert proposal_of(db, challenge_id, institute_b.org.id).status == "shortlisted"
 
     # After the deadline the list page moves the challenge to evaluating.
@@ -235,7 +238,8 @@ def test_two_institutes_bid_owner_selects_one_and_a_deal_opens(
     assert db.session.get(Challenge, challenge_id).status == ChallengeStatus.EVALUATING
 
     response = owner.post(
-        f"/proposals/{bid_b.id}/select", data={"reason": "综合评分第二"}
+        f"/proposals/{bid_b.id}/select",
+        data={"reason_code": "price", "note": "综合评分第二", "confirm": "y"},
     )
     assert response.status_code == 302
     db.session.expire_all()
@@ -244,7 +248,11 @@ def test_two_institutes_bid_owner_selects_one_and_a_deal_opens(
     assert winner.status == ProposalStatus.SELECTED and winner.decided_at
     assert loser.status == ProposalStatus.DECLINED
     assert loser.decline_reason == "综合评分第二"
-    assert any("未中选" in m for m in notes_for(db, institute_a.org.id))
+    assert loser.decline_reason_code == DeclineReason.PRICE
+    assert any(
+        "申报未中选（原因：报价）：综合评分第二" in m
+        for m in notes_for(db, institute_a.org.id)
+    )
     challenge = db.session.get(Challenge, challenge_id)
     assert challenge.status == ChallengeStatus.AWARDED and challenge.awarded_at
 
@@ -498,17 +506,25 @@ def test_owner_decisions_follow_the_state_machine(
     bid_a, bid_b = two_bids
     # Selecting needs the shortlist first (and a closed deadline).
     close_bidding(db, challenge_id)
-    owner.post(f"/proposals/{bid_a}/select")
+    owner.post(f"/proposals/{bid_a}/select", data=SELECT)
     assert db.session.get(Proposal, bid_a).status == ProposalStatus.SUBMITTED
     # Neither the bidder nor the bureau decides.
     for client in (institute_a, bureau_client):
         assert client.post(f"/proposals/{bid_a}/shortlist").status_code == 403
         assert client.post(f"/proposals/{bid_a}/decline").status_code == 403
-    # Declining needs a reason.
-    owner.post(f"/proposals/{bid_b}/decline", data={"reason": ""})
+    # Declining needs a reason code; the note alone is not enough.
+    refused = owner.post(
+        f"/proposals/{bid_b}/decline",
+        data={"reason_code": "", "note": "技术路线不成熟"},
+        follow_redirects=True,
+    )
+    assert "请选择未中选原因" in refused.get_data(as_text=True)
     db.session.expire_all()
     assert db.session.get(Proposal, bid_b).status == ProposalStatus.SUBMITTED
-    owner.post(f"/proposals/{bid_b}/decline", data={"reason": "技术路线不成熟"})
+    owner.post(
+        f"/proposals/{bid_b}/decline",
+        data={"reason_code": "route", "note": "技术路线不成熟"},
+    )
     db.session.expire_all()
     declined = db.session.get(Proposal, bid_b)
     assert declined.status == ProposalStatus.DECLINED
@@ -516,12 +532,12 @@ def test_owner_decisions_follow_the_state_machine(
     assert any("技术路线不成熟" in m for m in notes_for(db, declined.org_id))
     # A declined bid cannot be shortlisted or selected.
     owner.post(f"/proposals/{bid_b}/shortlist")
-    owner.post(f"/proposals/{bid_b}/select")
+    owner.post(f"/proposals/{bid_b}/select", data=SELECT)
     db.session.expire_all()
     assert db.session.get(Proposal, bid_b).status == ProposalStatus.DECLINED
-    # Shortlist then select; nobody is left to decline.
+    # Shortlist then select; nobody is left to decline, so no code is asked.
     owner.post(f"/proposals/{bid_a}/shortlist")
-    owner.post(f"/proposals/{bid_a}/select")
+    owner.post(f"/proposals/{bid_a}/select", data={"confirm": "y"})
     db.session.expire_all()
     assert db.session.get(Proposal, bid_a).status == ProposalStatus.SELECTED
     assert db.session.get(Proposal, bid_b).decline_reason == "技术路线不成熟"
@@ -533,9 +549,8 @@ def test_selecting_twice_gives_one_winner(db, owner, challenge_id, two_bids):
     for bid in two_bids:
         owner.post(f"/proposals/{bid}/shortlist")
     close_bidding(db, challenge_id)
-    assert owner.post(f"/proposals/{bid_a}/select").status_code == 302
-    assert owner.post(f"/proposals/{bid_a}/select").status_code == 302
-    assert owner.post(f"/proposals/{bid_b}/select").status_code == 302
+    for bid in (bid_a, bid_a, bid_b):
+        assert owner.post(f"/proposals/{bid}/select", data=SELECT).status_code == 302
     db.session.expire_all()
     assert count(db, Proposal, Proposal.status == ProposalStatus.SELECTED) == 1
     assert db.session.get(Proposal, bid_a).status == ProposalStatus.SELECTED
@@ -551,8 +566,8 @@ def test_simultaneous_selections_give_one_winner(
     second_owner = colleague(factory, login, owner)
     db.session.rollback()
     results = _race(
-        lambda: owner.post(f"/proposals/{two_bids[0]}/select"),
-        lambda: second_owner.post(f"/proposals/{two_bids[1]}/select"),
+        lambda: owner.post(f"/proposals/{two_bids[0]}/select", data=SELECT),
+        lambda: second_owner.post(f"/proposals/{two_bids[1]}/select", data=SELECT),
     )
     assert [r.status_code for r in results] == [302, 302]
     db.session.expire_all()
@@ -568,12 +583,9 @@ def test_nothing_changes_after_the_award(
     bid_a, bid_b = two_bids
     owner.post(f"/proposals/{bid_a}/shortlist")
     close_bidding(db, challenge_id)
-    owner.post(f"/proposals/{bid_a}/select")
+    owner.post(f"/proposals/{bid_a}/select", data=SELECT)
     db.session.expire_all()
-    assert (
-        db.session.get(Proposal, bid_b).decline_reason
-        == services.DEFAULT_DECLINE_REASON
-    )
+    assert db.session.get(Proposal, bid_b).decline_reason_code == DeclineReason.PRICE
     for action in ("shortlist", "select", "withdraw"):
         owner.post(f"/proposals/{bid_b}/{action}")
         institute_b.post(f"/proposals/{bid_b}/{action}")
@@ -931,7 +943,10 @@ def test_direct_award_may_pick_a_bid_the_owner_declined(
     db, factory, owner, bureau_client, challenge_id, two_bids, institute_a
 ):
     panel_opinion(db, factory, challenge_id)
-    owner.post(f"/proposals/{two_bids[0]}/decline", data={"reason": "报价偏高"})
+    owner.post(
+        f"/proposals/{two_bids[0]}/decline",
+        data={"reason_code": "price", "note": "报价偏高"},
+    )
     justification = "经专家论证，该院所方案技术路线最为可行，报价可在合同谈判中调整。"
     response = bureau_client.post(
         f"/proposals/challenge/{challenge_id}/direct-award",
@@ -941,6 +956,7 @@ def test_direct_award_may_pick_a_bid_the_owner_declined(
     db.session.expire_all()
     chosen = db.session.get(Proposal, two_bids[0])
     assert chosen.status == ProposalStatus.SELECTED and chosen.decline_reason == ""
+    assert chosen.decline_reason_code is None
     assert db.session.get(Proposal, two_bids[1]).status == ProposalStatus.DECLINED
     assert any("中选" in m for m in notes_for(db, institute_a.org.id))
 
@@ -954,7 +970,7 @@ def test_award_on_an_open_challenge_past_its_deadline(
     proposal = db.session.get(Proposal, two_bids[0])
     user = db.session.get(User, owner.user.id)
     with app.test_request_context(method="POST"):
-        deal = decisions.select_winner(proposal, user)
+        deal = decisions.select_winner(proposal, user, "timing")
         db.session.commit()
     db.session.expire_all()
     assert db.session.get(Challenge, challenge_id).status == ChallengeStatus.AWARDED

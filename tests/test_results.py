@@ -80,6 +80,14 @@ def notes_for(db, client):
     )
 
 
+def links_for(db, client):
+    return list(
+        db.session.scalars(
+            select(Notification.link).where(Notification.user_id == client.user.id)
+        )
+    )
+
+
 def apply_data(**overrides):
     data = {"use_scenario": "用于本厂秸秆板材生产线。", "offered_terms": "一次性转让"}
     data.update(overrides)
@@ -154,6 +162,8 @@ def test_register_review_adopt_accept_opens_deal(
     assert deal.created_by_id == university_client.user.id
     assert [e.note for e in deal.events] == ["由成果转化申请创建"]
     assert any("已被接受" in n for n in notes_for(db, enterprise_client))
+    # The notification opens the deal itself, not a list.
+    assert f"/deals/{deal.id}" in links_for(db, enterprise_client)
     # The result stays on the market: a licence can go to several firms.
     assert db.session.get(Result, rid).status == ResultStatus.PUBLISHED
 
@@ -579,6 +589,7 @@ def test_decline_needs_reason_and_tells_applicant(
     assert proposal.status == ProposalStatus.DECLINED
     assert proposal.decline_reason == "已与其他企业独家许可"
     assert any("未被接受" in n for n in notes_for(db, enterprise_client))
+    assert f"/results/{proposal.result_id}#adopt" in links_for(db, enterprise_client)
     mine = enterprise_client.get("/results/mine").get_data(as_text=True)
     assert "已与其他企业独家许可" in mine
     # Decided is final: neither accept nor a new application gets through.

@@ -151,7 +151,12 @@ def test_revoked_token_is_refused(bureau_client, client, db):
     db.session.rollback()
     token_id = db.session.scalar(select(ApiToken.id))
     assert db.session.get(ApiToken, token_id).last_used_at is not None
-    response = bureau_client.post(f"/settings/tokens/{token_id}/revoke")
+    path = f"/settings/tokens/{token_id}/revoke"
+    # Without the confirmation tick the token keeps working.
+    unticked = bureau_client.post(path, follow_redirects=True)
+    assert "请先勾选确认框" in unticked.get_data(as_text=True)
+    assert client.get(URL, headers=_bearer(token)).status_code == 200
+    response = bureau_client.post(path, data={"confirm": "y"})
     assert response.status_code == 302
     assert client.get(URL, headers=_bearer(token)).status_code == 401
     db.session.rollback()
@@ -167,7 +172,9 @@ def test_cannot_revoke_someone_elses_token(bureau_client, enterprise_client, db)
     token = _token(bureau_client)
     db.session.rollback()
     token_id = db.session.scalar(select(ApiToken.id))
-    response = enterprise_client.post(f"/settings/tokens/{token_id}/revoke")
+    response = enterprise_client.post(
+        f"/settings/tokens/{token_id}/revoke", data={"confirm": "y"}
+    )
     assert response.status_code == 404
     db.session.rollback()
     assert db.session.get(ApiToken, token_id).revoked_at is None

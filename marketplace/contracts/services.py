@@ -218,7 +218,9 @@ def _lock(contract: Contract) -> Contract:
 
 def _notify_parties(contract: Contract, message: str) -> None:
     orgs = {contract.buyer_org_id, contract.seller_org_id, contract.broker_org_id}
-    for org_id in orgs - {None}:
+    # A winning consortium's members are parties under their agreement.
+    orgs |= set(permissions.deal_consortium_org_ids(contract.deal_id))
+    for org_id in sorted(orgs - {None}):
         audit.notify_org(org_id, message, f"/contracts/{contract.id}")
 
 

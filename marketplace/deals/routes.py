@@ -295,9 +295,15 @@ def detail(deal_id: int):
         select(Contract).where(Contract.deal_id == deal.id).order_by(Contract.id)
     ).all()
     can_act = permissions.can_act_on_deal(current_user, deal)
+    consortium = db.session.scalars(
+        select(Organisation).where(
+            Organisation.id.in_(permissions.consortium_org_ids(deal.proposal_id))
+        )
+    ).all()
     return render_template(
         "deals/detail.html",
         deal=deal,
+        consortium=consortium,
         events=events,
         users=users,
         orgs=orgs,

@@ -175,7 +175,7 @@ def open_deal_from_match(user: Any, challenge: Challenge, result: Result) -> Dea
     audit.record("deal_opened", obj=deal, to_state=DealStage.LEAD, note="from match")
     message = f"新的撮合线索：{deal.title[:120]}"
     for org_id in {challenge.org_id, result.org_id} - {user.org_id}:
-        audit.notify_org(org_id, message, f"/challenges/{challenge.id}")
+        audit.notify_org(org_id, message, f"/deals/{deal.id}")
     return deal
 
 

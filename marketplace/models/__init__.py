@@ -85,6 +85,7 @@ from marketplace.models.project import (
 )
 from marketplace.models.proposal import (
     Attachment,
+    DeclineReason,
     MemberStatus,
     Proposal,
     ProposalKind,
@@ -125,6 +126,7 @@ __all__ = [
     "Deal",
     "DealEvent",
     "DealStage",
+    "DeclineReason",
     "Deliverable",
     "DeliverableFile",
     "Exemption",

@@ -41,6 +41,27 @@ class ProposalStatus(StrEnum):
     WITHDRAWN = "withdrawn"
 
 
+class DeclineReason(StrEnum):
+    """Why a bid was not selected: the owner picks one, the bidder reads it."""
+
+    PRICE = "price"
+    ROUTE = "route"
+    TEAM = "team"
+    TIMING = "timing"
+    OTHER = "other"
+
+    @property
+    def label(self) -> str:
+        """Chinese name of the reason."""
+        return {
+            "price": "报价",
+            "route": "技术路线",
+            "team": "团队能力",
+            "timing": "时间安排",
+            "other": "其他",
+        }[self.value]
+
+
 _LIVE = text("status <> 'withdrawn'")
 
 
@@ -101,6 +122,10 @@ class Proposal(TimestampMixin, Base):
     # An adoption: how the result would be used and on what terms.
     use_scenario: Mapped[str] = mapped_column(Text, default="")
     offered_terms: Mapped[str] = mapped_column(Text, default="")
+    # The owner's reason code (None on adoptions and older bids) and free note.
+    decline_reason_code: Mapped[DeclineReason | None] = mapped_column(
+        str_enum(DeclineReason, "decline_reason_code")
+    )
     decline_reason: Mapped[str] = mapped_column(Text, default="")
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
@@ -113,6 +138,17 @@ class Proposal(TimestampMixin, Base):
     attachments: Mapped[list[Attachment]] = relationship(
         back_populates="proposal", cascade="all, delete-orphan"
     )
+
+    @property
+    def decline_summary(self) -> str:
+        """What the bidder reads, e.g. 申报未中选（原因：报价）：note."""
+        note = (self.decline_reason or "").strip()
+        if note == "未中选":  # older bids stored the bare default as their reason
+            note = ""
+        head = "申报未中选"
+        if self.decline_reason_code is not None:
+            head += f"（原因：{self.decline_reason_code.label}）"
+        return f"{head}：{note}" if note else head
 
 
 class MemberStatus(StrEnum):

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("notifications", __name__)
 
-from marketplace.notifications import routes, settings  # noqa: E402,F401
+from marketplace.notifications import routes, settings, visits  # noqa: E402,F401

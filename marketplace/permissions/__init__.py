@@ -12,6 +12,11 @@ from marketplace.permissions.anonymity import (
     seeker_name,
     sees_seeker,
 )
+from marketplace.permissions.consortium import (
+    consortium_org_ids,
+    deal_consortium_org_ids,
+    is_consortium_member,
+)
 from marketplace.permissions.delivery import (
     can_deliver,
     can_form_proposal_panel,
@@ -223,13 +228,16 @@ __all__ = [
     "can_view_proposal",
     "can_view_result",
     "can_view_signatures",
+    "consortium_org_ids",
     "current_nda_version",
+    "deal_consortium_org_ids",
     "deal_party_org_ids",
     "expert_profile",
     "has_accepted_terms",
     "has_valid_signature",
     "hides_seeker",
     "is_bureau",
+    "is_consortium_member",
     "is_logged_in",
     "is_member_of",
     "is_org_admin",

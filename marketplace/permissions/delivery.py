@@ -12,6 +12,7 @@ from marketplace.models import (
     IntegrityRecord,
     Project,
 )
+from marketplace.permissions.consortium import is_consortium_member
 from marketplace.permissions.restrictions import active_restrictions
 from marketplace.permissions.roles import (
     BROKER_KINDS,
@@ -58,12 +59,13 @@ def can_manage_acceptance(user: Any) -> bool:
 
 
 def can_view_project(user: Any, project: Project) -> bool:
-    """The owner, the winner and the bureau."""
+    """The owner, the winner, the winner's consortium and the bureau."""
     if not is_logged_in(user):
         return False
-    return is_bureau(user) or user.org_id in (
-        project.owner_org_id,
-        project.winner_org_id,
+    return (
+        is_bureau(user)
+        or user.org_id in (project.owner_org_id, project.winner_org_id)
+        or is_consortium_member(user, project.proposal_id)
     )
 
 

@@ -17,6 +17,10 @@ from marketplace.models import (
     Result,
     ResultStatus,
 )
+from marketplace.permissions.consortium import (
+    is_consortium_contract,
+    is_consortium_member,
+)
 from marketplace.permissions.nda import has_valid_signature, may_sign_nda
 from marketplace.permissions.restrictions import active_restrictions
 from marketplace.permissions.roles import (
@@ -205,25 +209,30 @@ def can_view_proposal(user: Any, proposal: Proposal) -> bool:
 
 
 def can_view_deal(user: Any, deal: Deal) -> bool:
-    """The two parties, the broker and the bureau."""
+    """The two parties, the broker, the winning consortium and the bureau."""
     if not is_logged_in(user):
         return False
-    return is_bureau(user) or user.org_id in (
-        deal.demand_org_id,
-        deal.supply_org_id,
-        deal.broker_org_id,
+    parties = (deal.demand_org_id, deal.supply_org_id, deal.broker_org_id)
+    return (
+        is_bureau(user)
+        or user.org_id in parties
+        or is_consortium_member(user, deal.proposal_id)
     )
 
 
-def can_view_contract(user: Any, contract: Contract) -> bool:
-    """The parties, the broker and the bureau."""
-    if not is_logged_in(user):
-        return False
+def _is_contract_party(user: Any, contract: Contract) -> bool:
     return is_bureau(user) or user.org_id in (
         contract.buyer_org_id,
         contract.seller_org_id,
         contract.broker_org_id,
     )
+
+
+def can_view_contract(user: Any, contract: Contract) -> bool:
+    """The parties, the broker, the winning consortium and the bureau."""
+    if not is_logged_in(user):
+        return False
+    return _is_contract_party(user, contract) or is_consortium_contract(user, contract)
 
 
 def can_create_deal(user: Any) -> bool:
@@ -265,7 +274,8 @@ def can_record_contract(
 
 def can_record_payment(user: Any, contract: Contract) -> bool:
     """The parties, the broker and the bureau record payments received."""
-    return can_view_contract(user, contract)
+    # Not the consortium members: they read the contract, the lead parties act.
+    return is_logged_in(user) and _is_contract_party(user, contract)
 
 
 def can_view_certificate(user: Any, contract: Contract) -> bool:

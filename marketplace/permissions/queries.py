@@ -24,6 +24,10 @@ from marketplace.models import (
     User,
     VerificationStatus,
 )
+from marketplace.permissions.consortium import (
+    consortium_contracts,
+    consortium_proposal_ids,
+)
 from marketplace.permissions.delivery import can_view_leads
 from marketplace.permissions.roles import (
     PUBLIC_CHALLENGE_STATES,
@@ -101,7 +105,7 @@ def visible_proposals(user: Any) -> Select:
 
 
 def visible_deals(user: Any) -> Select:
-    """Deals the user's organisation is a party to or brokers."""
+    """Deals the user's organisation is a party to, brokers, or won in a consortium."""
     query = select(Deal)
     if is_bureau(user):
         return query
@@ -112,6 +116,7 @@ def visible_deals(user: Any) -> Select:
             Deal.demand_org_id == user.org_id,
             Deal.supply_org_id == user.org_id,
             Deal.broker_org_id == user.org_id,
+            Deal.proposal_id.in_(consortium_proposal_ids(user)),
         )
     )
 
@@ -128,6 +133,7 @@ def visible_contracts(user: Any) -> Select:
             Contract.buyer_org_id == user.org_id,
             Contract.seller_org_id == user.org_id,
             Contract.broker_org_id == user.org_id,
+            consortium_contracts(user),
         )
     )
 
@@ -142,14 +148,18 @@ def visible_register(user: Any, register_filter: Any) -> Select:
 
 
 def visible_projects(user: Any) -> Select:
-    """Projects the user's organisation owns or delivers; all for the bureau."""
+    """Projects the user's organisation owns, delivers or shares in; all for staff."""
     query = select(Project)
     if is_bureau(user):
         return query
     if not is_logged_in(user):
         return query.where(false())
     return query.where(
-        or_(Project.owner_org_id == user.org_id, Project.winner_org_id == user.org_id)
+        or_(
+            Project.owner_org_id == user.org_id,
+            Project.winner_org_id == user.org_id,
+            Project.proposal_id.in_(consortium_proposal_ids(user)),
+        )
     )
 
 

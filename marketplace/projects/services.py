@@ -125,8 +125,9 @@ def lock_contract(contract_id: int) -> Contract:
 
 
 def notify_parties(project: Project, message: str) -> None:
-    """Tell the owner and the winner."""
-    for org_id in (project.owner_org_id, project.winner_org_id):
+    """Tell the owner, the winner and the winner's confirmed consortium members."""
+    members = permissions.consortium_org_ids(project.proposal_id)
+    for org_id in (project.owner_org_id, project.winner_org_id, *members):
         audit.notify_org(org_id, message, project_link(project))
 
 
@@ -270,11 +271,12 @@ def start_project(
     except IntegrityError:
         raise StateError("该榜单已立项。") from None
     audit.record("project_started", obj=project, user=user, to_state=PS.PLANNING)
-    audit.notify_org(
-        winner.org_id,
-        f"“{challenge.title[:60]}”已立项，发榜企业正在制定里程碑计划。",
-        project_link(project),
-    )
+    for org_id in (winner.org_id, *permissions.consortium_org_ids(winner.id)):
+        audit.notify_org(
+            org_id,
+            f"“{challenge.title[:60]}”已立项，发榜企业正在制定里程碑计划。",
+            project_link(project),
+        )
     return project
 
 

@@ -17,6 +17,7 @@ from marketplace.models import (
     Deal,
     DealEvent,
     DealStage,
+    DeclineReason,
     MemberStatus,
     Organisation,
     PanelPurpose,
@@ -28,7 +29,6 @@ from marketplace.models import (
 )
 from marketplace.proposals.services import (
     DECIDING_STATES,
-    DEFAULT_DECLINE_REASON,
     DIRECT_AWARD_DECLINE_REASON,
     DIRECT_AWARD_TRANSITIONS,
     MIN_JUSTIFICATION,
@@ -84,51 +84,79 @@ def shortlist(proposal: Proposal, user: Any) -> None:
     )
 
 
-def _decline(proposal: Proposal, challenge: Challenge, user: Any, reason: str) -> None:
+def decline_reason(code: str | None) -> DeclineReason:
+    """The reason code the owner picked, refused when missing or unknown."""
+    try:
+        return DeclineReason(code or "")
+    except ValueError:
+        raise ServiceError("请选择未中选原因。", "reason_code") from None
+
+
+def _notify_consortium(proposal: Proposal, message: str, link: str) -> None:
+    # Confirmed members are parties under the consortium agreement: they hear
+    # the outcome as the lead bidder does.
+    for org_id in permissions.consortium_org_ids(proposal.id):
+        audit.notify_org(org_id, message, link)
+
+
+def _decline(
+    proposal: Proposal,
+    challenge: Challenge,
+    user: Any,
+    code: DeclineReason,
+    note: str,
+) -> None:
     move(
         proposal,
         P.DECLINED,
         PROPOSAL_TRANSITIONS,
         action="proposal_declined",
         user=user,
-        note=reason,
+        note=note,
+        reason_code=code.value,
         refusal="该申报已有结论。",
     )
-    proposal.decline_reason, proposal.decided_at = reason, utcnow()
-    audit.notify_org(
-        proposal.org_id,
-        f"您对“{challenge.title[:60]}”的申报未中选：{reason[:100]}",
-        proposal_link(proposal),
-    )
+    proposal.decline_reason_code, proposal.decline_reason = code, note
+    proposal.decided_at = utcnow()
+    title, summary = challenge.title[:60], proposal.decline_summary[:160]
+    link = proposal_link(proposal)
+    audit.notify_org(proposal.org_id, f"您对“{title}”的{summary}", link)
+    _notify_consortium(proposal, f"贵机构所在联合体对“{title}”的{summary}", link)
 
 
-def decline(proposal: Proposal, user: Any, reason: str) -> None:
-    """The owner declines one bid, with a reason the bidder sees."""
+def decline(
+    proposal: Proposal, user: Any, reason_code: str | None, note: str = ""
+) -> None:
+    """The owner declines one bid with a reason code and a note the bidder sees."""
     _require_decider(user, proposal)
-    reason = (reason or "").strip()
-    if not reason:
-        raise ServiceError("请填写未中选的理由。", "reason")
+    code = decline_reason(reason_code)
     challenge, proposal = lock_for_proposal(proposal)
     if challenge.status not in DECIDING_STATES:
         raise StateError("该榜单已不在评审阶段。")
-    _decline(proposal, challenge, user, reason)
+    _decline(proposal, challenge, user, code, (note or "").strip())
+
+
+def pending_others(challenge: Challenge, winner: Proposal) -> list[Proposal]:
+    """The other live bids that selecting `winner` would decline."""
+    return list(
+        db.session.scalars(
+            select(Proposal)
+            .where(
+                Proposal.challenge_id == challenge.id,
+                Proposal.id != winner.id,
+                Proposal.status.in_(PENDING),
+            )
+            .order_by(Proposal.id)
+            .execution_options(populate_existing=True)
+        )
+    )
 
 
 def _decline_others(
-    challenge: Challenge, winner: Proposal, user: Any, reason: str
+    challenge: Challenge, winner: Proposal, user: Any, code: DeclineReason, note: str
 ) -> None:
-    others = db.session.scalars(
-        select(Proposal)
-        .where(
-            Proposal.challenge_id == challenge.id,
-            Proposal.id != winner.id,
-            Proposal.status.in_(PENDING),
-        )
-        .order_by(Proposal.id)
-        .execution_options(populate_existing=True)
-    ).all()
-    for other in others:
-        _decline(other, challenge, user, reason)
+    for other in pending_others(challenge, winner):
+        _decline(other, challenge, user, code, note)
 
 
 def _award(challenge: Challenge, winner: Proposal, user: Any, action: str, note: str):
@@ -167,22 +195,28 @@ def _award(challenge: Challenge, winner: Proposal, user: Any, action: str, note:
     except IntegrityError:
         raise StateError("该榜单已确定中选方。") from None
     audit.record("deal_opened", obj=deal, user=user, to_state=DealStage.LEAD)
-    title = challenge.title[:80]
+    title, link = challenge.title[:80], f"/deals/{deal.id}"
     audit.notify_org(
-        winner.org_id,
-        f"贵机构的申报已中选，撮合项目已建立：{title}",
-        proposal_link(winner),
+        winner.org_id, f"贵机构的申报已中选，撮合项目已建立：{title}", link
+    )
+    _notify_consortium(
+        winner,
+        f"贵机构所在联合体（牵头单位 {winner.org.name}）的申报已中选，"
+        f"撮合项目已建立：{title}",
+        link,
     )
     audit.notify_org(
         challenge.org_id,
         f"已确定中选方 {winner.org.name}，撮合项目已建立：{title}",
-        proposal_link(winner),
+        link,
     )
     return deal
 
 
-def select_winner(proposal: Proposal, user: Any, reason: str = "") -> Deal:
-    """The owner selects the one winner; the others are declined and told."""
+def select_winner(
+    proposal: Proposal, user: Any, reason_code: str | None = None, note: str = ""
+) -> Deal:
+    """The owner selects the one winner; the others are declined with one reason."""
     _require_decider(user, proposal)
     challenge, proposal = lock_for_proposal(proposal)
     if challenge.status == ChallengeStatus.AWARDED:
@@ -190,6 +224,9 @@ def select_winner(proposal: Proposal, user: Any, reason: str = "") -> Deal:
     if not decision_time(challenge):
         raise StateError("揭榜截止后才能选定中选方。")
     _refuse_restricted(proposal, "不能中选")
+    # The other bidders are told why: a code is needed as soon as there are any.
+    others = pending_others(challenge, proposal)
+    code = decline_reason(reason_code) if others else DeclineReason.OTHER
     move(
         proposal,
         P.SELECTED,
@@ -198,9 +235,7 @@ def select_winner(proposal: Proposal, user: Any, reason: str = "") -> Deal:
         user=user,
         refusal="请先将该申报列入入围名单，再选定中选。",
     )
-    _decline_others(
-        challenge, proposal, user, (reason or "").strip() or DEFAULT_DECLINE_REASON
-    )
+    _decline_others(challenge, proposal, user, code, (note or "").strip())
     return _award(
         challenge, proposal, user, "challenge_awarded", f"中选：{proposal.org.name}"
     )
@@ -293,7 +328,9 @@ def direct_award(
             note="定向委托",
             refusal="该机构的申报已有结论。",
         )
-        proposal.decline_reason = ""
+        proposal.decline_reason, proposal.decline_reason_code = "", None
     challenge.direct_award_justification = justification
-    _decline_others(challenge, proposal, user, DIRECT_AWARD_DECLINE_REASON)
+    _decline_others(
+        challenge, proposal, user, DeclineReason.OTHER, DIRECT_AWARD_DECLINE_REASON
+    )
     return _award(challenge, proposal, user, "challenge_direct_awarded", justification)

@@ -8,6 +8,7 @@ from flask_wtf.file import MultipleFileField
 from wtforms import (
     HiddenField,
     IntegerField,
+    SelectField,
     SelectMultipleField,
     StringField,
     TextAreaField,
@@ -23,7 +24,15 @@ from wtforms.validators import (
 )
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from marketplace.forms_common import BaseForm, SafeText, WanField, strip_filter
+from marketplace.confirm import confirm_field
+from marketplace.forms_common import (
+    BaseForm,
+    SafeText,
+    WanField,
+    choices,
+    strip_filter,
+)
+from marketplace.models import DeclineReason
 
 MAX_MEMBER_LINES = 10
 
@@ -109,13 +118,47 @@ class BidEditForm(BidForm):
 
 
 class DecisionForm(BaseForm):
-    """Shortlist, select or decline; the reason goes to the declined bidders."""
+    """A bare decision with nothing to say (shortlist, withdraw): its token only."""
 
-    reason = StringField(
-        "理由",
-        filters=[strip_filter],
-        validators=[Optional(), Length(max=500), SafeText()],
+
+DECLINE_CHOICES = choices(
+    [("", "请选择未中选原因"), *((r.value, r.label) for r in DeclineReason)]
+)
+
+
+def _reason_code(required: bool) -> SelectField:
+    # Required or not, only a listed code gets through.
+    return SelectField(
+        "未中选原因",
+        choices=DECLINE_CHOICES,
+        validators=[DataRequired(message="请选择未中选原因。")]
+        if required
+        else [Optional()],
     )
+
+
+def _decline_note(label: str) -> TextAreaField:
+    return TextAreaField(
+        label,
+        filters=[strip_filter],
+        validators=[Optional(), Length(max=500), SafeText(multiline=True)],
+    )
+
+
+class DeclineForm(BaseForm):
+    """Decline one bid: a reason code the owner must pick, and an optional note."""
+
+    reason_code = _reason_code(required=True)
+    note = _decline_note("补充说明（选填，申报方可见）")
+
+
+class SelectWinnerForm(BaseForm):
+    """Select the winner; one reason code (and note) goes to every other bidder."""
+
+    # The service requires the code when other live bids are left to decline.
+    reason_code = _reason_code(required=False)
+    note = _decline_note("告知其他申报方的补充说明（选填）")
+    confirm = confirm_field("确认选定中选：选定后不能更改，其他申报将告知未中选")
 
 
 class MembershipForm(BaseForm):

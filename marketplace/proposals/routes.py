@@ -18,6 +18,7 @@ from marketplace.models import (
     AuditEvent,
     Challenge,
     Deal,
+    DeclineReason,
     MemberStatus,
     Proposal,
     ProposalKind,
@@ -29,11 +30,13 @@ from marketplace.proposals.forms import (
     BidEditForm,
     BidForm,
     DecisionForm,
+    DeclineForm,
     DirectAwardForm,
     MembershipForm,
+    SelectWinnerForm,
     member_list,
 )
-from marketplace.views import id_arg, perform
+from marketplace.views import form_problem, id_arg, perform
 
 PER_PAGE = 20
 # The proposal's own history uses the challenge timeline's wording.
@@ -144,6 +147,11 @@ def detail(proposal_id: int):
         and proposal.status in services.PENDING,
         can_download=permissions.can_download_attachment(current_user, proposal),
         deal=_visible_deal_of(proposal),
+        others_pending=len(decisions.pending_others(challenge, proposal))
+        if deciding
+        else 0,
+        decline_reasons=list(DeclineReason),
+        reason_labels={r.value: r.label for r in DeclineReason},
         history=history,
         action_labels=ACTION_LABELS,
         **LABELS,
@@ -241,16 +249,17 @@ def membership(proposal_id: int):
     return redirect(url_for("proposals.detail", proposal_id=proposal.id))
 
 
-def _decide(proposal_id: int, verb, success: str, with_reason: bool):
+def _decide(proposal_id: int, verb, success: str, form_class=DecisionForm):
     proposal = _proposal(proposal_id)
     permissions.require(
         permissions.can_decide_proposals(current_user, proposal.challenge)
     )
-    form = DecisionForm()
+    form = form_class()
     if not form.validate_on_submit():
-        flash("；".join(e for errors in form.errors.values() for e in errors), "danger")
-    elif with_reason:
-        _act(proposal, verb, success, form.reason.data or "")
+        flash(form_problem(form), "danger")
+        return redirect(url_for("proposals.detail", proposal_id=proposal.id))
+    if hasattr(form, "reason_code"):
+        _act(proposal, verb, success, form.reason_code.data, form.note.data or "")
     else:
         _act(proposal, verb, success)
     return redirect(
@@ -262,26 +271,28 @@ def _decide(proposal_id: int, verb, success: str, with_reason: bool):
 @login_required
 def shortlist(proposal_id: int):
     """The owner shortlists a bid."""
-    return _decide(proposal_id, decisions.shortlist, "已列入入围名单。", False)
+    return _decide(proposal_id, decisions.shortlist, "已列入入围名单。")
 
 
 @bp.route("/<int:proposal_id>/select", methods=["POST"])
 @login_required
 def select_winner(proposal_id: int):
-    """The owner selects the winner; the other bids are declined."""
+    """The owner selects the winner (ticked); the other bids are declined."""
     return _decide(
         proposal_id,
         decisions.select_winner,
         "已选定中选方，其他申报已告知未中选，撮合项目已建立。",
-        True,
+        SelectWinnerForm,
     )
 
 
 @bp.route("/<int:proposal_id>/decline", methods=["POST"])
 @login_required
 def decline(proposal_id: int):
-    """The owner declines a bid with a reason."""
-    return _decide(proposal_id, decisions.decline, "已告知申报方未中选。", True)
+    """The owner declines a bid with a reason code and an optional note."""
+    return _decide(
+        proposal_id, decisions.decline, "已告知申报方未中选。", DeclineForm
+    )
 
 
 @bp.route("/challenge/<int:challenge_id>")

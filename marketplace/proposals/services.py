@@ -35,8 +35,7 @@ from marketplace.workflow import move
 
 P = ProposalStatus
 MAX_ATTACHMENTS = 10
-DEFAULT_DECLINE_REASON = "未中选"
-DIRECT_AWARD_DECLINE_REASON = "科技局已定向委托其他机构承担，未中选"
+DIRECT_AWARD_DECLINE_REASON = "科技局已定向委托其他机构承担"
 MIN_JUSTIFICATION = 20
 
 PROPOSAL_STATUS_LABELS = {

@@ -167,7 +167,7 @@ def accept_application(proposal: Proposal, user: Any) -> Deal:
     audit.notify_org(
         proposal.org_id,
         f"您的成果转化申请已被接受：{result.title[:80]}",
-        "/results/mine",
+        f"/deals/{deal.id}",
     )
     return deal
 
@@ -190,7 +190,7 @@ def decline_application(proposal: Proposal, user: Any, reason: str) -> None:
     audit.notify_org(
         proposal.org_id,
         f"您的成果转化申请未被接受：{result.title[:80]}",
-        "/results/mine",
+        f"/results/{result.id}#adopt",
     )
 
 

@@ -15,6 +15,7 @@ from flask_login import current_user, login_required
 from wtforms import StringField
 from wtforms.validators import Length
 
+from marketplace.confirm import confirmed
 from marketplace.exceptions import ServiceError
 from marketplace.extensions import db
 from marketplace.forms_common import BaseForm, SafeText, strip_filter
@@ -70,5 +71,7 @@ def revoke(token_id: int):
     token = db.session.get(ApiToken, token_id)
     if token is None or token.user_id != current_user.id:
         abort(404)
-    perform(services.revoke_token, current_user, token_id, success="令牌已撤销。")
+    # A revoked token cannot be brought back: the user ticks a confirmation first.
+    if confirmed():
+        perform(services.revoke_token, current_user, token_id, success="令牌已撤销。")
     return redirect(url_for("tokens.index"))
