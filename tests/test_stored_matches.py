@@ -149,6 +149,7 @@ def test_a_stored_row_is_re_checked_against_the_database(
 def test_sync_refreshes_a_bounded_batch(app, db, client, market, calls):
     app.config["SEARCH_SYNC_ON_COMMIT"] = True
     app.config["SEARCH_STORED_MATCH_BATCH"] = 2
+    app.config["SEARCH_STORED_MATCH_SECONDS"] = 60
     for key, kind in (("result", "results"), ("other", "results")):
         section(client, f"/{kind}/{market[key].id}")
     section(client, f"/challenges/{market['second'].id}")
@@ -227,3 +228,19 @@ def test_switched_off_it_matches_live_and_stores_nothing(
     section(client, f"/results/{market['result'].id}")
     assert calls["n"] == 2 and rows(db) == []
     assert stored.depth() >= 24  # a result page's 3 × 8 is a prefix of what is stored
+
+
+def test_refresh_stops_starting_matches_after_its_time(
+    app, db, client, market, calls
+):
+    app.config["SEARCH_SYNC_ON_COMMIT"] = True
+    app.config["SEARCH_STORED_MATCH_SECONDS"] = 0
+    section(client, f"/results/{market['result'].id}")
+    result = db.session.get(Result, market["other"].id)
+    result.title = "钙钛矿叠层太阳能电池"
+    db.session.commit()
+    # Only the edited listing itself, however many are stale.
+    assert calls["n"] == 2
+    state = get_index().state()
+    fresh = [r.listing_id for r in rows(db) if r.position == state.position]
+    assert fresh == [market["other"].id]

@@ -19,6 +19,7 @@ index ids only: pages re-check every named listing against the database
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -287,21 +288,30 @@ def _wanted(read: Session, state: IndexState, start: int, batch: int) -> list:
 
 
 def refresh(index: SearchIndex, before: IndexState) -> int:
-    """After a sync: recompute a bounded batch of stored matches; returns how many."""
-    batch = int(current_app.config.get("SEARCH_STORED_MATCH_BATCH", 20))
+    """After a sync: recompute a bounded batch of stored matches; returns how many.
+
+    At most SEARCH_STORED_MATCH_BATCH listings, and no new one is started
+    after SEARCH_STORED_MATCH_SECONDS: the post-commit sync runs in the
+    writer's request.
+    """
+    config = current_app.config
+    batch = int(config.get("SEARCH_STORED_MATCH_BATCH", 20))
+    budget = float(config.get("SEARCH_STORED_MATCH_SECONDS", 0.2))
     if not enabled() or batch <= 0:
         return 0
+    started = time.monotonic()
     state = index.state()
     with reading(db.engine) as read:
         if not _caught_up(read, state):
             return 0  # the sync that catches up refreshes
         wanted = _wanted(read, state, before.position, batch)
         rows = _public(read, set(wanted))
-        answers = [
-            (kind, listing_id, compute(index, rows[(kind, listing_id)], read, depth()))
-            for kind, listing_id in wanted
-            if (kind, listing_id) in rows
-        ]
+        answers = []
+        for key in wanted:
+            if key in rows:
+                if answers and time.monotonic() - started > budget:
+                    break
+                answers.append((*key, compute(index, rows[key], read, depth())))
         gone = [key for key in wanted if key not in rows]
     if index.state() != state:
         return 0  # moved meanwhile: the next sync's refresh does it
