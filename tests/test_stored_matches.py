@@ -4,6 +4,8 @@ never a stale one, and still re-check every listing against the database."""
 from __future__ import annotations
 
 import re
+import sqlite3
+import time
 
 import pytest
 from sqlalchemy import func, select, update
@@ -18,6 +20,7 @@ from marketplace.models import (
 )
 from marketplace.search import query
 from marketplace.search.sync import get_index
+from marketplace.search.tuning import TUNING
 from tests.factories import make_challenge, make_result
 
 SECTION = re.compile(r'<section [^>]*"matches-title">.*?</section>', re.S)
@@ -91,9 +94,21 @@ def test_a_listing_page_stores_its_matches_and_reads_them(
         state.position,
     )
     assert row.payload["hits"][0]["id"] == market["challenge"].id
-    # The second view (and the challenge page's own row) cost no live match.
+    # The second view costs no live match.
     assert section(client, url) == first
     assert calls["n"] == 1
+
+
+def test_other_ranking_parameters_make_rows_stale(
+    app, db, client, market, calls, monkeypatch
+):
+    url = f"/challenges/{market['challenge'].id}"
+    section(client, url)
+    section(client, url)
+    assert calls["n"] == 1
+    monkeypatch.setattr(TUNING, "prf_weight", TUNING.prf_weight + 0.5)
+    section(client, url)
+    assert calls["n"] == 2
 
 
 def test_stored_answer_equals_the_live_one(app, db, client, market):
@@ -244,3 +259,26 @@ def test_refresh_stops_starting_matches_after_its_time(
     state = get_index().state()
     fresh = [r.listing_id for r in rows(db) if r.position == state.position]
     assert fresh == [market["other"].id]
+
+
+def test_a_page_never_waits_on_or_fails_for_its_save(app, db, client, market, calls):
+    url = f"/results/{market['result'].id}"
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's write lock")
+    db.session.rollback()  # the test's own transaction holds the lock
+    holder = sqlite3.connect(db.engine.url.database, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another writer holds the lock
+    try:
+        started = time.monotonic()
+        page = section(client, url)
+        assert time.monotonic() - started < 5
+    finally:
+        holder.rollback()
+        holder.close()
+    assert "动力锂电池电解液阻燃需求" in page
+    assert rows(db) == []
+    # A request that may write itself never stores from inside it.
+    with app.test_request_context(url, method="POST"):
+        state = get_index().state()
+        assert not stored.save_quietly(state, [("result", market["result"].id, [])])
+    assert rows(db) == []

@@ -20,15 +20,17 @@ from __future__ import annotations
 
 import logging
 import time
+import zlib
 from dataclasses import dataclass
 from typing import Any
 
-from flask import current_app
+from flask import current_app, has_request_context, request
 from markupsafe import Markup
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from marketplace import permissions
+from marketplace.database import READ_METHODS, read_only
 from marketplace.extensions import db
 from marketplace.matching.texts import (
     best_sentence,
@@ -98,6 +100,11 @@ class StoredHit:
 def enabled() -> bool:
     """Whether listing pages use stored matches (SEARCH_STORED_MATCHES)."""
     return bool(current_app.config.get("SEARCH_STORED_MATCHES", True))
+
+
+def version() -> str:
+    """The payload format and the ranking parameters a row was computed with."""
+    return f"{FORMAT}:{zlib.crc32(repr(TUNING).encode()):08x}"
 
 
 def depth() -> int:
@@ -182,7 +189,7 @@ def lookup(
         row is None
         or row.index_commit != state.generation
         or row.position != state.position
-        or (row.payload or {}).get("v") != FORMAT
+        or (row.payload or {}).get("v") != version()
     ):
         return None
     return [StoredHit.from_json(item) for item in row.payload["hits"]]
@@ -230,7 +237,7 @@ def _write(
             index_commit=state.generation,
             position=state.position,
             computed_at=utcnow(),
-            payload={"v": FORMAT, "hits": [h.as_json() for h in hits]},
+            payload={"v": version(), "hits": [h.as_json() for h in hits]},
         )
         for kind, listing_id, hits in answers
     )
@@ -251,8 +258,13 @@ def save_quietly(
     state: IndexState, answers: list[tuple[str, int, list[StoredHit]]]
 ) -> bool:
     """Store answers computed for a page; a lock or a race only skips it."""
+    if has_request_context() and request.method not in READ_METHODS:
+        # The request's own transaction may hold SQLite's write lock.
+        return False
     try:
-        with Session(db.engine) as write, write.begin():
+        # Begun deferred (read_only only means that on SQLite), so the lock
+        # is waited for by the first write, under the lowered timeout.
+        with Session(read_only(db.engine)) as write, write.begin():
             connection = write.connection()
             old = _wait_briefly(connection)
             try:
