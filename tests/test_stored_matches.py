@@ -282,3 +282,21 @@ def test_a_page_never_waits_on_or_fails_for_its_save(app, db, client, market, ca
         state = get_index().state()
         assert not stored.save_quietly(state, [("result", market["result"].id, [])])
     assert rows(db) == []
+
+
+def test_a_database_error_is_no_index_trouble(app, db, market, monkeypatch):
+    from flask_login import AnonymousUserMixin
+    from sqlalchemy.exc import OperationalError
+
+    from marketplace.matching import services
+
+    rebuilt = []
+    monkeypatch.setattr(services, "_rebuild_in_background", rebuilt.append)
+
+    def broken(*args):
+        raise OperationalError("SELECT", {}, Exception("database gone"))
+
+    monkeypatch.setattr(stored, "lookup", broken)
+    with app.test_request_context("/"), pytest.raises(OperationalError):
+        services.matches_for_challenge(AnonymousUserMixin(), market["challenge"], 8)
+    assert rebuilt == []

@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from marketplace import pagecache, permissions
@@ -105,7 +106,8 @@ def _index():
 def _guarded(call, *args, **kwargs):
     try:
         return call(_index(), *args, **kwargs)
-    except SearchUnavailable:
+    except (SearchUnavailable, SQLAlchemyError):
+        # A database error (stored matches are read in here) is no index trouble.
         raise
     except Exception as error:
         # A garbled index file surfaces as whatever its decoder raises (zlib.error,

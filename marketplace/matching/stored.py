@@ -113,7 +113,7 @@ def depth() -> int:
 
 
 def kind_of(listing: Challenge | Result) -> str:
-    """"challenge" or "result"."""
+    """The listing's kind as the index names it."""
     return "challenge" if isinstance(listing, Challenge) else "result"
 
 
