@@ -10,6 +10,7 @@ import time
 import pytest
 from sqlalchemy import func, select, update
 
+from marketplace.database import read_only
 from marketplace.matching import stored
 from marketplace.models import (
     Challenge,
@@ -277,6 +278,9 @@ def test_a_page_never_waits_on_or_fails_for_its_save(app, db, client, market, ca
         holder.close()
     assert "动力锂电池电解液阻燃需求" in page
     assert rows(db) == []
+    db.session.rollback()
+    with read_only(db.engine).connect() as connection:  # patience back in the pool
+        assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
     # A request that may write itself never stores from inside it.
     with app.test_request_context(url, method="POST"):
         state = get_index().state()

@@ -254,6 +254,15 @@ def _wait_briefly(connection) -> int | None:
     return None
 
 
+def _restore(connection, timeout: int) -> None:
+    try:
+        connection.exec_driver_sql(f"PRAGMA busy_timeout = {timeout}")
+    except Exception:
+        # Never hand a connection that gives up on locks back to the pool.
+        connection.invalidate()
+        raise
+
+
 def save_quietly(
     state: IndexState, answers: list[tuple[str, int, list[StoredHit]]]
 ) -> bool:
@@ -272,7 +281,7 @@ def save_quietly(
                 write.flush()
             finally:
                 if old is not None:  # the pooled connection keeps its pragmas
-                    connection.exec_driver_sql(f"PRAGMA busy_timeout = {old}")
+                    _restore(connection, old)
         return True
     except Exception as error:  # another worker stored it, or a writer held on
         log.info("stored match not saved: %s", error)
