@@ -27,6 +27,7 @@ from typing import Any
 from flask import current_app, has_request_context, request
 from markupsafe import Markup
 from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from marketplace import permissions
@@ -336,6 +337,15 @@ def refresh(index: SearchIndex, before: IndexState) -> int:
         gone = [key for key in wanted if key not in rows]
     if index.state() != state:
         return 0  # moved meanwhile: the next sync's refresh does it
+    try:
+        _store(state, answers, gone)
+    except IntegrityError:  # another process stored the same rows just now
+        log.info("stored matches refreshed by another process meanwhile")
+        return 0
+    return len(answers)
+
+
+def _store(state: IndexState, answers: list, gone: list) -> None:
     with Session(db.engine) as write, write.begin():
         _write(write, state, answers, gone)
         if state.directory not in _pruned_for:
@@ -348,7 +358,6 @@ def refresh(index: SearchIndex, before: IndexState) -> int:
                 )
             )
             _pruned_for.add(state.directory)
-    return len(answers)
 
 
 sync.AFTER_SYNC.append(refresh)
