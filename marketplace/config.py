@@ -115,6 +115,16 @@ def build_config(instance_path: str) -> dict:
         # Outbox rows every replica has applied are deleted, except this many
         # newest ones (search/replicas.py).
         "SEARCH_OUTBOX_KEEP": int(os.environ.get("SEARCH_OUTBOX_KEEP", "1000")),
+        # Listing pages read stored explained matches (matching/stored.py); after
+        # each sync the indexer recomputes at most this many, starting none after
+        # this many seconds; the rest are matched (and stored) when next read.
+        "SEARCH_STORED_MATCHES": _flag(os.environ.get("SEARCH_STORED_MATCHES"), True),
+        "SEARCH_STORED_MATCH_BATCH": int(
+            os.environ.get("SEARCH_STORED_MATCH_BATCH", "20")
+        ),
+        "SEARCH_STORED_MATCH_SECONDS": float(
+            os.environ.get("SEARCH_STORED_MATCH_SECONDS", "0.2")
+        ),
         "SEARCH_USERDICT": os.environ.get(
             "SEARCH_USERDICT", str(instance / "search_userdict.txt")
         ),

@@ -9,12 +9,19 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from marketplace import pagecache, permissions
 from marketplace.extensions import db
+from marketplace.matching import stored
+from marketplace.matching.texts import (  # noqa: F401  (callers import them here)
+    best_sentence,
+    challenge_text,
+    public_text,
+    result_text,
+)
 from marketplace.models import Challenge, ChallengeStatus, Organisation, Result
-from marketplace.search import explain
 from marketplace.search import query as engine
 from marketplace.search.documents import key_of
 from marketplace.search.index import IndexUnavailable
@@ -99,7 +106,8 @@ def _index():
 def _guarded(call, *args, **kwargs):
     try:
         return call(_index(), *args, **kwargs)
-    except SearchUnavailable:
+    except (SearchUnavailable, SQLAlchemyError):
+        # A database error (stored matches are read in here) is no index trouble.
         raise
     except Exception as error:
         # A garbled index file surfaces as whatever its decoder raises (zlib.error,
@@ -166,22 +174,12 @@ def _maturity_note(result: Result) -> str:
     return f"成熟度 TRL {result.trl}，仍在研发阶段"
 
 
-def public_text(listing: Challenge | Result) -> str:
-    """The text of a listing that any visitor may read (never confidential)."""
-    if isinstance(listing, Challenge):
-        return challenge_text(listing)
-    return result_text(listing)
-
-
-def _sentence(listing: Challenge | Result, hit: engine.Hit) -> str:
-    """The listing's sentence that best shows the hit's shared terms."""
-    weights = dict.fromkeys(hit.matched_terms, 1.0)
-    weights.update({t: 0.5 for t, _ in hit.expansions if t not in weights})
-    # Keywords and title are shown already; the sentence comes from the body.
-    body = public_text(listing).split("\n", 1)[-1]
-    return explain.best_sentence(body, weights) or explain.best_sentence(
-        public_text(listing), weights
-    )
+def _sentence(listing: Challenge | Result, hit) -> str:
+    """The hit's stored sentence, or the listing's best one for its shared terms."""
+    found = getattr(hit, "sentence", None)
+    if found is not None:
+        return found
+    return best_sentence(listing, hit.matched_terms, hit.expansions)
 
 
 def _explain(user: Any, hits: list[engine.Hit], field_id: int | None):
@@ -206,46 +204,15 @@ def _explain(user: Any, hits: list[engine.Hit], field_id: int | None):
     return out
 
 
-def challenge_text(challenge: Challenge) -> str:
-    """The public text of a challenge that matching reads."""
-    return "\n".join(
-        [
-            challenge.title,
-            challenge.public_summary,
-            challenge.description,
-            challenge.technical_targets,
-        ]
-    )
-
-
-def result_text(result: Result) -> str:
-    """The public text of a result that matching reads."""
-    return "\n".join([result.title, result.abstract, result.benefit])
-
-
 def matches_for_challenge(user: Any, challenge: Challenge, limit: int = 10):
     """Results that fit a challenge."""
-    hits, _ = _guarded(
-        engine.match,
-        challenge_text(challenge),
-        kind="result",
-        limit=limit,
-        field_code=challenge.field.code if challenge.field else None,
-        extra_terms=challenge.keywords,
-    )
+    hits = _guarded(stored.hits_for, challenge, limit)
     return _explain(user, hits, challenge.field_id)
 
 
 def matches_for_result(user: Any, result: Result, limit: int = 10):
     """Open challenges that fit a result, and the enterprises behind them."""
-    hits, _ = _guarded(
-        engine.match,
-        result_text(result),
-        kind="challenge",
-        limit=limit * 3,
-        field_code=result.field.code if result.field else None,
-        extra_terms=result.keywords,
-    )
+    hits = _guarded(stored.hits_for, result, limit * 3)
     matches = _explain(user, hits, result.field_id)
     open_ones = [m for m in matches if m.listing.status == ChallengeStatus.OPEN][:limit]
     enterprises: dict[int, dict] = {}

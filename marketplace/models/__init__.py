@@ -93,7 +93,7 @@ from marketplace.models.proposal import (
     ProposalStatus,
 )
 from marketplace.models.reference import Region, RegionKind, TechField
-from marketplace.models.search import PRUNED_MARK, SearchReplica
+from marketplace.models.search import PRUNED_MARK, SearchReplica, StoredMatch
 from marketplace.models.throttle import LoginThrottle, ThrottleScope
 from marketplace.models.user import ApiToken, LoginSession, User, UserRole
 
@@ -174,6 +174,7 @@ __all__ = [
     "ReviewPanel",
     "SearchOutbox",
     "SearchReplica",
+    "StoredMatch",
     "TechField",
     "ThreadKind",
     "ThreadRead",

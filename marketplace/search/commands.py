@@ -21,7 +21,7 @@ from marketplace.search.index import (
     expected_documents,
     stored_names,
 )
-from marketplace.search.sync import follow, get_index
+from marketplace.search.sync import follow, get_index, moved
 
 search_cli = AppGroup("search", help="Build, follow and check the search index.")
 
@@ -30,9 +30,12 @@ search_cli = AppGroup("search", help="Build, follow and check the search index."
 def sync_command() -> None:
     """Apply the outbox to this node's index (rebuilds a missing or broken one)."""
     index = get_index()
+    before = index.state()
     if index.ensure(db.session):
         click.echo("索引缺失或损坏，已重建。")
     applied = index.apply_outbox(db.session)
+    db.session.rollback()  # end the CLI's transaction before hooks write
+    moved(index, before)
     click.echo(f"已应用 {applied} 条变更，索引位置 {index.position()}。")
 
 

@@ -13,13 +13,16 @@ from sqlalchemy.orm import Session
 
 from marketplace.extensions import db
 from marketplace.search import analysis, replicas
-from marketplace.search.index import KEEP, SearchIndex, reading
+from marketplace.search.index import KEEP, IndexState, SearchIndex, reading
 from marketplace.search.outbox import DIRTY
 
 log = logging.getLogger(__name__)
 # Set in a session's info by a caller that applies the outbox itself after
 # its commit (a bulk import, with a progress bar): the commit does not sync.
 SYNC_DEFERRED = "search_sync_deferred"
+# Called as hook(index, state before) after a sync moved this replica, in an
+# app context (matching/stored.py refreshes stored matches); failures are logged.
+AFTER_SYNC: list[Callable[[SearchIndex, IndexState], object]] = []
 
 
 def get_index() -> SearchIndex:
@@ -49,14 +52,29 @@ def served_state() -> dict:
     }
 
 
+def moved(index: SearchIndex, before: IndexState) -> None:
+    """Run the AFTER_SYNC hooks if the replica is no longer at `before`."""
+    if index.state() == before:
+        return
+    for hook in AFTER_SYNC:
+        try:
+            hook(index, before)
+        except Exception:  # the index is right; a stale cache is only slower
+            log.exception("after-sync hook %r failed", hook)
+
+
 def sync_now() -> int:
     """Apply pending outbox rows in a session of its own; returns how many."""
+    index = get_index()
+    before = index.state()
     with Session(db.engine) as session:
-        index = get_index()
         if not index.exists():
             index.reindex(session)
-            return 0
-        return index.apply_outbox(session)
+            applied = 0
+        else:
+            applied = index.apply_outbox(session)
+    moved(index, before)
+    return applied
 
 
 def follow(
@@ -73,11 +91,13 @@ def follow(
     broken = True  # check the index before the first round
     while not stop.is_set():
         try:
+            before = index.state()
             with Session(db.engine) as session:
                 if broken and index.ensure(session):
                     log.warning("search index at %s was rebuilt", index.root)
                 broken = False
                 applied = index.apply_outbox(session)
+            moved(index, before)
             if applied and report:
                 report(applied, index.position())
         except Exception:
