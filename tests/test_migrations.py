@@ -84,10 +84,12 @@ def _schema_facts(engine: Engine) -> dict:
         if table == "alembic_version":
             continue
         facts[table] = {
-            "columns": [
+            # Sorted: ALTER TABLE appends a column where create_all puts it in
+            # model order, and the order means nothing to the application.
+            "columns": sorted(
                 (c["name"], str(c["type"]), c["nullable"])
                 for c in insp.get_columns(table)
-            ],
+            ),
             "pk": insp.get_pk_constraint(table),
             "fks": sorted(
                 (
