@@ -73,7 +73,9 @@ def world(app, db, factory, login):
     result = make_result(lab.id, title="低能耗生物膜废水处理工艺")
     bids = {org.id: bid(db, challenge.id, org.id) for org in (lab, uni)}
     # A decision the bidder is told about, written by the real verb.
-    decisions.decline(db.session.get(Proposal, bids[uni.id]), owner, "方案不符合")
+    decisions.decline(
+        db.session.get(Proposal, bids[uni.id]), owner, "route", "方案不符合"
+    )
     db.session.commit()
     get_index().reindex(db.session)
     return {

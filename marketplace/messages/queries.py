@@ -75,21 +75,40 @@ def _org_names(ids: set[int]) -> dict[int, str]:
     return dict(rows.all())
 
 
-def author_names(thread: MessageThread) -> dict[int, str]:
-    """Each author's name with their organisation, by user id."""
+def author_names(thread: MessageThread, viewer: Any) -> dict[int, str]:
+    """Each author's and reader's name with their organisation, by user id.
+
+    The poster of an anonymous challenge reads as 发布方（某企业…） to viewers who
+    may not learn it.
+    """
     ids = {m.author_id for m in thread.messages if m.author_id is not None}
+    ids |= set(
+        db.session.scalars(
+            select(ThreadRead.user_id).where(ThreadRead.thread_id == thread.id)
+        )
+    )
     if not ids:
         return {}
-    rows = db.session.execute(
-        select(User.id, User.name, User.email, Organisation.name)
-        .join(Organisation, Organisation.id == User.org_id)
-        .where(User.id.in_(ids))
-    )
-    return {uid: f"{name or email}（{org}）" for uid, name, email, org in rows}
+    challenge = permissions.thread_challenge(thread)
+    people = db.session.scalars(select(User).where(User.id.in_(ids)))
+    return {u.id: permissions.person_for(viewer, u, challenge) for u in people}
 
 
-def party_names(thread: MessageThread | None, target: Any = None) -> list[str]:
+def _shown_names(ids: set[int], viewer: Any, challenge: Any) -> list[str]:
+    """Organisations' names, the hidden poster's as its anonymous name."""
+    names = _org_names(ids)
+    if challenge is not None and challenge.org_id in names:
+        names[challenge.org_id] = permissions.org_name_for(
+            viewer, challenge.org, challenge
+        )
+    return sorted(names.values())
+
+
+def party_names(
+    thread: MessageThread | None, target: Any = None, viewer: Any = None
+) -> list[str]:
     """The organisations taking part, by name (and the bureau where it is one)."""
+    challenge = permissions.thread_challenge(thread)
     if thread is not None:
         ids = permissions.thread_party_org_ids(thread)
         bureau = permissions.bureau_is_party(thread)
@@ -99,7 +118,7 @@ def party_names(thread: MessageThread | None, target: Any = None) -> list[str]:
         ids, bureau = {target.owner_org_id, target.winner_org_id}, True
     else:
         ids, bureau = set(), False
-    names = sorted(_org_names(ids).values())
+    names = _shown_names(ids, viewer, challenge)
     return [*names, "科技局"] if bureau else names
 
 
@@ -131,7 +150,7 @@ def back_link(thread: MessageThread | None, target: Any = None) -> tuple[str, st
 def counterpart(thread: MessageThread, user: Any) -> str:
     """Who the user talks to in the thread: the other organisations, by name."""
     ids = permissions.thread_party_org_ids(thread) - {user.org_id}
-    names = sorted(_org_names(ids).values())
+    names = _shown_names(ids, user, permissions.thread_challenge(thread))
     if permissions.bureau_is_party(thread) and not permissions.is_bureau(user):
         names.append("科技局")
     return "、".join(names)

@@ -138,8 +138,8 @@ def _render(
         thread=thread,
         subject=services.thread_subject(thread) if thread else queries.subject(target),
         messages=thread.messages if thread else [],
-        names=queries.author_names(thread) if thread else {},
-        parties=queries.party_names(thread, target),
+        names=queries.author_names(thread, user) if thread else {},
+        parties=queries.party_names(thread, target, user),
         receipts=services.receipts(thread, user) if thread else {},
         form=form or MessageForm(),
         can_post=can_post and not review,
@@ -294,8 +294,18 @@ def _ask(listing: Challenge | Result):
     if thread is not None:
         return redirect(url_for("messages.thread", thread_id=thread.id))
     return render_template(
-        "messages/ask.html", listing=listing, form=form or MessageForm()
+        "messages/ask.html",
+        listing=listing,
+        owner_name=_owner_name(listing),
+        form=form or MessageForm(),
     ), (400 if form is not None else 200)
+
+
+def _owner_name(listing: Challenge | Result) -> str:
+    """The listing's owner as the asker may see it (an anonymous challenge's not)."""
+    if isinstance(listing, Challenge):
+        return permissions.seeker_name(current_user, listing)
+    return listing.org.name
 
 
 @bp.route("/challenge/<int:challenge_id>/ask", methods=["GET", "POST"])

@@ -186,11 +186,15 @@ def post(
     thread.last_message_at = message.created_at or utcnow()
     others = [u for u in participants(thread) if u.id != user.id]
     _count_unread(thread, user, message, others)
-    audit.notify(
-        others,
-        f"{user.org.name} 在“{thread_subject(thread)[:120]}”中发来新消息",
-        thread_link(thread),
-    )
+    challenge = permissions.thread_challenge(thread)
+    for other in others:
+        # Each reader is told the author's name as they may see it (匿名发布).
+        author = permissions.org_name_for(other, user.org, challenge)
+        audit.notify(
+            [other],
+            f"{author} 在“{thread_subject(thread)[:120]}”中发来新消息",
+            thread_link(thread),
+        )
     return message
 
 

@@ -254,7 +254,7 @@ def signature_pdf(signature_id: int):
         else db.session.get(Result, signature.result_id)
     )
     return Response(
-        signed_nda_pdf(signature, listing),
+        signed_nda_pdf(signature, listing, current_user),
         mimetype="application/pdf",
         headers={
             "Content-Disposition": f'attachment; filename="nda_{signature.id}.pdf"'

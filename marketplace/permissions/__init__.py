@@ -296,3 +296,12 @@ __all__ += [
     "can_withdraw_change",
     "visible_changes",
 ]
+
+# Anonymous posters in threads, notifications and exports, per viewer.
+from marketplace.permissions.anonymity import (  # noqa: E402
+    org_name_for,
+    person_for,
+    thread_challenge,
+)
+
+__all__ += ["org_name_for", "person_for", "thread_challenge"]

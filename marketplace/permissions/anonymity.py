@@ -95,3 +95,39 @@ def seeker_name(user: Any, challenge: Challenge) -> str:
 def hides_seeker(user: Any, challenge: Challenge) -> bool:
     """Whether the poster must be hidden from this viewer (no link to its profile)."""
     return not sees_seeker(user, challenge)
+
+
+def thread_challenge(thread: Any) -> Challenge | None:
+    """The challenge a message thread is about (a listing's or a project's)."""
+    if thread is None:
+        return None
+    if thread.challenge is not None:
+        return thread.challenge
+    return thread.project.challenge if thread.project is not None else None
+
+
+def org_name_for(user: Any, org: Any, challenge: Challenge | None) -> str:
+    """An organisation's name as this viewer may see it beside the challenge.
+
+    The challenge's own poster reads as its anonymous name to those who may not
+    learn it; every other organisation keeps its name.
+    """
+    if (
+        challenge is not None
+        and org is not None
+        and org.id == challenge.org_id
+        and hides_seeker(user, challenge)
+    ):
+        return anonymous_name(challenge)
+    return org.name if org is not None else ""
+
+
+def person_for(user: Any, person: Any, challenge: Challenge | None) -> str:
+    """A user's name with their organisation, 发布方（某企业…） for a hidden poster."""
+    org = getattr(person, "org", None)
+    shown = org_name_for(user, org, challenge)
+    if org is not None and shown != org.name:
+        # A personal name beside the region and field would identify the poster.
+        return f"发布方（{shown}）"
+    who = person.name or person.email
+    return f"{who}（{shown}）" if shown else who
