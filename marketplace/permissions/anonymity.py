@@ -98,12 +98,14 @@ def hides_seeker(user: Any, challenge: Challenge) -> bool:
 
 
 def thread_challenge(thread: Any) -> Challenge | None:
-    """The challenge a message thread is about (a listing's or a project's)."""
+    """The challenge a message thread is about (its listing, project or deal)."""
     if thread is None:
         return None
     if thread.challenge is not None:
         return thread.challenge
-    return thread.project.challenge if thread.project is not None else None
+    if thread.project is not None:
+        return thread.project.challenge
+    return thread.deal.challenge if thread.deal is not None else None
 
 
 def org_name_for(user: Any, org: Any, challenge: Challenge | None) -> str:
