@@ -173,9 +173,9 @@ def test_deal_thread_for_parties_broker_and_confirmed_consortium(db, world):
     assert db.session.get(MessageThread, tid).deal_id == deal_id
     for member in (world.inst, world.agency, world.uni):
         assert "约个时间谈" in member.get(f"/messages/{tid}").get_data(as_text=True)
-    # The consortium member finds it on the bid's page and in its inbox, and writes.
-    bid_page = world.uni.get(f"/proposals/{db.session.get(Deal, deal_id).proposal_id}")
-    assert f"/messages/{tid}" in bid_page.get_data(as_text=True)
+    # The consortium member finds it on the deal's page and in its inbox, and writes.
+    deal_page = world.uni.get(f"/deals/{deal_id}")
+    assert f"/messages/{tid}" in deal_page.get_data(as_text=True)
     assert f"/messages/{tid}" in world.uni.get("/messages/").get_data(as_text=True)
     assert world.uni.get(f"/messages/deal/{deal_id}").status_code == 302
     assert say(world.uni, f"/messages/deal/{deal_id}", "联合体意见").status_code == 302

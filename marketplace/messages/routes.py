@@ -9,7 +9,6 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
 from marketplace import permissions
-from marketplace.deals.services import deal_for_proposal
 from marketplace.exceptions import ServiceError
 from marketplace.extensions import db
 from marketplace.messages import bp, queries, services
@@ -65,15 +64,6 @@ def object_thread(obj: Deal | Project) -> dict | None:
         "unread": queries.unread_in(thread, current_user) if thread else 0,
         "count": len(thread.messages) if thread else 0,
     }
-
-
-@bp.app_template_global("consortium_deal")
-def consortium_deal(proposal: Any) -> Deal | None:
-    """A bid's deal for a consortium member, who sees no deal page, only its thread."""
-    deal = deal_for_proposal(proposal)
-    if deal is None or permissions.can_view_deal(current_user, deal):
-        return None
-    return deal if permissions.can_use_deal_thread(current_user, deal) else None
 
 
 def _review_box(thread: MessageThread | None) -> dict | None:
