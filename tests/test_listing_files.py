@@ -21,6 +21,7 @@ from marketplace.models import (
     ChallengeStatus,
     ConfidentialView,
     ListingAttachment,
+    NdaVersion,
     OrgDocument,
     OrgKind,
     UserRole,
@@ -197,6 +198,19 @@ def test_confidential_files_on_a_result(
         assert who.get(f"/files/listing-files/{secret}").status_code == 200
     page = enterprise_client.get(f"/results/{result}").get_data(as_text=True)
     assert "公开规格书.pdf" in page and "保密图纸MX" not in page
+    # Behind the result's NDA: the signer downloads it, and the download is logged.
+    own = {"choice": "own", "own_text": "成果附件保密协议。"}
+    nda_url = f"/ndas/results/{result}"
+    assert university_client.post(nda_url, data=own).status_code == 302
+    version = db.session.scalar(select(NdaVersion).order_by(NdaVersion.id.desc()))
+    signed = {"full_name": "王五", "position": "技术总监", "confirm": "y"}
+    signed["version_id"] = str(version.id)
+    sign_url = f"/ndas/results/{result}/sign"
+    assert enterprise_client.post(sign_url, data=signed).status_code == 302
+    logged = select(func.count()).where(ConfidentialView.result_id == result)
+    before = db.session.scalar(logged)
+    assert enterprise_client.get(f"/files/listing-files/{secret}").status_code == 200
+    assert db.session.scalar(logged) == before + 1
 
 
 def test_only_the_owner_manages_files(

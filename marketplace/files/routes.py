@@ -9,7 +9,6 @@ from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
 from marketplace import permissions, uploads
-from marketplace.challenges.services import record_confidential_view
 from marketplace.confirm import confirmed
 from marketplace.exceptions import ServiceError
 from marketplace.extensions import db
@@ -23,6 +22,7 @@ from marketplace.models import (
     OrgDocumentKind,
     Result,
 )
+from marketplace.ndas.services import record_confidential_view
 
 LISTING_MODELS: dict[str, type[Challenge] | type[Result]] = {
     "challenge": Challenge,
@@ -150,7 +150,7 @@ def listing_file(listing_file_id: int):
         current_user, owner, item
     ):
         abort(404)
-    if item.confidential and isinstance(owner, Challenge):
+    if item.confidential:
         # Opening a confidential file is a view of the confidential part: the
         # poster sees it in the same log (nothing is logged for its own members).
         db.session.commit()
