@@ -11,6 +11,7 @@ from marketplace.listings.states import local_today
 from marketplace.models import (
     AuditEvent,
     Challenge,
+    ChallengeReveal,
     ChallengeStatus,
     ChangeKind,
     ChangeStatus,
@@ -149,6 +150,42 @@ def test_confidential_detail_never_appears_in_the_history(
     assert fetch(db, Challenge, challenge_id).confidential_detail.endswith("ZX-9981")
     assert "ZX-9981" not in page(client, f"/challenges/{challenge_id}")
     assert "保密内容" in page(client, f"/challenges/{challenge_id}")
+
+
+def test_anonymity_changes_with_the_wording_and_the_page_follows(
+    db, firm, client, challenge_id
+):
+    name = firm.org.name
+    assert name in page(client, f"/challenges/{challenge_id}")
+    response = revise(firm, challenge_id, anonymous="y", reveal_to="when_selected")
+    assert response.status_code == 302
+    stored = fetch(db, Challenge, challenge_id)
+    assert stored.anonymous and stored.reveal_to == ChallengeReveal.WHEN_SELECTED
+    public = page(client, f"/challenges/{challenge_id}")
+    assert name not in public and "修改了：匿名发布、向揭榜方公开企业名称" in public
+
+
+def test_a_results_confidential_detail_is_revised_at_once(db, factory, login):
+    institute = factory.org(OrgKind.INSTITUTE)
+    owner = login(factory.user(institute))
+    result = make_result(institute.id)
+    data = {
+        "title": result.title, "abstract": result.abstract,
+        "confidential_detail": "菌种保藏编号 CGMCC-7781",
+        "field": str(result.field_id), "discipline": result.discipline,
+        "keywords": "、".join(result.keywords), "trl": str(result.trl),
+        "ip_type": result.ip_type, "ip_numbers": result.ip_numbers,
+        "transfer_modes": list(result.transfer_modes),
+        "price": str(result.price_fen // 1_000_000),
+        "benefit": result.benefit, "valid_until": result.valid_until.isoformat(),
+        "contact_name": "", "contact_phone": "", "contact_email": "",
+    }  # fmt: skip
+    assert owner.post(f"/results/{result.id}/revise", data=data).status_code == 302
+    stored = fetch(db, Result, result.id)
+    assert stored.confidential_detail == "菌种保藏编号 CGMCC-7781"
+    [change] = changes(db)
+    assert change.status == ChangeStatus.APPLIED
+    assert set(change.changes) == {"confidential_detail"}
 
 
 def test_nothing_changed_is_refused(db, firm, challenge_id):

@@ -6,7 +6,14 @@ from datetime import date
 from typing import Any
 
 from marketplace.extensions import db
-from marketplace.models import ORG_KIND_LABELS, Challenge, Region, Result, TechField
+from marketplace.models import (
+    ORG_KIND_LABELS,
+    Challenge,
+    ChallengeReveal,
+    Region,
+    Result,
+    TechField,
+)
 from marketplace.money import format_wan
 
 # Material fields change what bidders and adopters commit to: they wait for the
@@ -35,10 +42,13 @@ WORDING = {
         "contact_name",
         "contact_phone",
         "contact_email",
+        "anonymous",
+        "reveal_to",
     ),
     Result: (
         "title",
         "abstract",
+        "confidential_detail",
         "field_id",
         "discipline",
         "keywords",
@@ -62,6 +72,8 @@ LABELS = {
     "contact_name": "联系人",
     "contact_phone": "联系电话",
     "contact_email": "联系邮箱",
+    "anonymous": "匿名发布",
+    "reveal_to": "向揭榜方公开企业名称",
     "bounty_fen": "榜额",
     "price_fen": "转让价格",
     "deadline": "揭榜截止日期",
@@ -100,6 +112,8 @@ def loaded(name: str, value: Any) -> Any:
     """A JSON-held value back as the column's type."""
     if name in DATES and isinstance(value, str):
         return date.fromisoformat(value)
+    if name == "reveal_to":
+        return ChallengeReveal(value)
     return value
 
 
@@ -121,6 +135,8 @@ def shown(name: str, value: Any) -> str:
     if name == "region_code":
         region = db.session.get(Region, value)
         return region.name if region else str(value)
+    if name == "reveal_to":
+        return ChallengeReveal(value).label
     if name == "trl":
         return f"{value} 级"
     if isinstance(value, list):
