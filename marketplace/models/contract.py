@@ -11,6 +11,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -73,6 +74,17 @@ class Contract(TimestampMixin, Base):
             "status <> 'registered' OR registration_no IS NOT NULL",
             name="registered_has_no",
         ),
+        # The bureau's figures: registered contracts signed in a range, summed.
+        Index(
+            "ix_contracts_status_signed_on",
+            "status",
+            "signed_on",
+            "amount_fen",
+            "tech_amount_fen",
+        ),
+        # The register's county filter (output or absorption side).
+        Index("ix_contracts_seller_region_code", "seller_region_code"),
+        Index("ix_contracts_buyer_region_code", "buyer_region_code"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -101,7 +113,8 @@ class Contract(TimestampMixin, Base):
     signed_on: Mapped[date] = mapped_column(Date, index=True)
     term_start: Mapped[date | None] = mapped_column(Date)
     term_end: Mapped[date | None] = mapped_column(Date)
-    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    # Indexed: the register sorts and filters by it.
+    amount_fen: Mapped[int] = mapped_column(BigInteger, index=True)
     tech_amount_fen: Mapped[int] = mapped_column(BigInteger)
     # Kept equal to the sum of payments so the database itself refuses overpayment.
     paid_fen: Mapped[int] = mapped_column(BigInteger, default=0)
@@ -120,7 +133,9 @@ class Contract(TimestampMixin, Base):
     )
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     registered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    registered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    registered_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), index=True
+    )
 
     buyer_org: Mapped[Organisation | None] = relationship(foreign_keys=[buyer_org_id])
     seller_org: Mapped[Organisation | None] = relationship(foreign_keys=[seller_org_id])
@@ -150,7 +165,8 @@ class Payment(Base):
     contract_id: Mapped[int] = mapped_column(
         ForeignKey("contracts.id", ondelete="CASCADE"), index=True
     )
-    received_on: Mapped[date] = mapped_column(Date)
+    # Indexed: money received in a range, per period.
+    received_on: Mapped[date] = mapped_column(Date, index=True)
     amount_fen: Mapped[int] = mapped_column(BigInteger)
     note: Mapped[str] = mapped_column(String(200), default="")
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

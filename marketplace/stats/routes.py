@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 from flask_login import current_user
 
 from marketplace import permissions
@@ -96,12 +105,13 @@ def export(name: str, ext: str):
     filename = f"{name}_{start.isoformat()}_{end.isoformat()}.{ext}"
     if ext == "csv":
         # werkzeug adds "; charset=utf-8" to a text/ mimetype itself.
-        data, mimetype = exports.to_csv(header, body), "text/csv"
+        data, mimetype = exports.csv_chunks(header, body), "text/csv"
     else:
-        data = exports.to_xlsx(title, header, body)
+        data = exports.xlsx_chunks(title, header, body)
         mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    # Streamed: the rows are read and written while the response goes out.
     return Response(
-        data,
+        stream_with_context(data),
         mimetype=mimetype,
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import extract, func, select
 from sqlalchemy.orm import aliased
 
 from marketplace.exceptions import ServiceError
@@ -84,8 +84,29 @@ def _period_key(day: date, by: str) -> str:
     return str(day.year)
 
 
+def _period_columns(column, by: str) -> list:
+    # extract() is CAST(STRFTIME(...)) on SQLite and EXTRACT on PostgreSQL alike.
+    parts = [extract("year", column)]
+    if by != "year":
+        parts.append(extract("month", column))
+    return parts
+
+
+def _period_sums(column, by: str, figures: list, *where, join=None) -> list:
+    """(year, month or None, *sums) per year or year and month, summed in SQL."""
+    parts = _period_columns(column, by)
+    query = select(*parts, *figures).where(*where)
+    if join is not None:
+        query = query.join(*join)
+    out = []
+    for row in db.session.execute(query.group_by(*parts)):
+        year, month = int(row[0]), (int(row[1]) if by != "year" else 1)
+        out.append((date(year, month, 1), *row[len(parts) :]))
+    return out
+
+
 def _by_period(start: date, end: date, by: str) -> list[dict]:
-    # Grouped in Python: extracting months differs between SQLite and PostgreSQL.
+    # Summed per month (or year) in SQL; a quarter adds up its three months.
     rows: dict[str, dict] = {}
 
     def row_for(day: date) -> dict:
@@ -94,22 +115,34 @@ def _by_period(start: date, end: date, by: str) -> list[dict]:
             key, {"key": key, "label": key, **dict.fromkeys(PERIOD_KEYS, 0)}
         )
 
-    query = select(
-        Contract.signed_on, Contract.amount_fen, Contract.tech_amount_fen
-    ).where(_registered(), *_in_range(start, end))
-    for signed_on, amount, tech in db.session.execute(query):
-        row = row_for(signed_on)
-        row["contract_amount_fen"] += amount
-        row["tech_amount_fen"] += tech
-        row["count"] += 1
-    # Money received in a period counts there, whenever its contract was signed.
-    payments = (
-        select(Payment.received_on, Payment.amount_fen)
-        .join(Contract, Payment.contract_id == Contract.id)
-        .where(_registered(), Payment.received_on >= start, Payment.received_on <= end)
+    signed = _period_sums(
+        Contract.signed_on,
+        by,
+        [
+            func.sum(Contract.amount_fen),
+            func.sum(Contract.tech_amount_fen),
+            func.count(Contract.id),
+        ],
+        _registered(),
+        *_in_range(start, end),
     )
-    for received_on, amount in db.session.execute(payments):
-        row_for(received_on)["payments_fen"] += amount
+    for day, amount, tech, count in signed:
+        row = row_for(day)
+        row["contract_amount_fen"] += _int(amount)
+        row["tech_amount_fen"] += _int(tech)
+        row["count"] += int(count)
+    # Money received in a period counts there, whenever its contract was signed.
+    received = _period_sums(
+        Payment.received_on,
+        by,
+        [func.sum(Payment.amount_fen)],
+        _registered(),
+        Payment.received_on >= start,
+        Payment.received_on <= end,
+        join=(Contract, Payment.contract_id == Contract.id),
+    )
+    for day, amount in received:
+        row_for(day)["payments_fen"] += _int(amount)
     return [rows[key] for key in sorted(rows)]
 
 
