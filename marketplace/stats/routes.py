@@ -50,7 +50,7 @@ def index():
     start, end, form, problem = _range()
     if problem:
         flash(problem, "danger")
-    breakdowns = {by: services.turnover(start, end, by) for by in services.BY_CHOICES}
+    breakdowns = services.breakdowns(start, end)
     tops = {
         role: services.top_orgs(start, end, role)
         for role in ("seller", "buyer", "broker")
@@ -79,7 +79,7 @@ def index():
         start=start,
         end=end,
         breakdowns=breakdowns,
-        yoy=services.year_on_year(start, end),
+        yoy=services.year_on_year(start, end, now=_summary(breakdowns["month"])),
         progress=progress,
         funnel=services.funnel(start, end),
         tops=tops,
@@ -90,6 +90,11 @@ def index():
         figure_notes=columns.FIGURE_NOTES,
         delivery=projects,
     )
+
+
+def _summary(months: dict) -> dict:
+    # The month breakdown's total is the range's summary(): same rows, same sums.
+    return {key: months["total"][key] for key in services.PERIOD_KEYS}
 
 
 @bp.get("/export/<name>.<ext>")
