@@ -316,7 +316,8 @@ def measure(client, url: str, repeat: int, budget: float) -> dict:
         seconds = time.perf_counter() - start
         response.close()
         if response.status_code != 200:
-            raise SystemExit(f"{url}: HTTP {response.status_code}")
+            # A failing page is reported in the table, not retried.
+            return {"error": f"HTTP {response.status_code}", "n": n + 1}
         times.append(seconds * 1000)
         spent += seconds
         if spent > budget and n >= 2:
@@ -393,6 +394,9 @@ def main(argv: list[str] | None = None) -> int:
             continue
         result = measure(client, url, args.repeat, args.budget)
         figures[name] = {"url": url, **result}
+        if "error" in result:
+            rows.append([name, result["n"], "", "", "", "", "", result["error"]])
+            continue
         rows.append(
             [
                 name,
