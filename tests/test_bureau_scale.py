@@ -26,6 +26,7 @@ from marketplace.models import (
     OrgKind,
     Payment,
 )
+from marketplace.money import format_wan
 from marketplace.stats import exports, services
 from marketplace.stats.rankings import party_key
 
@@ -312,3 +313,26 @@ def test_the_stats_exports_stream_too(db, register, bureau_client, monkeypatch):
     url = "/stats/export/register.xlsx"
     pieces = _pieces(db, bureau_client, url, query_string=query)
     assert len(pieces) > 1 and b"".join(pieces)[:2] == b"PK"
+
+
+def test_the_dashboard_shares_one_pass_by_month_with_the_same_figures(db, register):
+    shared = services.breakdowns(START, END)
+    assert list(shared) == list(services.BY_CHOICES)
+    for by in services.BY_CHOICES:
+        assert shared[by] == services.turnover(START, END, by)
+    month_total = {k: shared["month"]["total"][k] for k in services.PERIOD_KEYS}
+    assert month_total == services.summary(START, END)
+    before = date(2024, 12, 31)
+    assert services.target_progress(2024)["done_fen"] == sum(
+        c.amount_fen for c in _registered_in(db, date(2024, 1, 1), before)
+    )
+
+
+def test_the_dashboard_page_shows_the_shared_figures(db, register, bureau_client):
+    response = bureau_client.get(
+        "/stats/", query_string={"from": START.isoformat(), "to": END.isoformat()}
+    )
+    assert response.status_code == 200
+    now = services.summary(START, END)
+    for key in ("contract_amount_fen", "tech_amount_fen", "payments_fen"):
+        assert format_wan(now[key]) in response.text
