@@ -83,7 +83,13 @@ class IsolatedClient(FlaskClient):
         if has_app_context():
             # Releases SQLite's write lock and lets the test read fresh rows after.
             _db.session.rollback()
-        return contextvars.Context().run(super().open, *args, **kwargs)
+        return contextvars.Context().run(self._open_and_read, *args, **kwargs)
+
+    def _open_and_read(self, *args, **kwargs):
+        # A streamed body (an export) is read in its request's context, as a
+        # server reads it; a test may still ask for buffered=False.
+        kwargs.setdefault("buffered", True)
+        return super().open(*args, **kwargs)
 
 
 @pytest.fixture(scope="session")

@@ -53,11 +53,12 @@ def _order(sort: str) -> list:
         "amount": Contract.amount_fen,
     }[column]
     descending = direction == "desc"
-    order = [key.desc() if descending else key.asc()]
+    order = key.desc() if descending else key.asc()
     if column == "registered":
-        # Unregistered rows last either way, on SQLite and PostgreSQL alike.
-        order.insert(0, Contract.registered_at.is_(None))
-    return [*order, Contract.id.desc() if descending else Contract.id.asc()]
+        # Unregistered rows last either way, on SQLite and PostgreSQL alike; said
+        # as NULLS LAST (not a leading IS NULL) so that an index can give the order.
+        order = order.nulls_last()
+    return [order, Contract.id.desc() if descending else Contract.id.asc()]
 
 
 def _utc_start(day: date) -> datetime:

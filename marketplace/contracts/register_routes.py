@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from collections.abc import Iterator
+
+from flask import (
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
@@ -25,7 +36,10 @@ def _search() -> RegisterFilterForm:
     return form
 
 
-def _download(data: bytes, mimetype: str, filename: str) -> Response:
+def _download(data: bytes | Iterator[bytes], mimetype: str, filename: str):
+    if not isinstance(data, bytes):
+        # Streamed: the rows are read and written while the response goes out.
+        data = stream_with_context(data)
     return Response(
         data,
         mimetype=mimetype,
@@ -72,8 +86,8 @@ def export(ext: str):
         return _refused(form)
     title, header, body = exports.register_table(form.to_filter(), current_user)
     if ext == "csv":
-        return _download(exports.to_csv(header, body), "text/csv", "register.csv")
-    return _download(exports.to_xlsx(title, header, body), XLSX, "register.xlsx")
+        return _download(exports.csv_chunks(header, body), "text/csv", "register.csv")
+    return _download(exports.xlsx_chunks(title, header, body), XLSX, "register.xlsx")
 
 
 @bp.get("/certificates.pdf")

@@ -7,18 +7,20 @@ far (累计到账) never share one word.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flask import current_app, has_app_context
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import aliased
 
 from marketplace.extensions import db
 from marketplace.models import (
     CONTRACT_TYPE_LABELS,
     Challenge,
     Contract,
+    Organisation,
     Region,
     Result,
     TechField,
@@ -128,43 +130,68 @@ REGISTER_COLUMNS = [
 REGISTER_SUMS = ("contract_amount_fen", "tech_amount_fen", "paid_fen")
 
 
-def register_rows(contracts: Iterable[Contract]) -> list[dict]:
-    """One row per contract with names beside codes, then a 合计 row."""
-    contracts = list(contracts)
-    regions = dict(db.session.execute(select(Region.code, Region.name)).all())
-    names = dict(db.session.execute(select(TechField.id, TechField.name)).all())
-    ids = [c.id for c in contracts]
-    query = select(Contract.id, effective_field_id()).select_from(Contract)
+# Rows of the register are read this many at a time (a server-side cursor on
+# PostgreSQL), so an export of the whole register never holds it in memory.
+YIELD_PER = 1_000
+
+
+def _register_select(contracts: Select) -> Select:
+    broker = aliased(Organisation)
+    query = contracts.with_only_columns(
+        Contract.registration_no,
+        Contract.registered_at,
+        Contract.status,
+        Contract.title,
+        Contract.contract_type,
+        effective_field_id().label("field_id"),
+        Contract.seller_name,
+        Contract.seller_org_id,
+        Contract.seller_region_code,
+        Contract.buyer_name,
+        Contract.buyer_org_id,
+        Contract.buyer_region_code,
+        broker.name.label("broker"),
+        Contract.signed_on,
+        Contract.amount_fen,
+        Contract.tech_amount_fen,
+        Contract.paid_fen,
+    ).select_from(Contract)
     for join in LISTING_JOINS:
         query = query.outerjoin(*join)
-    fields = dict(db.session.execute(query.where(Contract.id.in_(ids))).all())
-    rows = []
-    for c in contracts:
-        rows.append(
-            {
-                "registration_no": c.registration_no or "",
-                "registered_on": _local_day(c.registered_at),
-                "status": STATUS_LABELS.get(str(c.status), str(c.status)),
-                "title": c.title,
-                "type": CONTRACT_TYPE_LABELS[c.contract_type],
-                "field": names.get(fields.get(c.id), UNCLASSIFIED),
-                "seller": c.seller_name,
-                "seller_outside": PLATFORM_LABELS[c.seller_org_id is None],
-                "seller_region": c.seller_region_code,
-                "seller_region_name": regions.get(c.seller_region_code, ""),
-                "buyer": c.buyer_name,
-                "buyer_outside": PLATFORM_LABELS[c.buyer_org_id is None],
-                "buyer_region": c.buyer_region_code,
-                "buyer_region_name": regions.get(c.buyer_region_code, ""),
-                "broker": c.broker_org.name if c.broker_org else "",
-                "signed_on": c.signed_on.isoformat(),
-                "contract_amount_fen": c.amount_fen,
-                "tech_amount_fen": c.tech_amount_fen,
-                "paid_fen": c.paid_fen,
-            }
-        )
+    query = query.outerjoin(broker, broker.id == Contract.broker_org_id)
+    return query.execution_options(yield_per=YIELD_PER)
+
+
+def register_rows(contracts: Select) -> Iterator[dict]:
+    """One row per contract the query selects, names beside codes, then a 合计 row."""
+    regions = dict(db.session.execute(select(Region.code, Region.name)).all())
+    names = dict(db.session.execute(select(TechField.id, TechField.name)).all())
     total = {key: "" for key, _ in REGISTER_COLUMNS}
     total["registration_no"] = "合计"
-    for key in REGISTER_SUMS:
-        total[key] = sum(r[key] for r in rows)
-    return [*rows, total]
+    total |= dict.fromkeys(REGISTER_SUMS, 0)
+    for c in db.session.execute(_register_select(contracts)):
+        row = {
+            "registration_no": c.registration_no or "",
+            "registered_on": _local_day(c.registered_at),
+            "status": STATUS_LABELS.get(str(c.status), str(c.status)),
+            "title": c.title,
+            "type": CONTRACT_TYPE_LABELS[c.contract_type],
+            "field": names.get(c.field_id, UNCLASSIFIED),
+            "seller": c.seller_name,
+            "seller_outside": PLATFORM_LABELS[c.seller_org_id is None],
+            "seller_region": c.seller_region_code,
+            "seller_region_name": regions.get(c.seller_region_code, ""),
+            "buyer": c.buyer_name,
+            "buyer_outside": PLATFORM_LABELS[c.buyer_org_id is None],
+            "buyer_region": c.buyer_region_code,
+            "buyer_region_name": regions.get(c.buyer_region_code, ""),
+            "broker": c.broker or "",
+            "signed_on": c.signed_on.isoformat(),
+            "contract_amount_fen": c.amount_fen,
+            "tech_amount_fen": c.tech_amount_fen,
+            "paid_fen": c.paid_fen,
+        }
+        for key in REGISTER_SUMS:
+            total[key] += row[key]
+        yield row
+    yield total

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 from flask_login import current_user
-from sqlalchemy.orm import selectinload
 
 from marketplace import permissions
 from marketplace.contracts.register import RegisterFilter
-from marketplace.extensions import db
-from marketplace.models import Contract
 from marketplace.stats import columns, delivery, services
 from marketplace.stats.columns import REGISTER_COLUMNS, figure_column
 
@@ -77,14 +75,9 @@ def _register(start: date, end: date) -> list[dict]:
     )
 
 
-def register_rows(register_filter: RegisterFilter, user) -> list[dict]:
+def register_rows(register_filter: RegisterFilter, user) -> Iterator[dict]:
     """The register's rows the filter selects (as the page shows them) and a total."""
-    contracts = db.session.scalars(
-        permissions.visible_register(user, register_filter).options(
-            selectinload(Contract.broker_org)
-        )
-    )
-    return columns.register_rows(contracts)
+    return columns.register_rows(permissions.visible_register(user, register_filter))
 
 
 # --- 揭榜挂帅 delivery: projects, milestones, checks, exemptions, panels, integrity
@@ -205,48 +198,81 @@ def _cell(key: str, value):
     return value
 
 
-def _shaped(title: str, columns: list, rows: list[dict]):
-    header = [label for _, label in columns]
-    body = [[_cell(key, row.get(key)) for key, _ in columns] for row in rows]
-    return title, header, body
+def _cells(columns: list, rows: Iterable[dict]) -> Iterator[list]:
+    for row in rows:
+        yield [_cell(key, row.get(key)) for key, _ in columns]
 
 
-def table(name: str, start: date, end: date) -> tuple[str, list[str], list[list]]:
+def _shaped(title: str, columns: list, rows: Iterable[dict]):
+    # The body is produced row by row, as the caller writes it out.
+    return title, [label for _, label in columns], _cells(columns, rows)
+
+
+def table(name: str, start: date, end: date) -> tuple[str, list[str], Iterator[list]]:
     """Title, header and cell rows of a named table (KeyError when unknown)."""
     title, columns, build = TABLES[name]
     return _shaped(title, columns, build(start, end))
 
 
-def register_table(register_filter: RegisterFilter, user) -> tuple[str, list, list]:
+def register_table(register_filter: RegisterFilter, user) -> tuple[str, list, Iterator]:
     """Title, header and cell rows of the register under the page's filter."""
     title, columns, _build = TABLES["register"]
     return _shaped(title, columns, register_rows(register_filter, user))
 
 
-def to_csv(header: list[str], body: list[list]) -> bytes:
-    """UTF-8 CSV with a BOM so that Excel reads the Chinese."""
+CSV_ROWS_PER_CHUNK = 500
+
+
+def csv_chunks(header: list[str], body: Iterable[list]) -> Iterator[bytes]:
+    """UTF-8 CSV with a BOM (Excel reads the Chinese), some hundred rows a piece."""
     out = io.StringIO()
     writer = csv.writer(out)
+    out.write("\ufeff")
     writer.writerow(header)
-    for row in body:
+    for n, row in enumerate(body, 1):
         writer.writerow([str(v) for v in row])
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
+        if n % CSV_ROWS_PER_CHUNK == 0:
+            yield out.getvalue().encode("utf-8")
+            out.seek(0)
+            out.truncate()
+    yield out.getvalue().encode("utf-8")
 
 
-def to_xlsx(title: str, header: list[str], body: list[list]) -> bytes:
-    """A one-sheet workbook; amounts are written as numbers in 万元."""
+def to_csv(header: list[str], body: Iterable[list]) -> bytes:
+    """UTF-8 CSV with a BOM so that Excel reads the Chinese."""
+    return b"".join(csv_chunks(header, body))
+
+
+XLSX_CHUNK = 64 * 1024
+
+
+def xlsx_chunks(title: str, header: list[str], body: Iterable[list]) -> Iterator[bytes]:
+    """A one-sheet workbook written row by row; amounts as numbers in 万元.
+
+    A workbook is a zip whose directory comes last, so the first bytes leave only
+    when the sheet is complete; it is built in write-only mode in a spooled file.
+    """
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
 
-    book = Workbook()
-    sheet = book.active
-    sheet.title = title[:31]
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet(title[:31])
     sheet.append(header)
     for row in body:
-        sheet.append(row)
-    for cells in sheet.iter_rows(min_row=2):
-        for cell in cells:
-            if isinstance(cell.value, Decimal | float):
-                cell.number_format = "0.00"
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+        cells = []
+        for value in row:
+            if isinstance(value, Decimal | float):
+                value = WriteOnlyCell(sheet, value=value)
+                value.number_format = "0.00"
+            cells.append(value)
+        sheet.append(cells)
+    with tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024) as buffer:
+        book.save(buffer)
+        buffer.seek(0)
+        while chunk := buffer.read(XLSX_CHUNK):
+            yield chunk
+
+
+def to_xlsx(title: str, header: list[str], body: Iterable[list]) -> bytes:
+    """A one-sheet workbook; amounts are written as numbers in 万元."""
+    return b"".join(xlsx_chunks(title, header, body))

@@ -89,68 +89,97 @@ def _stages(names_counts: list[tuple[str, int]], medians: list) -> list[dict]:
     return rows
 
 
-def _first_proposals(kind: ProposalKind, column) -> dict[int, datetime]:
-    query = (
-        select(column, func.min(Proposal.created_at))
+def _first_proposals(kind: ProposalKind, column):
+    """Subquery: (listing id, time of its first proposal not withdrawn)."""
+    return (
+        select(column.label("listing_id"), func.min(Proposal.created_at).label("at"))
         .where(Proposal.kind == kind, Proposal.status != ProposalStatus.WITHDRAWN)
         .group_by(column)
+        .subquery()
     )
-    return dict(db.session.execute(query).all())
 
 
-def _first_registrations(column) -> dict[int, datetime]:
-    query = (
-        select(column, func.min(Contract.registered_at))
+def _first_registrations(column):
+    """Subquery: (listing id, time its first contract was registered)."""
+    return (
+        select(column.label("listing_id"), func.min(Contract.registered_at).label("at"))
         .where(_registered(), column.is_not(None))
         .group_by(column)
+        .subquery()
     )
-    return dict(db.session.execute(query).all())
+
+
+def _reached(listing, low: datetime, high: datetime, *columns, joins=(), where=()):
+    # Only the listings that reached a stage come back, for that stage's median.
+    query = select(*columns).where(
+        listing.published_at >= low, listing.published_at < high, *where
+    )
+    for target, on, outer in joins:
+        query = query.join(target, on, isouter=outer)
+    return db.session.execute(query.select_from(listing)).all()
+
+
+def _count(listing, low: datetime, high: datetime) -> int:
+    return db.session.scalar(
+        select(func.count(listing.id)).where(
+            listing.published_at >= low, listing.published_at < high
+        )
+    )
 
 
 def funnel(start: date, end: date) -> dict:
     """Listings published in the range and how far they went, with median days."""
     low, high = _bounds(start, end)
-    challenges = db.session.execute(
-        select(Challenge.id, Challenge.published_at, Challenge.awarded_at).where(
-            Challenge.published_at >= low, Challenge.published_at < high
-        )
-    ).all()
     bids = _first_proposals(ProposalKind.BID, Proposal.challenge_id)
     c_done = _first_registrations(Contract.challenge_id)
-    with_bids = [c for c in challenges if c.id in bids]
-    awarded = [c for c in challenges if c.awarded_at is not None]
-    contracted = [c for c in challenges if c.id in c_done]
+    on_bid = bids.c.listing_id == Challenge.id
+    with_bids = _reached(
+        Challenge, low, high, bids.c.at, Challenge.published_at,
+        joins=[(bids, on_bid, False)],
+    )  # fmt: skip
+    awarded = _reached(
+        Challenge, low, high, Challenge.awarded_at, bids.c.at,
+        joins=[(bids, on_bid, True)], where=[Challenge.awarded_at.is_not(None)],
+    )  # fmt: skip
+    contracted = _reached(
+        Challenge, low, high, c_done.c.at, Challenge.awarded_at,
+        joins=[(c_done, c_done.c.listing_id == Challenge.id, False)],
+    )  # fmt: skip
     challenge_rows = _stages(
         [
-            ("已发布需求", len(challenges)),
+            ("已发布需求", _count(Challenge, low, high)),
             ("收到方案", len(with_bids)),
             ("已选定", len(awarded)),
             ("已签合同", len(contracted)),
         ],
         [
-            _median([_days(bids[c.id], c.published_at) for c in with_bids]),
-            _median([_days(c.awarded_at, bids.get(c.id)) for c in awarded]),
-            _median([_days(c_done[c.id], c.awarded_at) for c in contracted]),
+            _median([_days(*pair) for pair in stage])
+            for stage in (with_bids, awarded, contracted)
         ],
     )
-    results = db.session.execute(
-        select(Result.id, Result.published_at).where(
-            Result.published_at >= low, Result.published_at < high
-        )
-    ).all()
     applications = _first_proposals(ProposalKind.ADOPTION, Proposal.result_id)
     r_done = _first_registrations(Contract.result_id)
-    applied = [r for r in results if r.id in applications]
-    transferred = [r for r in results if r.id in r_done]
+    on_application = applications.c.listing_id == Result.id
+    applied = _reached(
+        Result, low, high, applications.c.at, Result.published_at,
+        joins=[(applications, on_application, False)],
+    )  # fmt: skip
+    transferred = _reached(
+        Result, low, high, r_done.c.at, applications.c.at,
+        joins=[
+            (r_done, r_done.c.listing_id == Result.id, False),
+            (applications, on_application, True),
+        ],
+    )  # fmt: skip
     result_rows = _stages(
         [
-            ("已发布成果", len(results)),
+            ("已发布成果", _count(Result, low, high)),
             ("收到应用申请", len(applied)),
             ("已转化", len(transferred)),
         ],
         [
-            _median([_days(applications[r.id], r.published_at) for r in applied]),
-            _median([_days(r_done[r.id], applications.get(r.id)) for r in transferred]),
+            _median([_days(*pair) for pair in stage])
+            for stage in (applied, transferred)
         ],
     )
     return {"challenges": challenge_rows, "results": result_rows}
@@ -173,42 +202,25 @@ def top_orgs(start: date, end: date, role: str, limit: int = 10) -> list[dict]:
         "buyer": (Contract.buyer_org_id, Contract.buyer_name),
         "broker": (Contract.broker_org_id, None),
     }[role]
-    # A registered party goes by its current name, an outside one by the contract's.
-    name = Organisation.name
-    if name_column is not None:
-        name = func.coalesce(Organisation.name, name_column)
-    query = (
-        select(org_column, name, Contract.amount_fen, Contract.tech_amount_fen)
-        .select_from(Contract)
-        .outerjoin(Organisation, Organisation.id == org_column)
-        .where(_registered(), *_in_range(start, end))
-        .order_by(Contract.signed_on, Contract.id)
+    sums = (
+        func.sum(Contract.amount_fen),
+        func.sum(Contract.tech_amount_fen),
+        func.count(Contract.id),
     )
-    if name_column is None:
-        query = query.where(org_column.is_not(None))
+    where = (_registered(), *_in_range(start, end))
     groups: dict[tuple, dict] = {}
-    spellings: dict[tuple, dict[str, int]] = {}
-    for org_id, name, amount, tech in db.session.execute(query):
-        key = ("org", org_id) if org_id is not None else ("out", party_key(name))
-        row = groups.setdefault(
-            key,
-            {
-                "label": name,
-                "outside": org_id is None,
-                "contract_amount_fen": 0,
-                "tech_amount_fen": 0,
-                "count": 0,
-            },
-        )
-        row["contract_amount_fen"] += amount
-        row["tech_amount_fen"] += tech
-        row["count"] += 1
-        counted = spellings.setdefault(key, {})
-        counted[name] = counted.get(name, 0) + 1
-    for key, row in groups.items():
-        if row["outside"]:
-            # The spelling used most often names the group (first one on a tie).
-            row["label"] = max(spellings[key], key=spellings[key].__getitem__)
+    # A registered party goes by its current name: one SQL group per organisation.
+    members = (
+        select(org_column, Organisation.name, *sums)
+        .join(Organisation, Organisation.id == org_column)
+        .where(*where)
+        .group_by(org_column, Organisation.name)
+    )
+    for org_id, name, amount, tech, count in db.session.execute(members):
+        groups[("org", org_id)] = _ranked_row(name, False, amount, tech, count)
+    if name_column is not None:
+        _add_outside(groups, name_column, org_column, sums, where)
+    for row in groups.values():
         row["platform"] = PLATFORM_LABELS[row["outside"]]
     ranked = sorted(
         groups.values(), key=lambda r: (-r["contract_amount_fen"], r["label"])
@@ -216,6 +228,48 @@ def top_orgs(start: date, end: date, role: str, limit: int = 10) -> list[dict]:
     for rank, row in enumerate(ranked, 1):
         row["rank"] = rank
     return ranked
+
+
+def _ranked_row(label: str, outside: bool, amount, tech, count) -> dict:
+    return {
+        "label": label,
+        "outside": outside,
+        "contract_amount_fen": _int(amount),
+        "tech_amount_fen": _int(tech),
+        "count": int(count),
+    }
+
+
+def _add_outside(groups: dict, name_column, org_column, sums, where) -> None:
+    """Outside parties: summed per spelling in SQL, then joined by normalised name."""
+    spellings_query = (
+        select(name_column, *sums)
+        .where(org_column.is_(None), *where)
+        .group_by(name_column)
+    )
+    spellings: dict[tuple, dict[str, int]] = {}
+    for name, amount, tech, count in db.session.execute(spellings_query):
+        key = ("out", party_key(name))
+        row = groups.setdefault(key, _ranked_row(name, True, 0, 0, 0))
+        row["contract_amount_fen"] += _int(amount)
+        row["tech_amount_fen"] += _int(tech)
+        row["count"] += int(count)
+        spellings.setdefault(key, {})[name] = int(count)
+    for key, counted in spellings.items():
+        # The spelling used most often names the group; on a tie, the one on the
+        # earliest contract (by signing date, then id).
+        most = max(counted.values())
+        tied = [name for name, count in counted.items() if count == most]
+        if len(tied) > 1:
+            tied = [
+                db.session.scalar(
+                    select(name_column)
+                    .where(org_column.is_(None), name_column.in_(tied), *where)
+                    .order_by(Contract.signed_on, Contract.id)
+                    .limit(1)
+                )
+            ]
+        groups[key]["label"] = tied[0]
 
 
 def certification_counts() -> list[dict]:

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 from flask_login import current_user
 
 from marketplace import permissions
@@ -41,7 +50,7 @@ def index():
     start, end, form, problem = _range()
     if problem:
         flash(problem, "danger")
-    breakdowns = {by: services.turnover(start, end, by) for by in services.BY_CHOICES}
+    breakdowns = services.breakdowns(start, end)
     tops = {
         role: services.top_orgs(start, end, role)
         for role in ("seller", "buyer", "broker")
@@ -70,7 +79,7 @@ def index():
         start=start,
         end=end,
         breakdowns=breakdowns,
-        yoy=services.year_on_year(start, end),
+        yoy=services.year_on_year(start, end, now=_summary(breakdowns["month"])),
         progress=progress,
         funnel=services.funnel(start, end),
         tops=tops,
@@ -81,6 +90,11 @@ def index():
         figure_notes=columns.FIGURE_NOTES,
         delivery=projects,
     )
+
+
+def _summary(months: dict) -> dict:
+    # The month breakdown's total is the range's summary(): same rows, same sums.
+    return {key: months["total"][key] for key in services.PERIOD_KEYS}
 
 
 @bp.get("/export/<name>.<ext>")
@@ -96,12 +110,13 @@ def export(name: str, ext: str):
     filename = f"{name}_{start.isoformat()}_{end.isoformat()}.{ext}"
     if ext == "csv":
         # werkzeug adds "; charset=utf-8" to a text/ mimetype itself.
-        data, mimetype = exports.to_csv(header, body), "text/csv"
+        data, mimetype = exports.csv_chunks(header, body), "text/csv"
     else:
-        data = exports.to_xlsx(title, header, body)
+        data = exports.xlsx_chunks(title, header, body)
         mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    # Streamed: the rows are read and written while the response goes out.
     return Response(
-        data,
+        stream_with_context(data),
         mimetype=mimetype,
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )

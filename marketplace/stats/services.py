@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import extract, func, select
 from sqlalchemy.orm import aliased
 
 from marketplace.exceptions import ServiceError
@@ -84,32 +84,69 @@ def _period_key(day: date, by: str) -> str:
     return str(day.year)
 
 
-def _by_period(start: date, end: date, by: str) -> list[dict]:
-    # Grouped in Python: extracting months differs between SQLite and PostgreSQL.
-    rows: dict[str, dict] = {}
+def _registered_payment():
+    # "Its contract is registered" as NOT IN the few others: the database reads
+    # the payments in one pass instead of looking each one's contract up.
+    others = select(Contract.id).where(Contract.status != ContractStatus.REGISTERED)
+    return Payment.contract_id.not_in(others)
 
-    def row_for(day: date) -> dict:
+
+def _month_sums(column, figures: list, *where) -> list:
+    """(first day of the month, *sums) per month, summed in SQL."""
+    # extract() is CAST(STRFTIME(...)) on SQLite and EXTRACT on PostgreSQL alike.
+    parts = (extract("year", column), extract("month", column))
+    query = select(*parts, *figures).where(*where).group_by(*parts)
+    return [
+        (date(int(year), int(month), 1), *sums)
+        for year, month, *sums in db.session.execute(query)
+    ]
+
+
+def monthly(start: date, end: date) -> dict[date, dict]:
+    """Figures of every month with a contract signed or money received, by month."""
+    months: dict[date, dict] = {}
+
+    def month(day: date) -> dict:
+        return months.setdefault(day, dict.fromkeys(PERIOD_KEYS, 0))
+
+    signed = _month_sums(
+        Contract.signed_on,
+        [
+            func.sum(Contract.amount_fen),
+            func.sum(Contract.tech_amount_fen),
+            func.count(Contract.id),
+        ],
+        _registered(),
+        *_in_range(start, end),
+    )
+    for day, amount, tech, count in signed:
+        figures = month(day)
+        figures["contract_amount_fen"] = _int(amount)
+        figures["tech_amount_fen"] = _int(tech)
+        figures["count"] = int(count)
+    # Money received in a period counts there, whenever its contract was signed.
+    received = _month_sums(
+        Payment.received_on,
+        [func.sum(Payment.amount_fen)],
+        _registered_payment(),
+        Payment.received_on >= start,
+        Payment.received_on <= end,
+    )
+    for day, amount in received:
+        month(day)["payments_fen"] = _int(amount)
+    return months
+
+
+def _by_period(months: dict[date, dict], by: str) -> list[dict]:
+    # A quarter or a year adds up its months.
+    rows: dict[str, dict] = {}
+    for day, figures in months.items():
         key = _period_key(day, by)
-        return rows.setdefault(
+        row = rows.setdefault(
             key, {"key": key, "label": key, **dict.fromkeys(PERIOD_KEYS, 0)}
         )
-
-    query = select(
-        Contract.signed_on, Contract.amount_fen, Contract.tech_amount_fen
-    ).where(_registered(), *_in_range(start, end))
-    for signed_on, amount, tech in db.session.execute(query):
-        row = row_for(signed_on)
-        row["contract_amount_fen"] += amount
-        row["tech_amount_fen"] += tech
-        row["count"] += 1
-    # Money received in a period counts there, whenever its contract was signed.
-    payments = (
-        select(Payment.received_on, Payment.amount_fen)
-        .join(Contract, Payment.contract_id == Contract.id)
-        .where(_registered(), Payment.received_on >= start, Payment.received_on <= end)
-    )
-    for received_on, amount in db.session.execute(payments):
-        row_for(received_on)["payments_fen"] += amount
+        for name in PERIOD_KEYS:
+            row[name] += figures[name]
     return [rows[key] for key in sorted(rows)]
 
 
@@ -169,12 +206,27 @@ def _by_county(start: date, end: date) -> list[dict]:
     return rows
 
 
-def turnover(start: date, end: date, by: str) -> dict:
-    """Rows of one breakdown over registered contracts signed in [start, end]."""
+def breakdowns(start: date, end: date) -> dict[str, dict]:
+    """Every breakdown of the dashboard; the periods share one pass by month."""
+    months = monthly(start, end)
+    return {
+        by: turnover(start, end, by, months=months if by in PERIODS else None)
+        for by in BY_CHOICES
+    }
+
+
+PERIODS = ("month", "quarter", "year")
+
+
+def turnover(start: date, end: date, by: str, months: dict | None = None) -> dict:
+    """Rows of one breakdown over registered contracts signed in [start, end].
+
+    `months` (from monthly() over the same range) spares a period its queries.
+    """
     if by not in BY_CHOICES:
         raise ServiceError("不支持的分组方式。", field="by")
-    if by in {"month", "quarter", "year"}:
-        rows = _by_period(start, end, by)
+    if by in PERIODS:
+        rows = _by_period(monthly(start, end) if months is None else months, by)
         return {"by": by, "rows": rows, "total": _total(rows, PERIOD_KEYS)}
     elif by == "county":
         rows = _by_county(start, end)
@@ -246,10 +298,10 @@ def payments_received(start: date, end: date) -> int:
     """Fen received in [start, end] under registered contracts."""
     return _int(
         db.session.scalar(
-            select(func.sum(Payment.amount_fen))
-            .join(Contract, Payment.contract_id == Contract.id)
-            .where(
-                _registered(), Payment.received_on >= start, Payment.received_on <= end
+            select(func.sum(Payment.amount_fen)).where(
+                _registered_payment(),
+                Payment.received_on >= start,
+                Payment.received_on <= end,
             )
         )
     )
@@ -262,9 +314,12 @@ def _year_earlier(day: date) -> date:
         return day.replace(year=day.year - 1, day=28)
 
 
-def year_on_year(start: date, end: date) -> dict:
-    """This range against the same range one year earlier, with growth in percent."""
-    now = summary(start, end)
+def year_on_year(start: date, end: date, now: dict | None = None) -> dict:
+    """This range against the same range one year earlier, with growth in percent.
+
+    `now`, when the caller has it already, is summary(start, end).
+    """
+    now = summary(start, end) if now is None else now
     before = summary(_year_earlier(start), _year_earlier(end))
     growth = {}
     for key in now:
@@ -288,7 +343,13 @@ def target_for(year: int) -> YearlyTarget | None:
 def target_progress(year: int) -> dict:
     """Registered turnover of a year against its city target."""
     target = target_for(year)
-    done = summary(date(year, 1, 1), date(year, 12, 31))["contract_amount_fen"]
+    done = _int(
+        db.session.scalar(
+            select(func.sum(Contract.amount_fen)).where(
+                _registered(), *_in_range(date(year, 1, 1), date(year, 12, 31))
+            )
+        )
+    )
     target_fen = target.amount_fen if target else None
     pct = round(done * 100 / target_fen, 1) if target_fen else None
     return {"year": year, "target_fen": target_fen, "done_fen": done, "pct": pct}
