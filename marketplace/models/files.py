@@ -6,7 +6,6 @@ from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import (
-    BigInteger,
     Boolean,
     CheckConstraint,
     DateTime,
@@ -16,18 +15,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from marketplace.models.base import Base, str_enum, utcnow
+from marketplace.models.base import Base, StoredFileMixin, str_enum, utcnow
 from marketplace.models.org import Organisation
 
 
-class StoredFileColumns:
-    """What every stored upload records: names, type, size and checksum."""
+class StoredFileColumns(StoredFileMixin):
+    """A stored upload with who uploaded it and when."""
 
-    original_name: Mapped[str] = mapped_column(String(255))
-    stored_name: Mapped[str] = mapped_column(String(64), unique=True)
-    content_type: Mapped[str] = mapped_column(String(100))
-    size_bytes: Mapped[int] = mapped_column(BigInteger)
-    sha256: Mapped[str] = mapped_column(String(64))
     uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     uploaded_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow

@@ -6,18 +6,16 @@ from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import (
-    BigInteger,
     CheckConstraint,
     DateTime,
     ForeignKey,
     Integer,
-    String,
     Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from marketplace.models.base import Base, str_enum, utcnow
+from marketplace.models.base import Base, StoredFileMixin, str_enum, utcnow
 from marketplace.models.deal import Deal
 from marketplace.models.listing import Challenge, Result
 from marketplace.models.project import Project
@@ -109,7 +107,7 @@ class Message(Base):
     )
 
 
-class MessageAttachment(Base):
+class MessageAttachment(StoredFileMixin, Base):
     """A file attached to a message, stored like a proposal's attachments."""
 
     __tablename__ = "message_attachments"
@@ -119,11 +117,6 @@ class MessageAttachment(Base):
     message_id: Mapped[int] = mapped_column(
         ForeignKey("messages.id", ondelete="CASCADE"), index=True
     )
-    original_name: Mapped[str] = mapped_column(String(255))
-    stored_name: Mapped[str] = mapped_column(String(64), unique=True)
-    content_type: Mapped[str] = mapped_column(String(100))
-    size_bytes: Mapped[int] = mapped_column(BigInteger)
-    sha256: Mapped[str] = mapped_column(String(64))
     uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow

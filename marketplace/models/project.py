@@ -19,7 +19,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from marketplace.models.base import Base, TimestampMixin, str_enum, utcnow
+from marketplace.models.base import (
+    Base,
+    StoredFileMixin,
+    TimestampMixin,
+    str_enum,
+    utcnow,
+)
 from marketplace.models.contract import Contract
 from marketplace.models.listing import Challenge
 from marketplace.models.org import Organisation
@@ -176,7 +182,7 @@ class Deliverable(Base):
     )
 
 
-class DeliverableFile(Base):
+class DeliverableFile(StoredFileMixin, Base):
     """A file attached to a deliverable, stored like proposal attachments."""
 
     __tablename__ = "deliverable_files"
@@ -186,11 +192,6 @@ class DeliverableFile(Base):
     deliverable_id: Mapped[int] = mapped_column(
         ForeignKey("deliverables.id", ondelete="CASCADE"), index=True
     )
-    original_name: Mapped[str] = mapped_column(String(255))
-    stored_name: Mapped[str] = mapped_column(String(64), unique=True)
-    content_type: Mapped[str] = mapped_column(String(100))
-    size_bytes: Mapped[int] = mapped_column(BigInteger)
-    sha256: Mapped[str] = mapped_column(String(64))
 
     deliverable: Mapped[Deliverable] = relationship(back_populates="files")
 

@@ -12,14 +12,19 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    String,
     Text,
     UniqueConstraint,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from marketplace.models.base import Base, TimestampMixin, str_enum, utcnow
+from marketplace.models.base import (
+    Base,
+    StoredFileMixin,
+    TimestampMixin,
+    str_enum,
+    utcnow,
+)
 from marketplace.models.listing import Challenge, Result
 from marketplace.models.org import Organisation
 
@@ -179,7 +184,7 @@ class ProposalMember(Base):
     org: Mapped[Organisation] = relationship()
 
 
-class Attachment(Base):
+class Attachment(StoredFileMixin, Base):
     """A file attached to a proposal, stored outside static/ under a random name."""
 
     __tablename__ = "attachments"
@@ -189,11 +194,6 @@ class Attachment(Base):
     proposal_id: Mapped[int] = mapped_column(
         ForeignKey("proposals.id", ondelete="CASCADE"), index=True
     )
-    original_name: Mapped[str] = mapped_column(String(255))
-    stored_name: Mapped[str] = mapped_column(String(64), unique=True)
-    content_type: Mapped[str] = mapped_column(String(100))
-    size_bytes: Mapped[int] = mapped_column(BigInteger)
-    sha256: Mapped[str] = mapped_column(String(64))
     uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow
