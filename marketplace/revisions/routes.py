@@ -32,11 +32,22 @@ def _listing(model: type, listing_id: int) -> Challenge | Result:
     return listing
 
 
-def _saved(outcome: services.Outcome) -> None:
+def _submit(form, revise, listing: Challenge | Result, done_url: str):
+    """Validate and revise; the redirect on success, None to show the form again."""
+    if not form.validate_on_submit():
+        return None
+    try:
+        outcome = revise(listing, current_user, form.to_data())
+    except ServiceError as error:
+        db.session.rollback()
+        form.attach_error(error)
+        return None
+    db.session.commit()
     if outcome.applied is not None:
         flash("文字修改已生效，并记入修改记录。", "success")
     if outcome.pending is not None:
         flash("重要修改已提交科技局审核；审核通过前，页面继续显示原内容。", "info")
+    return redirect(done_url)
 
 
 @bp.route("/challenges/<int:challenge_id>/revise", methods=["GET", "POST"])
@@ -49,16 +60,9 @@ def revise_challenge(challenge_id: int):
         form = ChallengeForm()
     else:
         form = ChallengeForm(data=ChallengeForm.data_of(challenge))
-    if form.validate_on_submit():
-        try:
-            outcome = services.revise_challenge(challenge, current_user, form.to_data())
-        except ServiceError as error:
-            db.session.rollback()
-            form.attach_error(error)
-        else:
-            db.session.commit()
-            _saved(outcome)
-            return redirect(url_for("challenges.detail", challenge_id=challenge.id))
+    done = url_for("challenges.detail", challenge_id=challenge.id)
+    if response := _submit(form, services.revise_challenge, challenge, done):
+        return response
     return render_template(
         "challenges/form.html",
         form=form,
@@ -81,16 +85,9 @@ def revise_result(result_id: int):
     )
     if request.method == "GET":
         form.fill_from(result)
-    if form.validate_on_submit():
-        try:
-            outcome = services.revise_result(result, current_user, form.to_data())
-        except ServiceError as error:
-            db.session.rollback()
-            form.attach_error(error)
-        else:
-            db.session.commit()
-            _saved(outcome)
-            return redirect(url_for("results.detail", result_id=result.id))
+    done = url_for("results.detail", result_id=result.id)
+    if response := _submit(form, services.revise_result, result, done):
+        return response
     return render_template(
         "results/edit.html",
         form=form,
