@@ -258,9 +258,23 @@ def approve_listing(bureau: Person, title: str) -> None:
     bureau.expect_flash(f"已通过并发布：{title}")
 
 
+def open_notifications(person: Person) -> None:
+    """Open 通知 from the user's menu.
+
+    Not `Person.menu`: on a page drawn while notifications were unread, the
+    item's text carries their count (通知 2).
+    """
+    navbar = person.page.get_by_label("主导航")
+    navbar.locator(".user-menu-toggle").click()
+    navbar.locator(".dropdown-menu.show").get_by_role(
+        "link", name=re.compile("^通知")
+    ).click()
+    person.page.wait_for_load_state()
+
+
 def open_notification(person: Person, text: str) -> None:
     """Open the user's notifications and follow the one mentioning `text`."""
-    person.menu("user", "通知")
+    open_notifications(person)
     item = person.page.locator(".list-group-item", has_text=text).first
     item.get_by_role("button").first.click()
     person.page.wait_for_load_state()
