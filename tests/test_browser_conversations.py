@@ -43,7 +43,6 @@ from tests.browser_steps import (
     local_today,
     log_in,
     open_notification,
-    open_notifications,
     select_winner,
     write_pdf,
 )
@@ -267,8 +266,7 @@ def _deal_messages(
     # The owner finds the unread message in the header and the inbox.
     owner.open("/")
     expect(owner.page.locator(".unread-messages")).to_be_visible()
-    # The link's name carries the unread count.
-    owner.link("消息", owner.page.get_by_label("主导航"), exact=False)
+    owner.nav("消息")
     owner.link(CHALLENGE, owner.page.locator(".list-group-item-primary"), exact=False)
     message = owner.page.locator(".message-list > li", has_text="实施方案见附件")
     expect(message).to_contain_text(f"{INSTITUTE[:4]}管理员")
@@ -412,7 +410,7 @@ def test_question_nda_consortium_deal_messages_and_password_reset(
     stages = partner.page.get_by_role("button", name=re.compile("^改为"))
     expect(stages).to_have_count(0)
     partner.screenshot("e_deal_seen_by_partner")
-    open_notifications(asker)
+    asker.menu("user", "通知")
     expect(asker.page.locator("main")).to_contain_text("申报未中选（原因：报价）")
 
     _deal_messages(institute, owner, partner, tmp_path)
