@@ -410,6 +410,7 @@ def test_question_nda_consortium_deal_messages_and_password_reset(
     stages = partner.page.get_by_role("button", name=re.compile("^改为"))
     expect(stages).to_have_count(0)
     partner.screenshot("e_deal_seen_by_partner")
+    assert _mails(smtp, EMAILS[PARTNER], "的申报已中选，撮合项目已建立")
     asker.menu("user", "通知")
     expect(asker.page.locator("main")).to_contain_text("申报未中选（原因：报价）")
 
