@@ -328,6 +328,32 @@ def test_owner_publishes_a_clarification_without_the_askers_name(db, world):
     assert count(db, AuditEvent, AuditEvent.action == "clarification_published") == 1
 
 
+def test_a_clarification_reaches_the_consortium_members_a_bid_names(db, world):
+    url = f"/messages/challenge/{world.challenge_id}/ask"
+    tid = thread_id_of(say(world.inst, url, "样机能否分期交付？"))
+    bid = Proposal(
+        kind=ProposalKind.BID,
+        challenge_id=world.challenge_id,
+        org_id=world.inst2.org.id,
+        solution="方案",
+    )
+    bid.members = [
+        ProposalMember(org_id=world.uni.org.id, status=MemberStatus.CONFIRMED),
+        ProposalMember(org_id=world.agency.org.id, status=MemberStatus.DECLINED),
+    ]
+    db.session.add(bid)
+    db.session.commit()
+    form = {"question": "样机能否分期交付？", "answer": "可以。", "confirm": "y"}
+    response = world.firm.post(f"/messages/{tid}/clarifications", data=form)
+    assert response.status_code == 302
+    told = [n for n in notes_of(db, world.uni.user) if "澄清" in n.message]
+    assert len(told) == 1
+    assert told[0].link == f"/challenges/{world.challenge_id}#clarifications"
+    # A member that declined has left the bid; an outsider never joined it.
+    for party_ in (world.agency, world.outsider):
+        assert not [n for n in notes_of(db, party_.user) if "澄清" in n.message]
+
+
 # --- the bureau ----------------------------------------------------------------------
 
 
