@@ -30,6 +30,11 @@ BUREAU_EMAIL = "staff@bureau.example.cn"
 _REGISTRATION = {"企业": "91", "技术转移机构": "91", "科研院所": "12", "高校": "12"}
 
 
+def _counted(label: str) -> re.Pattern:
+    """`label` exactly, or followed by its unread count (消息 2, 通知 3)."""
+    return re.compile(rf"^{re.escape(label)}(\s.*)?$")
+
+
 class Person:
     """One user with a browser context (and so a login session) of their own."""
 
@@ -61,7 +66,7 @@ class Person:
     def nav(self, label: str) -> None:
         """Click a link in the site's top navigation."""
         self.page.get_by_label("主导航").get_by_role(
-            "link", name=label, exact=True
+            "link", name=_counted(label)
         ).click()
         self.page.wait_for_load_state()
 
@@ -72,7 +77,9 @@ class Person:
             navbar.locator(".user-menu-toggle").click()
         else:
             navbar.get_by_role("button", name=toggle, exact=True).click()
-        navbar.locator(".dropdown-menu.show").get_by_text(item, exact=True).click()
+        navbar.locator(".dropdown-menu.show .dropdown-item").filter(
+            has_text=_counted(item)
+        ).click()
         self.page.wait_for_load_state()
 
     def click(

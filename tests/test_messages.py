@@ -28,6 +28,7 @@ from marketplace.models import (
     Proposal,
     ProposalKind,
     ProposalMember,
+    ProposalStatus,
     ThreadKind,
 )
 from tests.factories import make_challenge, make_result
@@ -148,6 +149,7 @@ def _bid_deal(db, world, member_status):
         challenge_id=world.challenge_id,
         org_id=world.inst.org.id,
         solution="方案",
+        status=ProposalStatus.SELECTED,
     )
     bid.members.append(ProposalMember(org_id=world.uni.org.id, status=member_status))
     db.session.add(bid)
@@ -173,9 +175,13 @@ def test_deal_thread_for_parties_broker_and_confirmed_consortium(db, world):
     assert db.session.get(MessageThread, tid).deal_id == deal_id
     for member in (world.inst, world.agency, world.uni):
         assert "约个时间谈" in member.get(f"/messages/{tid}").get_data(as_text=True)
-    # The consortium member finds it on the deal's page and in its inbox, and writes.
-    deal_page = world.uni.get(f"/deals/{deal_id}")
-    assert f"/messages/{tid}" in deal_page.get_data(as_text=True)
+    # The consortium member goes from the bid's page to the deal's page (members
+    # read the deal as parties do), finds the thread there and in its inbox, and
+    # writes.
+    bid_page = world.uni.get(f"/proposals/{db.session.get(Deal, deal_id).proposal_id}")
+    assert f"/deals/{deal_id}" in bid_page.get_data(as_text=True)
+    deal_page = world.uni.get(f"/deals/{deal_id}").get_data(as_text=True)
+    assert f"/messages/{tid}" in deal_page and "进入会话" in deal_page
     assert f"/messages/{tid}" in world.uni.get("/messages/").get_data(as_text=True)
     assert world.uni.get(f"/messages/deal/{deal_id}").status_code == 302
     assert say(world.uni, f"/messages/deal/{deal_id}", "联合体意见").status_code == 302
@@ -320,6 +326,32 @@ def test_owner_publishes_a_clarification_without_the_askers_name(db, world):
     assert world.inst.org.name not in page
     assert any("澄清" in n.message for n in notes_of(db, world.inst2.user))
     assert count(db, AuditEvent, AuditEvent.action == "clarification_published") == 1
+
+
+def test_a_clarification_reaches_the_consortium_members_a_bid_names(db, world):
+    url = f"/messages/challenge/{world.challenge_id}/ask"
+    tid = thread_id_of(say(world.inst, url, "样机能否分期交付？"))
+    bid = Proposal(
+        kind=ProposalKind.BID,
+        challenge_id=world.challenge_id,
+        org_id=world.inst2.org.id,
+        solution="方案",
+    )
+    bid.members = [
+        ProposalMember(org_id=world.uni.org.id, status=MemberStatus.CONFIRMED),
+        ProposalMember(org_id=world.agency.org.id, status=MemberStatus.DECLINED),
+    ]
+    db.session.add(bid)
+    db.session.commit()
+    form = {"question": "样机能否分期交付？", "answer": "可以。", "confirm": "y"}
+    response = world.firm.post(f"/messages/{tid}/clarifications", data=form)
+    assert response.status_code == 302
+    told = [n for n in notes_of(db, world.uni.user) if "澄清" in n.message]
+    assert len(told) == 1
+    assert told[0].link == f"/challenges/{world.challenge_id}#clarifications"
+    # A member that declined has left the bid; an outsider never joined it.
+    for party_ in (world.agency, world.outsider):
+        assert not [n for n in notes_of(db, party_.user) if "澄清" in n.message]
 
 
 # --- the bureau ----------------------------------------------------------------------

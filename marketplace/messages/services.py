@@ -26,8 +26,6 @@ from marketplace.models import (
     Organisation,
     OrgKind,
     Project,
-    Proposal,
-    ProposalStatus,
     Result,
     ThreadKind,
     ThreadRead,
@@ -294,15 +292,9 @@ def publish_clarification(
     db.session.add(clarification)
     db.session.flush()
     audit.record("clarification_published", obj=challenge, note=question[:200])
-    bidders = set(
-        db.session.scalars(
-            select(Proposal.org_id).where(
-                Proposal.challenge_id == challenge.id,
-                Proposal.status != ProposalStatus.WITHDRAWN,
-            )
-        )
-    )
-    told = (bidders | {thread.asker_org_id}) - {challenge.org_id, None}
+    # Bidders and the consortium members they named, as for a later deadline.
+    audience = permissions.challenge_audience_org_ids(challenge)
+    told = (audience | {thread.asker_org_id}) - {challenge.org_id, None}
     for org_id in sorted(told):
         audit.notify_org(
             org_id,

@@ -13,6 +13,7 @@ from marketplace.permissions.anonymity import (
     sees_seeker,
 )
 from marketplace.permissions.consortium import (
+    challenge_audience_org_ids,
     consortium_org_ids,
     deal_consortium_org_ids,
     is_consortium_member,
@@ -228,6 +229,7 @@ __all__ = [
     "can_view_proposal",
     "can_view_result",
     "can_view_signatures",
+    "challenge_audience_org_ids",
     "consortium_org_ids",
     "current_nda_version",
     "deal_consortium_org_ids",

@@ -11,7 +11,16 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, or_, select
 
-from marketplace.models import Contract, Deal, MemberStatus, Project, ProposalMember
+from marketplace.models import (
+    Challenge,
+    Contract,
+    Deal,
+    MemberStatus,
+    Project,
+    Proposal,
+    ProposalMember,
+    ProposalStatus,
+)
 from marketplace.permissions.roles import is_logged_in
 
 
@@ -86,3 +95,25 @@ def is_consortium_contract(user: Any, contract: Contract) -> bool:
         )
     )
     return found is not None
+
+
+def challenge_audience_org_ids(challenge: Challenge) -> set[int]:
+    """Organisations with a live bid on the challenge and the members they named.
+
+    They hear what changes the terms they bid on (a later deadline, a
+    clarification); invited members too, who are deciding whether to join.
+    """
+    from marketplace.extensions import db
+
+    live = select(Proposal.id).where(
+        Proposal.challenge_id == challenge.id,
+        Proposal.status != ProposalStatus.WITHDRAWN,
+    )
+    bidders = db.session.scalars(select(Proposal.org_id).where(Proposal.id.in_(live)))
+    members = db.session.scalars(
+        select(ProposalMember.org_id).where(
+            ProposalMember.proposal_id.in_(live),
+            ProposalMember.status != MemberStatus.DECLINED,
+        )
+    )
+    return {*bidders, *members} - {challenge.org_id}

@@ -20,12 +20,9 @@ from marketplace.models import (
     ChangeKind,
     ChangeStatus,
     ListingChange,
-    MemberStatus,
     Organisation,
     OrgKind,
     Proposal,
-    ProposalMember,
-    ProposalStatus,
     Result,
     User,
     utcnow,
@@ -179,22 +176,6 @@ def _reviewable(change: ListingChange, reviewer: Any) -> Listing:
     return change.listing
 
 
-def _deadline_audience(challenge: Challenge) -> set[int]:
-    """Organisations bidding on the challenge and the consortium members named."""
-    live = select(Proposal.id).where(
-        Proposal.challenge_id == challenge.id,
-        Proposal.status != ProposalStatus.WITHDRAWN,
-    )
-    bidders = db.session.scalars(select(Proposal.org_id).where(Proposal.id.in_(live)))
-    members = db.session.scalars(
-        select(ProposalMember.org_id).where(
-            ProposalMember.proposal_id.in_(live),
-            ProposalMember.status != MemberStatus.DECLINED,
-        )
-    )
-    return {*bidders, *members} - {challenge.org_id}
-
-
 def approve_change(change: ListingChange, reviewer: Any, note: str = "") -> None:
     """The bureau applies a material change to the published listing."""
     listing = _reviewable(change, reviewer)
@@ -226,7 +207,7 @@ def approve_change(change: ListingChange, reviewer: Any, note: str = "") -> None
             message = (
                 f"揭榜截止日期延长至 {new_deadline:%Y-%m-%d}：{listing.title[:80]}"
             )
-            for org_id in sorted(_deadline_audience(listing)):
+            for org_id in sorted(permissions.challenge_audience_org_ids(listing)):
                 audit.notify_org(org_id, message, link)
 
 
