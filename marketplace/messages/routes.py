@@ -9,6 +9,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
 from marketplace import permissions
+from marketplace.database import page_write
 from marketplace.exceptions import ServiceError
 from marketplace.extensions import db
 from marketplace.messages import bp, queries, services
@@ -206,8 +207,9 @@ def thread(thread_id: int):
         if posted is not None:
             return redirect(url_for("messages.thread", thread_id=item.id))
         return _render(item, form, status=400)
-    if services.mark_read(item, current_user):
-        db.session.commit()
+    if services.behind(item, current_user):
+        with page_write(db.session):
+            services.mark_read(item, current_user)
     return _render(item, form)
 
 

@@ -228,19 +228,23 @@ def _seen(
     row.read_at = utcnow()
 
 
+def behind(thread: MessageThread, user: Any) -> bool:
+    """Whether a participant's read receipt is short of the thread's last message."""
+    if not permissions.can_read_thread(user, thread) or not thread.messages:
+        return False
+    row = _reads(thread).get(user.id)
+    last = thread.messages[-1].id
+    return row is None or row.last_read_message_id != last or bool(row.unread_count)
+
+
 def mark_read(thread: MessageThread, user: Any) -> bool:
     """A participant has seen the thread up to its last message (the read receipt).
 
     Returns whether anything changed, so an unchanged page writes nothing.
     """
-    if not permissions.can_read_thread(user, thread) or not thread.messages:
+    if not behind(thread, user):
         return False
-    last = thread.messages[-1].id
-    reads = _reads(thread)
-    row = reads.get(user.id)
-    if row is not None and row.last_read_message_id == last and not row.unread_count:
-        return False
-    _seen(thread, user, last, reads)
+    _seen(thread, user, thread.messages[-1].id, _reads(thread))
     return True
 
 

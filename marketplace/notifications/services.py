@@ -34,23 +34,35 @@ def mark_all_read(user: Any) -> int:
     return result.rowcount or 0
 
 
-def mark_read_on_visit(user: Any, paths: Iterable[str]) -> int:
-    """Mark read the user's unread notifications linking to one of these pages.
-
-    A link may carry an anchor (/deals/5#contracts): it still names that page.
-    The cheap read comes first, so a page with nothing unread does not write.
-    """
+def _unread_on(user: Any, paths: Iterable[str]):
+    """The user's unread notifications linking to one of these pages (or None)."""
     wanted = [p for p in dict.fromkeys(paths) if p]
     if not wanted:
-        return 0
+        return None
     links = or_(
         Notification.link.in_(wanted),
         *(Notification.link.startswith(f"{p}#", autoescape=True) for p in wanted),
     )
-    unread = and_(
+    return and_(
         Notification.user_id == user.id, Notification.read_at.is_(None), links
     )
-    if db.session.scalar(select(Notification.id).where(unread).limit(1)) is None:
+
+
+def has_unread_on(user: Any, paths: Iterable[str]) -> bool:
+    """Whether the user has unread notifications linking to one of these pages.
+
+    A link may carry an anchor (/deals/5#contracts): it still names that page.
+    """
+    unread = _unread_on(user, paths)
+    if unread is None:
+        return False
+    return db.session.scalar(select(Notification.id).where(unread).limit(1)) is not None
+
+
+def mark_read_on_visit(user: Any, paths: Iterable[str]) -> int:
+    """Mark read the user's unread notifications linking to one of these pages."""
+    unread = _unread_on(user, paths)
+    if unread is None:
         return 0
     result = db.session.execute(
         update(Notification)

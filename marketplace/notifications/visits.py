@@ -10,6 +10,7 @@ from __future__ import annotations
 from flask import request
 from flask_login import current_user
 
+from marketplace.database import page_write
 from marketplace.extensions import db
 from marketplace.notifications import bp, services
 
@@ -29,5 +30,7 @@ def read_on_visit() -> None:
     paths = [request.path]
     if request.query_string:
         paths.append(request.full_path)
-    if services.mark_read_on_visit(current_user, paths):
-        db.session.commit()
+    # The cheap read comes first, so a page with nothing unread does not write.
+    if services.has_unread_on(current_user, paths):
+        with page_write(db.session):
+            services.mark_read_on_visit(current_user, paths)
