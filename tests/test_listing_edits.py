@@ -188,6 +188,17 @@ def test_a_results_confidential_detail_is_revised_at_once(db, factory, login):
     assert set(change.changes) == {"confidential_detail"}
 
 
+def test_ticked_boxes_in_another_order_are_no_change(db, firm, challenge_id):
+    # Stored in another order than the form's (imports and the demo data do).
+    kinds = ["enterprise", "agency", "institute", "university"]
+    fetch(db, Challenge, challenge_id).allowed_bidder_kinds = kinds
+    db.session.commit()
+    response = revise(firm, challenge_id, title="新名称")
+    assert response.status_code == 302
+    [change] = changes(db)
+    assert set(change.changes) == {"title"}
+
+
 def test_nothing_changed_is_refused(db, firm, challenge_id):
     response = revise(firm, challenge_id)
     assert response.status_code == 200

@@ -87,6 +87,7 @@ LABELS = {
 }
 MONEY = frozenset({"bounty_fen", "price_fen"})
 DATES = frozenset({"deadline"})
+CHOICE_SETS = frozenset({"allowed_bidder_kinds", "transfer_modes"})
 # Never shown in the history, whoever looks: only that it changed.
 SECRET = frozenset({"confidential_detail"})
 
@@ -102,9 +103,12 @@ def wording_fields(listing: Challenge | Result) -> tuple[str, ...]:
 
 
 def stored(name: str, value: Any) -> Any:
-    """A column value as JSON can hold it (dates as ISO text)."""
+    """A column value as JSON can hold it (dates as ISO text, choice sets sorted)."""
     if isinstance(value, date):
         return value.isoformat()
+    if name in CHOICE_SETS and value is not None:
+        # Ticked boxes: the order the form sends them in is no change.
+        return sorted(value)
     return list(value) if isinstance(value, list | tuple) else value
 
 
