@@ -60,8 +60,16 @@ from marketplace.exceptions import ServiceError
 from marketplace.extensions import db
 from marketplace.listings import importing
 from marketplace.listings.importing import RawRow
-from marketplace.models import Organisation, Region, Result, UserRole, utcnow
+from marketplace.models import (
+    NdaTemplate,
+    Organisation,
+    Region,
+    Result,
+    UserRole,
+    utcnow,
+)
 from marketplace.money import fen_to_wan_str
+from marketplace.ndas.services import create_template
 from marketplace.reference import DATA_DIR, load_reference_data
 
 CSL_FILE = DATA_DIR / "csl" / "csl_2k.jsonl"
@@ -233,6 +241,19 @@ def _import_results(
     return added
 
 
+DEMO_NDA_NAME = "技术需求保密协议（科技局示范文本）"
+DEMO_NDA_TEXT = DATA_DIR / "demo_nda.txt"
+
+
+def _ensure_nda_template(bureau: Organisation, users: list) -> None:
+    """The bureau's model NDA, which owners pick on a listing's 保密协议 page."""
+    if db.session.scalar(select(NdaTemplate.id).limit(1)) is not None:
+        return
+    staff = next(u for u in users if u.org_id == bureau.id)
+    text = DEMO_NDA_TEXT.read_text(encoding="utf-8").strip()
+    create_template(staff, DEMO_NDA_NAME, text)
+
+
 def seed_demo(limit: int | None = None) -> SeedReport:
     """Add whatever demo data is missing; the caller commits."""
     report = SeedReport()
@@ -249,6 +270,7 @@ def seed_demo(limit: int | None = None) -> SeedReport:
     }
     users = [_ensure_user(spec, orgs, report) for spec in USERS]
     db.session.flush()
+    _ensure_nda_template(orgs[BUREAU_NAME], users)
     # Results registered by the owners' demo administrators where there is one.
     creators = {u.org_id: u.id for u in users if u.role == UserRole.ORG_ADMIN}
 

@@ -45,6 +45,7 @@ from marketplace.models import (
     YearlyTarget,
 )
 from marketplace.money import FEN_PER_WAN, format_wan
+from marketplace.ndas.services import choosable_templates
 from marketplace.stats import services as stats
 from marketplace.stats.rankings import funnel
 
@@ -180,6 +181,13 @@ def test_default_targets_are_seeded(app, seeded):
         assert stats.target_for(2020).amount_fen == 13_000 * FEN_PER_WAN
         assert stats.target_for(local_today().year) is not None
     assert "新增年度目标 2 个" in seeded
+
+
+def test_the_bureau_keeps_a_model_nda_owners_can_pick(app, seeded):
+    with app.app_context():
+        [template] = choosable_templates()
+        assert template.name == demo.DEMO_NDA_NAME
+        assert "保密义务" in template.versions[-1].text
 
 
 def test_second_run_adds_nothing(app, runner, seeded):
