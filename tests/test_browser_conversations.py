@@ -271,7 +271,7 @@ def _deal_messages(
     message = owner.page.locator(".message-list > li", has_text="实施方案见附件")
     expect(message).to_contain_text(f"{INSTITUTE[:4]}管理员")
     with owner.page.expect_download() as download:
-        owner.link("📎 实施方案.pdf", message)
+        owner.link("实施方案.pdf", message)
     assert download.value.path().read_bytes() == plan.read_bytes()
     owner.page.get_by_label("消息内容").fill("方案已收到，试验场地安排在西平厂区。")
     owner.click("发送")
@@ -284,7 +284,7 @@ def _deal_messages(
     expect(mine).to_contain_text(f"已读：{OWNER[:4]}管理员（{OWNER}）")
     partner.open(f"/messages/deal/{deal_id}")
     expect(partner.page.locator(".message-list")).to_contain_text("西平厂区")
-    expect(partner.page.get_by_role("link", name="📎 实施方案.pdf")).to_be_visible()
+    expect(partner.page.get_by_role("link", name="实施方案.pdf")).to_be_visible()
     institute.screenshot("e_deal_thread_institute")
 
 
