@@ -31,7 +31,6 @@ from marketplace.proposals.forms import (
     BidForm,
     DecisionForm,
     DeclineForm,
-    DirectAwardForm,
     MembershipForm,
     SelectWinnerForm,
     member_list,
@@ -48,7 +47,8 @@ LABELS = {
 }
 
 
-def _challenge(challenge_id: int) -> Challenge:
+def visible_challenge(challenge_id: int) -> Challenge:
+    """The challenge, moved on if overdue; 404 unless the user may see it."""
     challenge = db.session.get(Challenge, challenge_id)
     if challenge is None or not permissions.can_view_challenge(current_user, challenge):
         abort(404)
@@ -89,7 +89,7 @@ def new(challenge_id: int | None = None):
         challenge_id = request.args.get("challenge", type=id_arg)
         if challenge_id is None:
             abort(404)
-    challenge = _challenge(challenge_id)
+    challenge = visible_challenge(challenge_id)
     notice = permissions.restriction_notice(current_user)
     if notice:  # say why, where a bare 403 would not
         flash(notice, "danger")
@@ -299,7 +299,7 @@ def decline(proposal_id: int):
 @login_required
 def for_challenge(challenge_id: int):
     """All bids on a challenge for its owner and the bureau; a bidder sees its own."""
-    challenge = _challenge(challenge_id)
+    challenge = visible_challenge(challenge_id)
     sees_all = permissions.can_decide_proposals(
         current_user, challenge
     ) or permissions.is_bureau(current_user)
@@ -321,47 +321,6 @@ def for_challenge(challenge_id: int):
         can_direct_award=permissions.can_direct_award(current_user)
         and challenge.status in services.DECIDING_STATES,
         decision_form=DecisionForm(),
-        **LABELS,
-    )
-
-
-@bp.route("/challenge/<int:challenge_id>/direct-award", methods=["GET", "POST"])
-@login_required
-def direct_award(challenge_id: int):
-    """The bureau awards a challenge directly (定向委托) with a justification."""
-    challenge = _challenge(challenge_id)
-    permissions.require(permissions.can_direct_award(current_user))
-    if challenge.status not in services.DECIDING_STATES:
-        flash("只有揭榜中或评审中的榜单可以定向委托。", "warning")
-        return redirect(url_for("proposals.for_challenge", challenge_id=challenge.id))
-    form = DirectAwardForm()
-    if form.validate_on_submit():
-        try:
-            decisions.direct_award(
-                challenge, current_user, form.org.data, form.justification.data
-            )
-        except ServiceError as error:
-            db.session.rollback()
-            form.attach_error(error)
-        else:
-            db.session.commit()
-            flash("已定向委托，撮合项目已建立。", "success")
-            return redirect(
-                url_for("proposals.for_challenge", challenge_id=challenge.id)
-            )
-    bidders = db.session.scalars(
-        select(Proposal)
-        .where(
-            Proposal.challenge_id == challenge.id,
-            Proposal.status != ProposalStatus.WITHDRAWN,
-        )
-        .order_by(Proposal.created_at, Proposal.id)
-    ).all()
-    return render_template(
-        "proposals/direct_award.html",
-        form=form,
-        challenge=challenge,
-        bidders=bidders,
         **LABELS,
     )
 
