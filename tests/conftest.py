@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import contextvars
 import os
+import shutil
+import sqlite3
+import tempfile
+from pathlib import Path
 
 import pytest
 from flask import has_app_context
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from marketplace import create_app
 from marketplace.extensions import db as _db
@@ -107,10 +112,24 @@ def pg_schema():
     engine.dispose()
 
 
+# Every sequence of the test schema back to 1, as TRUNCATE ... RESTART IDENTITY.
+_RESTART_SEQUENCES = text(
+    "SELECT setval(c.oid, 1, false) FROM pg_class c"
+    " JOIN pg_namespace n ON n.oid = c.relnamespace"
+    " WHERE c.relkind = 'S' AND n.nspname = current_schema()"
+)
+
+
 def _truncate(engine) -> None:
-    names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    """Empty every table and restart every sequence.
+
+    DELETE, not TRUNCATE: a test leaves a few rows, which DELETE removes in
+    milliseconds, while TRUNCATE of every table costs about half a second a test.
+    """
     with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        for table in reversed(Base.metadata.sorted_tables):
+            conn.execute(table.delete())
+        conn.execute(_RESTART_SEQUENCES)
 
 
 def settings_for(root) -> dict:
@@ -140,8 +159,12 @@ def build_test_app(config: dict, pg_schema):
 
     The caller sets MARKETPLACE_ENV=testing and MARKETPLACE_INSTANCE first.
     """
+    path = _sqlite_path(config["SQLALCHEMY_DATABASE_URI"])
+    copied = pg_schema is None and path is not None and _copy_template(path)
     application = create_app(config)
     application.test_client_class = IsolatedClient
+    if copied:
+        return application
     with application.app_context():
         if pg_schema is not None:
             _truncate(_db.engine)
@@ -149,7 +172,44 @@ def build_test_app(config: dict, pg_schema):
             _db.create_all()
         load_reference_data()
         _db.session.commit()
+        if path is not None:
+            _save_template(_db.engine, path)
     return application
+
+
+# The schema and reference data, built once per session (per pytest process)
+# and copied into each test's SQLite file.
+_TEMPLATE: dict[str, Path] = {}
+
+
+def _sqlite_path(url: str) -> Path | None:
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database:
+        return None
+    return Path(parsed.database)
+
+
+def _copy_template(path: Path) -> bool:
+    template = _TEMPLATE.get("db")
+    if template is None or path.exists():
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(template, path)
+    return True
+
+
+def _save_template(engine, path: Path) -> None:
+    if "db" in _TEMPLATE:
+        return
+    target = Path(tempfile.mkdtemp(prefix="marketplace-schema-")) / "template.db"
+    with engine.connect() as conn:
+        source = conn.connection.driver_connection
+        copy = sqlite3.connect(target)
+        try:
+            source.backup(copy)
+        finally:
+            copy.close()
+    _TEMPLATE["db"] = target
 
 
 @pytest.fixture
