@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from sqlalchemy import delete, func, or_, select
 
-from marketplace import demo, demo_delivery
+from marketplace import demo
 from marketplace.creditcode import ALPHABET, make_credit_code
+from marketplace.demo import delivery as demo_delivery
 from marketplace.extensions import db as _db
 from marketplace.models import (
     AuditEvent,
@@ -380,7 +380,7 @@ def test_sysadmin_in_bureau_does_not_warn(app, runner, factory):
 
 DEMO_CHALLENGES = len(
     json.loads(
-        (Path(demo.__file__).parent / "data" / "demo_challenges.json").read_text(
+        (demo.DATA_DIR / "demo_challenges.json").read_text(
             encoding="utf-8"
         )
     )

@@ -20,13 +20,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from sqlalchemy import select
 
 from marketplace import permissions
 from marketplace.auth.services import create_user
-from marketplace.demo_delivery_story import Story, completed_panel, local_moment, log
+from marketplace.demo.delivery_story import Story, completed_panel, local_moment, log
 from marketplace.extensions import db
 from marketplace.listings.states import local_today
 from marketplace.models import (
@@ -53,8 +52,9 @@ from marketplace.models import (
     User,
     UserRole,
 )
+from marketplace.reference import DATA_DIR
 
-DATA = Path(__file__).resolve().parent / "data" / "demo_delivery.json"
+DATA = DATA_DIR / "demo_delivery.json"
 RUNNING, FAILED = "demo-c-01", "demo-c-03"
 MIN_SPAN_DAYS = 8  # the failed project's story needs a week after signing
 

@@ -27,7 +27,7 @@ import click
 from sqlalchemy import select
 
 from marketplace import audit
-from marketplace.demo_accounts import (
+from marketplace.demo.accounts import (
     AGRI_ACADEMY,
     BUREAU_NAME,
     CITY_CODE,
@@ -50,12 +50,12 @@ from marketplace.demo_accounts import (
     _ensure_org,
     _ensure_user,
 )
-from marketplace.demo_deals import seed_deals
-from marketplace.demo_delivery import seed_delivery
-from marketplace.demo_funnel import seed_funnel
-from marketplace.demo_listings import seed_challenges
-from marketplace.demo_terms import draw_terms
-from marketplace.demo_trades import DISCIPLINES, TECHNOLOGY
+from marketplace.demo.deals import seed_deals
+from marketplace.demo.delivery import seed_delivery
+from marketplace.demo.funnel import seed_funnel
+from marketplace.demo.listings import seed_challenges
+from marketplace.demo.terms import draw_terms
+from marketplace.demo.trades import DISCIPLINES, TECHNOLOGY
 from marketplace.exceptions import ServiceError
 from marketplace.extensions import db
 from marketplace.listings import importing
