@@ -33,6 +33,7 @@ from marketplace.models import (
     User,
 )
 from marketplace.panels.conflicts import conflicted_org_ids
+from marketplace.projects.services import close_project
 
 LOCAL = ZoneInfo("Asia/Shanghai")
 WAN = 1_000_000
@@ -302,16 +303,8 @@ class Story:
 
     def close(self, status: ProjectStatus, when: datetime) -> None:
         """The bureau closes the project as completed or failed."""
-        self.project.status, self.project.closed_at = status, when
+        close_project(self.project, status, self.bureau, "", now=when)
         self.project.updated_at = when
-        log(
-            f"project_{status.value}",
-            self.project,
-            self.bureau,
-            when,
-            from_state=ProjectStatus.RUNNING,
-            to_state=status,
-        )
 
     def exemption(self, account: str, offset: int) -> Exemption:
         """The winner applies for exemption, that morning."""
