@@ -89,7 +89,7 @@ def make_institute(name: str, serial: int):
 
 def field_code(record: dict) -> str:
     """The technology field of a CSL record, as the demo catalogue assigns it."""
-    from marketplace.demo import field_code_for
+    from marketplace.reference import field_code_for
 
     return field_code_for(record)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from functools import cache
 from pathlib import Path
 
 from sqlalchemy import select
@@ -13,6 +14,7 @@ from marketplace.models import Region, RegionKind, TechField
 DATA_DIR = Path(__file__).resolve().parent / "data"
 DEFAULT_REGIONS = DATA_DIR / "regions.json"
 DEFAULT_FIELDS = DATA_DIR / "tech_fields.json"
+DISCIPLINES_FILE = DATA_DIR / "csl_disciplines.json"
 
 
 class ReferenceDataError(ValueError):
@@ -72,3 +74,19 @@ def region_options() -> list[tuple[str, str]]:
 def load_reference_data(regions_path: Path = DEFAULT_REGIONS) -> tuple[int, int]:
     """Load regions and fields; the caller commits."""
     return load_regions(regions_path), load_fields()
+
+
+@cache
+def discipline_fields() -> tuple[dict[str, str], dict[str, str], str]:
+    """CSL discipline → field code, category → field code, and the default field."""
+    data = json.loads(DISCIPLINES_FILE.read_text(encoding="utf-8"))
+    by_discipline = {row["discipline"]: row["field"] for row in data["disciplines"]}
+    return by_discipline, dict(data["category_fields"]), data["default_field"]
+
+
+def field_code_for(record: dict) -> str:
+    """The technology field code of a CSL record: discipline, then category."""
+    by_discipline, by_category, default = discipline_fields()
+    return by_discipline.get(record.get("discipline", "")) or by_category.get(
+        record.get("category", ""), default
+    )

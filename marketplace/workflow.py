@@ -8,6 +8,7 @@ from typing import Any
 
 from marketplace import audit
 from marketplace.exceptions import StateError
+from marketplace.models import AuditEvent
 
 Transitions = Mapping[StrEnum, frozenset[StrEnum]]
 
@@ -22,13 +23,13 @@ def move(
     reason_code: str | None = None,
     user: Any = None,
     refusal: str = "当前状态下不能执行此操作。",
-) -> None:
-    """Move obj.status to `to` if the machine allows it, and audit the move."""
+) -> AuditEvent:
+    """Move obj.status to `to` if the machine allows it; the audit event of the move."""
     current = obj.status
     if to not in transitions.get(current, frozenset()):
         raise StateError(refusal)
     obj.status = to
-    audit.record(
+    return audit.record(
         action,
         obj=obj,
         user=user,

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from sqlalchemy import delete, func, or_, select
 
-from marketplace import demo, demo_delivery
+from marketplace import demo, reference
 from marketplace.creditcode import ALPHABET, make_credit_code
+from marketplace.demo import delivery as demo_delivery
 from marketplace.extensions import db as _db
 from marketplace.models import (
     AuditEvent,
@@ -380,7 +380,7 @@ def test_sysadmin_in_bureau_does_not_warn(app, runner, factory):
 
 DEMO_CHALLENGES = len(
     json.loads(
-        (Path(demo.__file__).parent / "data" / "demo_challenges.json").read_text(
+        (demo.DATA_DIR / "demo_challenges.json").read_text(
             encoding="utf-8"
         )
     )
@@ -544,3 +544,18 @@ def test_every_csl_record_maps_to_a_technology_field():
         "advanced_manufacturing"
     )
     assert demo.field_code_for({}) == demo.DEFAULT_FIELD
+
+
+def test_the_discipline_mapping_is_reference_data_shared_with_the_benchmark():
+    from bench import common as bench_common
+
+    rows = json.loads(reference.DISCIPLINES_FILE.read_text("utf-8"))
+    assert {
+        r["discipline"]: r["field"] for r in rows["disciplines"]
+    } == demo.DISCIPLINE_FIELDS
+    assert rows["category_fields"] == demo.CATEGORY_FIELDS
+    assert demo.DEFAULT_FIELD == rows["default_field"] == "urban_social"
+    record = {"discipline": "作物学", "category": "农学"}
+    assert bench_common.field_code(record) == reference.field_code_for(record)
+    assert reference.field_code_for(record) == "agriculture"
+    assert demo.field_code_for is reference.field_code_for

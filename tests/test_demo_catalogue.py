@@ -1,10 +1,10 @@
 """seed-demo's catalogue is plausible: technology only, priced and matured like it.
 
 The bands below are written out here on purpose rather than read from
-marketplace.demo_terms: they are what a visitor would find believable, and the
+marketplace.demo.terms: they are what a visitor would find believable, and the
 demo must stay inside them whatever its tables say. The deals, adoption
 applications and contracts pair each enterprise with listings of its own trade
-(by technology field, and the trade tables of marketplace.demo_trades).
+(by technology field, and the trade tables of marketplace.demo.trades).
 """
 
 from __future__ import annotations
@@ -18,7 +18,9 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import select
 
-from marketplace import demo, demo_funnel, demo_trades
+from marketplace import demo
+from marketplace.demo import funnel as demo_funnel
+from marketplace.demo import trades as demo_trades
 from marketplace.extensions import db as _db
 from marketplace.models import (
     Challenge,

@@ -222,7 +222,7 @@ def test_the_plan_is_reproducible(app, runner, seeded):
 
     first = contract_rows()
     with app.app_context():
-        # The demo's projects and panels (demo_delivery) hang on those rows.
+        # The demo's projects and panels (demo.delivery) hang on those rows.
         delivery = (PanelScore, PanelMember, ReviewPanel, Exemption, Acceptance,
                     Deliverable, Milestone, Project)  # fmt: skip
         for model in (*delivery, Payment, Contract, DealEvent, Deal, Proposal):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -24,7 +24,7 @@ from marketplace.models import (
     ProjectStatus,
 )
 from marketplace.projects import milestones
-from marketplace.projects.services import delivery_record
+from marketplace.projects.services import close_project, delivery_record
 from tests.test_projects import (
     PDF,
     TODAY,
@@ -197,6 +197,32 @@ def test_panel_of_another_check_does_not_count(db, world):
     )
     conclude(world, project_id, final, "passed")
     assert status_of(db, project_id) == ProjectStatus.RUNNING
+
+
+def aware(moment: datetime) -> datetime:
+    """A stored moment as an aware one (SQLite drops the zone)."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def test_close_project_dates_the_closure_by_the_clock_it_is_given(db, world):
+    # seed-demo closes its projects in the past through the same verb.
+    project_id = running_project(world)
+    project = db.session.get(Project, project_id)
+    past = datetime(2025, 3, 4, 9, 30, tzinfo=UTC)
+    close_project(project, ProjectStatus.FAILED, world.bureau.user, "", now=past)
+    db.session.commit()
+    db.session.expire_all()
+    project = db.session.get(Project, project_id)
+    assert project.status == ProjectStatus.FAILED
+    assert aware(project.closed_at) == past
+    event = db.session.scalar(
+        select(AuditEvent).where(AuditEvent.action == "project_failed")
+    )
+    assert aware(event.created_at) == past
+    assert event.from_state == ProjectStatus.RUNNING
+    # Closed is closed, whatever the clock says.
+    with pytest.raises(StateError):
+        close_project(project, ProjectStatus.COMPLETED, world.bureau.user, "", now=past)
 
 
 def test_only_the_bureau_schedules_and_concludes(db, world, client):

@@ -8,6 +8,7 @@ project run one at a time and each sees the others' results.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, or_, select
@@ -144,9 +145,16 @@ def require_running(project: Project) -> None:
         raise StateError("项目尚未开始实施。")
 
 
-def close_project(project: Project, to: ProjectStatus, user: Any, note: str) -> None:
-    """Move a running project to completed or failed."""
-    move(
+def close_project(
+    project: Project,
+    to: ProjectStatus,
+    user: Any,
+    note: str,
+    *,
+    now: datetime | None = None,
+) -> None:
+    """Move a running project to completed or failed (at `now`: seed-demo's past)."""
+    event = move(
         project,
         to,
         PROJECT_TRANSITIONS,
@@ -155,7 +163,9 @@ def close_project(project: Project, to: ProjectStatus, user: Any, note: str) -> 
         note=note,
         refusal="只有实施中的项目可以结题。",
     )
-    project.closed_at = utcnow()
+    project.closed_at = now or utcnow()
+    if now is not None:
+        event.created_at = now
 
 
 # --- starting a project ---------------------------------------------------------

@@ -20,13 +20,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from sqlalchemy import select
 
-from marketplace import permissions
 from marketplace.auth.services import create_user
-from marketplace.demo_delivery_story import Story, completed_panel, local_moment, log
+from marketplace.demo.delivery_story import Story, completed_panel, local_moment, log
 from marketplace.extensions import db
 from marketplace.listings.states import local_today
 from marketplace.models import (
@@ -43,18 +41,22 @@ from marketplace.models import (
     OrgKind,
     PanelPurpose,
     PanelScore,
-    Project,
     ProjectStatus,
     Proposal,
-    ProposalKind,
-    ProposalMember,
     ProposalStatus,
     ReviewPanel,
     User,
     UserRole,
 )
+from marketplace.panels.conflicts import (
+    conflicted_org_ids,
+    expert_restricted,
+    live_proposals,
+    project_of,
+)
+from marketplace.reference import DATA_DIR
 
-DATA = Path(__file__).resolve().parent / "data" / "demo_delivery.json"
+DATA = DATA_DIR / "demo_delivery.json"
 RUNNING, FAILED = "demo-c-01", "demo-c-03"
 MIN_SPAN_DAYS = 8  # the failed project's story needs a week after signing
 
@@ -128,13 +130,10 @@ class Pool:
 
     def pick(self, excluded: set[int], code: str | None, n: int = 3) -> list:
         """The n least busy experts free of conflict, those of the field first."""
-        today = local_today()
         free = [
             e
             for e in self.experts
-            if e.active
-            and e.org_id not in excluded
-            and not permissions.org_restricted(e.org_id, today)
+            if e.active and e.org_id not in excluded and not expert_restricted(e)
         ]
         free.sort(key=lambda e: (code not in e.field_codes, self.busy.get(e.id, 0)))
         chosen = free[:n]
@@ -143,26 +142,9 @@ class Pool:
         return chosen if len(chosen) == n else []
 
 
-def _conflicts(challenge: Challenge, proposals: list[Proposal]) -> set[int]:
-    """The owner, the bidders and their consortium members."""
-    ids = [p.id for p in proposals]
-    members = select(ProposalMember.org_id).where(ProposalMember.proposal_id.in_(ids))
-    orgs = {challenge.org_id, *(p.org_id for p in proposals)}
-    return orgs | set(db.session.scalars(members))
-
-
 def _bids(challenge: Challenge) -> list[Proposal]:
-    return list(
-        db.session.scalars(
-            select(Proposal)
-            .where(
-                Proposal.challenge_id == challenge.id,
-                Proposal.kind == ProposalKind.BID,
-                Proposal.status != ProposalStatus.WITHDRAWN,
-            )
-            .order_by(Proposal.id)
-        )
-    )
+    """The live bids in the order they were made (ids: the demo backdates them)."""
+    return sorted(live_proposals(challenge), key=lambda p: p.id)
 
 
 def _proposal_panel(text, challenge, pool: Pool, bureau, seeded) -> None:
@@ -175,7 +157,8 @@ def _proposal_panel(text, challenge, pool: Pool, bureau, seeded) -> None:
     if db.session.scalar(exists) or not bids or challenge.awarded_at is None:
         return
     code = challenge.field.code if challenge.field else None
-    experts = pool.pick(_conflicts(challenge, bids), code)
+    barred = set(conflicted_org_ids(challenge, PanelPurpose.PROPOSALS))
+    experts = pool.pick(barred, code)
     if not experts:
         return
     awarded = _aware(challenge.awarded_at)
@@ -352,9 +335,7 @@ def seed_delivery(
         _proposal_panel(text, challenges[RUNNING], pool, bureau, seeded)
     for external_id, run in ((RUNNING, _run_running), (FAILED, _run_failed)):
         challenge = challenges.get(external_id)
-        if challenge is None or db.session.scalar(
-            select(Project.id).where(Project.challenge_id == challenge.id)
-        ):
+        if challenge is None or project_of(challenge) is not None:
             continue
         winner = next(
             (b for b in _bids(challenge) if b.status == ProposalStatus.SELECTED), None

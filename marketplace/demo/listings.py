@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
-from pathlib import Path
 
 from sqlalchemy import select
 
@@ -12,8 +11,9 @@ from marketplace.extensions import db
 from marketplace.listings import importing
 from marketplace.listings.states import local_today
 from marketplace.models import Challenge, Organisation
+from marketplace.reference import DATA_DIR
 
-DEMO_CHALLENGES = Path(__file__).resolve().parent / "data" / "demo_challenges.json"
+DEMO_CHALLENGES = DATA_DIR / "demo_challenges.json"
 
 
 def seed_challenges(orgs: dict[str, Organisation], creators: dict[int, int]) -> int:

@@ -12,7 +12,7 @@ from marketplace.challenges.services import close_bidding_early
 from marketplace.contracts import services as contracts
 from marketplace.contracts.services import Party
 from marketplace.deals import services as deals
-from marketplace.demo_funnel_plan import (
+from marketplace.demo.funnel_plan import (
     LOCAL,
     MODE_TYPES,
     SIGNING_DAYS,

@@ -18,10 +18,10 @@ from typing import NamedTuple
 
 from sqlalchemy import func, select, update
 
-from marketplace import demo_trades as trades
 from marketplace import permissions
 from marketplace.deals import services as deals
-from marketplace.demo_contracts import (
+from marketplace.demo import trades
+from marketplace.demo.contracts import (
     FIRM_SELLER_BOOST,
     FIRST_YEAR,
     LOCAL,
@@ -41,7 +41,7 @@ from marketplace.demo_contracts import (
     _record,
     _record_many,
 )
-from marketplace.demo_trades import TOPICS
+from marketplace.demo.trades import TOPICS
 from marketplace.extensions import db
 from marketplace.listings.states import local_today
 from marketplace.models import (

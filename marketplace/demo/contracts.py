@@ -9,10 +9,10 @@ from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from marketplace import audit
-from marketplace import demo_trades as trades
 from marketplace.contracts import services as contracts
 from marketplace.contracts.services import Party
-from marketplace.demo_trades import TOPICS
+from marketplace.demo import trades
+from marketplace.demo.trades import TOPICS
 from marketplace.extensions import db
 from marketplace.models import (
     Contract,

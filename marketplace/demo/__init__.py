@@ -27,7 +27,7 @@ import click
 from sqlalchemy import select
 
 from marketplace import audit
-from marketplace.demo_accounts import (
+from marketplace.demo.accounts import (
     AGRI_ACADEMY,
     BUREAU_NAME,
     CITY_CODE,
@@ -50,12 +50,12 @@ from marketplace.demo_accounts import (
     _ensure_org,
     _ensure_user,
 )
-from marketplace.demo_deals import seed_deals
-from marketplace.demo_delivery import seed_delivery
-from marketplace.demo_funnel import seed_funnel
-from marketplace.demo_listings import seed_challenges
-from marketplace.demo_terms import draw_terms
-from marketplace.demo_trades import DISCIPLINES, TECHNOLOGY
+from marketplace.demo.deals import seed_deals
+from marketplace.demo.delivery import seed_delivery
+from marketplace.demo.funnel import seed_funnel
+from marketplace.demo.listings import seed_challenges
+from marketplace.demo.terms import draw_terms
+from marketplace.demo.trades import DISCIPLINES, TECHNOLOGY
 from marketplace.exceptions import ServiceError
 from marketplace.extensions import db
 from marketplace.listings import importing
@@ -70,7 +70,12 @@ from marketplace.models import (
 )
 from marketplace.money import fen_to_wan_str
 from marketplace.ndas.services import create_template
-from marketplace.reference import DATA_DIR, load_reference_data
+from marketplace.reference import (
+    DATA_DIR,
+    discipline_fields,
+    field_code_for,
+    load_reference_data,
+)
 
 CSL_FILE = DATA_DIR / "csl" / "csl_2k.jsonl"
 SEED = 20260101
@@ -117,19 +122,8 @@ FIELD_DISCIPLINES: dict[str, tuple[str, ...]] = {
     code: tuple(d.name for d in DISCIPLINES.values() if d.field == code)
     for code in dict.fromkeys(d.field for d in DISCIPLINES.values())
 }
-DISCIPLINE_FIELDS: dict[str, str] = {
-    discipline: code
-    for code, disciplines in FIELD_DISCIPLINES.items()
-    for discipline in disciplines
-}
-# For a discipline the table does not know (a replaced data file).
-CATEGORY_FIELDS: dict[str, str] = {
-    "工学": "advanced_manufacturing",
-    "医学": "biomedicine",
-    "农学": "agriculture",
-    "理学": "new_materials",
-}
-DEFAULT_FIELD = "urban_social"
+# The mapping itself is reference data (data/csl_disciplines.json), shared with bench/.
+DISCIPLINE_FIELDS, CATEGORY_FIELDS, DEFAULT_FIELD = discipline_fields()
 
 
 @dataclass
@@ -151,13 +145,6 @@ class SeedReport:
     applications_added: int = 0
     delivery_added: int = 0  # experts, panels, projects and integrity records
     logins: list[tuple[str, str, str]] = field(default_factory=list)
-
-
-def field_code_for(record: dict) -> str:
-    """The technology field code of a CSL record: discipline, then category."""
-    return DISCIPLINE_FIELDS.get(record.get("discipline", "")) or CATEGORY_FIELDS.get(
-        record.get("category", ""), DEFAULT_FIELD
-    )
 
 
 def owner_name_for(record: dict, index: int) -> str:

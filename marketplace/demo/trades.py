@@ -15,9 +15,7 @@ from __future__ import annotations
 import json
 from typing import NamedTuple
 
-from marketplace.reference import DATA_DIR
-
-DISCIPLINES_FILE = DATA_DIR / "csl_disciplines.json"
+from marketplace.reference import DISCIPLINES_FILE
 
 
 class Discipline(NamedTuple):

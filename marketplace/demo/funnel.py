@@ -25,8 +25,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select, update
 
-from marketplace.demo_funnel_plan import SEED, _plan_adoptions, _plan_bids
-from marketplace.demo_funnel_steps import Context, _run_adoption, _run_challenge
+from marketplace.demo.funnel_plan import SEED, _plan_adoptions, _plan_bids
+from marketplace.demo.funnel_steps import Context, _run_adoption, _run_challenge
 from marketplace.extensions import db
 from marketplace.listings.states import local_today
 from marketplace.models import (

@@ -11,8 +11,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-
 from marketplace import audit
 from marketplace.extensions import db
 from marketplace.models import (
@@ -31,11 +29,11 @@ from marketplace.models import (
     Project,
     ProjectStatus,
     Proposal,
-    ProposalMember,
-    ProposalStatus,
     ReviewPanel,
     User,
 )
+from marketplace.panels.conflicts import conflicted_org_ids
+from marketplace.projects.services import close_project
 
 LOCAL = ZoneInfo("Asia/Shanghai")
 WAN = 1_000_000
@@ -175,17 +173,8 @@ class Story:
         Stricter than the parties alone: a losing bidder judging the winner's work
         would be a conflict too.
         """
-        bids = select(Proposal.id).where(
-            Proposal.challenge_id == self.challenge.id,
-            Proposal.status != ProposalStatus.WITHDRAWN,
-        )
-        bidders = select(Proposal.org_id).where(Proposal.id.in_(bids))
-        members = select(ProposalMember.org_id).where(
-            ProposalMember.proposal_id.in_(bids)
-        )
-        parties = {self.project.owner_org_id, self.project.winner_org_id}
-        found = set(db.session.scalars(bidders)) | set(db.session.scalars(members))
-        return parties | found
+        bidders = conflicted_org_ids(self.challenge, PanelPurpose.PROPOSALS)
+        return {self.project.owner_org_id, self.project.winner_org_id, *bidders}
 
     def milestone(self, seq: int, text: str, due: int, share_pct=None) -> Milestone:
         """A planned milestone releasing a share of the budget (the rest if None)."""
@@ -314,16 +303,8 @@ class Story:
 
     def close(self, status: ProjectStatus, when: datetime) -> None:
         """The bureau closes the project as completed or failed."""
-        self.project.status, self.project.closed_at = status, when
+        close_project(self.project, status, self.bureau, "", now=when)
         self.project.updated_at = when
-        log(
-            f"project_{status.value}",
-            self.project,
-            self.bureau,
-            when,
-            from_state=ProjectStatus.RUNNING,
-            to_state=status,
-        )
 
     def exemption(self, account: str, offset: int) -> Exemption:
         """The winner applies for exemption, that morning."""

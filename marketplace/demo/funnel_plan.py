@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from marketplace import demo_trades as trades
+from marketplace.demo import trades
 from marketplace.models import ContractType, Organisation, OrgKind
 
 SEED = 20260103
