@@ -129,12 +129,6 @@ def has_valid_signature(user: Any, listing: Challenge | Result) -> bool:
     return signature_counts(latest_signature(user, listing), listing)
 
 
-def needs_resigning(user: Any, listing: Challenge | Result) -> bool:
-    """Signed an earlier text, and the detail has changed since."""
-    signature = latest_signature(user, listing)
-    return signature is not None and not signature_counts(signature, listing)
-
-
 def can_manage_nda(user: Any, listing: Challenge | Result) -> bool:
     """The owner's members choose the listing's NDA or write its text."""
     return is_member_of(user, listing.org_id)

@@ -179,11 +179,6 @@ def can_direct_award(user: Any) -> bool:
     return is_bureau(user)
 
 
-def can_import_listings(user: Any) -> bool:
-    """The bureau bulk-imports listings for organisations."""
-    return is_bureau(user)
-
-
 def can_download_attachment(user: Any, proposal: Proposal) -> bool:
     """The bidder, the listing owner and the bureau; nobody else."""
     if not is_logged_in(user):

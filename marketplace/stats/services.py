@@ -73,9 +73,6 @@ def _total(rows: list[dict], keys: tuple[str, ...]) -> dict:
 
 AMOUNT_KEYS = ("contract_amount_fen", "tech_amount_fen", "count")
 PERIOD_KEYS = (*AMOUNT_KEYS, "payments_fen")
-COUNTY_KEYS = ("output_fen", "absorption_fen", "output_count", "absorption_count")
-
-
 def _period_key(day: date, by: str) -> str:
     if by == "month":
         return f"{day.year}-{day.month:02d}"
