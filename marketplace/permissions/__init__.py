@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from marketplace.permissions.anonymity import (
     anonymous_name,
+    can_start_deal,
     hides_seeker,
     seeker_name,
     sees_seeker,
@@ -89,7 +90,6 @@ from marketplace.permissions.objects import (
     can_record_contract,
     can_record_payment,
     can_set_broker,
-    can_start_deal,
     can_view_certificate,
     can_view_challenge,
     can_view_confidential,
