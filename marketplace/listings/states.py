@@ -61,6 +61,8 @@ REJECT_REASONS = {
 }
 
 EDITABLE_CHALLENGE_STATES = frozenset({C.DRAFT, C.REJECTED})
+
+
 def transitions_for(listing: Challenge | Result):
     """The state machine that governs this listing."""
     return (
