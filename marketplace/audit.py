@@ -10,7 +10,8 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from marketplace.extensions import db
-from marketplace.models import AuditEvent, Notification, User
+from marketplace.mail.texts import send_notification
+from marketplace.models import AuditEvent, MailPreference, Notification, User
 
 
 def _client_ip() -> str:
@@ -65,9 +66,6 @@ def record_alone(action: str, **kwargs: Any) -> None:
 
 def notify(users: Iterable[User], message: str, link: str = "") -> None:
     """Queue an in-app notification for each user (and a mail if they chose so)."""
-    from marketplace.mail.texts import send_notification
-    from marketplace.models import MailPreference
-
     for user in users:
         db.session.add(Notification(user_id=user.id, message=message[:300], link=link))
         if (

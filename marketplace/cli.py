@@ -16,21 +16,25 @@ from sqlalchemy.exc import SQLAlchemyError
 from marketplace import demo
 from marketplace.auth import services as accounts
 from marketplace.auth.passwords import password_problem
+from marketplace.command_support import commit as _commit
+from marketplace.command_support import fail as _fail
+from marketplace.command_support import run_import as _run_import
+from marketplace.contracts import importing as contract_import
 from marketplace.creditcode import normalise
 from marketplace.exceptions import ServiceError
 from marketplace.experts.commands import import_experts
 from marketplace.extensions import db
-from marketplace.file_checks import COMMAND_IMPORT
-from marketplace.listings import expiry, importing
+from marketplace.listings import expiry
 from marketplace.listings.commands import import_listings
 from marketplace.mail.commands import mail_cli
-from marketplace.models import Organisation, OrgKind, Region, UserRole
+from marketplace.models import Organisation, OrgKind, Region, User, UserRole
 from marketplace.projects.commands import projects_cli
 from marketplace.reference import (
     DEFAULT_REGIONS,
     ReferenceDataError,
     load_reference_data,
 )
+from marketplace.tokens import services as tokens
 
 DEFAULT_REGION = "411702"  # 驿城区
 
@@ -56,9 +60,6 @@ def init_app(app: Flask) -> None:
     @click.option("--name", default="命令行创建", help="A name to recognise it by.")
     def create_token(email: str, name: str) -> None:
         """Create an API token for the user with EMAIL and print it (shown once)."""
-        from marketplace.models import User
-        from marketplace.tokens import services as tokens
-
         user = db.session.scalar(
             select(User).where(func.lower(User.email) == email.strip().lower())
         )
@@ -70,22 +71,6 @@ def init_app(app: Flask) -> None:
             raise _fail(exc.message) from exc
         _commit()
         click.echo(secret)
-
-
-def _commit() -> None:
-    """Commit the command's work, or roll back and fail with the database's reason."""
-    try:
-        db.session.commit()
-    except SQLAlchemyError as exc:
-        db.session.rollback()
-        raise click.ClickException(
-            f"数据库写入失败：{exc.__class__.__name__}: {exc}"
-        ) from exc
-
-
-def _fail(message: str) -> click.ClickException:
-    db.session.rollback()
-    return click.ClickException(message)
 
 
 def resolve_region(value: str) -> str:
@@ -334,39 +319,6 @@ def expire(today) -> None:
     )
 
 
-PROGRESS_FROM = 200  # rows: smaller files import without a progress bar
-
-
-def _run_import(parse, run, file: Path):
-    """Parse FILE, import its rows all or nothing, commit; returns the report.
-
-    `run(rows, source=…, errors=…, progress=…)` imports checked rows. Refused
-    rows are printed one a line and the command fails with nothing imported.
-    """
-    try:
-        # The command has the larger caps; the upload page keeps to its own.
-        parsed = parse(file.read_bytes(), file.name, limits=COMMAND_IMPORT)
-        options = {"source": file.name, "errors": parsed.errors}
-        if len(parsed.rows) >= PROGRESS_FROM:
-            with click.progressbar(length=len(parsed.rows), label="写入数据库") as bar:
-                report = run(parsed.rows, progress=bar.update, **options)
-        else:
-            report = run(parsed.rows, **options)
-    except importing.ImportRefused as exc:
-        db.session.rollback()
-        for line in exc.errors:
-            click.echo(line, err=True)
-        raise click.ClickException(exc.message) from exc
-    except ServiceError as exc:
-        raise _fail(exc.message) from exc
-    except (OSError, SQLAlchemyError) as exc:
-        raise _fail(f"导入失败：{exc}") from exc
-    _commit()
-    if parsed.ignored:
-        click.echo(f"已忽略未知的列：{'、'.join(parsed.ignored)}", err=True)
-    return report
-
-
 @click.command("import-contracts")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @with_appcontext
@@ -379,8 +331,6 @@ def import_contracts(file: Path) -> None:
     the contract is imported as registered). Every row is checked first; if any
     is bad, nothing is imported and the command fails.
     """
-    from marketplace.contracts import importing as contract_import
-
     started = time.perf_counter()
     report = _run_import(contract_import.parse_file, contract_import.import_rows, file)
     click.echo(

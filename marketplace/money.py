@@ -7,7 +7,6 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from marketplace.identifiers import amount_text
 
-FEN_PER_YUAN = 100
 FEN_PER_WAN = 1_000_000
 # 10 million 万元: larger figures are typing mistakes, not contracts.
 MAX_WAN = Decimal("10000000")
@@ -51,11 +50,6 @@ def _parse(text: str | None, unit_fen: int, max_units: Decimal) -> int:
 def parse_wan(text: str | None) -> int:
     """Parse an amount in 万元 into fen; refuses NaN, exponents, negatives, excess."""
     return _parse(text, FEN_PER_WAN, MAX_WAN)
-
-
-def parse_yuan(text: str | None) -> int:
-    """Parse an amount in 元 into fen."""
-    return _parse(text, FEN_PER_YUAN, MAX_WAN * 10_000)
 
 
 def fen_to_wan_str(fen: int | None) -> str:

@@ -336,20 +336,6 @@ def test_unknown_record_is_404(bureau_client):
     )
 
 
-def test_integrity_counts(db, factory):
-    org = factory.org(OrgKind.ENTERPRISE)
-    make_record(db, org=org)
-    make_record(db, org=org, misconduct_type="plagiarism", restricted_until=None)
-    make_record(db, org=org, misconduct_type="plagiarism", revoked_at=utcnow())
-    counts = services.integrity_counts(db.session)
-    assert counts["total"] == 3
-    assert counts["in_force"] == 1
-    assert counts["revoked"] == 1
-    assert counts["by_type"]["fabrication"] == 1
-    assert counts["by_type"]["plagiarism"] == 1
-    assert counts["by_type"]["other"] == 0
-
-
 # --- enforcement -------------------------------------------------------------------
 
 

@@ -7,7 +7,6 @@ from marketplace.money import (
     fen_to_wan_str,
     format_wan,
     parse_wan,
-    parse_yuan,
 )
 
 
@@ -58,12 +57,6 @@ def test_parse_wan(text, fen):
 def test_parse_wan_refuses(text):
     with pytest.raises(MoneyError):
         parse_wan(text)
-
-
-def test_parse_yuan_and_fen_precision():
-    assert parse_yuan("0.01") == 1
-    with pytest.raises(MoneyError):
-        parse_yuan("0.001")
 
 
 def test_format_wan():

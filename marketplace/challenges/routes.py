@@ -27,6 +27,7 @@ from marketplace.listings.states import (
 )
 from marketplace.models import Challenge, ChallengeStatus, OrgKind
 from marketplace.ndas.context import nda_context
+from marketplace.ndas.services import record_confidential_view
 from marketplace.views import form_problem, perform
 
 PER_PAGE = 20
@@ -169,7 +170,7 @@ def detail(challenge_id: int):
         # End the read transaction first: on SQLite a read upgraded to a write
         # fails at once when another writer got in between.
         db.session.commit()
-        services.record_confidential_view(challenge, user)
+        record_confidential_view(challenge, user)
         db.session.commit()
     insider = is_owner or permissions.is_bureau(user)
     seeker_hidden = permissions.hides_seeker(user, challenge)

@@ -24,7 +24,6 @@ from marketplace.models import (
     ChallengeReveal,
     ChallengeStatus,
     ConfidentialityAcceptance,
-    ConfidentialView,
     Proposal,
     ProposalStatus,
     Region,
@@ -267,12 +266,3 @@ def accept_terms(challenge: Challenge, user: Any) -> bool:
         return False
     audit.record("confidentiality_accepted", obj=challenge, user=user)
     return True
-
-
-def record_confidential_view(
-    challenge: Challenge, user: Any
-) -> ConfidentialView | None:
-    """Log one showing of the confidential detail to someone outside the owner."""
-    from marketplace.ndas.services import record_confidential_view as record
-
-    return record(challenge, user)

@@ -17,7 +17,6 @@ from marketplace.models import (
     Organisation,
     OrgKind,
     Proposal,
-    ProposalKind,
     Result,
 )
 from marketplace.models.base import utcnow
@@ -317,10 +316,3 @@ def set_broker(deal: Deal, user: Any, agency: Organisation | str | None) -> Deal
     }:
         audit.notify_org(org_id, message, f"/deals/{deal.id}")
     return deal
-
-
-def proposal_parties(proposal: Proposal) -> tuple[Organisation, Organisation]:
-    """(demand, supply) of a proposal: bidder supplies a challenge, adopter demands."""
-    if proposal.kind == ProposalKind.BID:
-        return proposal.challenge.org, proposal.org
-    return proposal.org, proposal.result.org

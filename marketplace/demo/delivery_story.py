@@ -94,11 +94,6 @@ def completed_panel(
     return panel
 
 
-def _opinions(panel: ReviewPanel, verdicts: tuple[str, ...], comment: str) -> None:
-    for member, verdict in zip(panel.members, verdicts, strict=True):
-        member.verdict, member.comment = verdict, comment
-
-
 class Story:
     """A running project started the day after its contract was signed."""
 

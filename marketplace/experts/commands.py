@@ -8,6 +8,9 @@ from pathlib import Path
 import click
 from flask.cli import with_appcontext
 
+from marketplace.command_support import run_import
+from marketplace.experts import importing
+
 
 @click.command("import-experts")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
@@ -30,12 +33,8 @@ def import_experts(file: Path, password: str | None) -> None:
     adds nobody. An e-mail without an account gets a new one in the affiliation,
     with the initial password from --password.
     """
-    # Imported here: marketplace.cli imports this module while it loads.
-    from marketplace.cli import _run_import
-    from marketplace.experts import importing
-
     started = time.perf_counter()
-    report = _run_import(
+    report = run_import(
         importing.parse_file,
         lambda rows, **options: importing.import_rows(
             rows, password=password or "", **options

@@ -16,8 +16,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, or_, select
 
 from marketplace import audit, permissions
 from marketplace.exceptions import ServiceError, StateError
@@ -129,43 +128,6 @@ def party_records(user: Any) -> list[IntegrityRecord]:
             .order_by(IntegrityRecord.decided_on.desc(), IntegrityRecord.id.desc())
         )
     )
-
-
-def integrity_counts(session: Session | None = None, on: date | None = None) -> dict:
-    """Counts for statistics: total, in_force, revoked, and by_type.
-
-    by_type counts the records not revoked (a revoked finding is no misconduct),
-    keyed by every MISCONDUCT_TYPES code, zeros included.
-    """
-    session = session or db.session
-    day = on or local_today()
-    total = session.scalar(select(func.count(IntegrityRecord.id))) or 0
-    in_force = (
-        session.scalar(select(func.count(IntegrityRecord.id)).where(_in_force(day)))
-        or 0
-    )
-    revoked = (
-        session.scalar(
-            select(func.count(IntegrityRecord.id)).where(
-                IntegrityRecord.revoked_at.is_not(None)
-            )
-        )
-        or 0
-    )
-    by_type = dict.fromkeys(MISCONDUCT_TYPES, 0)
-    rows = session.execute(
-        select(IntegrityRecord.misconduct_type, func.count(IntegrityRecord.id))
-        .where(IntegrityRecord.revoked_at.is_(None))
-        .group_by(IntegrityRecord.misconduct_type)
-    )
-    for kind, count in rows:
-        by_type[kind] = count
-    return {
-        "total": total,
-        "in_force": in_force,
-        "revoked": revoked,
-        "by_type": by_type,
-    }
 
 
 # --- verbs ---------------------------------------------------------------------

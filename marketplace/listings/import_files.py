@@ -20,7 +20,6 @@ from marketplace.file_checks import (
     open_checked_zip,
 )
 
-FORMATS = (".jsonl", ".csv", ".xlsx")
 COMMON = ("title", "description", "external_id", "keywords", "field", "price_wan")
 COLUMNS = {
     "result": frozenset((*COMMON, "discipline", "maturity", "valid_until")),

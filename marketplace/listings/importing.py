@@ -23,7 +23,6 @@ from marketplace.extensions import db
 from marketplace.listings.import_checks import KINDS, Checker, chunks
 from marketplace.listings.import_files import (  # noqa: F401  (callers use these)
     COLUMNS,
-    FORMATS,
     KNOWN,
     ImportRefused,
     ParsedFile,

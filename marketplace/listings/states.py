@@ -61,7 +61,6 @@ REJECT_REASONS = {
 }
 
 EDITABLE_CHALLENGE_STATES = frozenset({C.DRAFT, C.REJECTED})
-EDITABLE_RESULT_STATES = frozenset({R.DRAFT, R.REJECTED})
 
 
 def transitions_for(listing: Challenge | Result):

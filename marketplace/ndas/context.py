@@ -7,7 +7,9 @@ from typing import Any
 from flask import url_for
 
 from marketplace import permissions
+from marketplace.extensions import db
 from marketplace.models import Challenge, Result
+from marketplace.ndas.services import record_confidential_view
 
 
 def nda_context(user: Any, listing: Challenge | Result, shown: bool) -> dict:
@@ -31,9 +33,6 @@ def nda_context(user: Any, listing: Challenge | Result, shown: bool) -> dict:
 
 def show_and_log(user: Any, listing: Challenge | Result) -> bool:
     """Whether the confidential tier is shown; an outsider's view is logged."""
-    from marketplace.extensions import db
-    from marketplace.ndas.services import record_confidential_view
-
     shown = permissions.can_view_confidential(user, listing)
     if shown and not permissions.is_member_of(user, listing.org_id):
         # End the read transaction first: on SQLite a read upgraded to a write

@@ -4,24 +4,12 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
-from wtforms import RadioField
-from wtforms.validators import DataRequired
 
 from marketplace import audit
 from marketplace.extensions import db
-from marketplace.forms_common import BaseForm, choices
 from marketplace.models import MailPreference, User, utcnow
 from marketplace.notifications import bp
-
-
-class MailPreferenceForm(BaseForm):
-    """One choice of three."""
-
-    preference = RadioField(
-        "邮件通知",
-        choices=choices((p.value, p.label) for p in MailPreference),
-        validators=[DataRequired(message="请选择一项。")],
-    )
+from marketplace.notifications.forms import MailPreferenceForm
 
 
 def set_mail_preference(user: User, preference: str) -> None:

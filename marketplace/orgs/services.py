@@ -19,6 +19,7 @@ from marketplace.models import (
     UserRole,
     VerificationStatus,
 )
+from marketplace.security import revoke_all_sessions
 
 
 def update_profile(
@@ -156,8 +157,6 @@ def set_member_role(org: Organisation, user_id: int, role: str) -> User:
 
 def set_member_active(org: Organisation, user_id: int, active: bool) -> User:
     """Deactivate (or reactivate) a member; deactivation ends their sessions."""
-    from marketplace.security import revoke_all_sessions
-
     user = _member(org, user_id)
     if not active and user.role == UserRole.ORG_ADMIN and _admin_count(org) <= 1:
         raise StateError("不能停用机构唯一的管理员。")

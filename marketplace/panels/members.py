@@ -13,9 +13,17 @@ from typing import Any
 from marketplace import audit
 from marketplace.exceptions import ServiceError, StateError
 from marketplace.extensions import db
-from marketplace.models import ExpertProfile, PanelMember, PanelStatus, ReviewPanel
+from marketplace.models import (
+    Acceptance,
+    Exemption,
+    ExpertProfile,
+    PanelMember,
+    PanelStatus,
+    ReviewPanel,
+)
 from marketplace.panels.conflicts import conflicted_org_ids, eligibility_problem
 from marketplace.panels.rules import PURPOSE_LABELS
+from marketplace.panels.services import may_form
 from marketplace.panels.sheets import lock_panel, panel_link
 from marketplace.views import MAX_ID
 
@@ -27,7 +35,6 @@ def project_of(panel: ReviewPanel) -> Any:
     subject = panel.acceptance_id or panel.exemption_id
     if subject is None:
         return None
-    from marketplace.models import Acceptance, Exemption
 
     model = Acceptance if panel.acceptance_id else Exemption
     return db.session.get(model, subject).project
@@ -54,8 +61,6 @@ def replace_member(
     panel: ReviewPanel, user: Any, member_id: int, expert_id: Any, reason: str
 ) -> PanelMember:
     """Give a member's seat, before they submit, to another eligible expert."""
-    from marketplace.panels.services import may_form
-
     if not may_form(user, panel.challenge, panel.purpose):
         raise StateError("只有组建该专家组的一方可以更换专家。")
     reason = (reason or "").strip()

@@ -47,7 +47,6 @@ from marketplace.proposals.services import decision_time, lock_challenge
 from marketplace.views import MAX_ID
 
 __all__ = [
-    "completed_proposal_panel",
     "conflicted_org_ids",
     "existing_panel",
     "form_panel",
@@ -95,17 +94,6 @@ def existing_panel(
     if subject is None:
         return None
     return db.session.scalar(select(ReviewPanel).where(subject).limit(1))
-
-
-def completed_proposal_panel(challenge: Challenge) -> ReviewPanel | None:
-    """The challenge's completed proposals panel, whose opinion a direct award needs."""
-    return db.session.scalar(
-        select(ReviewPanel).where(
-            ReviewPanel.challenge_id == challenge.id,
-            ReviewPanel.purpose == PanelPurpose.PROPOSALS,
-            ReviewPanel.status == PanelStatus.COMPLETED,
-        )
-    )
 
 
 def _purpose(purpose: Any) -> PanelPurpose:

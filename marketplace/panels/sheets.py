@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import select
 
 from marketplace import audit, permissions
+from marketplace.contracts.services import bureau_staff
 from marketplace.exceptions import ServiceError, StateError
 from marketplace.extensions import db
 from marketplace.models import (
@@ -96,13 +97,6 @@ def _finish(panel: ReviewPanel, members: list[PanelMember], user: Any) -> None:
         if panel.formed_by_org_id == panel.challenge.org_id:
             return
     audit.notify(bureau_staff(), message, panel_link(panel))
-
-
-def bureau_staff() -> list[Any]:
-    """Active users of the bureau."""
-    from marketplace.contracts.services import bureau_staff as staff
-
-    return staff()
 
 
 def submit_scores(

@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import exists, or_, select
 
+from marketplace.extensions import db
 from marketplace.models import (
     Challenge,
     ChallengeReveal,
@@ -14,13 +15,16 @@ from marketplace.models import (
     Proposal,
     ProposalMember,
     ProposalStatus,
+    Result,
 )
 from marketplace.permissions.objects import can_view_confidential
 from marketplace.permissions.roles import (
+    BROKER_KINDS,
     is_bureau,
     is_logged_in,
     is_member_of,
     is_sysadmin,
+    org_is_verified,
 )
 
 ANONYMOUS_SEEKER = "某企业"
@@ -37,8 +41,6 @@ def anonymous_name(challenge: Challenge) -> str:
 
 def _selected_side(user: Any, challenge: Challenge) -> bool:
     """The winner of the challenge, its confirmed consortium members, deal parties."""
-    from marketplace.extensions import db
-
     org_id = user.org_id
     winner = select(Proposal.id).where(
         Proposal.challenge_id == challenge.id,
@@ -133,3 +135,15 @@ def person_for(user: Any, person: Any, challenge: Challenge | None) -> str:
         return f"发布方（{shown}）"
     who = person.name or person.email
     return f"{who}（{shown}）" if shown else who
+
+
+def can_start_deal(user: Any, challenge: Challenge, result: Result) -> bool:
+    """Either side of a match, or a transfer agency, may open a deal from it."""
+    if not org_is_verified(user):
+        return False
+    if hides_seeker(user, challenge):
+        return False  # the deal would name the anonymous poster
+    return (
+        user.org_id in (challenge.org_id, result.org_id)
+        or user.org.kind in BROKER_KINDS
+    )

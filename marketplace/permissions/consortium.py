@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, or_, select
 
+from marketplace.extensions import db
 from marketplace.models import (
     Challenge,
     Contract,
@@ -28,7 +29,6 @@ def consortium_org_ids(proposal_id: int | None) -> list[int]:
     """The organisations that confirmed their place in the proposal's consortium."""
     if proposal_id is None:
         return []
-    from marketplace.extensions import db
 
     return list(
         db.session.scalars(
@@ -46,7 +46,6 @@ def deal_consortium_org_ids(deal_id: int | None) -> list[int]:
     """The confirmed consortium members behind a deal opened from a winning bid."""
     if deal_id is None:
         return []
-    from marketplace.extensions import db
 
     return consortium_org_ids(
         db.session.scalar(select(Deal.proposal_id).where(Deal.id == deal_id))
@@ -87,7 +86,6 @@ def is_consortium_contract(user: Any, contract: Contract) -> bool:
     """Whether the contract belongs to a consortium the user's organisation is in."""
     if not is_logged_in(user) or user.org_id is None:
         return False
-    from marketplace.extensions import db
 
     found = db.session.scalar(
         select(Contract.id).where(
@@ -103,8 +101,6 @@ def challenge_audience_org_ids(challenge: Challenge) -> set[int]:
     They hear what changes the terms they bid on (a later deadline, a
     clarification); invited members too, who are deciding whether to join.
     """
-    from marketplace.extensions import db
-
     live = select(Proposal.id).where(
         Proposal.challenge_id == challenge.id,
         Proposal.status != ProposalStatus.WITHDRAWN,

@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from marketplace.extensions import db
 from marketplace.models import (
     Challenge,
     ExpertProfile,
@@ -34,7 +35,6 @@ def expert_profile(user: Any) -> ExpertProfile | None:
     """The user's active expert profile, if they are in the pool."""
     if not is_logged_in(user):
         return None
-    from marketplace.extensions import db
 
     return db.session.scalar(
         select(ExpertProfile).where(

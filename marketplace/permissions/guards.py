@@ -15,7 +15,6 @@ from marketplace.models import (
     Deal,
     IntegrityRecord,
     Organisation,
-    OrgKind,
     Project,
     Proposal,
     Result,
@@ -37,9 +36,7 @@ from marketplace.permissions.objects import (
 )
 from marketplace.permissions.roles import (
     is_bureau,
-    is_org_admin,
     is_sysadmin,
-    org_is_verified,
 )
 
 _VIEW_CHECKS: dict[type, Callable[[Any, Any], bool]] = {
@@ -95,10 +92,3 @@ def _guard(predicate: Callable[[Any], bool]) -> Callable:
 
 bureau_required = _guard(is_bureau)
 sysadmin_required = _guard(is_sysadmin)
-org_admin_required = _guard(is_org_admin)
-verified_org_required = _guard(org_is_verified)
-
-
-def org_kind_required(*kinds: OrgKind) -> Callable:
-    """Only members of organisations of these kinds may use the route."""
-    return _guard(lambda user: user.org.kind in kinds)

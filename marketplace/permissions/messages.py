@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import Select, and_, false, or_, select
 
+from marketplace.extensions import db
 from marketplace.models import (
     Challenge,
     Deal,
@@ -36,7 +37,6 @@ from marketplace.permissions.roles import (
 def _consortium_org_ids(proposal_id: int | None) -> set[int]:
     if proposal_id is None:
         return set()
-    from marketplace.extensions import db
 
     return set(
         db.session.scalars(

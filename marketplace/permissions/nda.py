@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from marketplace.extensions import db
 from marketplace.models import (
     Challenge,
     NdaSignature,
@@ -40,7 +41,6 @@ def current_nda_version(listing: Challenge | Result) -> NdaVersion | None:
     """The text a new signer of the listing's NDA signs (None: no NDA)."""
     if listing.nda_template_id is None:
         return None
-    from marketplace.extensions import db
 
     return db.session.scalar(
         select(NdaVersion)
@@ -54,7 +54,6 @@ def latest_signature(user: Any, listing: Challenge | Result) -> NdaSignature | N
     """The user's newest signature on the listing's NDA, if any."""
     if not is_logged_in(user):
         return None
-    from marketplace.extensions import db
 
     return db.session.scalar(
         select(NdaSignature)
@@ -86,8 +85,6 @@ def signature_counts(
 
 def superseded_at(signature: NdaSignature, listing: Challenge | Result) -> datetime:
     """When the signed text stopped being the listing's NDA (naive UTC)."""
-    from marketplace.extensions import db
-
     signed = signature.version
     moments = [_naive(signature.signed_at)]
     newer = db.session.scalar(
@@ -129,12 +126,6 @@ def has_valid_signature(user: Any, listing: Challenge | Result) -> bool:
     return signature_counts(latest_signature(user, listing), listing)
 
 
-def needs_resigning(user: Any, listing: Challenge | Result) -> bool:
-    """Signed an earlier text, and the detail has changed since."""
-    signature = latest_signature(user, listing)
-    return signature is not None and not signature_counts(signature, listing)
-
-
 def can_manage_nda(user: Any, listing: Challenge | Result) -> bool:
     """The owner's members choose the listing's NDA or write its text."""
     return is_member_of(user, listing.org_id)
@@ -163,7 +154,6 @@ def can_download_signed_nda(user: Any, signature: NdaSignature) -> bool:
     """The signer, the listing owner's members and the bureau."""
     if not is_logged_in(user):
         return False
-    from marketplace.extensions import db
 
     listing = (
         db.session.get(Challenge, signature.challenge_id)

@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from marketplace.extensions import db
 from marketplace.models import (
     Challenge,
     ChallengeStatus,
@@ -26,7 +27,6 @@ from marketplace.permissions.restrictions import active_restrictions
 from marketplace.permissions.roles import (
     ADOPTER_KINDS,
     BIDDER_KINDS,
-    BROKER_KINDS,
     PUBLIC_CHALLENGE_STATES,
     PUBLIC_RESULT_STATES,
     is_bureau,
@@ -93,7 +93,6 @@ def has_accepted_terms(user: Any, challenge: Challenge) -> bool:
     """Whether this user accepted the challenge's confidentiality terms."""
     if not is_logged_in(user):
         return False
-    from marketplace.extensions import db
 
     return (
         db.session.scalar(
@@ -159,28 +158,8 @@ def can_decide_proposals(user: Any, listing: Challenge | Result) -> bool:
     return is_member_of(user, listing.org_id)
 
 
-def can_start_deal(user: Any, challenge: Challenge, result: Result) -> bool:
-    """Either side of a match, or a transfer agency, may open a deal from it."""
-    if not org_is_verified(user):
-        return False
-    # Imported here: anonymity builds on this module's checks.
-    from marketplace.permissions.anonymity import hides_seeker
-
-    if hides_seeker(user, challenge):
-        return False  # the deal would name the anonymous poster
-    return (
-        user.org_id in (challenge.org_id, result.org_id)
-        or user.org.kind in BROKER_KINDS
-    )
-
-
 def can_direct_award(user: Any) -> bool:
     """Only the bureau awards directly (定向委托)."""
-    return is_bureau(user)
-
-
-def can_import_listings(user: Any) -> bool:
-    """The bureau bulk-imports listings for organisations."""
     return is_bureau(user)
 
 

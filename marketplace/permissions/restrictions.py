@@ -7,6 +7,8 @@ from typing import Any
 from sqlalchemy import and_, false, or_, select
 
 from marketplace.exceptions import StateError
+from marketplace.extensions import db
+from marketplace.listings.states import local_today
 from marketplace.models import IntegrityRecord, Organisation
 from marketplace.permissions.roles import is_logged_in
 
@@ -15,8 +17,6 @@ def active_restrictions(user: Any, on: Any = None) -> list[IntegrityRecord]:
     """Integrity restrictions in force against the user or their organisation."""
     if not is_logged_in(user):
         return []
-    from marketplace.extensions import db
-    from marketplace.listings.states import local_today
 
     day = on or local_today()
     return list(
@@ -46,8 +46,6 @@ def org_restriction(org_id: int | None, on: Any = None) -> IntegrityRecord | Non
     """The organisation-wide restriction in force (the longest running), if any."""
     if org_id is None:
         return None
-    from marketplace.extensions import db
-    from marketplace.listings.states import local_today
 
     day = on or local_today()
     return db.session.scalar(

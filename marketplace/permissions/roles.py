@@ -75,11 +75,6 @@ def is_member_of(user: Any, org_id: int | None) -> bool:
 # --- what the user may do, by capability ------------------------------------
 
 
-def can_verify_orgs(user: Any) -> bool:
-    """The bureau verifies or refuses organisations."""
-    return is_bureau(user)
-
-
 def can_manage_members(user: Any, org: Organisation) -> bool:
     """Org admins manage their own organisation's members; sysadmins any."""
     return is_org_admin(user, org) or is_sysadmin(user)

@@ -12,7 +12,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from marketplace.extensions import db
-from marketplace.search import analysis, replicas
+from marketplace.search import analysis, query, replicas, serving
 from marketplace.search.index import KEEP, IndexState, SearchIndex, reading
 from marketplace.search.outbox import DIRTY
 
@@ -35,8 +35,6 @@ def get_index() -> SearchIndex:
 
 def served_state() -> dict:
     """This worker's index state and digest, against the database's outbox head."""
-    from marketplace.search import query, serving  # query imports this module's kin
-
     index = get_index()
     mine = serving.served(index, query.CatalogueBM25)
     with reading(db.engine) as read:

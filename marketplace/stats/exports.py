@@ -271,8 +271,3 @@ def xlsx_chunks(title: str, header: list[str], body: Iterable[list]) -> Iterator
         buffer.seek(0)
         while chunk := buffer.read(XLSX_CHUNK):
             yield chunk
-
-
-def to_xlsx(title: str, header: list[str], body: Iterable[list]) -> bytes:
-    """A one-sheet workbook; amounts are written as numbers in 万元."""
-    return b"".join(xlsx_chunks(title, header, body))

@@ -19,18 +19,20 @@ from marketplace.models import (
     Payment,
     Region,
     TechField,
-    YearlyTarget,
 )
 from marketplace.models.org import ORG_KIND_LABELS, OrgKind
 from marketplace.stats import columns
+from marketplace.stats.targets import (  # noqa: F401  (callers use these)
+    CITY,
+    all_targets,
+    ensure_default_targets,
+    set_target,
+    target_for,
+)
 
 BY_CHOICES = ("month", "quarter", "year", "county", "field", "type", "party_kind")
-CITY = "city"
 MAX_SPAN_DAYS = 366 * 30
 FIRST_YEAR, LAST_YEAR = 1900, 2100
-# Targets seeded by ensure_default_targets (the 2020 figure is the city's 2019 plan).
-DEFAULT_TARGETS_WAN = {2020: 13_000}
-CURRENT_YEAR_TARGET_WAN = 20_000
 OUTSIDE_KEY = "outside"
 
 
@@ -73,7 +75,6 @@ def _total(rows: list[dict], keys: tuple[str, ...]) -> dict:
 
 AMOUNT_KEYS = ("contract_amount_fen", "tech_amount_fen", "count")
 PERIOD_KEYS = (*AMOUNT_KEYS, "payments_fen")
-COUNTY_KEYS = ("output_fen", "absorption_fen", "output_count", "absorption_count")
 
 
 def _period_key(day: date, by: str) -> str:
@@ -331,15 +332,6 @@ def year_on_year(start: date, end: date, now: dict | None = None) -> dict:
     return {"current": now, "previous": before, "growth_pct": growth}
 
 
-def target_for(year: int) -> YearlyTarget | None:
-    """The city-wide target of a year, if set."""
-    return db.session.scalar(
-        select(YearlyTarget).where(
-            YearlyTarget.year == year, YearlyTarget.scope == CITY
-        )
-    )
-
-
 def target_progress(year: int) -> dict:
     """Registered turnover of a year against its city target."""
     target = target_for(year)
@@ -353,46 +345,6 @@ def target_progress(year: int) -> dict:
     target_fen = target.amount_fen if target else None
     pct = round(done * 100 / target_fen, 1) if target_fen else None
     return {"year": year, "target_fen": target_fen, "done_fen": done, "pct": pct}
-
-
-def set_target(year: int, amount_fen: int, user_id: int | None, note: str = ""):
-    """Create or change the city target of a year."""
-    if not 2000 <= year <= 2100:
-        raise ServiceError("年份须在 2000 至 2100 之间。", field="year")
-    if amount_fen is None or amount_fen < 0:
-        raise ServiceError("请填写有效的目标金额。", field="amount")
-    target = target_for(year)
-    if target is None:
-        target = YearlyTarget(year=year, scope=CITY, amount_fen=amount_fen)
-        db.session.add(target)
-    target.amount_fen = amount_fen
-    target.note = note
-    target.set_by_id = user_id
-    db.session.flush()
-    return target
-
-
-def ensure_default_targets() -> None:
-    """Seed the 2020 target (13,000 万元) and one for this year when missing."""
-    wanted = dict(DEFAULT_TARGETS_WAN)
-    wanted.setdefault(local_today().year, CURRENT_YEAR_TARGET_WAN)
-    for year, wan in wanted.items():
-        if target_for(year) is None:
-            db.session.add(
-                YearlyTarget(year=year, scope=CITY, amount_fen=wan * 1_000_000)
-            )
-    db.session.flush()
-
-
-def all_targets() -> list[YearlyTarget]:
-    """Every city target, newest year first."""
-    return list(
-        db.session.scalars(
-            select(YearlyTarget)
-            .where(YearlyTarget.scope == CITY)
-            .order_by(YearlyTarget.year.desc())
-        )
-    )
 
 
 # The funnel and rankings live in their own module; re-exported for callers.

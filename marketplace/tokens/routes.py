@@ -12,24 +12,14 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_required
-from wtforms import StringField
-from wtforms.validators import Length
 
 from marketplace.confirm import confirmed
 from marketplace.exceptions import ServiceError
 from marketplace.extensions import db
-from marketplace.forms_common import BaseForm, SafeText, strip_filter
 from marketplace.models import ApiToken
 from marketplace.tokens import bp, services
+from marketplace.tokens.forms import TokenForm
 from marketplace.views import perform
-
-
-class TokenForm(BaseForm):
-    """A name to recognise the token by."""
-
-    name = StringField(
-        "令牌名称", filters=[strip_filter], validators=[Length(max=60), SafeText()]
-    )
 
 
 @bp.route("/", methods=["GET", "POST"])

@@ -1,0 +1,148 @@
+"""The layout DESIGN.md describes, checked: a newcomer can rely on it."""
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parent.parent / "marketplace"
+MAX_LINES = 400
+
+# Modules allowed past MAX_LINES: table-driven data only (migrations live outside
+# marketplace/ and are not checked).
+LONG_ALLOWED: set[str] = set()
+
+# Function-level imports of the project's own modules, each with its reason. The
+# application factory imports blueprints and commands inside create_app/register_*
+# on purpose (as flaskr does), so marketplace/__init__.py is exempt as a whole.
+# Third-party imports inside functions (reportlab, openpyxl, pypdf, PIL) are not
+# checked: they keep heavy optional libraries off the import path, not cycles.
+LOCAL_IMPORT_ALLOWED: dict[str, str] = {}
+
+
+def _modules() -> list[Path]:
+    return sorted(PACKAGE.rglob("*.py"))
+
+
+def _name(path: Path) -> str:
+    return path.relative_to(PACKAGE.parent).as_posix()
+
+
+def _tree(path: Path) -> ast.Module:
+    return ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+
+
+def _is_cli(path: Path) -> bool:
+    return path.name == "commands.py" or _name(path) == "marketplace/cli.py"
+
+
+def _feature_packages() -> list[Path]:
+    """Packages whose __init__ defines a blueprint ``bp``: one per feature."""
+    found = []
+    for init in sorted(PACKAGE.glob("*/__init__.py")):
+        for node in _tree(init).body:
+            if isinstance(node, ast.Assign) and any(
+                isinstance(t, ast.Name) and t.id == "bp" for t in node.targets
+            ):
+                found.append(init.parent)
+    return found
+
+
+def _defines_form(path: Path) -> bool:
+    return any(
+        isinstance(node, ast.ClassDef)
+        and any(ast.unparse(base).endswith("Form") for base in node.bases)
+        for node in _tree(path).body
+    )
+
+
+def _imported_modules(node: ast.Import | ast.ImportFrom, path: Path) -> list[str]:
+    """Absolute dotted names an import statement brings in (relative resolved)."""
+    if isinstance(node, ast.Import):
+        return [alias.name for alias in node.names]
+    base = node.module or ""
+    if node.level:
+        parts = _name(path)[: -len(".py")].split("/")
+        parent = parts[: len(parts) - node.level]
+        base = ".".join(parent + ([base] if base else []))
+    return [base] + [f"{base}.{alias.name}" for alias in node.names]
+
+
+def _function_imports(tree: ast.Module) -> list[tuple[str, ast.AST]]:
+    """(function name, import node) for every import inside a function body."""
+    found = []
+
+    def visit(node: ast.AST, function: str | None) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef):
+                visit(child, child.name)
+            elif isinstance(child, ast.Import | ast.ImportFrom) and function:
+                found.append((function, child))
+            else:
+                visit(child, function)
+
+    visit(tree, None)
+    return found
+
+
+def test_feature_packages_are_found():
+    names = {package.name for package in _feature_packages()}
+    assert {"challenges", "proposals", "contracts", "stats"} <= names
+
+
+def test_every_feature_package_has_routes_and_services():
+    missing = [
+        f"{package.name}/{module}"
+        for package in _feature_packages()
+        for module in ("routes.py", "services.py")
+        if not (package / module).exists()
+    ]
+    assert not missing, missing
+
+
+def test_a_feature_package_with_forms_keeps_them_in_forms_py():
+    missing = [
+        package.name
+        for package in _feature_packages()
+        if any(_defines_form(path) for path in package.glob("*.py"))
+        and not (package / "forms.py").exists()
+    ]
+    assert not missing, missing
+
+
+def test_no_module_is_longer_than_the_limit():
+    long = {
+        _name(path): count
+        for path in _modules()
+        if (count := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES
+    }
+    assert not set(long) - LONG_ALLOWED, long
+    assert set(long) >= LONG_ALLOWED, "an allowed module is short now: unlist it"
+
+
+def test_only_the_cli_and_the_factory_import_the_cli():
+    offenders = []
+    for path in _modules():
+        if _is_cli(path) or _name(path) == "marketplace/__init__.py":
+            continue
+        for node in ast.walk(_tree(path)):
+            if not isinstance(node, ast.Import | ast.ImportFrom):
+                continue
+            for module in _imported_modules(node, path):
+                if module == "marketplace.cli" or module.endswith(".commands"):
+                    offenders.append(f"{_name(path)}:{node.lineno} {module}")
+    assert not offenders, offenders
+
+
+def test_no_function_level_import_of_the_project_dodges_a_cycle():
+    found: dict[str, int] = {}
+    for path in _modules():
+        if _name(path) == "marketplace/__init__.py":
+            continue
+        for function, node in _function_imports(_tree(path)):
+            modules = _imported_modules(node, path)
+            if any(m.split(".")[0] == "marketplace" for m in modules):
+                found[f"{_name(path)}::{function}"] = node.lineno
+    offenders = {k: line for k, line in found.items() if k not in LOCAL_IMPORT_ALLOWED}
+    assert not offenders, offenders
+    stale = set(LOCAL_IMPORT_ALLOWED) - set(found)
+    assert not stale, f"allowed but no longer there, unlist: {stale}"
+    assert all(reason.strip() for reason in LOCAL_IMPORT_ALLOWED.values())
