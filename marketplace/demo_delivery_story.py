@@ -36,6 +36,7 @@ from marketplace.models import (
     ReviewPanel,
     User,
 )
+from marketplace.money import format_wan
 
 LOCAL = ZoneInfo("Asia/Shanghai")
 WAN = 1_000_000
@@ -267,7 +268,7 @@ class Story:
             self.owner,
             moment,
             org,
-            note=f"第{milestone.seq}期：{amount}",
+            note=f"第{milestone.seq}期：{format_wan(amount)}",
         )
 
     def give_back(self, milestone: Milestone, offset: int, comment: str) -> None:
