@@ -21,6 +21,7 @@ from marketplace.models.project import (
     PROJECT_STATUS_LABELS,
 )
 from marketplace.models.proposal import MEMBER_STATUS_LABELS, PROPOSAL_STATUS_LABELS
+from marketplace.models.user import UserRole
 
 # Audited table -> the labels of the states its events record.
 STATES_BY_OBJECT: dict[str, dict] = {
@@ -35,6 +36,8 @@ STATES_BY_OBJECT: dict[str, dict] = {
     "exemptions": EXEMPTION_STATUS_LABELS,
     "review_panels": PANEL_STATUS_LABELS,
     "listing_changes": CHANGE_STATUS_LABELS,
+    # A role change records roles (the sysadmin flag reads as a role there).
+    "users": {**{r: r.label for r in UserRole}, "sysadmin": "系统管理员"},
 }
 # Actions whose states are not their object's (a member answers on a proposal).
 STATES_BY_ACTION: dict[str, dict] = {
