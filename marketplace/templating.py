@@ -9,7 +9,7 @@ from flask import Flask, current_app
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from marketplace import permissions
+from marketplace import glossary, permissions
 from marketplace.extensions import db
 from marketplace.models import ORG_KIND_LABELS, Notification
 from marketplace.money import format_wan
@@ -48,3 +48,7 @@ def init_app(app: Flask) -> None:
         ORG_KIND_LABELS=ORG_KIND_LABELS,
         unread_notifications=_unread_count,
     )
+    # One glossary for the states an audit event records (see glossary.py).
+    app.jinja_env.globals["event_state"] = glossary.state_label
+    app.jinja_env.globals["audit_action"] = glossary.action_label
+

@@ -79,21 +79,21 @@ def rows_of(response) -> list[list[str]]:
 def test_filters_by_who_action_object_and_dates(logged):
     client = logged["client"]
     page = table(client.get("/admin/audit?who=alice-audit"))
-    assert "里程碑验收通过" in page and "deal opened" in page
+    assert "里程碑验收通过" in page and "开启撮合项目" in page
     assert "变更角色" not in page
     by_action = table(client.get("/admin/audit?action=admin_role_changed"))
     assert (
         "变更角色" in by_action
         and "接任" in by_action
-        and "deal opened" not in by_action
+        and "开启撮合项目" not in by_action
     )
     by_object = table(client.get("/admin/audit?object_type=deals&object_id=7"))
-    assert "deal opened" in by_object and "deal stage" in by_object
+    assert "开启撮合项目" in by_object and "撮合项目阶段变更" in by_object
     assert "里程碑验收通过" not in by_object
     # Local days: the 23:30 UTC event belongs to 2 March.
     day = table(client.get("/admin/audit?start=2026-03-02&end=2026-03-05"))
     assert "里程碑验收通过" in day and "变更角色" in day
-    assert "deal opened" not in day and "deal stage" not in day
+    assert "开启撮合项目" not in day and "撮合项目阶段变更" not in day
     by_user = table(client.get(f"/admin/audit?user={logged['bob'].id}"))
     assert "变更角色" in by_user and "里程碑验收通过" not in by_user
 
@@ -113,8 +113,8 @@ def test_the_log_is_paged_newest_first(logged, monkeypatch):
     monkeypatch.setattr(audit_log, "PER_PAGE", 2)
     client = logged["client"]
     first, second = (client.get(f"/admin/audit?who=audit&page={n}") for n in (1, 2))
-    assert "deal stage" in table(first) and "变更角色" in table(first)
-    assert "deal opened" in table(second) and "里程碑验收通过" in table(second)
+    assert "撮合项目阶段变更" in table(first) and "变更角色" in table(first)
+    assert "开启撮合项目" in table(second) and "里程碑验收通过" in table(second)
     assert "第 1 / 2 页" in text(first) and "who=audit" in text(first)
 
 
@@ -135,8 +135,8 @@ def test_csv_follows_the_filters_and_neutralises_formulas(logged):
     role = rows_of(client.get("/admin/audit.csv?action=admin_role_changed"))[1]
     assert role[4] == "变更角色" and role[header.index("对象类型")] == "用户"
     assert (role[header.index("原状态")], role[header.index("新状态")]) == (
-        "member",
-        "org_admin",
+        "成员",
+        "机构管理员",
     )
 
 

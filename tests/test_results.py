@@ -141,7 +141,7 @@ def test_register_review_adopt_accept_opens_deal(
     )
     assert any("收到成果转化申请" in n for n in notes_for(db, university_client))
     page = enterprise_client.get(f"/results/{rid}").get_data(as_text=True)
-    assert "待处理" in page and "提交转化申请" not in page
+    assert "已提交" in page and "提交转化申请" not in page
 
     owner_page = university_client.get(f"/results/{rid}").get_data(as_text=True)
     assert "用于本厂秸秆板材生产线" in owner_page and "接受并创建撮合项目" in owner_page
@@ -171,7 +171,7 @@ def test_register_review_adopt_accept_opens_deal(
     assert "时间线" in bureau_page and "接受转化申请" in bureau_page
     assert "接受并创建撮合项目" not in bureau_page
     mine = enterprise_client.get("/results/mine").get_data(as_text=True)
-    assert "已接受" in mine
+    assert "中选" in mine
 
 
 def test_reject_then_fix_and_resubmit(university_client, bureau_client, db):

@@ -139,10 +139,10 @@ def test_projects_by_stage_with_bounties_and_money_released(projects, db):
     result = delivery.projects_by_stage(Y_START, Y_END)
     rows = {row["key"]: row for row in result["rows"]}
     assert [r["label"] for r in result["rows"]] == [
-        "筹备",
+        "计划制定中",
         "实施中",
-        "已完成",
-        "未通过",
+        "已结题",
+        "未通过验收",
     ]
     got = {k: (r["count"], r["budget_fen"], r["released_fen"]) for k, r in rows.items()}
     assert got == {
@@ -403,7 +403,7 @@ def test_dashboard_shows_the_delivery_figures(figures, bureau_client):
     assert 'id="table-delivery_workload"' in html and "专家甲" in html
     assert "数据造假" in html
     money = _charts(html)["delivery_money"]
-    assert money["labels"] == ["筹备", "实施中", "已完成", "未通过"]
+    assert money["labels"] == ["计划制定中", "实施中", "已结题", "未通过验收"]
     assert money["amount"] == [100 * WAN, 250 * WAN, 30 * WAN, 110 * WAN]
     assert money["tech"] == [0, 60 * WAN, 30 * WAN, 20 * WAN]
     assert "<script>" not in html

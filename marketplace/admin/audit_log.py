@@ -8,9 +8,9 @@ from datetime import date
 from flask import Response, render_template, request
 from sqlalchemy import or_, select
 
+from marketplace import glossary
 from marketplace.admin import bp
 from marketplace.contracts.corrections import ACTION_LABELS as CORRECTION_LABELS
-from marketplace.contracts.routes import STATUS_LABELS as CONTRACT_STATUS_LABELS
 from marketplace.date_filters import read_range, within
 from marketplace.extensions import db
 from marketplace.files.services import ACTION_LABELS as FILE_ACTION_LABELS
@@ -57,16 +57,14 @@ OBJECT_LABELS = {
 
 def action_label(action: str) -> str:
     """A Chinese label for an audit action, or its code in readable form."""
-    return ACTION_LABELS.get(action) or action.replace("_", " ")
+    return glossary.action_labels().get(action) or action.replace("_", " ")
 
 
 def state_label(object_type: str | None, state: str | None) -> str:
     """A recorded state in Chinese where its object's labels are known."""
     if not state:
         return ""
-    if object_type == "contracts":
-        return CONTRACT_STATUS_LABELS.get(state, state)
-    return state
+    return glossary.state_label(state, object_type)
 
 
 def note_text(event: AuditEvent) -> str:

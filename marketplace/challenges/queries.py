@@ -23,6 +23,9 @@ from marketplace.models import (
     TechField,
     User,
 )
+from marketplace.models.proposal import (
+    PROPOSAL_STATUS_LABELS,
+)
 from marketplace.ndas.services import ACTION_LABELS as NDA_ACTION_LABELS
 
 SOON_DAYS = 14
@@ -105,12 +108,7 @@ EVENT_LABELS = {
     "listing_file_removed": "删除附件",
 }
 # Proposal states, for the timeline (listing states come from STATUS_LABELS).
-PROPOSAL_STATE_LABELS = {
-    "submitted": "已申报",
-    "shortlisted": "已入围",
-    "selected": "已选定",
-    "declined": "未入选",
-}
+PROPOSAL_STATE_LABELS = PROPOSAL_STATUS_LABELS
 
 
 def timeline(challenge: Challenge, limit: int = 200) -> list[tuple[Any, ...]]:

@@ -200,7 +200,6 @@ def detail(challenge_id: int):
         and services.has_live_proposals(challenge),
         "editable_states": EDITABLE_CHALLENGE_STATES,
         "event_labels": queries.EVENT_LABELS,
-        "state_labels": {**queries.PROPOSAL_STATE_LABELS, **STATUS_LABELS},
     }
     if insider:
         views_total, views = queries.confidential_views(challenge)

@@ -31,16 +31,14 @@ from marketplace.models import (
     Result,
     TechField,
 )
+from marketplace.models.contract import (
+    CONTRACT_STATUS_LABELS,
+)
 from marketplace.reference import region_options
 from marketplace.views import MAX_ID, form_problem, perform
 
 PER_PAGE = 30
-STATUS_LABELS = {
-    ContractStatus.SUBMITTED: "待登记",
-    ContractStatus.REGISTERED: "已登记",
-    ContractStatus.REJECTED: "已退回",
-    ContractStatus.CANCELLED: "已注销",
-}
+STATUS_LABELS = CONTRACT_STATUS_LABELS
 
 
 def _visible_contract(contract_id: int) -> Contract:

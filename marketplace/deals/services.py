@@ -20,14 +20,9 @@ from marketplace.models import (
     Result,
 )
 from marketplace.models.base import utcnow
-
-STAGE_LABELS = {
-    DealStage.LEAD: "线索",
-    DealStage.CONTACTED: "已接洽",
-    DealStage.NEGOTIATING: "洽谈中",
-    DealStage.SIGNED: "已签约",
-    DealStage.LOST: "已终止",
-}
+from marketplace.models.deal import (
+    STAGE_LABELS,
+)
 
 # One step forward or back, lost from any open stage, and a lost deal may be
 # reopened as a lead (talks often resume).  Signed is reached only when the

@@ -32,6 +32,7 @@ from marketplace.models import (
     ReviewPanel,
     User,
 )
+from marketplace.money import format_wan
 from marketplace.panels.conflicts import conflicted_org_ids
 from marketplace.projects.services import close_project
 
@@ -251,7 +252,7 @@ class Story:
             self.owner,
             moment,
             org,
-            note=f"第{milestone.seq}期：{amount}",
+            note=f"第{milestone.seq}期：{format_wan(amount)}",
         )
 
     def give_back(self, milestone: Milestone, offset: int, comment: str) -> None:

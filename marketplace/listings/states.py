@@ -8,6 +8,10 @@ from zoneinfo import ZoneInfo
 from flask import current_app, has_app_context
 
 from marketplace.models import Challenge, ChallengeStatus, Result, ResultStatus
+from marketplace.models.listing import (
+    CHALLENGE_STATUS_LABELS,
+    RESULT_STATUS_LABELS,
+)
 
 C, R = ChallengeStatus, ResultStatus
 
@@ -35,20 +39,8 @@ RESULT_TRANSITIONS = {
     R.WITHDRAWN: frozenset(),
 }
 
-STATUS_LABELS = {
-    "draft": "草稿",
-    "pending_review": "待审核",
-    "open": "揭榜中",
-    "evaluating": "评审中",
-    "awarded": "已揭榜",
-    "contracted": "已签约",
-    "closed": "已关闭",
-    "rejected": "已退回",
-    "withdrawn": "已撤回",
-    "expired": "已过期",
-    "published": "已发布",
-    "transferred": "已转化",
-}
+# Challenge and result states share their stored values, hence one mapping.
+STATUS_LABELS = {**CHALLENGE_STATUS_LABELS, **RESULT_STATUS_LABELS}
 
 # Reason codes the bureau gives when it sends a listing back.
 REJECT_REASONS = {

@@ -55,6 +55,19 @@ class ContractStatus(StrEnum):
     REJECTED = "rejected"
     CANCELLED = "cancelled"
 
+    @property
+    def label(self) -> str:
+        """Chinese name of the state."""
+        return CONTRACT_STATUS_LABELS[self]
+
+
+CONTRACT_STATUS_LABELS = {
+    ContractStatus.SUBMITTED: "待登记",
+    ContractStatus.REGISTERED: "已登记",
+    ContractStatus.REJECTED: "已退回",
+    ContractStatus.CANCELLED: "已注销",
+}
+
 
 class Contract(TimestampMixin, Base):
     """A technology contract with its two amounts, in integer fen."""

@@ -22,6 +22,20 @@ class DealStage(StrEnum):
     SIGNED = "signed"
     LOST = "lost"
 
+    @property
+    def label(self) -> str:
+        """Chinese name of the stage."""
+        return STAGE_LABELS[self]
+
+
+STAGE_LABELS = {
+    DealStage.LEAD: "线索",
+    DealStage.CONTACTED: "已接洽",
+    DealStage.NEGOTIATING: "洽谈中",
+    DealStage.SIGNED: "已签约",
+    DealStage.LOST: "已终止",
+}
+
 
 class Deal(TimestampMixin, Base):
     """A match between a demand side and a supply side being worked into a deal."""

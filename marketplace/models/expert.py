@@ -61,12 +61,36 @@ class PanelPurpose(StrEnum):
     FINAL = "final"  # 结题验收
     EXEMPTION = "exemption"  # 容错免责认定
 
+    @property
+    def label(self) -> str:
+        """Chinese name of the purpose."""
+        return PURPOSE_LABELS[self]
+
+
+PURPOSE_LABELS = {
+    PanelPurpose.PROPOSALS: "揭榜申报评审",
+    PanelPurpose.MIDTERM: "中期检查",
+    PanelPurpose.FINAL: "结题验收",
+    PanelPurpose.EXEMPTION: "容错免责认定",
+}
+
 
 class PanelStatus(StrEnum):
     """A panel scores until every member has submitted; then it is complete."""
 
     SCORING = "scoring"
     COMPLETED = "completed"
+
+    @property
+    def label(self) -> str:
+        """Chinese name of the state."""
+        return PANEL_STATUS_LABELS[self]
+
+
+PANEL_STATUS_LABELS = {
+    PanelStatus.SCORING: "评审中",
+    PanelStatus.COMPLETED: "已完成",
+}
 
 
 class ReviewPanel(TimestampMixin, Base):

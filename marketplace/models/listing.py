@@ -39,6 +39,25 @@ class ChallengeStatus(StrEnum):
     WITHDRAWN = "withdrawn"
     EXPIRED = "expired"
 
+    @property
+    def label(self) -> str:
+        """Chinese name of the state."""
+        return CHALLENGE_STATUS_LABELS[self]
+
+
+CHALLENGE_STATUS_LABELS = {
+    ChallengeStatus.DRAFT: "草稿",
+    ChallengeStatus.PENDING_REVIEW: "待审核",
+    ChallengeStatus.OPEN: "揭榜中",
+    ChallengeStatus.EVALUATING: "评审中",
+    ChallengeStatus.AWARDED: "已揭榜",
+    ChallengeStatus.CONTRACTED: "已签约",
+    ChallengeStatus.CLOSED: "已关闭",
+    ChallengeStatus.REJECTED: "已退回",
+    ChallengeStatus.WITHDRAWN: "已撤回",
+    ChallengeStatus.EXPIRED: "已过期",
+}
+
 
 class ResultStatus(StrEnum):
     """States of a research result (DESIGN §2)."""
@@ -50,6 +69,22 @@ class ResultStatus(StrEnum):
     REJECTED = "rejected"
     WITHDRAWN = "withdrawn"
     EXPIRED = "expired"
+
+    @property
+    def label(self) -> str:
+        """Chinese name of the state."""
+        return RESULT_STATUS_LABELS[self]
+
+
+RESULT_STATUS_LABELS = {
+    ResultStatus.DRAFT: "草稿",
+    ResultStatus.PENDING_REVIEW: "待审核",
+    ResultStatus.PUBLISHED: "已发布",
+    ResultStatus.TRANSFERRED: "已转化",
+    ResultStatus.REJECTED: "已退回",
+    ResultStatus.WITHDRAWN: "已撤回",
+    ResultStatus.EXPIRED: "已过期",
+}
 
 
 class ChallengeReveal(StrEnum):

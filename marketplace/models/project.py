@@ -43,6 +43,19 @@ class ProjectStatus(StrEnum):
     COMPLETED = "completed"
     FAILED = "failed"
 
+    @property
+    def label(self) -> str:
+        """Chinese name of the stage."""
+        return PROJECT_STATUS_LABELS[self]
+
+
+PROJECT_STATUS_LABELS = {
+    ProjectStatus.PLANNING: "计划制定中",
+    ProjectStatus.RUNNING: "实施中",
+    ProjectStatus.COMPLETED: "已结题",
+    ProjectStatus.FAILED: "未通过验收",
+}
+
 
 class Project(TimestampMixin, Base):
     """An awarded challenge under delivery by its winner, funded in stages."""
@@ -106,6 +119,19 @@ class MilestoneStatus(StrEnum):
     SUBMITTED = "submitted"
     RETURNED = "returned"
     ACCEPTED = "accepted"
+
+    @property
+    def label(self) -> str:
+        """Chinese name of the state."""
+        return MILESTONE_STATUS_LABELS[self]
+
+
+MILESTONE_STATUS_LABELS = {
+    MilestoneStatus.PENDING: "待提交",
+    MilestoneStatus.SUBMITTED: "待验收",
+    MilestoneStatus.RETURNED: "已退回",
+    MilestoneStatus.ACCEPTED: "已验收",
+}
 
 
 class Milestone(Base):
@@ -202,6 +228,17 @@ class AcceptanceKind(StrEnum):
     MIDTERM = "midterm"
     FINAL = "final"
 
+    @property
+    def label(self) -> str:
+        """Chinese name of the kind."""
+        return ACCEPTANCE_KIND_LABELS[self]
+
+
+ACCEPTANCE_KIND_LABELS = {
+    AcceptanceKind.MIDTERM: "中期检查",
+    AcceptanceKind.FINAL: "结题验收",
+}
+
 
 class AcceptanceConclusion(StrEnum):
     """The panel's conclusion as the bureau records it."""
@@ -209,6 +246,18 @@ class AcceptanceConclusion(StrEnum):
     PASSED = "passed"  # 通过
     RECTIFY = "rectify"  # 整改后通过
     FAILED = "failed"  # 不通过
+
+    @property
+    def label(self) -> str:
+        """Chinese name of the conclusion."""
+        return CONCLUSION_LABELS[self]
+
+
+CONCLUSION_LABELS = {
+    AcceptanceConclusion.PASSED: "通过",
+    AcceptanceConclusion.RECTIFY: "整改后通过",
+    AcceptanceConclusion.FAILED: "不通过",
+}
 
 
 class Acceptance(Base):
@@ -245,6 +294,18 @@ class ExemptionStatus(StrEnum):
     APPLIED = "applied"
     GRANTED = "granted"  # 免责
     REFUSED = "refused"  # 不予免责
+
+    @property
+    def label(self) -> str:
+        """Chinese name of the state."""
+        return EXEMPTION_STATUS_LABELS[self]
+
+
+EXEMPTION_STATUS_LABELS = {
+    ExemptionStatus.APPLIED: "待认定",
+    ExemptionStatus.GRANTED: "免责",
+    ExemptionStatus.REFUSED: "不予免责",
+}
 
 
 class Exemption(Base):

@@ -45,6 +45,20 @@ class ProposalStatus(StrEnum):
     DECLINED = "declined"
     WITHDRAWN = "withdrawn"
 
+    @property
+    def label(self) -> str:
+        """Chinese name of the state."""
+        return PROPOSAL_STATUS_LABELS[self]
+
+
+PROPOSAL_STATUS_LABELS = {
+    ProposalStatus.SUBMITTED: "已提交",
+    ProposalStatus.SHORTLISTED: "已入围",
+    ProposalStatus.SELECTED: "中选",
+    ProposalStatus.DECLINED: "未中选",
+    ProposalStatus.WITHDRAWN: "已撤回",
+}
+
 
 class DeclineReason(StrEnum):
     """Why a bid was not selected: the owner picks one, the bidder reads it."""
@@ -162,6 +176,18 @@ class MemberStatus(StrEnum):
     INVITED = "invited"
     CONFIRMED = "confirmed"
     DECLINED = "declined"
+
+    @property
+    def label(self) -> str:
+        """Chinese name of the answer."""
+        return MEMBER_STATUS_LABELS[self]
+
+
+MEMBER_STATUS_LABELS = {
+    MemberStatus.INVITED: "待确认",
+    MemberStatus.CONFIRMED: "已确认",
+    MemberStatus.DECLINED: "已拒绝",
+}
 
 
 class ProposalMember(Base):

@@ -8,6 +8,10 @@ from typing import Any
 
 from marketplace.exceptions import ServiceError
 from marketplace.models import PanelPurpose, PanelStatus
+from marketplace.models.expert import (  # noqa: F401 (re-exported)
+    PANEL_STATUS_LABELS,
+    PURPOSE_LABELS,
+)
 
 MIN_MEMBERS = 3
 MAX_MEMBERS = 15
@@ -23,13 +27,7 @@ CRITERIA = (
 CRITERION_LABELS = dict(CRITERIA)
 DEFAULT_WEIGHTS = {"merit": 40, "feasibility": 30, "team": 20, "price": 10}
 
-PURPOSE_LABELS = {
-    PanelPurpose.PROPOSALS: "揭榜申报评审",
-    PanelPurpose.MIDTERM: "中期检查",
-    PanelPurpose.FINAL: "结题验收",
-    PanelPurpose.EXEMPTION: "容错免责认定",
-}
-STATUS_LABELS = {PanelStatus.SCORING: "评审中", PanelStatus.COMPLETED: "已完成"}
+STATUS_LABELS = PANEL_STATUS_LABELS
 ACCEPTANCE_VERDICTS = {"passed": "通过", "rectify": "整改后通过", "failed": "不通过"}
 EXEMPTION_VERDICTS = {"grant": "建议免责", "refuse": "建议不予免责"}
 

@@ -33,6 +33,13 @@ from marketplace.models import (
     ProposalStatus,
     utcnow,
 )
+from marketplace.models.project import (  # noqa: F401 (re-exported)
+    ACCEPTANCE_KIND_LABELS,
+    CONCLUSION_LABELS,
+    EXEMPTION_STATUS_LABELS,
+    MILESTONE_STATUS_LABELS,
+    PROJECT_STATUS_LABELS,
+)
 from marketplace.proposals.services import lock_challenge
 from marketplace.workflow import move
 
@@ -51,30 +58,12 @@ PROJECT_CHALLENGE_STATES = STARTABLE_CHALLENGE_STATES | {ChallengeStatus.CLOSED}
 CLOSED_STATES = frozenset({PS.COMPLETED, PS.FAILED})
 NO_CONTRACT = "请先登记本项目的技术合同。"
 
-PROJECT_STATUS_LABELS = {
-    "planning": "计划制定中",
-    "running": "实施中",
-    "completed": "已结题",
-    "failed": "未通过验收",
-}
-MILESTONE_STATUS_LABELS = {
-    "pending": "待提交",
-    "submitted": "待验收",
-    "returned": "已退回",
-    "accepted": "已验收",
-}
-ACCEPTANCE_KIND_LABELS = {"midterm": "中期检查", "final": "结题验收"}
-CONCLUSION_LABELS = {"passed": "通过", "rectify": "整改后通过", "failed": "不通过"}
+# The state words live with the enums (marketplace.models.project).
 # What panel members recommend (the panels feature stores these codes).
 VERDICT_LABELS = {
     **CONCLUSION_LABELS,
     "grant": "建议免责",
     "refuse": "建议不予免责",
-}
-EXEMPTION_STATUS_LABELS = {
-    "applied": "待认定",
-    "granted": "免责",
-    "refused": "不予免责",
 }
 ACTION_LABELS = {
     "project_started": "立项",

@@ -30,6 +30,10 @@ from marketplace.models import (
     ProposalStatus,
     utcnow,
 )
+from marketplace.models.proposal import (  # noqa: F401 (re-exported)
+    MEMBER_STATUS_LABELS,
+    PROPOSAL_STATUS_LABELS,
+)
 from marketplace.proposals import attachments
 from marketplace.workflow import move
 
@@ -38,18 +42,6 @@ MAX_ATTACHMENTS = 10
 DIRECT_AWARD_DECLINE_REASON = "科技局已定向委托其他机构承担"
 MIN_JUSTIFICATION = 20
 
-PROPOSAL_STATUS_LABELS = {
-    "submitted": "已提交",
-    "shortlisted": "已入围",
-    "selected": "中选",
-    "declined": "未中选",
-    "withdrawn": "已撤回",
-}
-MEMBER_STATUS_LABELS = {
-    "invited": "待确认",
-    "confirmed": "已确认",
-    "declined": "已拒绝",
-}
 
 PROPOSAL_TRANSITIONS = {
     P.SUBMITTED: frozenset({P.SHORTLISTED, P.DECLINED, P.WITHDRAWN}),

@@ -20,6 +20,9 @@ from marketplace.models import (
     ResultStatus,
     TechField,
 )
+from marketplace.models.proposal import (
+    PROPOSAL_STATUS_LABELS,
+)
 from marketplace.money import MoneyError, parse_wan
 from marketplace.ndas.context import nda_context, show_and_log
 from marketplace.results import adoption, bp, services
@@ -37,13 +40,7 @@ SORTS = {
     "price_asc": "价格从低到高",
     "price_desc": "价格从高到低",
 }
-PROPOSAL_LABELS = {
-    "submitted": "待处理",
-    "shortlisted": "入围",
-    "selected": "已接受",
-    "declined": "未接受",
-    "withdrawn": "已撤回",
-}
+PROPOSAL_LABELS = PROPOSAL_STATUS_LABELS
 
 
 def _labels() -> dict:

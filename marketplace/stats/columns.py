@@ -25,6 +25,9 @@ from marketplace.models import (
     Result,
     TechField,
 )
+from marketplace.models.contract import (
+    CONTRACT_STATUS_LABELS,
+)
 
 FIGURE_LABELS = {
     "contract_amount_fen": "合同成交额",
@@ -46,12 +49,7 @@ FIGURE_NOTES = {
 }
 PLATFORM_LABELS = {True: "平台外", False: "平台内"}
 # By the stored value, so that a state added later still prints (as its value).
-STATUS_LABELS = {
-    "submitted": "待登记",
-    "registered": "已登记",
-    "rejected": "已退回",
-    "cancelled": "已注销",
-}
+STATUS_LABELS = CONTRACT_STATUS_LABELS
 UNCLASSIFIED = "未分类"
 
 

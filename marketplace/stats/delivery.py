@@ -36,25 +36,21 @@ from marketplace.models import (
     ReviewPanel,
     User,
 )
+from marketplace.models.project import (
+    ACCEPTANCE_KIND_LABELS,
+    CONCLUSION_LABELS,
+    PROJECT_STATUS_LABELS,
+)
 from marketplace.stats.rankings import _zone
 
-STAGE_LABELS = {
-    ProjectStatus.PLANNING: "筹备",
-    ProjectStatus.RUNNING: "实施中",
-    ProjectStatus.COMPLETED: "已完成",
-    ProjectStatus.FAILED: "未通过",
-}
-KIND_LABELS = {AcceptanceKind.MIDTERM: "中期检查", AcceptanceKind.FINAL: "结题验收"}
-CONCLUSION_LABELS = {
-    AcceptanceConclusion.PASSED: "通过",
-    AcceptanceConclusion.RECTIFY: "整改后通过",
-    AcceptanceConclusion.FAILED: "不通过",
-}
+STAGE_LABELS = PROJECT_STATUS_LABELS
+KIND_LABELS = ACCEPTANCE_KIND_LABELS
+# "applied" counts every application; the other figures are states.
 EXEMPTION_LABELS = {
-    "applied": "申请免责",
-    "granted": "免责",
-    "refused": "不予免责",
-    "pending": "待认定",
+    "applied": "免责申请",
+    "granted": ExemptionStatus.GRANTED.label,
+    "refused": ExemptionStatus.REFUSED.label,
+    "pending": ExemptionStatus.APPLIED.label,
 }
 
 
