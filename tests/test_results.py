@@ -526,7 +526,6 @@ def test_applying_after_valid_until_is_refused(
     response = enterprise_client.post(f"/results/{rid}/apply", data=apply_data())
     assert response.status_code == 404
     assert count(db, Proposal) == 0
-    assert db.session.get(Result, rid).status == ResultStatus.EXPIRED
 
 
 def test_service_refuses_overdue_and_transferred(db, factory, university_client):
@@ -679,11 +678,18 @@ def test_unknown_application_is_404(university_client):
 # --- freshness: lazy expiry and renewal ----------------------------------------------
 
 
-def test_lazy_expiry_on_access(client, university_client, db):
+def test_expiry_computed_on_access_and_written_by_expire(
+    client, university_client, runner, db
+):
     rid = new_result(
         db, university_client.org.id, valid_until=local_today() - timedelta(days=1)
     )
     assert client.get(f"/results/{rid}").status_code == 404
+    page = university_client.get(f"/results/{rid}").get_data(as_text=True)
+    assert "已过期" in page and "续期" in page
+    db.session.expire_all()
+    assert db.session.get(Result, rid).status == ResultStatus.PUBLISHED
+    assert runner.invoke(args=["listings", "expire"]).exit_code == 0
     db.session.expire_all()
     assert db.session.get(Result, rid).status == ResultStatus.EXPIRED
     assert count(db, AuditEvent, AuditEvent.action == "result_expired") == 1
