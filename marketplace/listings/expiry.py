@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from flask import has_request_context, request
-from sqlalchemy import and_, case, exists, literal, select, update
+from sqlalchemy import and_, case, exists, literal, or_, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from marketplace import audit
@@ -228,3 +228,21 @@ def refresh(listing: Challenge | Result, today: date | None = None) -> bool:
         _move_results([listing.id], today, report)
     db.session.refresh(listing)
     return True
+
+
+def open_by_date(today: date | None = None):
+    """SQL: an open challenge whose deadline has not passed (effectively open)."""
+    today = today or local_today()
+    return and_(
+        Challenge.status == ChallengeStatus.OPEN,
+        or_(Challenge.deadline.is_(None), Challenge.deadline >= today),
+    )
+
+
+def published_by_date(today: date | None = None):
+    """SQL: a published result still within its valid-until date."""
+    today = today or local_today()
+    return and_(
+        Result.status == ResultStatus.PUBLISHED,
+        or_(Result.valid_until.is_(None), Result.valid_until >= today),
+    )
