@@ -211,8 +211,8 @@ def refresh(listing: Challenge | Result, today: date | None = None) -> bool:
 
     A page view (GET) never writes: the loaded object takes the effective state
     as if it were stored, without becoming dirty, and `flask listings expire`
-    writes it. A form post that acts on the listing moves it in its own
-    transaction first (the request commits), so the action sees the real state.
+    writes it. A form post that acts on the listing moves it first in a write
+    of its own (committed), so the action sees and keeps the real state.
     """
     today = today or local_today()
     target = effective_status(listing, today)
@@ -221,11 +221,15 @@ def refresh(listing: Challenge | Result, today: date | None = None) -> bool:
     if has_request_context() and request.method in READ_METHODS:
         set_committed_value(listing, "status", target)
         return True
+    # End the read so the UPDATE opens its own transaction and waits for the
+    # write lock; the move is committed at once, whatever the action then does.
+    db.session.commit()
     report = ExpiryReport()
     if isinstance(listing, Challenge):
         _move_challenges([listing.id], today, report)
     else:
         _move_results([listing.id], today, report)
+    db.session.commit()
     db.session.refresh(listing)
     return True
 
