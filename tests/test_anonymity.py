@@ -289,7 +289,6 @@ def test_seeker_name_rules(db, world, factory):
     challenge.field = None
     challenge.anonymous = True
     assert permissions.seeker_name(outsider, challenge) == "某企业（驿城区）"
-    db.session.rollback()
 
 
 def test_outsider_cannot_open_a_deal_naming_the_poster(db, login, world):

@@ -699,16 +699,21 @@ def test_mine_needs_login(client):
 # --- expiry, closing early and the timeline ------------------------------------
 
 
-def test_overdue_challenge_without_bids_expires_on_access(
-    enterprise_client, client, db
+def test_overdue_challenge_without_bids_shows_expired_and_expire_writes_it(
+    enterprise_client, client, runner, db
 ):
     cid = make_challenge(enterprise_client.org.id).id
     challenge = fetch(db, cid)
     challenge.deadline = local_today() - timedelta(days=1)
     db.session.commit()
-    page = text(enterprise_client.get(f"/challenges/{cid}"))
-    assert "已过期" in page
+    assert "已过期" in text(enterprise_client.get(f"/challenges/{cid}"))
+    # Reading the page wrote nothing: `flask listings expire` moves it.
+    assert fetch(db, cid).status == ChallengeStatus.OPEN
+    assert client.get(f"/challenges/{cid}").status_code == 404
+    assert runner.invoke(args=["listings", "expire"]).exit_code == 0
+    db.session.expire_all()
     assert fetch(db, cid).status == ChallengeStatus.EXPIRED
+    page = text(enterprise_client.get(f"/challenges/{cid}"))
     assert db.session.scalar(
         select(AuditEvent).where(AuditEvent.action == "challenge_deadline_passed")
     )
@@ -729,17 +734,26 @@ def test_overdue_challenge_with_bids_moves_to_evaluating(
     db.session.commit()
     page = text(client.get(f"/challenges/{cid}"))
     assert "评审中" in page
-    assert fetch(db, cid).status == ChallengeStatus.EVALUATING
+    assert fetch(db, cid).status == ChallengeStatus.OPEN  # a page never writes
 
 
 def test_list_applies_expiry(client, factory, db):
     org = factory.org()
+    bidder = factory.org(OrgKind.UNIVERSITY)
     cid = make_challenge(
         org.id, title="过期的需求", deadline=local_today() - timedelta(days=2)
     ).id
+    bid_on = make_challenge(
+        org.id, title="待评审的需求", deadline=local_today() - timedelta(days=2)
+    ).id
+    bid(db, bid_on, bidder.id)
     page = text(client.get("/challenges/?status=open"))
-    assert "过期的需求" not in page
-    assert fetch(db, cid).status == ChallengeStatus.EXPIRED
+    assert "过期的需求" not in page and "待评审的需求" not in page
+    evaluating = text(client.get("/challenges/?status=evaluating"))
+    assert "待评审的需求" in evaluating and "过期的需求" not in evaluating
+    assert "评审中" in evaluating
+    # Listing computed the state; it wrote nothing.
+    assert fetch(db, cid).status == ChallengeStatus.OPEN
 
 
 def test_close_bidding_early(enterprise_client, factory, db):

@@ -33,7 +33,6 @@ def weak_catalogue(app, db, factory, monkeypatch):
 
 
 def fresh(db):
-    db.session.rollback()
     return db.session
 
 

@@ -206,3 +206,33 @@ def test_refresh_leaves_current_listings_alone(factory, db):
     assert expiry.refresh(challenge, later) is True
     assert challenge.status == ChallengeStatus.EXPIRED
     assert totals(db) != before
+
+
+def test_pages_show_the_effective_state_and_write_nothing(client, factory, db):
+    ent, _, uni, _, bidder = owners(factory)
+    today = local_today()
+    lapsed = make_challenge(ent.id, title="逾期无人揭榜", deadline=today - timedelta(1))
+    bidded = make_challenge(ent.id, title="逾期已有申报", deadline=today - timedelta(1))
+    bid(db, bidded.id, bidder.id)
+    current = make_challenge(ent.id, title="仍在揭榜", deadline=today)
+    old = make_result(uni.id, title="过期成果", valid_until=today - timedelta(1))
+    before = totals(db)
+    home = client.get("/").get_data(as_text=True)
+    assert "仍在揭榜" in home
+    assert "逾期无人揭榜" not in home and "过期成果" not in home
+    listing = client.get("/challenges/").get_data(as_text=True)
+    assert "逾期无人揭榜" not in listing  # expired is not public
+    assert "逾期已有申报" in listing and "评审中" in listing
+    assert client.get(f"/challenges/{lapsed.id}").status_code == 404
+    assert client.get(f"/results/{old.id}").status_code == 404
+    # Nothing moved, nobody was told: that is `flask listings expire`'s job.
+    assert totals(db) == before
+    assert status_of(db, Challenge, bidded.id) == ChallengeStatus.OPEN
+    assert status_of(db, Challenge, current.id) == ChallengeStatus.OPEN
+    assert status_of(db, Result, old.id) == ResultStatus.PUBLISHED
+    assert effective(db, Challenge, bidded.id) == ChallengeStatus.EVALUATING
+    assert effective(db, Result, old.id) == ResultStatus.EXPIRED
+
+
+def effective(db, model, listing_id):
+    return expiry.effective_status(db.session.get(model, listing_id))

@@ -55,7 +55,6 @@ def stored_files(app) -> list:
 def challenge(db, enterprise_client):
     """An open challenge of the enterprise client's organisation: its id."""
     challenge_id = make_challenge(enterprise_client.org.id).id
-    db.session.rollback()
     return challenge_id
 
 
@@ -167,10 +166,8 @@ def test_public_and_confidential_downloads_on_a_challenge(
         f"/challenges/{challenge}/accept-terms", data={"agree": "y"}
     )
     assert accept.status_code == 302
-    db.session.rollback()
     views = count(db, ConfidentialView)
     assert institute_client.get(f"/files/listing-files/{secret}").status_code == 200
-    db.session.rollback()
     assert count(db, ConfidentialView) == views + 1
     page = institute_client.get(f"/challenges/{challenge}").get_data(as_text=True)
     assert "保密图纸MX.pdf" in page
@@ -180,7 +177,6 @@ def test_files_of_a_draft_stay_with_the_draft(db, client, enterprise_client):
     draft = make_challenge(
         enterprise_client.org.id, status=ChallengeStatus.DRAFT, published_at=None
     ).id
-    db.session.rollback()
     public, _secret = _two_files(db, enterprise_client, draft)
     assert client.get(f"/files/listing-files/{public}").status_code == 404
     assert enterprise_client.get(f"/files/listing-files/{public}").status_code == 200
@@ -190,7 +186,6 @@ def test_confidential_files_on_a_result(
     db, client, university_client, enterprise_client, bureau_client
 ):
     result = make_result(university_client.org.id).id
-    db.session.rollback()
     public, secret = _two_files(db, university_client, result, "result")
     assert client.get(f"/files/listing-files/{public}").status_code == 200
     assert enterprise_client.get(f"/files/listing-files/{secret}").status_code == 404
@@ -233,7 +228,6 @@ def test_owner_uploads_to_a_published_listing_but_not_a_withdrawn_one(
     withdrawn = make_challenge(
         enterprise_client.org.id, status=ChallengeStatus.WITHDRAWN
     ).id
-    db.session.rollback()
     assert enterprise_client.get(files_url(withdrawn)).status_code == 403
 
 
@@ -245,7 +239,6 @@ def test_removal_needs_the_tick_then_deletes_row_and_file(
     assert enterprise_client.post(url).status_code == 302
     assert count(db, ListingAttachment) == 2
     assert enterprise_client.post(url, data={"confirm": "y"}).status_code == 302
-    db.session.rollback()
     rows = db.session.scalars(select(ListingAttachment)).all()
     assert [r.id for r in rows] == [public]
     assert stored_files(app) == [rows[0].stored_name]
@@ -313,7 +306,6 @@ def test_org_documents_for_the_bureau_only(
 
     response = applicant.post(f"{download}/remove", data={"confirm": "y"})
     assert response.status_code == 302
-    db.session.rollback()
     assert count(db, OrgDocument) == 0 and stored_files(app) == []
     actions = db.session.scalars(
         select(AuditEvent.action).where(AuditEvent.object_id == org_id)

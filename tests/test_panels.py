@@ -79,7 +79,6 @@ def add_bid(db, challenge_id, org_id, members=(), price_fen=40_000_000) -> int:
 def add_expert(db, client, **fields) -> int:
     user = db.session.get(User, client.user.id)
     expert_id = make_expert(user, **fields).id
-    db.session.rollback()
     return expert_id
 
 
@@ -122,7 +121,6 @@ def w(db, factory, login, enterprise_client, bureau_client):
     at_partner = person(factory, login, org=partner)
     restricted = person(factory, login)
     restrict(db, restricted.org.id)
-    db.session.rollback()
     return SimpleNamespace(
         owner=owner,
         bureau=bureau_client,
@@ -302,7 +300,6 @@ def test_who_may_form_a_proposals_panel_and_when(db, w, client, agency_client):
     assert count(db, ReviewPanel) == 0
     # Before the deadline there is nothing to score yet.
     open_id = make_challenge(w.owner.org.id).id
-    db.session.rollback()
     url = f"/panels/new?challenge={open_id}&purpose=proposals"
     assert "揭榜截止" in w.owner.get(url).get_data(as_text=True)
     response = w.owner.post(url, data=form_data(w.experts))
@@ -317,7 +314,6 @@ def test_who_may_form_a_proposals_panel_and_when(db, w, client, agency_client):
     user = db.session.get(User, w.owner.user.id)
     with pytest.raises(ServiceError, match="不能重复组建"):
         services.form_panel(user, challenge, "proposals", w.experts)
-    db.session.rollback()
     assert count(db, ReviewPanel) == 1
     assert w.owner.get("/panels/new?challenge=abc").status_code == 404
     assert w.owner.get(new_url(w, purpose="nonsense")).status_code == 404
@@ -440,14 +436,11 @@ def test_scores_are_checked_by_the_service_too(app, db, w):
     ):
         with app.test_request_context(), pytest.raises(ServiceError):
             services.submit_scores(member, user, bad, {}, "意见")
-        db.session.rollback()
     other = db.session.get(User, w.free[1].user.id)
     with app.test_request_context(), pytest.raises(ServiceError, match="本人"):
         services.submit_scores(member, other, good, {}, "意见")
-    db.session.rollback()
     with app.test_request_context(), pytest.raises(ServiceError):
         services.submit_scores(member, user, good, {}, "  ")
-    db.session.rollback()
     assert count(db, PanelScore) == 0
 
 
@@ -492,7 +485,6 @@ def test_expert_reads_attachments_of_the_bids_on_their_panel(app, db, w):
     db.session.add(attachment)
     db.session.commit()
     path = f"/panels/{panel_id}/attachments/{attachment.id}"
-    db.session.rollback()
     response = w.free[0].get(path)
     assert response.status_code == 200 and response.data.startswith(b"%PDF")
     assert "no-store" in response.headers["Cache-Control"]
@@ -525,7 +517,6 @@ def test_direct_award_needs_a_completed_panel_opinion(db, factory, w):
     db.session.execute(PanelMember.__table__.delete())
     db.session.commit()
     make_completed_panel(factory, w.challenge_id)
-    db.session.rollback()
     # A restricted organisation may not be awarded even with the opinion.
     restrict(db, w.bidder_a.org.id)
     response = w.bureau.post(path, data={**data, "org": w.bidder_a.org.name})
@@ -575,7 +566,6 @@ def start_project(db, w) -> Acceptance:
 
 def test_midterm_panel_is_formed_by_the_bureau_and_gives_opinions(db, w):
     acceptance_id = start_project(db, w).id
-    db.session.rollback()
     url = new_url(w, purpose="midterm", acceptance=acceptance_id)
     data = {"expert_ids": [str(i) for i in w.experts]}
     for client in (w.owner, w.bidder_a):
@@ -638,7 +628,6 @@ def test_exemption_panel_verdicts(app, db, w):
     db.session.add(exemption)
     db.session.commit()
     url = new_url(w, purpose="exemption", exemption=exemption.id)
-    db.session.rollback()
     data = {"expert_ids": [str(i) for i in w.experts]}
     assert w.owner.post(url, data=data).status_code == 403
     assert w.bureau.post(url, data=data).status_code == 302
@@ -653,7 +642,6 @@ def test_exemption_panel_verdicts(app, db, w):
     user = db.session.get(User, w.free[0].user.id)
     with app.test_request_context(), pytest.raises(ServiceError):
         services.submit_opinion(member, user, "passed", "理由")
-    db.session.rollback()
     assert count(db, PanelMember, PanelMember.verdict != "") == 0
     ok = w.free[0].post(opinion, data={"verdict": "grant", "comment": "已尽职"})
     assert ok.status_code == 302

@@ -62,7 +62,6 @@ def weak(monkeypatch):
 
 
 def unmet_count(db) -> int:
-    db.session.rollback()
     return db.session.scalar(select(func.count(UnmetDemand.id)))
 
 

@@ -351,7 +351,6 @@ def test_a_second_start_is_refused(db, world):
     challenge = db.session.get(Challenge, world.challenge_id)
     with pytest.raises(StateError, match="已立项"):
         services.start_project(challenge, world.owner.user, world.contract_id)
-    db.session.rollback()
 
 
 def test_racing_start_is_decided_by_the_unique_key(db, world, monkeypatch):
@@ -361,13 +360,11 @@ def test_racing_start_is_decided_by_the_unique_key(db, world, monkeypatch):
     challenge = db.session.get(Challenge, world.challenge_id)
     with pytest.raises(StateError, match="已立项"):
         services.start_project(challenge, world.owner.user, world.contract_id)
-    db.session.rollback()
     assert count(db, Project) == 1
 
 
 def test_simultaneous_starts_give_one_project(db, world, login):
     other = colleague(world, login)
-    db.session.rollback()
     data = {"contract": str(world.contract_id)}
     path = f"/projects/start/{world.challenge_id}"
     results = race(
@@ -388,7 +385,6 @@ def test_start_needs_a_contract_between_owner_and_winner(db, world):
     challenge = db.session.get(Challenge, world.challenge_id)
     with pytest.raises(ServiceError, match="请先登记本项目的技术合同"):
         services.start_project(challenge, world.owner.user)
-    db.session.rollback()
     # A contract with someone else does not count either.
     other = add_contract(db, world.owner.org, world.outsider.org, world.deal_id)
     response = world.owner.post(

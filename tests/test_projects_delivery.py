@@ -226,7 +226,6 @@ def test_simultaneous_acceptances_release_once(db, world, login):
     (only,) = milestone_ids(db, project_id)
     deliver(world.winner, project_id, only)
     other = colleague(world, login)
-    db.session.rollback()
     path = f"/projects/{project_id}/milestones/{only}/accept"
     ticked = {"confirm": "y"}
     race(

@@ -268,7 +268,6 @@ def test_deliverable_after_closure_is_refused(app, db, world):
         milestones.submit_deliverable(
             db.session.get(Milestone, first), world.winner.user, "补交"
         )
-    db.session.rollback()
     assert count(db, Deliverable) == 0
 
 
@@ -551,13 +550,11 @@ def test_failed_panel_experts_may_not_judge_the_exemption(db, world):
             [sat, *others[:2]],
             exemption=exemption,
         )
-    db.session.rollback()
     # The other experts may sit; for a final check they are all eligible.
     panel = panels.form_panel(
         world.bureau.user, challenge, "exemption", others, exemption=exemption
     )
     assert {m.expert_id for m in panel.members} == set(others)
-    db.session.rollback()
 
 
 def test_verdicts_wait_for_the_confirmation_tick(db, world):

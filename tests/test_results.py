@@ -28,14 +28,8 @@ from tests.factories import make_result
 
 
 def new_result(db, org_id, **fields) -> int:
-    """A result (published by default); its id, with the test's transaction ended.
-
-    SQLite takes the write lock at the start of every transaction outside a
-    request, so a read left open here would block the factory's own session.
-    """
-    rid = make_result(org_id, **fields).id
-    db.session.rollback()
-    return rid
+    """A result (published by default); its id."""
+    return make_result(org_id, **fields).id
 
 
 def field_id(db, code="environment"):
@@ -490,7 +484,6 @@ def test_database_decides_duplicate_application(db, factory, published):
     db.session.commit()
     with pytest.raises(ServiceError, match="贵机构已提交过申请"):
         adoption.apply_to_adopt(result, user, "场景", "条件")
-    db.session.rollback()
     assert count(db, Proposal) == 1
 
 
@@ -526,7 +519,6 @@ def test_applying_after_valid_until_is_refused(
     response = enterprise_client.post(f"/results/{rid}/apply", data=apply_data())
     assert response.status_code == 404
     assert count(db, Proposal) == 0
-    assert db.session.get(Result, rid).status == ResultStatus.EXPIRED
 
 
 def test_service_refuses_overdue_and_transferred(db, factory, university_client):
@@ -538,7 +530,6 @@ def test_service_refuses_overdue_and_transferred(db, factory, university_client)
     for result in (overdue, transferred):
         with pytest.raises(StateError, match="不接受转化申请"):
             adoption.apply_to_adopt(result, user, "场景", "条件")
-    db.session.rollback()
     assert count(db, Proposal) == 0
 
 
@@ -556,7 +547,6 @@ def application(db, enterprise_client, published):
     """An enterprise's submitted application on the published result; its id."""
     enterprise_client.post(f"/results/{published}/apply", data=apply_data())
     pid = db.session.scalar(select(Proposal.id))
-    db.session.rollback()
     return pid
 
 
@@ -679,11 +669,18 @@ def test_unknown_application_is_404(university_client):
 # --- freshness: lazy expiry and renewal ----------------------------------------------
 
 
-def test_lazy_expiry_on_access(client, university_client, db):
+def test_expiry_computed_on_access_and_written_by_expire(
+    client, university_client, runner, db
+):
     rid = new_result(
         db, university_client.org.id, valid_until=local_today() - timedelta(days=1)
     )
     assert client.get(f"/results/{rid}").status_code == 404
+    page = university_client.get(f"/results/{rid}").get_data(as_text=True)
+    assert "已过期" in page and "续期" in page
+    db.session.expire_all()
+    assert db.session.get(Result, rid).status == ResultStatus.PUBLISHED
+    assert runner.invoke(args=["listings", "expire"]).exit_code == 0
     db.session.expire_all()
     assert db.session.get(Result, rid).status == ResultStatus.EXPIRED
     assert count(db, AuditEvent, AuditEvent.action == "result_expired") == 1
@@ -814,7 +811,6 @@ def catalogue(db, university_client):
         )
     make_result(org, title="草稿成果", status=ResultStatus.DRAFT)
     make_result(org, title="待审成果", status=ResultStatus.PENDING_REVIEW)
-    db.session.rollback()
     return [r[0] for r in rows]
 
 

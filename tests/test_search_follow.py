@@ -84,3 +84,26 @@ def test_follow_command_is_listed(app):
     assert "--interval" in result.output
     refused = app.test_cli_runner().invoke(args=["search", "follow", "--interval", "0"])
     assert refused.exit_code != 0
+
+
+def test_session_hooks_come_from_init_app_once(app, factory, db):
+    from sqlalchemy import event, func, select
+    from sqlalchemy.orm import Session
+
+    from marketplace.models import SearchOutbox
+    from marketplace.search import outbox, sync
+
+    hooks = [*outbox.LISTENERS, ("after_commit", sync._follow)]
+    for name, hook in hooks:
+        event.remove(Session, name, hook)
+    try:
+        assert not any(event.contains(Session, n, h) for n, h in hooks)
+        sync.init_app(app)
+        sync.init_app(app)  # a second app (or call) does not register them again
+        assert all(event.contains(Session, n, h) for n, h in hooks)
+    finally:
+        sync.listen()
+    before = db.session.scalar(select(func.count(SearchOutbox.id)))
+    make_result(factory.org(OrgKind.UNIVERSITY).id, title="钩子只挂一次")
+    after = db.session.scalar(select(func.count(SearchOutbox.id)))
+    assert after == before + 1

@@ -404,7 +404,6 @@ def test_bureau_sets_a_target(fixture, bureau_client, db):
         "/stats/targets", data={"year": "2024", "amount": "13000.5", "note": "计划"}
     )
     assert response.status_code == 302
-    db.session.rollback()
     target = db.session.scalar(select(YearlyTarget).where(YearlyTarget.year == 2024))
     assert target.amount_fen == 13_000_500_000
     assert target.scope == "city"
@@ -429,7 +428,6 @@ def test_bureau_sets_a_target(fixture, bureau_client, db):
 def test_target_form_refuses_bad_input(bureau_client, db, data):
     response = bureau_client.post("/stats/targets", data=data)
     assert response.status_code == 400
-    db.session.rollback()
     assert db.session.scalar(select(func.count(YearlyTarget.id))) == 0
 
 

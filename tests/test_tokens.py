@@ -41,7 +41,6 @@ def _bearer(token: str) -> dict:
 
 def test_token_is_shown_once_and_stored_hashed(bureau_client, db):
     secret = _token(bureau_client)
-    db.session.rollback()
     row = db.session.scalar(select(ApiToken))
     assert row.token_hash == hash_token(secret)
     assert row.name == "报表系统"
@@ -54,7 +53,6 @@ def test_token_is_shown_once_and_stored_hashed(bureau_client, db):
 def test_token_name_is_checked(enterprise_client, db):
     response = enterprise_client.post("/settings/tokens/", data={"name": "x" * 61})
     assert response.status_code == 400
-    db.session.rollback()
     assert db.session.scalar(select(func.count(ApiToken.id))) == 0
 
 
@@ -148,7 +146,6 @@ def test_bad_authorization_headers_are_refused(client, header):
 def test_revoked_token_is_refused(bureau_client, client, db):
     token = _token(bureau_client)
     assert client.get(URL, headers=_bearer(token)).status_code == 200
-    db.session.rollback()
     token_id = db.session.scalar(select(ApiToken.id))
     assert db.session.get(ApiToken, token_id).last_used_at is not None
     path = f"/settings/tokens/{token_id}/revoke"
@@ -159,7 +156,6 @@ def test_revoked_token_is_refused(bureau_client, client, db):
     response = bureau_client.post(path, data={"confirm": "y"})
     assert response.status_code == 302
     assert client.get(URL, headers=_bearer(token)).status_code == 401
-    db.session.rollback()
     trail = db.session.scalars(
         select(AuditEvent.action)
         .where(AuditEvent.object_type == "api_tokens", AuditEvent.object_id == token_id)
@@ -170,13 +166,11 @@ def test_revoked_token_is_refused(bureau_client, client, db):
 
 def test_cannot_revoke_someone_elses_token(bureau_client, enterprise_client, db):
     token = _token(bureau_client)
-    db.session.rollback()
     token_id = db.session.scalar(select(ApiToken.id))
     response = enterprise_client.post(
         f"/settings/tokens/{token_id}/revoke", data={"confirm": "y"}
     )
     assert response.status_code == 404
-    db.session.rollback()
     assert db.session.get(ApiToken, token_id).revoked_at is None
     assert enterprise_client.post("/settings/tokens/999999/revoke").status_code == 404
     assert token

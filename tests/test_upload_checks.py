@@ -268,7 +268,6 @@ def test_bids_refuse_fake_pdfs_and_bombs_and_serve_real_ones_as_attachments(
     app, db, enterprise_client, institute_client
 ):
     challenge_id = make_challenge(enterprise_client.org.id).id
-    db.session.rollback()
     fake = b"%PDF-1.4\n<html><script>alert(document.cookie)</script></html>"
     page = bid(institute_client, challenge_id, fake, "方案.pdf").get_data(as_text=True)
     assert "不是有效的 PDF 文档" in page

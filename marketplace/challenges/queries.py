@@ -10,6 +10,7 @@ from sqlalchemy import Select, and_, func, or_, select
 
 from marketplace import permissions
 from marketplace.extensions import db
+from marketplace.listings import expiry
 from marketplace.listings.states import local_today
 from marketplace.models import (
     AuditEvent,
@@ -159,14 +160,17 @@ SORTS = {"newest": "最新发布", "deadline": "截止日期最近", "bounty": "
 def list_query(user: Any, q: ListQuery) -> Select:
     """The challenges the list shows: visible ones, public states unless `mine`."""
     query = permissions.visible_challenges(user)
+    # Filter by the state a page shows: an open challenge past its deadline is
+    # in evaluation or expired even before `flask listings expire` moves it.
+    status = expiry.challenge_status_expr()
     if q.mine and permissions.is_logged_in(user):
         query = query.where(Challenge.org_id == user.org_id)
         states = {s.value for s in ChallengeStatus}
     else:
-        query = query.where(Challenge.status.in_(permissions.PUBLIC_CHALLENGE_STATES))
+        query = query.where(status.in_(permissions.PUBLIC_CHALLENGE_STATES))
         states = {s.value for s in permissions.PUBLIC_CHALLENGE_STATES}
     if q.status in states:
-        query = query.where(Challenge.status == q.status)
+        query = query.where(status == ChallengeStatus(q.status))
     if q.field_code:
         query = query.join(TechField, TechField.id == Challenge.field_id).where(
             TechField.code == q.field_code
@@ -202,17 +206,3 @@ def list_query(user: Any, q: ListQuery) -> Select:
             Challenge.id.desc(),
         )
     return query.order_by(*order)
-
-
-def overdue_open_challenges(limit: int = 50) -> list[Challenge]:
-    """Open challenges past their deadline that no expiry run has moved on yet."""
-    return list(
-        db.session.scalars(
-            select(Challenge)
-            .where(
-                Challenge.status == ChallengeStatus.OPEN,
-                Challenge.deadline < local_today(),
-            )
-            .limit(limit)
-        )
-    )

@@ -56,13 +56,13 @@ def _page_number() -> int:
 
 
 def _list(mine: bool):
-    for overdue in queries.overdue_open_challenges():
-        expiry.refresh(overdue)
     filters = FilterForm(request.args, mine=mine)
     query = queries.list_query(current_user, filters.to_query())
     page = db.paginate(
         query, page=_page_number(), per_page=PER_PAGE, error_out=False, count=True
     )
+    for challenge in page.items:
+        expiry.refresh(challenge)  # shows the effective state; a GET never writes
     return render_template(
         "challenges/index.html",
         page=page,

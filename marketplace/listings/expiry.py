@@ -5,9 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import and_, exists, select, update
+from flask import has_request_context, request
+from sqlalchemy import and_, case, exists, literal, or_, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from marketplace import audit
+from marketplace.database import READ_METHODS
 from marketplace.extensions import db
 from marketplace.listings.review import listing_link
 from marketplace.listings.states import local_today
@@ -158,25 +161,68 @@ def expire_overdue(today: date | None = None) -> ExpiryReport:
     return report
 
 
-def refresh(listing: Challenge | Result, today: date | None = None) -> bool:
-    """Apply expiry to one listing on access, before any other change; commits."""
+def effective_status(
+    listing: Challenge | Result, today: date | None = None
+) -> ChallengeStatus | ResultStatus:
+    """The state a listing shows and acts in: overdue ones as expiry would move them."""
     today = today or local_today()
     if isinstance(listing, Challenge):
-        overdue = (
-            listing.status == ChallengeStatus.OPEN
-            and listing.deadline is not None
-            and listing.deadline < today
+        if (
+            listing.status != ChallengeStatus.OPEN
+            or listing.deadline is None
+            or listing.deadline >= today
+        ):
+            return listing.status
+        live = db.session.scalar(
+            select(
+                exists().where(
+                    Proposal.challenge_id == listing.id,
+                    Proposal.status != ProposalStatus.WITHDRAWN,
+                )
+            )
         )
-    else:
-        overdue = (
-            listing.status == ResultStatus.PUBLISHED
-            and listing.valid_until is not None
-            and listing.valid_until < today
-        )
-    if not overdue:
+        return ChallengeStatus.EVALUATING if live else ChallengeStatus.EXPIRED
+    if (
+        listing.status == ResultStatus.PUBLISHED
+        and listing.valid_until is not None
+        and listing.valid_until < today
+    ):
+        return ResultStatus.EXPIRED
+    return listing.status
+
+
+def challenge_status_expr(today: date | None = None):
+    """effective_status as SQL, for queries that filter or list by state."""
+    today = today or local_today()
+    overdue = and_(Challenge.status == ChallengeStatus.OPEN, Challenge.deadline < today)
+    status_type = Challenge.__table__.c.status.type
+    return case(
+        (
+            and_(overdue, _has_live_bids()),
+            literal(ChallengeStatus.EVALUATING, status_type),
+        ),
+        (overdue, literal(ChallengeStatus.EXPIRED, status_type)),
+        else_=Challenge.status,
+    )
+
+
+def refresh(listing: Challenge | Result, today: date | None = None) -> bool:
+    """Show an overdue listing in its effective state; a write moves it for real.
+
+    A page view (GET) never writes: the loaded object takes the effective state
+    as if it were stored, without becoming dirty, and `flask listings expire`
+    writes it. A form post that acts on the listing moves it first in a write
+    of its own (committed), so the action sees and keeps the real state.
+    """
+    today = today or local_today()
+    target = effective_status(listing, today)
+    if target == listing.status:
         return False
+    if has_request_context() and request.method in READ_METHODS:
+        set_committed_value(listing, "status", target)
+        return True
     # End the read so the UPDATE opens its own transaction and waits for the
-    # write lock (a read upgraded to a write would fail at once on SQLite).
+    # write lock; the move is committed at once, whatever the action then does.
     db.session.commit()
     report = ExpiryReport()
     if isinstance(listing, Challenge):
@@ -186,3 +232,21 @@ def refresh(listing: Challenge | Result, today: date | None = None) -> bool:
     db.session.commit()
     db.session.refresh(listing)
     return True
+
+
+def open_by_date(today: date | None = None):
+    """SQL: an open challenge whose deadline has not passed (effectively open)."""
+    today = today or local_today()
+    return and_(
+        Challenge.status == ChallengeStatus.OPEN,
+        or_(Challenge.deadline.is_(None), Challenge.deadline >= today),
+    )
+
+
+def published_by_date(today: date | None = None):
+    """SQL: a published result still within its valid-until date."""
+    today = today or local_today()
+    return and_(
+        Result.status == ResultStatus.PUBLISHED,
+        or_(Result.valid_until.is_(None), Result.valid_until >= today),
+    )

@@ -9,17 +9,16 @@ from sqlalchemy.orm import selectinload
 
 from marketplace import permissions
 from marketplace.extensions import db
+from marketplace.listings import expiry
 from marketplace.listings.states import local_today
 from marketplace.models import (
     Challenge,
-    ChallengeStatus,
     Contract,
     ContractStatus,
     Deal,
     DealStage,
     Organisation,
     Result,
-    ResultStatus,
 )
 
 
@@ -46,12 +45,10 @@ def home_figures() -> dict[str, int]:
             select(func.count(Deal.id)).where(Deal.stage == DealStage.SIGNED)
         ),
         "open_challenges": count(
-            select(func.count(Challenge.id)).where(
-                Challenge.status == ChallengeStatus.OPEN
-            )
+            select(func.count(Challenge.id)).where(expiry.open_by_date())
         ),
         "published_results": count(
-            select(func.count(Result.id)).where(Result.status == ResultStatus.PUBLISHED)
+            select(func.count(Result.id)).where(expiry.published_by_date())
         ),
         "verified_orgs": count(
             select(func.count(Organisation.id)).where(Organisation.verified.is_(True))
@@ -63,7 +60,7 @@ def latest_results(user: Any, limit: int = 12) -> list[Result]:
     """The newest published results the user may see."""
     query = (
         permissions.visible_results(user)
-        .where(Result.status == ResultStatus.PUBLISHED)
+        .where(expiry.published_by_date())
         .order_by(Result.published_at.desc(), Result.id.desc())
         .limit(limit)
         # The cards show each owner and field: two queries, not two per card.
@@ -76,7 +73,7 @@ def latest_challenges(user: Any, limit: int = 6) -> list[Challenge]:
     """The newest open challenges."""
     query = (
         permissions.visible_challenges(user)
-        .where(Challenge.status == ChallengeStatus.OPEN)
+        .where(expiry.open_by_date())
         .order_by(Challenge.published_at.desc(), Challenge.id.desc())
         .limit(limit)
         .options(selectinload(Challenge.org), selectinload(Challenge.field))

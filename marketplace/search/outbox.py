@@ -67,7 +67,6 @@ def _changed(session: Session) -> set[tuple[str, int]]:
     return changed
 
 
-@event.listens_for(Session, "after_flush")
 def _record_changes(session: Session, flush_context) -> None:
     # Ids exist after the flush; the rows are written when the transaction commits.
     changed = _changed(session)
@@ -75,7 +74,6 @@ def _record_changes(session: Session, flush_context) -> None:
         session.info.setdefault(PENDING, set()).update(changed)
 
 
-@event.listens_for(Session, "before_commit")
 def _write_outbox(session: Session) -> None:
     # The outbox rows go in last, on the transaction's own connection, so they
     # commit or roll back with the changes they describe. Their ids must also be
@@ -103,10 +101,23 @@ def _write_outbox(session: Session) -> None:
     session.info[DIRTY] = True
 
 
-@event.listens_for(Session, "after_transaction_end")
 def _forget(session: Session, transaction) -> None:
     # A rolled-back transaction leaves nothing behind; a savepoint's end does not
     # drop what the enclosing transaction still has to write (rows recorded in a
     # savepoint that rolled back only make the index re-read those listings).
     if transaction.parent is None:
         session.info.pop(PENDING, None)
+
+
+LISTENERS = (
+    ("after_flush", _record_changes),
+    ("before_commit", _write_outbox),
+    ("after_transaction_end", _forget),
+)
+
+
+def listen() -> None:
+    """Attach the outbox hooks to every session, once however often called."""
+    for name, hook in LISTENERS:
+        if not event.contains(Session, name, hook):
+            event.listen(Session, name, hook)

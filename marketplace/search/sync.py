@@ -12,7 +12,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from marketplace.extensions import db
-from marketplace.search import analysis, query, replicas, serving
+from marketplace.search import analysis, outbox, query, replicas, serving
 from marketplace.search.index import KEEP, IndexState, SearchIndex, reading
 from marketplace.search.outbox import DIRTY
 
@@ -106,7 +106,6 @@ def follow(
         stop.wait(interval)
 
 
-@event.listens_for(Session, "after_commit")
 def _follow(session: Session) -> None:
     # Releasing a SAVEPOINT fires after_commit too, while the outer transaction
     # still holds the database's write lock: a sync from a session of its own
@@ -125,15 +124,23 @@ def _follow(session: Session) -> None:
         log.exception("search index update failed after commit")
 
 
-@event.listens_for(Session, "after_rollback")
 def _forget(session: Session) -> None:
     # DIRTY is only set by the outermost commit (outbox._write_outbox), so this
     # drops it only when that commit failed, never for a savepoint's rollback.
     session.info.pop(DIRTY, None)
 
 
+def listen() -> None:
+    """Attach the outbox and post-commit sync hooks to every session, once."""
+    outbox.listen()
+    for name, hook in (("after_commit", _follow), ("after_rollback", _forget)):
+        if not event.contains(Session, name, hook):
+            event.listen(Session, name, hook)
+
+
 def init_app(app: Flask) -> None:
-    """Point jieba's cache and user dictionary at the instance folder."""
+    """Register the session hooks; point jieba's cache and dictionary there."""
+    listen()
     analysis.configure(
         cache_dir=app.instance_path,
         userdict=str(app.config.get("SEARCH_USERDICT") or ""),
