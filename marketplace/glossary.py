@@ -8,8 +8,6 @@ and the admin log read.
 
 from __future__ import annotations
 
-from functools import cache
-
 from marketplace.models.contract import CONTRACT_STATUS_LABELS
 from marketplace.models.deal import STAGE_LABELS
 from marketplace.models.expert import PANEL_STATUS_LABELS
@@ -112,34 +110,28 @@ AUDIT_ACTION_LABELS = {
 }
 
 
-@cache
+# (rank, labels) registered by the features that write audit events; where two
+# name the same action the lower rank wins (the admin log's words before a
+# timeline's). Registered at import, so the glossary imports no feature.
+_ACTION_SOURCES: list[tuple[int, dict[str, str]]] = []
+_MERGED: dict[str, dict[str, str]] = {}
+
+
+def register_action_labels(labels: dict[str, str], rank: int) -> None:
+    """Add a feature's audit action labels to the registry."""
+    _ACTION_SOURCES.append((rank, labels))
+    _MERGED.clear()
+
+
 def action_labels() -> dict[str, str]:
     """Every audit action's label, gathered from the features that write them."""
-    # Imported here: the feature modules import the models this module reads.
-    from marketplace.admin import audit_log
-    from marketplace.challenges import queries as challenges
-    from marketplace.contracts import corrections
-    from marketplace.files import services as files
-    from marketplace.messages import services as messages
-    from marketplace.ndas import services as ndas
-    from marketplace.projects import services as projects
-    from marketplace.results import services as results
-
-    merged: dict[str, str] = dict(AUDIT_ACTION_LABELS)
-    # Later sources win: the admin log's own words are the most general.
-    for source in (
-        audit_log.ACTION_LABELS,
-        corrections.ACTION_LABELS,
-        files.ACTION_LABELS,
-        messages.ACTION_LABELS,
-        ndas.ACTION_LABELS,
-        projects.ACTION_LABELS,
-        results.ACTION_LABELS,
-        challenges.EVENT_LABELS,
-    ):
-        for action, label in source.items():
-            merged.setdefault(action, label)
-    return merged
+    if "all" not in _MERGED:
+        merged: dict[str, str] = dict(AUDIT_ACTION_LABELS)
+        for _, source in sorted(_ACTION_SOURCES, key=lambda item: item[0]):
+            for action, label in source.items():
+                merged.setdefault(action, label)
+        _MERGED["all"] = merged
+    return _MERGED["all"]
 
 
 def action_label(action: str) -> str:

@@ -45,6 +45,7 @@ ACTION_LABELS = {
     "admin_sessions_reset": "重置登录会话",
     "admin_role_changed": "变更角色",
 }
+glossary.register_action_labels(ACTION_LABELS, rank=0)
 OBJECT_LABELS = {
     "users": "用户",
     "organisations": "机构",

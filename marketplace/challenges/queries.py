@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Select, and_, func, or_, select
 
-from marketplace import permissions
+from marketplace import glossary, permissions
 from marketplace.extensions import db
 from marketplace.listings import expiry
 from marketplace.listings.states import local_today
@@ -108,6 +108,7 @@ EVENT_LABELS = {
     "listing_file_added": "上传附件",
     "listing_file_removed": "删除附件",
 }
+glossary.register_action_labels(EVENT_LABELS, rank=7)
 # Proposal states, for the timeline (listing states come from STATUS_LABELS).
 PROPOSAL_STATE_LABELS = PROPOSAL_STATUS_LABELS
 

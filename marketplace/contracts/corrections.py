@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from marketplace import audit, permissions
+from marketplace import audit, glossary, permissions
 from marketplace.contracts import services
 from marketplace.exceptions import ServiceError, StateError
 from marketplace.extensions import db
@@ -54,6 +54,7 @@ ACTION_LABELS = {
     "contract_resubmitted": "修改后重新提交",
     "payment_reversed": "冲销收款",
 }
+glossary.register_action_labels(ACTION_LABELS, rank=1)
 # Ids a person reads better as names, shown by the fields next to them.
 QUIET = {"buyer_org_id", "seller_org_id"}
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from marketplace import audit, uploads
+from marketplace import audit, glossary, uploads
 from marketplace.exceptions import ServiceError
 from marketplace.extensions import db
 from marketplace.models import (
@@ -35,6 +35,7 @@ ACTION_LABELS = {
     "org_document_added": "上传认证材料",
     "org_document_removed": "删除认证材料",
 }
+glossary.register_action_labels(ACTION_LABELS, rank=2)
 
 
 def _chosen(files: Iterable[Any] | None) -> list[Any]:

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from marketplace import audit, permissions
+from marketplace import audit, glossary, permissions
 from marketplace.exceptions import ServiceError
 from marketplace.extensions import db
 from marketplace.models import (
@@ -41,6 +41,7 @@ ACTION_LABELS = {
     "clarification_published": "发布澄清",
     "thread_review": "投诉审查查阅消息",
 }
+glossary.register_action_labels(ACTION_LABELS, rank=3)
 
 
 def thread_link(thread: MessageThread) -> str:

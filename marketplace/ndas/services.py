@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from marketplace import audit, permissions
+from marketplace import audit, glossary, permissions
 from marketplace.exceptions import ServiceError, StateError
 from marketplace.extensions import db
 from marketplace.models import (
@@ -34,6 +34,7 @@ ACTION_LABELS = {
     "listing_nda_chosen": "设置保密协议",
     "nda_signed": "签署保密协议",
 }
+glossary.register_action_labels(ACTION_LABELS, rank=4)
 
 Listing = Challenge | Result
 

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from marketplace import audit, permissions
+from marketplace import audit, glossary, permissions
 from marketplace.contracts.services import bureau_staff
 from marketplace.exceptions import ServiceError, StateError
 from marketplace.extensions import db
@@ -86,6 +86,7 @@ ACTION_LABELS = {
     "exemption_granted": "认定免责",
     "exemption_refused": "不予免责",
 }
+glossary.register_action_labels(ACTION_LABELS, rank=5)
 
 
 def project_link(project: Project) -> str:

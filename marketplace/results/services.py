@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import and_, or_, select
 
-from marketplace import audit, identifiers, permissions
+from marketplace import audit, glossary, identifiers, permissions
 from marketplace.exceptions import ServiceError, StateError
 from marketplace.extensions import db
 from marketplace.listings import review
@@ -72,6 +72,7 @@ ACTION_LABELS = {
     "listing_file_added": "上传附件",
     "listing_file_removed": "删除附件",
 }
+glossary.register_action_labels(ACTION_LABELS, rank=6)
 
 
 def trl_band(trl: int | None) -> str:
