@@ -70,6 +70,18 @@ def pytest_sessionstart(session):
         engine.dispose()
 
 
+def pytest_collection_modifyitems(config, items):
+    """Mark the slow kinds, so `-m "not browser and not live and not fuzz"` is fast."""
+    for item in items:
+        name = item.path.name
+        if name.startswith("test_browser"):
+            item.add_marker(pytest.mark.browser)
+        if name.endswith("_live.py") or "live_server" in item.fixturenames:
+            item.add_marker(pytest.mark.live)
+        if name.startswith("test_fuzz_") or name == "test_schemathesis.py":
+            item.add_marker(pytest.mark.fuzz)
+
+
 def pytest_report_header(config):
     """Say which database the run uses."""
     engine = f"PostgreSQL {TEST_DATABASE_URL}" if TEST_DATABASE_URL else "SQLite"
