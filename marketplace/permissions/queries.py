@@ -60,26 +60,25 @@ def verification_queue() -> Select:
     )
 
 
-def visible_challenges(user: Any) -> Select:
-    """Published challenges, plus the user's organisation's own; all for the bureau."""
-    query = select(Challenge)
+def _visible_listings(model: Any, public_states: Any, user: Any) -> Select:
+    """Published listings of one kind, plus the user's organisation's own."""
+    query = select(model)
     if is_bureau(user):
         return query
-    conditions = [Challenge.status.in_(PUBLIC_CHALLENGE_STATES)]
+    conditions = [model.status.in_(public_states)]
     if is_logged_in(user):
-        conditions.append(Challenge.org_id == user.org_id)
+        conditions.append(model.org_id == user.org_id)
     return query.where(or_(*conditions))
+
+
+def visible_challenges(user: Any) -> Select:
+    """Published challenges, plus the user's organisation's own; all for the bureau."""
+    return _visible_listings(Challenge, PUBLIC_CHALLENGE_STATES, user)
 
 
 def visible_results(user: Any) -> Select:
     """Published results, plus the user's organisation's own; all for the bureau."""
-    query = select(Result)
-    if is_bureau(user):
-        return query
-    conditions = [Result.status.in_(PUBLIC_RESULT_STATES)]
-    if is_logged_in(user):
-        conditions.append(Result.org_id == user.org_id)
-    return query.where(or_(*conditions))
+    return _visible_listings(Result, PUBLIC_RESULT_STATES, user)
 
 
 def visible_proposals(user: Any) -> Select:
