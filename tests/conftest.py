@@ -189,24 +189,54 @@ def pg_schema():
     engine.dispose()
 
 
-# Every sequence of the test schema back to 1, as TRUNCATE ... RESTART IDENTITY.
+# The reference rows (regions, technology fields) survive from test to test
+# unless a test changed them; everything else is emptied.
+_REFERENCE_TABLES = ("regions", "tech_fields")
+
+# Every other sequence of the test schema back to 1, as TRUNCATE ... RESTART
+# IDENTITY would.
 _RESTART_SEQUENCES = text(
     "SELECT setval(c.oid, 1, false) FROM pg_class c"
     " JOIN pg_namespace n ON n.oid = c.relnamespace"
     " WHERE c.relkind = 'S' AND n.nspname = current_schema()"
+    " AND c.oid <> pg_get_serial_sequence('tech_fields', 'id')::regclass"
+)
+
+# What the reference rows hold, to tell whether a test changed them.
+_REFERENCE_FINGERPRINT = text(
+    "SELECT (SELECT md5(coalesce(string_agg(r::text, '|' ORDER BY r.code), ''))"
+    " FROM regions r) || (SELECT md5(coalesce(string_agg(f::text, '|'"
+    " ORDER BY f.id), '')) FROM tech_fields f)"
 )
 
 
-def _truncate(engine) -> None:
-    """Empty every table and restart every sequence.
+def _empty_tables(conn, names) -> None:
+    # One round trip: DELETE, not TRUNCATE, because a test leaves a few rows,
+    # which DELETE removes in milliseconds, while TRUNCATE of every table costs
+    # about half a second a test.
+    tables = Base.metadata.tables
+    statements = (
+        str(tables[name].delete().compile(dialect=conn.dialect)) for name in names
+    )
+    conn.exec_driver_sql(";".join(statements))
 
-    DELETE, not TRUNCATE: a test leaves a few rows, which DELETE removes in
-    milliseconds, while TRUNCATE of every table costs about half a second a test.
-    """
+
+def _reset_postgres(engine) -> None:
+    """Empty the tables and restart their sequences; reload changed reference rows."""
+    names = [t.name for t in reversed(Base.metadata.sorted_tables)]
     with engine.begin() as conn:
-        for table in reversed(Base.metadata.sorted_tables):
-            conn.execute(table.delete())
+        _empty_tables(conn, [n for n in names if n not in _REFERENCE_TABLES])
         conn.execute(_RESTART_SEQUENCES)
+        if conn.execute(_REFERENCE_FINGERPRINT).scalar() == _TEMPLATE.get("pg"):
+            return
+        _empty_tables(conn, _REFERENCE_TABLES)
+        conn.execute(
+            text("SELECT setval(pg_get_serial_sequence('tech_fields', 'id'), 1, false)")
+        )
+    load_reference_data()
+    _db.session.commit()
+    with engine.connect() as conn:
+        _TEMPLATE["pg"] = conn.execute(_REFERENCE_FINGERPRINT).scalar()
 
 
 def settings_for(root) -> dict:
@@ -245,9 +275,9 @@ def build_test_app(config: dict, pg_schema):
         return application
     with application.app_context():
         if pg_schema is not None:
-            _truncate(_db.engine)
-        else:
-            _db.create_all()
+            _reset_postgres(_db.engine)
+            return application
+        _db.create_all()
         load_reference_data()
         _db.session.commit()
         if path is not None:
@@ -256,8 +286,9 @@ def build_test_app(config: dict, pg_schema):
 
 
 # The schema and reference data, built once per session (per pytest process)
-# and copied into each test's SQLite file.
-_TEMPLATE: dict[str, Path] = {}
+# and copied into each test's SQLite file ("db"); on PostgreSQL, the fingerprint
+# of the reference rows the last reset left ("pg").
+_TEMPLATE: dict[str, Path | str] = {}
 
 
 def _sqlite_path(url: str) -> Path | None:
