@@ -7,11 +7,13 @@ from typing import Any
 from sqlalchemy import select
 
 from marketplace.extensions import db
+from marketplace.listings.states import CHALLENGE_TRANSITIONS
 from marketplace.models import (
     Challenge,
     ChallengeStatus,
     ConfidentialityAcceptance,
     Contract,
+    ContractStatus,
     Deal,
     Organisation,
     Proposal,
@@ -70,6 +72,20 @@ def can_edit_challenge(user: Any, challenge: Challenge) -> bool:
         ChallengeStatus.DRAFT,
         ChallengeStatus.REJECTED,
     }
+
+
+def can_withdraw_challenge(user: Any, challenge: Challenge) -> bool:
+    """The owner's members withdraw a challenge from any state that allows it."""
+    if not is_member_of(user, challenge.org_id):
+        return False
+    return ChallengeStatus.WITHDRAWN in CHALLENGE_TRANSITIONS.get(challenge.status, ())
+
+
+def can_close_bidding(user: Any, challenge: Challenge) -> bool:
+    """The owner's members may end an open challenge's bidding early."""
+    if not is_member_of(user, challenge.org_id):
+        return False
+    return challenge.status == ChallengeStatus.OPEN
 
 
 def can_view_result(user: Any, result: Result) -> bool:
@@ -249,6 +265,11 @@ def can_record_contract(
     if deal is not None:
         involved |= {deal.demand_org_id, deal.supply_org_id, deal.broker_org_id}
     return user.org_id in involved - {None}
+
+
+def can_register_contract(user: Any, contract: Contract) -> bool:
+    """The bureau registers (or refuses) a contract awaiting registration."""
+    return is_bureau(user) and contract.status == ContractStatus.SUBMITTED
 
 
 def can_record_payment(user: Any, contract: Contract) -> bool:
