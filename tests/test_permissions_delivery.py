@@ -1,4 +1,4 @@
-"""Direct checks of the delivery rules: projects, panels, challenges and contracts."""
+"""Direct checks of rules once kept in views and services, denied cases included."""
 
 from __future__ import annotations
 
@@ -15,6 +15,8 @@ from marketplace.models import (
     Exemption,
     ExemptionStatus,
     ExpertProfile,
+    IntegrityRecord,
+    NdaTemplate,
     OrgKind,
     PanelMember,
     PanelPurpose,
@@ -23,6 +25,7 @@ from marketplace.models import (
     ProjectStatus,
     ReviewPanel,
     User,
+    utcnow,
 )
 
 ANONYMOUS = (None, AnonymousUserMixin())
@@ -226,3 +229,59 @@ def test_only_the_bureau_registers_a_submitted_contract(people):
         if status != ContractStatus.SUBMITTED:
             contract = Contract(status=status)
             assert not permissions.can_register_contract(people["bureau"], contract)
+
+
+def test_who_sees_and_decides_bids_and_when(people):
+    challenge = _challenge(people, ChallengeStatus.EVALUATING)
+    for part in ("owner", "bureau"):
+        assert permissions.sees_all_bids(people[part], challenge), part
+    for part in ("winner", "other", "expert"):
+        assert not permissions.sees_all_bids(people[part], challenge), part
+    assert permissions.may_decide_bids(people["owner"], challenge)
+    assert permissions.may_direct_award(people["bureau"], challenge)
+    for part in ("bureau", "winner", "other"):
+        assert not permissions.may_decide_bids(people[part], challenge), part
+    for part in ("owner", "winner", "other"):
+        assert not permissions.may_direct_award(people[part], challenge), part
+    for anonymous in ANONYMOUS:
+        assert not permissions.sees_all_bids(anonymous, challenge)
+        assert not permissions.may_decide_bids(anonymous, challenge)
+        assert not permissions.may_direct_award(anonymous, challenge)
+    for status in ChallengeStatus:
+        late = _challenge(people, status)
+        deciding = status in (ChallengeStatus.OPEN, ChallengeStatus.EVALUATING)
+        assert permissions.may_decide_bids(people["owner"], late) is deciding
+        assert permissions.may_direct_award(people["bureau"], late) is deciding
+
+
+def test_only_the_bureau_revokes_a_record_and_only_once(people):
+    record = IntegrityRecord(org_id=people["orgs"]["winner"])
+    assert permissions.can_revoke_integrity_record(people["bureau"], record)
+    for part in ("owner", "winner", "other"):
+        assert not permissions.can_revoke_integrity_record(people[part], record)
+    for anonymous in ANONYMOUS:
+        assert not permissions.can_revoke_integrity_record(anonymous, record)
+    revoked = IntegrityRecord(org_id=people["orgs"]["winner"], revoked_at=utcnow())
+    assert not permissions.can_revoke_integrity_record(people["bureau"], revoked)
+
+
+def test_only_the_bureau_edits_the_shared_nda_templates(people):
+    shared = NdaTemplate(name="通用模板")
+    own = NdaTemplate(name="自有文本", owner_org_id=people["orgs"]["owner"])
+    assert permissions.can_edit_shared_template(people["bureau"], shared)
+    assert not permissions.can_edit_shared_template(people["bureau"], own)
+    for part in ("owner", "other"):
+        assert not permissions.can_edit_shared_template(people[part], shared), part
+        assert not permissions.can_edit_shared_template(people[part], own), part
+    for anonymous in ANONYMOUS:
+        assert not permissions.can_edit_shared_template(anonymous, shared)
+
+
+def test_insiders_are_the_organisation_and_the_bureau(people):
+    owner_id = people["orgs"]["owner"]
+    for part in ("owner", "bureau"):
+        assert permissions.is_insider(people[part], owner_id), part
+    for part in ("winner", "other", "pending"):
+        assert not permissions.is_insider(people[part], owner_id), part
+    for anonymous in ANONYMOUS:
+        assert not permissions.is_insider(anonymous, owner_id)

@@ -171,7 +171,7 @@ def detail(challenge_id: int):
         db.session.commit()
         record_confidential_view(challenge, user)
         db.session.commit()
-    insider = is_owner or permissions.is_bureau(user)
+    insider = permissions.is_insider(user, challenge.org_id)
     seeker_hidden = permissions.hides_seeker(user, challenge)
     context = {
         "challenge": challenge,

@@ -113,6 +113,11 @@ def can_record_integrity(user: Any) -> bool:
     return is_bureau(user)
 
 
+def can_revoke_integrity_record(user: Any, record: IntegrityRecord) -> bool:
+    """The bureau revokes a record that was not revoked yet."""
+    return can_record_integrity(user) and record.revoked_at is None
+
+
 def can_view_integrity_record(user: Any, record: IntegrityRecord) -> bool:
     """The bureau, and the party itself (its organisation or the person)."""
     if not is_logged_in(user):

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import select
 
 from marketplace.extensions import db
-from marketplace.listings.states import CHALLENGE_TRANSITIONS
+from marketplace.listings.states import CHALLENGE_TRANSITIONS, DECIDING_STATES
 from marketplace.models import (
     Challenge,
     ChallengeStatus,
@@ -177,6 +177,21 @@ def can_decide_proposals(user: Any, listing: Challenge | Result) -> bool:
 def can_direct_award(user: Any) -> bool:
     """Only the bureau awards directly (定向委托)."""
     return is_bureau(user)
+
+
+def sees_all_bids(user: Any, challenge: Challenge) -> bool:
+    """The owner's members and the bureau see every bid; a bidder sees its own."""
+    return can_decide_proposals(user, challenge) or is_bureau(user)
+
+
+def may_decide_bids(user: Any, challenge: Challenge) -> bool:
+    """The owner's members decide on bids while the challenge is open or evaluated."""
+    return can_decide_proposals(user, challenge) and challenge.status in DECIDING_STATES
+
+
+def may_direct_award(user: Any, challenge: Challenge) -> bool:
+    """The bureau awards directly while the challenge is open or evaluated."""
+    return can_direct_award(user) and challenge.status in DECIDING_STATES
 
 
 def can_download_attachment(user: Any, proposal: Proposal) -> bool:

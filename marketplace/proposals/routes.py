@@ -300,9 +300,7 @@ def decline(proposal_id: int):
 def for_challenge(challenge_id: int):
     """All bids on a challenge for its owner and the bureau; a bidder sees its own."""
     challenge = visible_challenge(challenge_id)
-    sees_all = permissions.can_decide_proposals(
-        current_user, challenge
-    ) or permissions.is_bureau(current_user)
+    sees_all = permissions.sees_all_bids(current_user, challenge)
     proposals = db.session.scalars(
         permissions.visible_proposals(current_user)
         .where(Proposal.challenge_id == challenge.id, Proposal.kind == ProposalKind.BID)
@@ -315,11 +313,9 @@ def for_challenge(challenge_id: int):
         challenge=challenge,
         proposals=proposals,
         sees_all=sees_all,
-        deciding=permissions.can_decide_proposals(current_user, challenge)
-        and challenge.status in services.DECIDING_STATES,
+        deciding=permissions.may_decide_bids(current_user, challenge),
         decision_time=services.decision_time(challenge),
-        can_direct_award=permissions.can_direct_award(current_user)
-        and challenge.status in services.DECIDING_STATES,
+        can_direct_award=permissions.may_direct_award(current_user, challenge),
         decision_form=DecisionForm(),
         **LABELS,
     )

@@ -17,7 +17,10 @@ from marketplace import audit, permissions
 from marketplace.creditcode import normalise
 from marketplace.exceptions import ServiceError, StateError
 from marketplace.extensions import db
-from marketplace.listings.states import local_today
+from marketplace.listings.states import (  # noqa: F401 (re-exported)
+    DECIDING_STATES,
+    local_today,
+)
 from marketplace.models import (
     Attachment,
     Challenge,
@@ -57,7 +60,6 @@ DIRECT_AWARD_TRANSITIONS = {
     P.DECLINED: frozenset({P.SELECTED}),
 }
 PENDING = frozenset({P.SUBMITTED, P.SHORTLISTED})
-DECIDING_STATES = frozenset({ChallengeStatus.OPEN, ChallengeStatus.EVALUATING})
 
 
 @dataclass
