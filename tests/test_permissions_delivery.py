@@ -23,6 +23,7 @@ from marketplace.models import (
     PanelStatus,
     Project,
     ProjectStatus,
+    Proposal,
     ReviewPanel,
     User,
     utcnow,
@@ -285,3 +286,12 @@ def test_insiders_are_the_organisation_and_the_bureau(people):
         assert not permissions.is_insider(people[part], owner_id), part
     for anonymous in ANONYMOUS:
         assert not permissions.is_insider(anonymous, owner_id)
+
+
+def test_only_the_bidding_organisation_is_the_bidder(people):
+    bid = Proposal(org_id=people["orgs"]["winner"])
+    assert permissions.is_bidder(people["winner"], bid)
+    for part in ("owner", "other", "bureau", "expert"):
+        assert not permissions.is_bidder(people[part], bid), part
+    for anonymous in ANONYMOUS:
+        assert not permissions.is_bidder(anonymous, bid)

@@ -204,6 +204,11 @@ def can_download_attachment(user: Any, proposal: Proposal) -> bool:
     )
 
 
+def is_bidder(user: Any, proposal: Proposal) -> bool:
+    """Members of the bidding organisation edit and withdraw its bid."""
+    return is_member_of(user, proposal.org_id)
+
+
 def _listing_owner_id(proposal: Proposal) -> int | None:
     listing = proposal.challenge or proposal.result
     return listing.org_id if listing is not None else None

@@ -97,11 +97,6 @@ def decision_time(challenge: Challenge) -> bool:
     )
 
 
-def is_bidder(user: Any, proposal: Proposal) -> bool:
-    """Members of the bidding organisation (rule for permissions.py)."""
-    return permissions.is_member_of(user, proposal.org_id)
-
-
 def membership(proposal: Proposal, user: Any) -> ProposalMember | None:
     """The user's organisation's place in the proposal's consortium, if any."""
     if not permissions.is_logged_in(user):
@@ -272,7 +267,7 @@ def update_bid(
     remove_ids: Iterable[int] = (),
 ) -> list[str]:
     """The bidder edits its bid before the deadline; returns files to delete."""
-    if not is_bidder(user, proposal):
+    if not permissions.is_bidder(user, proposal):
         raise StateError("只有申报机构的成员可以修改申报。")
     _refuse_restricted(user)
     challenge, proposal = lock_for_proposal(proposal)
@@ -303,7 +298,7 @@ def update_bid(
 
 def withdraw_bid(proposal: Proposal, user: Any) -> None:
     """The bidder takes its bid back before the deadline."""
-    if not is_bidder(user, proposal):
+    if not permissions.is_bidder(user, proposal):
         raise StateError("只有申报机构的成员可以撤回申报。")
     challenge, proposal = lock_for_proposal(proposal)
     _require_bidding_open(challenge)
