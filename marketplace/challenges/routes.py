@@ -19,13 +19,12 @@ from marketplace.exceptions import ServiceError
 from marketplace.extensions import db
 from marketplace.listings import expiry
 from marketplace.listings.states import (
-    CHALLENGE_TRANSITIONS,
     EDITABLE_CHALLENGE_STATES,
     REJECT_REASONS,
     STATUS_LABELS,
     local_today,
 )
-from marketplace.models import Challenge, ChallengeStatus, OrgKind
+from marketplace.models import Challenge, OrgKind
 from marketplace.ndas.context import nda_context
 from marketplace.ndas.services import record_confidential_view
 from marketplace.views import form_problem, perform
@@ -172,7 +171,7 @@ def detail(challenge_id: int):
         db.session.commit()
         record_confidential_view(challenge, user)
         db.session.commit()
-    insider = is_owner or permissions.is_bureau(user)
+    insider = permissions.is_insider(user, challenge.org_id)
     seeker_hidden = permissions.hides_seeker(user, challenge)
     context = {
         "challenge": challenge,
@@ -192,11 +191,9 @@ def detail(challenge_id: int):
         "accept_form": AcceptTermsForm(),
         "withdraw_form": WithdrawForm(),
         "can_edit": permissions.can_edit(user, challenge),
-        "can_withdraw": is_owner
-        and ChallengeStatus.WITHDRAWN
-        in CHALLENGE_TRANSITIONS.get(challenge.status, ()),
-        "can_close_bidding": is_owner
-        and challenge.status == ChallengeStatus.OPEN
+        "can_withdraw": permissions.can_withdraw_challenge(user, challenge),
+        # Closing early needs a bid to evaluate; the service refuses otherwise.
+        "can_close_bidding": permissions.can_close_bidding(user, challenge)
         and services.has_live_proposals(challenge),
         "editable_states": EDITABLE_CHALLENGE_STATES,
         "event_labels": queries.EVENT_LABELS,

@@ -23,7 +23,6 @@ from marketplace.models import (
     CONTRACT_TYPE_LABELS,
     Challenge,
     Contract,
-    ContractStatus,
     Deal,
     Organisation,
     OrgKind,
@@ -152,7 +151,7 @@ def show(contract_id: int):
     """A contract with its payments, and the bureau's registration forms."""
     contract = _visible_contract(contract_id)
     is_bureau = permissions.is_bureau(current_user)
-    pending = is_bureau and contract.status == ContractStatus.SUBMITTED
+    pending = permissions.can_register_contract(current_user, contract)
     if pending:
         _refresh_listings(contract)  # the states registration will start from
     return render_template(

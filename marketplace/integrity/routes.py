@@ -94,8 +94,7 @@ def detail(record_id: int):
     return render_template(
         "integrity/detail.html",
         record=record,
-        can_revoke=permissions.can_record_integrity(current_user)
-        and record.revoked_at is None,
+        can_revoke=permissions.can_revoke_integrity_record(current_user, record),
         revoke_form=RevokeForm(),
         **_labels(),
     )

@@ -53,6 +53,8 @@ REJECT_REASONS = {
 }
 
 EDITABLE_CHALLENGE_STATES = frozenset({C.DRAFT, C.REJECTED})
+# While bids are decided on: shortlisted, selected, declined or directly awarded.
+DECIDING_STATES = frozenset({C.OPEN, C.EVALUATING})
 
 
 def transitions_for(listing: Challenge | Result):

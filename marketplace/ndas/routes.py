@@ -94,8 +94,7 @@ def show(template_id: int):
         "ndas/template.html",
         template=template,
         version=version or template.current,
-        can_manage=permissions.can_manage_nda_templates(current_user)
-        and template.owner_org_id is None,
+        can_manage=permissions.can_edit_shared_template(current_user, template),
     )
 
 
@@ -104,10 +103,7 @@ def show(template_id: int):
 def edit(template_id: int):
     """The bureau edits a template; a changed text is saved as a new version."""
     template = _template(template_id)
-    permissions.require(
-        permissions.can_manage_nda_templates(current_user)
-        and template.owner_org_id is None
-    )
+    permissions.require(permissions.can_edit_shared_template(current_user, template))
     form = TemplateForm()
     if request.method == "GET":
         form.name.data, form.active.data = template.name, template.active

@@ -78,8 +78,7 @@ def profile(org_id: int):
         org=org,
         published_results=published,
         can_edit=permissions.can_edit_org(current_user, org),
-        is_insider=permissions.is_member_of(current_user, org.id)
-        or permissions.is_bureau(current_user),
+        is_insider=permissions.is_insider(current_user, org.id),
     )
 
 

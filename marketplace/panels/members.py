@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from marketplace import audit
+from marketplace import audit, permissions
 from marketplace.exceptions import ServiceError, StateError
 from marketplace.extensions import db
 from marketplace.models import (
@@ -23,7 +23,6 @@ from marketplace.models import (
 )
 from marketplace.panels.conflicts import conflicted_org_ids, eligibility_problem
 from marketplace.panels.rules import PURPOSE_LABELS
-from marketplace.panels.services import may_form
 from marketplace.panels.sheets import lock_panel, panel_link
 from marketplace.views import MAX_ID
 
@@ -61,7 +60,7 @@ def replace_member(
     panel: ReviewPanel, user: Any, member_id: int, expert_id: Any, reason: str
 ) -> PanelMember:
     """Give a member's seat, before they submit, to another eligible expert."""
-    if not may_form(user, panel.challenge, panel.purpose):
+    if not permissions.can_form_panel(user, panel.challenge, panel.purpose):
         raise StateError("只有组建该专家组的一方可以更换专家。")
     reason = (reason or "").strip()
     if not reason:

@@ -1,23 +1,18 @@
-"""What a panel's work adds up to, and who may see it."""
+"""What a panel's work adds up to: the ranking, progress and opinions."""
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from typing import Any
 
-from marketplace import permissions
 from marketplace.models import (
     PanelMember,
-    PanelPurpose,
     PanelScore,
-    PanelStatus,
     Proposal,
     ReviewPanel,
 )
 from marketplace.panels.conflicts import live_proposals
 from marketplace.panels.rules import CRITERIA, verdict_labels
-from marketplace.panels.sheets import member_of
 
 
 @dataclass
@@ -73,25 +68,3 @@ def opinions(panel: ReviewPanel) -> tuple[list[tuple[str, str, int]], list]:
     submitted = [m for m in panel.members if m.submitted_at is not None]
     counts = Counter(m.verdict for m in submitted)
     return [(code, label, counts[code]) for code, label in labels.items()], submitted
-
-
-def can_view_panel(user: Any, panel: ReviewPanel) -> bool:
-    """The owner, the bureau and the panel's own members; never the bidders."""
-    if not permissions.is_logged_in(user):
-        return False
-    return (
-        permissions.can_view_panel_results(user, panel.challenge)
-        or member_of(panel, user) is not None
-    )
-
-
-def sees_results(user: Any, panel: ReviewPanel) -> bool:
-    """Everyone's scores or verdicts: only once complete, and not for every viewer."""
-    if panel.status != PanelStatus.COMPLETED:
-        return False
-    if member_of(panel, user) is not None:
-        return True
-    if panel.purpose == PanelPurpose.PROPOSALS:
-        return permissions.can_view_panel_results(user, panel.challenge)
-    # Check, acceptance and exemption opinions advise the bureau, which decides.
-    return permissions.is_bureau(user)

@@ -84,7 +84,7 @@ def _subject() -> tuple[PanelPurpose, Challenge, Acceptance | None, Exemption | 
 def _panel(panel_id: int) -> ReviewPanel:
     panel = db.session.get(ReviewPanel, panel_id)
     # Bidders, other organisations and strangers cannot tell a panel exists.
-    if panel is None or not results.can_view_panel(current_user, panel):
+    if panel is None or not permissions.can_view_panel(current_user, panel):
         abort(404)
     return panel
 
@@ -95,7 +95,7 @@ def new():
     """Form a panel for a challenge's bids, or for a check, acceptance or exemption."""
     purpose, challenge, acceptance, exemption = _subject()
     expiry.refresh(challenge)
-    permissions.require(services.may_form(current_user, challenge, purpose))
+    permissions.require(permissions.can_form_panel(current_user, challenge, purpose))
     existing = services.existing_panel(challenge, purpose, acceptance, exemption)
     if existing is not None:
         flash("该事项已组建评审专家组。", "info")
@@ -154,8 +154,8 @@ def new():
 def detail(panel_id: int):
     """The panel: members and progress; the results for those who may see them."""
     panel = _panel(panel_id)
-    member = services.member_of(panel, current_user)
-    sees_results = results.sees_results(current_user, panel)
+    member = permissions.panel_seat(current_user, panel)
+    sees_results = permissions.sees_panel_results(current_user, panel)
     proposals_panel = panel.purpose == PanelPurpose.PROPOSALS
     return render_template(
         "panels/detail.html",
@@ -182,7 +182,7 @@ def detail(panel_id: int):
 
 def _replacements(panel: ReviewPanel) -> list[Any]:
     """Experts who could take a pending seat, for those who formed the panel."""
-    if panel.status != PanelStatus.SCORING or not services.may_form(
+    if panel.status != PanelStatus.SCORING or not permissions.can_form_panel(
         current_user, panel.challenge, panel.purpose
     ):
         return []
@@ -200,7 +200,9 @@ def _replacements(panel: ReviewPanel) -> list[Any]:
 def replace(panel_id: int, member_id: int):
     """Give a pending seat to another eligible expert."""
     panel = _panel(panel_id)
-    permissions.require(services.may_form(current_user, panel.challenge, panel.purpose))
+    permissions.require(
+        permissions.can_form_panel(current_user, panel.challenge, panel.purpose)
+    )
     form = ReplaceMemberForm()
     if form.validate_on_submit():
         perform(
@@ -228,7 +230,7 @@ def _project_id(panel: ReviewPanel) -> int | None:
 
 def _seat(panel_id: int, purpose_ok: bool, other: str):
     panel = _panel(panel_id)
-    member = services.member_of(panel, current_user)
+    member = permissions.panel_seat(current_user, panel)
     permissions.require(member is not None)
     if not purpose_ok(panel):
         return panel, member, redirect(url_for(other, panel_id=panel.id))
@@ -344,7 +346,7 @@ def attachment(panel_id: int, attachment_id: int):
     found = db.session.get(Attachment, attachment_id)
     if (
         found is None
-        or services.member_of(panel, current_user) is None
+        or permissions.panel_seat(current_user, panel) is None
         or panel.purpose != PanelPurpose.PROPOSALS
         or found.proposal.challenge_id != panel.challenge_id
     ):
@@ -361,13 +363,13 @@ def review_panel_info(challenge: Challenge, user: Any = None) -> dict:
     panel = services.existing_panel(challenge, PanelPurpose.PROPOSALS)
     info: dict[str, Any] = {"visible": True, "panel": panel, "top": None}
     if panel is None:
-        info["can_form"] = services.may_form(
+        info["can_form"] = permissions.can_form_panel(
             user, challenge, PanelPurpose.PROPOSALS
         ) and not services.formation_problem(challenge, PanelPurpose.PROPOSALS)
         return info
     info["progress"] = results.progress(panel)
     info["status_label"] = rules.STATUS_LABELS[panel.status]
-    if results.sees_results(user, panel):
+    if permissions.sees_panel_results(user, panel):
         ranked = services.ranking(panel)
         info["top"] = ranked[0] if ranked else None
     return info

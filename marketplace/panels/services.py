@@ -42,7 +42,7 @@ from marketplace.panels.rules import (
     PURPOSE_LABELS,
     check_weights,
 )
-from marketplace.panels.sheets import member_of, submit_opinion, submit_scores
+from marketplace.panels.sheets import submit_opinion, submit_scores
 from marketplace.proposals.services import decision_time, lock_challenge
 from marketplace.views import MAX_ID
 
@@ -51,8 +51,6 @@ __all__ = [
     "existing_panel",
     "form_panel",
     "formation_problem",
-    "may_form",
-    "member_of",
     "propose_experts",
     "ranking",
     "submit_opinion",
@@ -101,13 +99,6 @@ def _purpose(purpose: Any) -> PanelPurpose:
         return PanelPurpose(purpose)
     except ValueError:
         raise ServiceError("未知的评审类型。") from None
-
-
-def may_form(user: Any, challenge: Challenge, purpose: str) -> bool:
-    """Who forms the panel: owner or bureau for bids, the bureau otherwise."""
-    if PanelPurpose(purpose) == PanelPurpose.PROPOSALS:
-        return permissions.can_form_proposal_panel(user, challenge)
-    return permissions.can_manage_acceptance(user)
 
 
 def formation_problem(
@@ -186,7 +177,7 @@ def form_panel(
 ) -> ReviewPanel:
     """Form a panel of at least three experts free of conflicts; notify them."""
     purpose = _purpose(purpose)
-    if not may_form(user, challenge, purpose):
+    if not permissions.can_form_panel(user, challenge, purpose):
         if purpose == PanelPurpose.PROPOSALS:
             raise StateError("只有发榜企业或科技局可以组建评审专家组。")
         raise StateError("只有科技局可以组建检查、验收和免责评审专家组。")

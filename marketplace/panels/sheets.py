@@ -35,13 +35,6 @@ def panel_link(panel: ReviewPanel) -> str:
     return f"/panels/{panel.id}"
 
 
-def member_of(panel: ReviewPanel, user: Any) -> PanelMember | None:
-    """The user's seat on the panel, if they sit on it."""
-    if not permissions.is_logged_in(user):
-        return None
-    return next((m for m in panel.members if m.expert.user_id == user.id), None)
-
-
 def lock_panel(panel: ReviewPanel) -> tuple[ReviewPanel, list[PanelMember]]:
     """Lock the panel row and reload its members, so the last submission sees all."""
     panel = db.session.execute(

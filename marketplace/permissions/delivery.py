@@ -9,14 +9,17 @@ from sqlalchemy import select
 from marketplace.extensions import db
 from marketplace.models import (
     Challenge,
+    ExemptionStatus,
     ExpertProfile,
     IntegrityRecord,
     Project,
+    ProjectStatus,
 )
 from marketplace.permissions.consortium import is_consortium_member
 from marketplace.permissions.restrictions import active_restrictions
 from marketplace.permissions.roles import (
     BROKER_KINDS,
+    can_post_challenge,
     is_bureau,
     is_logged_in,
     is_member_of,
@@ -79,9 +82,40 @@ def can_deliver(user: Any, project: Project) -> bool:
     return org_is_verified(user) and is_member_of(user, project.winner_org_id)
 
 
+def can_start_project(user: Any, challenge: Challenge) -> bool:
+    """A verified member of the challenge owner starts its project (立项)."""
+    return org_is_verified(user) and is_member_of(user, challenge.org_id)
+
+
+def can_apply_for_exemption(user: Any, project: Project) -> bool:
+    """The winner of a failed project applies for exemption, once."""
+    return (
+        can_deliver(user, project)
+        and project.status == ProjectStatus.FAILED
+        and project.exemption is None
+    )
+
+
+def can_relist_project(user: Any, project: Project) -> bool:
+    """The owner re-lists a failed, exempted project that was not re-listed yet."""
+    return (
+        can_plan_project(user, project)
+        and can_post_challenge(user)
+        and project.status == ProjectStatus.FAILED
+        and project.exemption is not None
+        and project.exemption.status == ExemptionStatus.GRANTED
+        and project.relisted_challenge_id is None
+    )
+
+
 def can_record_integrity(user: Any) -> bool:
     """Only the bureau records research-integrity findings."""
     return is_bureau(user)
+
+
+def can_revoke_integrity_record(user: Any, record: IntegrityRecord) -> bool:
+    """The bureau revokes a record that was not revoked yet."""
+    return can_record_integrity(user) and record.revoked_at is None
 
 
 def can_view_integrity_record(user: Any, record: IntegrityRecord) -> bool:

@@ -150,6 +150,11 @@ def can_manage_nda_templates(user: Any) -> bool:
     return is_bureau(user)
 
 
+def can_edit_shared_template(user: Any, template: NdaTemplate) -> bool:
+    """The bureau edits the shared templates; an organisation's own is not one."""
+    return can_manage_nda_templates(user) and template.owner_org_id is None
+
+
 def can_download_signed_nda(user: Any, signature: NdaSignature) -> bool:
     """The signer, the listing owner's members and the bureau."""
     if not is_logged_in(user):

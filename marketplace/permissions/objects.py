@@ -7,11 +7,13 @@ from typing import Any
 from sqlalchemy import select
 
 from marketplace.extensions import db
+from marketplace.listings.states import CHALLENGE_TRANSITIONS, DECIDING_STATES
 from marketplace.models import (
     Challenge,
     ChallengeStatus,
     ConfidentialityAcceptance,
     Contract,
+    ContractStatus,
     Deal,
     Organisation,
     Proposal,
@@ -70,6 +72,20 @@ def can_edit_challenge(user: Any, challenge: Challenge) -> bool:
         ChallengeStatus.DRAFT,
         ChallengeStatus.REJECTED,
     }
+
+
+def can_withdraw_challenge(user: Any, challenge: Challenge) -> bool:
+    """The owner's members withdraw a challenge from any state that allows it."""
+    if not is_member_of(user, challenge.org_id):
+        return False
+    return ChallengeStatus.WITHDRAWN in CHALLENGE_TRANSITIONS.get(challenge.status, ())
+
+
+def can_close_bidding(user: Any, challenge: Challenge) -> bool:
+    """The owner's members may end an open challenge's bidding early."""
+    if not is_member_of(user, challenge.org_id):
+        return False
+    return challenge.status == ChallengeStatus.OPEN
 
 
 def can_view_result(user: Any, result: Result) -> bool:
@@ -163,6 +179,21 @@ def can_direct_award(user: Any) -> bool:
     return is_bureau(user)
 
 
+def sees_all_bids(user: Any, challenge: Challenge) -> bool:
+    """The owner's members and the bureau see every bid; a bidder sees its own."""
+    return can_decide_proposals(user, challenge) or is_bureau(user)
+
+
+def may_decide_bids(user: Any, challenge: Challenge) -> bool:
+    """The owner's members decide on bids while the challenge is open or evaluated."""
+    return can_decide_proposals(user, challenge) and challenge.status in DECIDING_STATES
+
+
+def may_direct_award(user: Any, challenge: Challenge) -> bool:
+    """The bureau awards directly while the challenge is open or evaluated."""
+    return can_direct_award(user) and challenge.status in DECIDING_STATES
+
+
 def can_download_attachment(user: Any, proposal: Proposal) -> bool:
     """The bidder, the listing owner and the bureau; nobody else."""
     if not is_logged_in(user):
@@ -171,6 +202,11 @@ def can_download_attachment(user: Any, proposal: Proposal) -> bool:
         proposal.org_id,
         _listing_owner_id(proposal),
     )
+
+
+def is_bidder(user: Any, proposal: Proposal) -> bool:
+    """Members of the bidding organisation edit and withdraw its bid."""
+    return is_member_of(user, proposal.org_id)
 
 
 def _listing_owner_id(proposal: Proposal) -> int | None:
@@ -249,6 +285,11 @@ def can_record_contract(
     if deal is not None:
         involved |= {deal.demand_org_id, deal.supply_org_id, deal.broker_org_id}
     return user.org_id in involved - {None}
+
+
+def can_register_contract(user: Any, contract: Contract) -> bool:
+    """The bureau registers (or refuses) a contract awaiting registration."""
+    return is_bureau(user) and contract.status == ContractStatus.SUBMITTED
 
 
 def can_record_payment(user: Any, contract: Contract) -> bool:

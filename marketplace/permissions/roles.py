@@ -72,6 +72,11 @@ def is_member_of(user: Any, org_id: int | None) -> bool:
     return is_logged_in(user) and org_id is not None and user.org_id == org_id
 
 
+def is_insider(user: Any, org_id: int | None) -> bool:
+    """The organisation's own members and the bureau see its inside view."""
+    return is_member_of(user, org_id) or is_bureau(user)
+
+
 # --- what the user may do, by capability ------------------------------------
 
 

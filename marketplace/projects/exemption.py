@@ -151,18 +151,6 @@ def decide_exemption(
     audit.notify_org(project.owner_org_id, message, project_link(project))
 
 
-def may_relist(user: Any, project: Project) -> bool:
-    """The owner re-lists a failed, exempted project that was not re-listed yet."""
-    return (
-        permissions.can_plan_project(user, project)
-        and permissions.can_post_challenge(user)
-        and project.status == ProjectStatus.FAILED
-        and project.exemption is not None
-        and project.exemption.status == E.GRANTED
-        and project.relisted_challenge_id is None
-    )
-
-
 def relist(project: Project, user: Any) -> Challenge:
     """The owner re-lists an exempted failure as a new draft for another route."""
     if not permissions.can_plan_project(user, project):
@@ -170,7 +158,7 @@ def relist(project: Project, user: Any) -> Challenge:
     project = lock_project(project)
     if project.relisted_challenge_id is not None:
         raise StateError("本项目已重新发榜。")
-    if not may_relist(user, project):
+    if not permissions.can_relist_project(user, project):
         raise StateError("只有经认定免责的未通过项目可以重新发榜。")
     old = project.challenge
     description = "\n\n".join(part for part in (old.description, RELIST_NOTE) if part)

@@ -112,7 +112,7 @@ def start(challenge_id: int):
     challenge = db.session.get(Challenge, challenge_id)
     if challenge is None or not permissions.can_view_challenge(current_user, challenge):
         abort(404)
-    permissions.require(services.may_start(current_user, challenge))
+    permissions.require(permissions.can_start_project(current_user, challenge))
     existing = services.project_of(challenge)
     if existing is not None:
         flash("该榜单已立项。", "info")
@@ -256,10 +256,8 @@ def detail(project_id: int):
         ),
         checks=_checks(project),
         exemption_view=_exemption_view(project),
-        may_relist=exemption.may_relist(user, project),
-        may_apply=permissions.can_deliver(user, project)
-        and project.status == ProjectStatus.FAILED
-        and project.exemption is None,
+        may_relist=permissions.can_relist_project(user, project),
+        may_apply=permissions.can_apply_for_exemption(user, project),
         action_form=ActionForm(),
         return_form=ReturnForm(),
         schedule_form=schedule_form,

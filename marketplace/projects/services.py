@@ -161,13 +161,6 @@ def close_project(
 # --- starting a project ---------------------------------------------------------
 
 
-def may_start(user: Any, challenge: Challenge) -> bool:
-    """A verified member of the challenge owner (rule kept here, not permissions)."""
-    return permissions.org_is_verified(user) and permissions.is_member_of(
-        user, challenge.org_id
-    )
-
-
 def project_of(challenge: Challenge) -> Project | None:
     """The challenge's project, if one was started."""
     return db.session.scalar(
@@ -229,7 +222,7 @@ def start_project(
     challenge: Challenge, user: Any, contract_id: int | None = None
 ) -> Project:
     """The owner starts the project of an awarded challenge under its contract."""
-    if not may_start(user, challenge):
+    if not permissions.can_start_project(user, challenge):
         raise StateError("只有发榜企业可以立项。")
     challenge = lock_challenge(challenge)
     if challenge.status not in STARTABLE_CHALLENGE_STATES:

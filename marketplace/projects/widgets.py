@@ -34,7 +34,7 @@ def project_panel(challenge: Challenge, user: Any = None) -> dict:
         visible = permissions.can_view_project(user, project)
         return {"show": visible, "project": project if visible else None}
     may_start = (
-        services.may_start(user, challenge)
+        permissions.can_start_project(user, challenge)
         and challenge.status in services.STARTABLE_CHALLENGE_STATES
     )
     return {"show": may_start, "project": None, "may_start": may_start}

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from marketplace import audit, permissions
 from marketplace.exceptions import ServiceError, StateError
 from marketplace.extensions import db
-from marketplace.listings.states import CHALLENGE_TRANSITIONS
+from marketplace.listings.states import CHALLENGE_TRANSITIONS, DECIDING_STATES
 from marketplace.models import (
     Challenge,
     ChallengeStatus,
@@ -28,7 +28,6 @@ from marketplace.models import (
     utcnow,
 )
 from marketplace.proposals.services import (
-    DECIDING_STATES,
     DIRECT_AWARD_DECLINE_REASON,
     DIRECT_AWARD_TRANSITIONS,
     MIN_JUSTIFICATION,

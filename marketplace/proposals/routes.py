@@ -139,7 +139,7 @@ def detail(proposal_id: int):
         "proposals/detail.html",
         proposal=proposal,
         challenge=challenge,
-        is_bidder=services.is_bidder(current_user, proposal),
+        is_bidder=permissions.is_bidder(current_user, proposal),
         member=services.membership(proposal, current_user),
         deciding=deciding,
         decision_time=services.decision_time(challenge),
@@ -170,7 +170,7 @@ def _visible_deal_of(proposal: Proposal) -> Deal | None:
 def edit(proposal_id: int):
     """The bidder edits its bid until the deadline."""
     proposal = _proposal(proposal_id)
-    permissions.require(services.is_bidder(current_user, proposal))
+    permissions.require(permissions.is_bidder(current_user, proposal))
     challenge = proposal.challenge
     if not (services.bidding_open(challenge) and proposal.status in services.PENDING):
         flash("揭榜已截止或申报已有结论，不能再修改。", "warning")
@@ -223,7 +223,7 @@ def _act(proposal: Proposal, verb, success: str, *args) -> None:
 def withdraw(proposal_id: int):
     """The bidder withdraws its bid before the deadline."""
     proposal = _proposal(proposal_id)
-    permissions.require(services.is_bidder(current_user, proposal))
+    permissions.require(permissions.is_bidder(current_user, proposal))
     if DecisionForm().validate_on_submit():
         _act(proposal, services.withdraw_bid, "申报已撤回。")
     return redirect(url_for("proposals.detail", proposal_id=proposal.id))
@@ -300,9 +300,7 @@ def decline(proposal_id: int):
 def for_challenge(challenge_id: int):
     """All bids on a challenge for its owner and the bureau; a bidder sees its own."""
     challenge = visible_challenge(challenge_id)
-    sees_all = permissions.can_decide_proposals(
-        current_user, challenge
-    ) or permissions.is_bureau(current_user)
+    sees_all = permissions.sees_all_bids(current_user, challenge)
     proposals = db.session.scalars(
         permissions.visible_proposals(current_user)
         .where(Proposal.challenge_id == challenge.id, Proposal.kind == ProposalKind.BID)
@@ -315,11 +313,9 @@ def for_challenge(challenge_id: int):
         challenge=challenge,
         proposals=proposals,
         sees_all=sees_all,
-        deciding=permissions.can_decide_proposals(current_user, challenge)
-        and challenge.status in services.DECIDING_STATES,
+        deciding=permissions.may_decide_bids(current_user, challenge),
         decision_time=services.decision_time(challenge),
-        can_direct_award=permissions.can_direct_award(current_user)
-        and challenge.status in services.DECIDING_STATES,
+        can_direct_award=permissions.may_direct_award(current_user, challenge),
         decision_form=DecisionForm(),
         **LABELS,
     )

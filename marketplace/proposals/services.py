@@ -17,7 +17,10 @@ from marketplace import audit, permissions
 from marketplace.creditcode import normalise
 from marketplace.exceptions import ServiceError, StateError
 from marketplace.extensions import db
-from marketplace.listings.states import local_today
+from marketplace.listings.states import (  # noqa: F401 (re-exported)
+    DECIDING_STATES,
+    local_today,
+)
 from marketplace.models import (
     Attachment,
     Challenge,
@@ -57,7 +60,6 @@ DIRECT_AWARD_TRANSITIONS = {
     P.DECLINED: frozenset({P.SELECTED}),
 }
 PENDING = frozenset({P.SUBMITTED, P.SHORTLISTED})
-DECIDING_STATES = frozenset({ChallengeStatus.OPEN, ChallengeStatus.EVALUATING})
 
 
 @dataclass
@@ -93,11 +95,6 @@ def decision_time(challenge: Challenge) -> bool:
         and challenge.deadline is not None
         and challenge.deadline < local_today()
     )
-
-
-def is_bidder(user: Any, proposal: Proposal) -> bool:
-    """Members of the bidding organisation (rule for permissions.py)."""
-    return permissions.is_member_of(user, proposal.org_id)
 
 
 def membership(proposal: Proposal, user: Any) -> ProposalMember | None:
@@ -270,7 +267,7 @@ def update_bid(
     remove_ids: Iterable[int] = (),
 ) -> list[str]:
     """The bidder edits its bid before the deadline; returns files to delete."""
-    if not is_bidder(user, proposal):
+    if not permissions.is_bidder(user, proposal):
         raise StateError("只有申报机构的成员可以修改申报。")
     _refuse_restricted(user)
     challenge, proposal = lock_for_proposal(proposal)
@@ -301,7 +298,7 @@ def update_bid(
 
 def withdraw_bid(proposal: Proposal, user: Any) -> None:
     """The bidder takes its bid back before the deadline."""
-    if not is_bidder(user, proposal):
+    if not permissions.is_bidder(user, proposal):
         raise StateError("只有申报机构的成员可以撤回申报。")
     challenge, proposal = lock_for_proposal(proposal)
     _require_bidding_open(challenge)
