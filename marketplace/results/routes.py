@@ -273,17 +273,13 @@ def apply(result_id: int):
     form = AdoptionForm()
     if not form.validate_on_submit():
         return _render_detail(result, form)
-    try:
-        adoption.apply_to_adopt(
-            result, current_user, form.use_scenario.data, form.offered_terms.data
-        )
-    except ServiceError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
-    else:
-        db.session.commit()
-        flash("转化申请已提交，请等待成果方答复。", "success")
-    return redirect(url_for("results.detail", result_id=result.id))
+    return _act(
+        result,
+        adoption.apply_to_adopt,
+        "转化申请已提交，请等待成果方答复。",
+        form.use_scenario.data,
+        form.offered_terms.data,
+    )
 
 
 def _back(proposal: Proposal):
