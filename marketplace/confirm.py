@@ -11,6 +11,7 @@ from wtforms import BooleanField
 from wtforms.validators import DataRequired
 
 from marketplace.forms_common import BaseForm
+from marketplace.views import EXPIRED_FORM
 
 CONFIRM_MESSAGE = "请先勾选确认框：此操作不可撤销。"
 
@@ -33,7 +34,7 @@ def confirmed() -> bool:
         return True
     token = getattr(form, "csrf_token", None)  # absent when CSRF is switched off
     if token is not None and token.errors:
-        flash("表单已过期，请刷新页面后重试。", "danger")
+        flash(EXPIRED_FORM, "danger")
     else:
         flash(CONFIRM_MESSAGE, "danger")
     return False

@@ -94,6 +94,9 @@ AUDIT_ACTION_LABELS = {
     "panel_member_replaced": "更换评审专家",
     "panel_scores_submitted": "提交评分",
     "panel_opinion_submitted": "提交评审意见",
+    "deal_opened": "开启撮合项目",
+    # Accepted adoptions wrote this before every opening became deal_opened;
+    # kept so older rows still read in words.
     "deal_created": "创建撮合项目",
     "deal_stage": "撮合项目阶段变更",
     "deal_note": "撮合项目备注",

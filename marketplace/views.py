@@ -16,6 +16,8 @@ from marketplace.extensions import db
 # SQLite above 2**63-1: OverflowError). Only notifications have BIGINT ids, and
 # they will not pass two thousand million.
 MAX_ID = 2**31 - 1
+# What a POST whose CSRF token has run out is told.
+EXPIRED_FORM = "表单已过期，请刷新页面后重试。"
 
 
 class IdConverter(IntegerConverter):
@@ -37,17 +39,51 @@ def id_arg(value: str) -> int:
     return number
 
 
-def perform(verb: Callable[..., Any], *args: Any, success: str, **kwargs: Any) -> bool:
+def perform(
+    verb: Callable[..., Any],
+    *args: Any,
+    success: str,
+    category: str = "success",
+    **kwargs: Any,
+) -> bool:
     """Run a service verb: commit and flash success, or roll back and flash why."""
+    done, _ = attempt(verb, *args, success=success, category=category, **kwargs)
+    return done
+
+
+def attempt(
+    verb: Callable[..., Any],
+    *args: Any,
+    success: str,
+    category: str = "success",
+    **kwargs: Any,
+) -> tuple[bool, Any]:
+    """As `perform`, also handing back what the verb returned (None if refused)."""
     try:
-        verb(*args, **kwargs)
+        outcome = verb(*args, **kwargs)
     except ServiceError as error:
         db.session.rollback()
         flash(error.message, "danger")
-        return False
+        return False, None
     db.session.commit()
-    flash(success, "success")
-    return True
+    flash(success, category)
+    return True, outcome
+
+
+def perform_form(
+    form: Any,
+    verb: Callable[..., Any],
+    *args: Any,
+    success: str,
+    prefix: str = "",
+    problem: str | None = None,
+    category: str = "success",
+) -> bool:
+    """`perform` once the posted form is valid; else flash `problem` or its errors."""
+    if not form.validate_on_submit():
+        flash(problem if problem is not None else prefix + form_problem(form), "danger")
+        return False
+    return perform(verb, *args, success=success, category=category)
 
 
 def form_problem(form: Any) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -23,7 +23,7 @@ from marketplace.models import (
     VerificationStatus,
 )
 from marketplace.permissions import sysadmin_required
-from marketplace.views import form_problem, id_arg, perform
+from marketplace.views import id_arg, perform_form
 
 PER_PAGE = 30
 VERIFICATION_LABELS = {
@@ -104,10 +104,8 @@ def user(user_id: int):
 
 def _act(user_id: int, form: ReasonForm, verb, *args, success: str):
     account = _user(user_id)
-    if form.validate_on_submit():
-        perform(verb, current_user, account, *args, form.reason.data, success=success)
-    else:
-        flash(form_problem(form), "danger")
+    reason = form.reason.data
+    perform_form(form, verb, current_user, account, *args, reason, success=success)
     return redirect(url_for("admin.user", user_id=account.id))
 
 

@@ -26,7 +26,7 @@ from marketplace.forms_common import choices
 from marketplace.listings import expiry, importing, review
 from marketplace.listings.states import REJECT_REASONS, STATUS_LABELS
 from marketplace.models import Challenge, Organisation, OrgKind, Result
-from marketplace.views import form_problem, perform
+from marketplace.views import perform_form
 
 REVIEW_MODELS = {"challenge": Challenge, "result": Result}
 IMPORT_ORG_KINDS = (OrgKind.ENTERPRISE, OrgKind.UNIVERSITY, OrgKind.INSTITUTE)
@@ -59,14 +59,13 @@ def verify(org_id: int):
     """Verify an organisation."""
     org = _org(org_id)
     form = VerifyForm()
-    if not form.validate_on_submit():
-        flash("备注无效：" + form_problem(form), "danger")
-        return redirect(url_for("bureau.verifications"))
-    perform(
+    perform_form(
+        form,
         services.verify_organisation,
         org,
         form.note.data or "",
         success=f"已通过：{org.name}",
+        prefix="备注无效：",
     )
     return redirect(url_for("bureau.verifications"))
 
@@ -77,17 +76,15 @@ def refuse(org_id: int):
     """Refuse an organisation with a reason."""
     org = _org(org_id)
     form = RefuseForm()
-    if not form.validate_on_submit():
-        flash("请填写不予通过的理由（不超过 500 字）。", "danger")
-        return redirect(url_for("bureau.verifications"))
-    try:
-        services.refuse_organisation(org, form.reason.data)
-    except ServiceError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
-    else:
-        db.session.commit()
-        flash(f"已退回：{org.name}", "warning")
+    perform_form(
+        form,
+        services.refuse_organisation,
+        org,
+        form.reason.data,
+        success=f"已退回：{org.name}",
+        problem="请填写不予通过的理由（不超过 500 字）。",
+        category="warning",
+    )
     return redirect(url_for("bureau.verifications"))
 
 
@@ -146,15 +143,14 @@ def approve_listing(kind: str, listing_id: int):
     """Publish a listing under review."""
     listing = _reviewed_listing(kind, listing_id)
     form = ReviewApproveForm()
-    if not form.validate_on_submit():
-        flash("备注无效：" + form_problem(form), "danger")
-        return redirect(url_for("bureau.reviews"))
-    perform(
+    perform_form(
+        form,
         review.approve,
         listing,
         current_user,
         form.note.data or "",
         success=f"已通过并发布：{listing.title}",
+        prefix="备注无效：",
     )
     return redirect(url_for("bureau.reviews"))
 
@@ -165,19 +161,17 @@ def reject_listing(kind: str, listing_id: int):
     """Send a listing back to its owner with a reason code and a note."""
     listing = _reviewed_listing(kind, listing_id)
     form = ReviewRejectForm()
-    if not form.validate_on_submit():
-        flash("未退回：" + form_problem(form), "danger")
-        return redirect(url_for("bureau.reviews"))
-    try:
-        review.reject(
-            listing, current_user, form.reason_code.data, form.note.data or ""
-        )
-    except ServiceError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
-    else:
-        db.session.commit()
-        flash(f"已退回：{listing.title}", "warning")
+    perform_form(
+        form,
+        review.reject,
+        listing,
+        current_user,
+        form.reason_code.data,
+        form.note.data or "",
+        success=f"已退回：{listing.title}",
+        prefix="未退回：",
+        category="warning",
+    )
     return redirect(url_for("bureau.reviews"))
 
 

@@ -27,7 +27,7 @@ from marketplace.listings.states import (
 from marketplace.models import Challenge, OrgKind
 from marketplace.ndas.context import nda_context
 from marketplace.ndas.services import record_confidential_view
-from marketplace.views import form_problem, perform
+from marketplace.views import EXPIRED_FORM, perform, perform_form
 
 PER_PAGE = 20
 MAX_PAGE = 10_000
@@ -219,11 +219,13 @@ def submit(challenge_id: int):
     """Send the challenge to the bureau for review."""
     challenge = _visible_challenge(challenge_id)
     permissions.require(permissions.is_member_of(current_user, challenge.org_id))
-    if not ActionForm().validate_on_submit():
-        flash("表单已过期，请刷新页面后重试。", "danger")
-        return _back(challenge)
-    perform(
-        services.submit_challenge, challenge, current_user, success="已提交科技局审核。"
+    perform_form(
+        ActionForm(),
+        services.submit_challenge,
+        challenge,
+        current_user,
+        success="已提交科技局审核。",
+        problem=EXPIRED_FORM,
     )
     return _back(challenge)
 
@@ -235,10 +237,8 @@ def withdraw(challenge_id: int):
     challenge = _visible_challenge(challenge_id)
     permissions.require(permissions.is_member_of(current_user, challenge.org_id))
     form = WithdrawForm()
-    if not form.validate_on_submit():
-        flash(form_problem(form), "danger")
-        return _back(challenge)
-    perform(
+    perform_form(
+        form,
         services.withdraw_challenge,
         challenge,
         current_user,
@@ -272,11 +272,8 @@ def accept_terms(challenge_id: int):
     """Accept the confidentiality terms to see the confidential detail."""
     challenge = _visible_challenge(challenge_id)
     permissions.require(permissions.may_accept_terms(current_user, challenge))
-    form = AcceptTermsForm()
-    if not form.validate_on_submit():
-        flash(form_problem(form), "danger")
-        return _back(challenge)
-    perform(
+    perform_form(
+        AcceptTermsForm(),
         services.accept_terms,
         challenge,
         current_user,

@@ -18,12 +18,12 @@ from marketplace.contracts.routes import (
     _back,
     _data,
     _fill_choices,
-    _form_action,
     _visible_contract,
 )
 from marketplace.exceptions import ServiceError
 from marketplace.extensions import db
 from marketplace.models import Contract, ContractStatus, Payment
+from marketplace.views import perform_form
 
 
 def _payment(contract: Contract, payment_id: int) -> Payment:
@@ -34,17 +34,14 @@ def _payment(contract: Contract, payment_id: int) -> Payment:
     return payment
 
 
-@bp.route(
-    "/<int:contract_id>/payments/<int:payment_id>/reverse", methods=["POST"]
-)
+@bp.route("/<int:contract_id>/payments/<int:payment_id>/reverse", methods=["POST"])
 @login_required
 def reverse_payment(contract_id: int, payment_id: int):
     """Reverse (冲销) a payment by a new ledger entry, with a reason."""
     contract = _visible_contract(contract_id)
     payment = _payment(contract, payment_id)
     form = ReverseForm()
-    return _form_action(
-        contract,
+    perform_form(
         form,
         corrections.reverse_payment,
         payment,
@@ -52,19 +49,17 @@ def reverse_payment(contract_id: int, payment_id: int):
         form.reason.data,
         success="该笔收款已冲销，原记录保留并标注“已冲销”。",
     )
+    return _back(contract)
 
 
-@bp.route(
-    "/<int:contract_id>/payments/<int:payment_id>/correct", methods=["POST"]
-)
+@bp.route("/<int:contract_id>/payments/<int:payment_id>/correct", methods=["POST"])
 @login_required
 def correct_payment(contract_id: int, payment_id: int):
     """Correct a payment: reverse it and record the right one."""
     contract = _visible_contract(contract_id)
     payment = _payment(contract, payment_id)
     form = PaymentCorrectForm()
-    return _form_action(
-        contract,
+    perform_form(
         form,
         corrections.correct_payment,
         payment,
@@ -75,6 +70,7 @@ def correct_payment(contract_id: int, payment_id: int):
         form.note.data,
         success="收款已更正：原记录已冲销，并登记了更正后的收款。",
     )
+    return _back(contract)
 
 
 def _prefill(form: ContractForm, contract: Contract) -> None:
@@ -143,8 +139,7 @@ def cancel(contract_id: int):
     contract = _visible_contract(contract_id)
     permissions.require(permissions.is_bureau(current_user))
     form = CancelForm()
-    return _form_action(
-        contract,
+    perform_form(
         form,
         corrections.cancel_contract,
         contract,
@@ -152,6 +147,7 @@ def cancel(contract_id: int):
         form.reason.data,
         success="合同登记已注销，不再计入成交额。",
     )
+    return _back(contract)
 
 
 @bp.route("/<int:contract_id>/edit", methods=["GET", "POST"])

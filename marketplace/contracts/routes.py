@@ -34,7 +34,7 @@ from marketplace.models.contract import (
     CONTRACT_STATUS_LABELS,
 )
 from marketplace.reference import region_options
-from marketplace.views import MAX_ID, form_problem, perform
+from marketplace.views import MAX_ID, form_problem, perform, perform_form
 
 PER_PAGE = 30
 STATUS_LABELS = CONTRACT_STATUS_LABELS
@@ -184,15 +184,6 @@ def _back(contract: Contract):
     return redirect(url_for("contracts.show", contract_id=contract.id))
 
 
-def _form_action(contract: Contract, form, verb, *args, success: str):
-    """A one-form POST on a contract: run the verb if the form is valid, go back."""
-    if form.validate_on_submit():
-        perform(verb, *args, success=success)
-    else:
-        flash(form_problem(form), "danger")
-    return _back(contract)
-
-
 def _refresh_listings(contract: Contract) -> None:
     # Lazy expiry first, so registration sees the listings' real states.
     for model, key in (
@@ -232,8 +223,7 @@ def reject(contract_id: int):
     contract = _visible_contract(contract_id)
     permissions.require(permissions.is_bureau(current_user))
     form = RejectForm()
-    return _form_action(
-        contract,
+    perform_form(
         form,
         services.reject_contract,
         contract,
@@ -241,6 +231,7 @@ def reject(contract_id: int):
         form.reason.data,
         success="合同已退回。",
     )
+    return _back(contract)
 
 
 @bp.route("/<int:contract_id>/payments", methods=["POST"])
@@ -250,10 +241,8 @@ def payments(contract_id: int):
     contract = _visible_contract(contract_id)
     permissions.require(permissions.can_record_payment(current_user, contract))
     form = PaymentForm()
-    if not form.validate_on_submit():
-        flash(form_problem(form), "danger")
-        return _back(contract)
-    perform(
+    perform_form(
+        form,
         services.record_payment,
         contract,
         current_user,

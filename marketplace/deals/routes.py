@@ -26,7 +26,7 @@ from marketplace.models import (
     User,
 )
 from marketplace.security import is_safe_next
-from marketplace.views import form_problem, id_arg, perform
+from marketplace.views import id_arg, perform, perform_form
 
 
 @bp.route("/from-match", methods=["POST"])
@@ -330,17 +330,15 @@ def stage(deal_id: int):
     """Move the deal to another stage."""
     deal = _acting_deal(deal_id)
     form = StageForm()
-    if form.validate_on_submit():
-        perform(
-            services.move_stage,
-            deal,
-            current_user,
-            form.stage.data,
-            form.note.data,
-            success="阶段已更新。",
-        )
-    else:
-        flash(form_problem(form), "danger")
+    perform_form(
+        form,
+        services.move_stage,
+        deal,
+        current_user,
+        form.stage.data,
+        form.note.data,
+        success="阶段已更新。",
+    )
     return redirect(url_for("deals.detail", deal_id=deal_id))
 
 
@@ -350,16 +348,14 @@ def notes(deal_id: int):
     """Add a timeline note."""
     deal = _acting_deal(deal_id)
     form = NoteForm()
-    if form.validate_on_submit():
-        perform(
-            services.add_note,
-            deal,
-            current_user,
-            form.note.data,
-            success="备注已添加。",
-        )
-    else:
-        flash(form_problem(form), "danger")
+    perform_form(
+        form,
+        services.add_note,
+        deal,
+        current_user,
+        form.note.data,
+        success="备注已添加。",
+    )
     return redirect(url_for("deals.detail", deal_id=deal_id))
 
 
@@ -370,14 +366,12 @@ def broker(deal_id: int):
     deal = _visible_deal(deal_id)
     permissions.require(permissions.can_set_broker(current_user, deal))
     form = BrokerForm()
-    if form.validate_on_submit():
-        perform(
-            services.set_broker,
-            deal,
-            current_user,
-            form.broker.data or None,
-            success="经纪机构已更新。",
-        )
-    else:
-        flash(form_problem(form), "danger")
+    perform_form(
+        form,
+        services.set_broker,
+        deal,
+        current_user,
+        form.broker.data or None,
+        success="经纪机构已更新。",
+    )
     return redirect(url_for("deals.detail", deal_id=deal_id))

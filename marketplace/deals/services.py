@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
 
 from marketplace import audit, permissions
 from marketplace.exceptions import ServiceError, StateError
@@ -17,6 +18,7 @@ from marketplace.models import (
     Organisation,
     OrgKind,
     Proposal,
+    ProposalKind,
     Result,
 )
 from marketplace.models.base import utcnow
@@ -132,6 +134,42 @@ def open_deal_between(challenge: Challenge, result: Result) -> Deal | None:
 
 
 # --- verbs --------------------------------------------------------------------
+
+
+def open_from_proposal(proposal: Proposal, user: Any, note: str, refusal: str) -> Deal:
+    """The lead a decided proposal opens: a winning bid or an accepted adoption."""
+    if proposal.kind == ProposalKind.ADOPTION:
+        result = proposal.result
+        title, demand_id, supply_id = result.title, proposal.org_id, result.org_id
+        challenge_id, result_id = None, result.id
+    else:
+        challenge = proposal.challenge
+        title, demand_id, supply_id = challenge.title, challenge.org_id, proposal.org_id
+        challenge_id, result_id = challenge.id, None
+    deal = Deal(
+        title=title[:200],
+        demand_org_id=demand_id,
+        supply_org_id=supply_id,
+        challenge_id=challenge_id,
+        result_id=result_id,
+        proposal_id=proposal.id,
+        created_by_id=user.id,
+        stage=DealStage.LEAD,
+    )
+    deal.events.append(
+        DealEvent(
+            user_id=user.id, org_id=user.org_id, to_stage=DealStage.LEAD, note=note
+        )
+    )
+    try:
+        # deals.proposal_id is unique: a second decision racing this one fails here.
+        with db.session.begin_nested():
+            db.session.add(deal)
+            db.session.flush()
+    except IntegrityError:
+        raise StateError(refusal) from None
+    audit.record("deal_opened", obj=deal, user=user, to_state=DealStage.LEAD)
+    return deal
 
 
 def open_deal_from_match(user: Any, challenge: Challenge, result: Result) -> Deal:

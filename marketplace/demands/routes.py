@@ -7,12 +7,11 @@ from flask_login import current_user, login_required
 
 from marketplace import audit, permissions
 from marketplace.demands import bp, kept, services
-from marketplace.exceptions import ServiceError
 from marketplace.extensions import db
 from marketplace.forms_common import BaseForm
 from marketplace.matching.forms import ProblemForm
 from marketplace.models import UnmetDemand
-from marketplace.views import form_problem, perform
+from marketplace.views import attempt, form_problem, perform
 
 LEADS_PAGE = 20
 ENTERPRISES_ONLY = (
@@ -28,15 +27,15 @@ def _refuse_non_enterprise():
 
 
 def _draft_and_edit(demand: UnmetDemand):
-    try:
-        challenge = services.draft_challenge(demand, current_user)
-    except ServiceError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
+    done, challenge = attempt(
+        services.draft_challenge,
+        demand,
+        current_user,
+        success="已根据您的描述生成技术需求草稿，请补充技术指标等内容后提交审核。",
+    )
+    if not done:
         return redirect(url_for("main.index"))
     kept.clear_pending()
-    db.session.commit()
-    flash("已根据您的描述生成技术需求草稿，请补充技术指标等内容后提交审核。", "success")
     return redirect(url_for("challenges.edit", challenge_id=challenge.id))
 
 

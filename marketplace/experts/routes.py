@@ -12,7 +12,7 @@ from marketplace.experts.forms import ExpertForm, NewExpertForm
 from marketplace.extensions import db
 from marketplace.forms_common import BaseForm
 from marketplace.models import ExpertProfile
-from marketplace.views import perform
+from marketplace.views import EXPIRED_FORM, perform_form
 
 PER_PAGE = 30
 
@@ -110,10 +110,9 @@ def edit(expert_id: int):
 
 def _act(expert_id: int, verb, success: str):
     expert = _expert(expert_id)
-    if BaseForm().validate_on_submit():
-        perform(verb, expert, current_user, success=success)
-    else:
-        flash("表单已过期，请刷新页面后重试。", "danger")
+    perform_form(
+        BaseForm(), verb, expert, current_user, success=success, problem=EXPIRED_FORM
+    )
     return redirect(url_for("experts.index"))
 
 

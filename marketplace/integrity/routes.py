@@ -11,7 +11,7 @@ from marketplace.extensions import db
 from marketplace.integrity import bp, services
 from marketplace.integrity.forms import RecordForm, RevokeForm
 from marketplace.models import MISCONDUCT_TYPES, IntegrityRecord
-from marketplace.views import form_problem, perform
+from marketplace.views import perform_form
 
 PER_PAGE = 30
 
@@ -107,14 +107,13 @@ def revoke(record_id: int):
     record = _record(record_id)
     permissions.require(permissions.can_record_integrity(current_user))
     form = RevokeForm()
-    if form.validate_on_submit():
-        perform(
-            services.revoke_record,
-            record,
-            current_user,
-            form.reason.data,
-            success="该记录已撤销，当事方已收到通知。",
-        )
-    else:
-        flash("未能撤销：" + form_problem(form), "danger")
+    perform_form(
+        form,
+        services.revoke_record,
+        record,
+        current_user,
+        form.reason.data,
+        success="该记录已撤销，当事方已收到通知。",
+        prefix="未能撤销：",
+    )
     return redirect(url_for("integrity.detail", record_id=record.id))

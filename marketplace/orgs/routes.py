@@ -19,7 +19,7 @@ from marketplace.orgs.forms import (
     ProfileForm,
 )
 from marketplace.reference import region_options
-from marketplace.views import perform
+from marketplace.views import perform, perform_form
 
 PER_PAGE = 20
 
@@ -171,11 +171,14 @@ def member_role(org_id: int, user_id: int):
     """Change a member's role."""
     org = _managed_org(org_id)
     form = MemberRoleForm()
-    if not form.validate_on_submit():
-        flash("角色无效。", "danger")
-        return redirect(url_for("orgs.members", org_id=org.id))
-    perform(
-        services.set_member_role, org, user_id, form.role.data, success="角色已更新。"
+    perform_form(
+        form,
+        services.set_member_role,
+        org,
+        user_id,
+        form.role.data,
+        success="角色已更新。",
+        problem="角色无效。",
     )
     return redirect(url_for("orgs.members", org_id=org.id))
 

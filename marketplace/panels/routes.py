@@ -36,7 +36,7 @@ from marketplace.panels.forms import (
 )
 from marketplace.proposals import attachments
 from marketplace.proposals.services import PROPOSAL_STATUS_LABELS
-from marketplace.views import form_problem, id_arg, perform
+from marketplace.views import id_arg, perform_form
 
 # The form offers the best-fitting experts; more can be added by their number.
 CANDIDATE_LIMIT = 30
@@ -204,18 +204,16 @@ def replace(panel_id: int, member_id: int):
         permissions.can_form_panel(current_user, panel.challenge, panel.purpose)
     )
     form = ReplaceMemberForm()
-    if form.validate_on_submit():
-        perform(
-            members.replace_member,
-            panel,
-            current_user,
-            member_id,
-            form.expert_id.data,
-            form.reason.data,
-            success="已更换评审专家，并已通知相关专家。",
-        )
-    else:
-        flash(form_problem(form), "danger")
+    perform_form(
+        form,
+        members.replace_member,
+        panel,
+        current_user,
+        member_id,
+        form.expert_id.data,
+        form.reason.data,
+        success="已更换评审专家，并已通知相关专家。",
+    )
     return redirect(url_for("panels.detail", panel_id=panel.id))
 
 

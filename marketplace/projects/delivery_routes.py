@@ -19,7 +19,7 @@ from marketplace.projects.routes import (
     load_project,
 )
 from marketplace.proposals import attachments
-from marketplace.views import form_problem, perform
+from marketplace.views import perform, perform_form
 
 
 @bp.route(
@@ -119,14 +119,12 @@ def return_milestone(project_id: int, milestone_id: int):
     milestone = load_milestone(project, milestone_id)
     permissions.require(permissions.can_plan_project(current_user, project))
     form = ReturnForm()
-    if not form.validate_on_submit():
-        flash(form_problem(form), "danger")
-    else:
-        perform(
-            milestones.return_milestone,
-            milestone,
-            current_user,
-            form.comment.data,
-            success="已退回修改。",
-        )
+    perform_form(
+        form,
+        milestones.return_milestone,
+        milestone,
+        current_user,
+        form.comment.data,
+        success="已退回修改。",
+    )
     return back(project)

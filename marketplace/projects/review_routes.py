@@ -18,7 +18,7 @@ from marketplace.projects.forms import (
     ScheduleForm,
 )
 from marketplace.projects.routes import LABELS, back, load_project
-from marketplace.views import form_problem, perform
+from marketplace.views import attempt, perform_form
 
 
 @bp.route("/<int:project_id>/acceptances", methods=["POST"])
@@ -28,17 +28,15 @@ def schedule(project_id: int):
     project = load_project(project_id)
     permissions.require(permissions.can_manage_acceptance(current_user))
     form = ScheduleForm()
-    if not form.validate_on_submit():
-        flash(form_problem(form), "danger")
-    else:
-        perform(
-            acceptance.schedule_acceptance,
-            project,
-            current_user,
-            form.kind.data,
-            form.scheduled_on.data,
-            success="已安排验收，请组建专家组。",
-        )
+    perform_form(
+        form,
+        acceptance.schedule_acceptance,
+        project,
+        current_user,
+        form.kind.data,
+        form.scheduled_on.data,
+        success="已安排验收，请组建专家组。",
+    )
     return back(project)
 
 
@@ -154,12 +152,12 @@ def relist(project_id: int):
     # A project is re-listed once only: the owner ticks a confirmation first.
     if not confirmed():
         return back(project)
-    try:
-        challenge = exemption.relist(project, current_user)
-    except ServiceError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
+    done, challenge = attempt(
+        exemption.relist,
+        project,
+        current_user,
+        success="已生成新的需求草稿，请修改技术路线要求后提交审核。",
+    )
+    if not done:
         return back(project)
-    db.session.commit()
-    flash("已生成新的需求草稿，请修改技术路线要求后提交审核。", "success")
     return redirect(url_for("challenges.detail", challenge_id=challenge.id))

@@ -38,7 +38,7 @@ from marketplace.projects.forms import (
     StartForm,
 )
 from marketplace.projects.widgets import panel_url
-from marketplace.views import perform
+from marketplace.views import EXPIRED_FORM, perform
 
 PER_PAGE = 20
 LABELS = {
@@ -74,7 +74,7 @@ def posted() -> bool:
     """Whether a bare action form passed its CSRF check (flashes when not)."""
     if ActionForm().validate_on_submit():
         return True
-    flash("表单已过期，请刷新页面后重试。", "danger")
+    flash(EXPIRED_FORM, "danger")
     return False
 
 

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from marketplace import audit, permissions
+from marketplace.deals import services as deals
 from marketplace.exceptions import ServiceError, StateError
 from marketplace.extensions import db
 from marketplace.listings.states import CHALLENGE_TRANSITIONS, DECIDING_STATES
@@ -15,8 +16,6 @@ from marketplace.models import (
     Challenge,
     ChallengeStatus,
     Deal,
-    DealEvent,
-    DealStage,
     DeclineReason,
     MemberStatus,
     Organisation,
@@ -169,31 +168,9 @@ def _award(challenge: Challenge, winner: Proposal, user: Any, action: str, note:
         refusal="该榜单当前不能确定中选方。",
     )
     challenge.awarded_at = winner.decided_at = utcnow()
-    deal = Deal(
-        title=challenge.title[:200],
-        demand_org_id=challenge.org_id,
-        supply_org_id=winner.org_id,
-        challenge_id=challenge.id,
-        proposal_id=winner.id,
-        created_by_id=user.id,
-        stage=DealStage.LEAD,
+    deal = deals.open_from_proposal(
+        winner, user, f"揭榜中选：{winner.org.name}", "该榜单已确定中选方。"
     )
-    deal.events.append(
-        DealEvent(
-            user_id=user.id,
-            org_id=user.org_id,
-            to_stage=DealStage.LEAD,
-            note=f"揭榜中选：{winner.org.name}",
-        )
-    )
-    try:
-        # Deal.proposal_id is unique: a backstop should two awards ever slip past.
-        with db.session.begin_nested():
-            db.session.add(deal)
-            db.session.flush()
-    except IntegrityError:
-        raise StateError("该榜单已确定中选方。") from None
-    audit.record("deal_opened", obj=deal, user=user, to_state=DealStage.LEAD)
     title, link = challenge.title[:80], f"/deals/{deal.id}"
     audit.notify_org(
         winner.org_id, f"贵机构的申报已中选，撮合项目已建立：{title}", link

@@ -35,7 +35,7 @@ from marketplace.proposals.forms import (
     SelectWinnerForm,
     member_list,
 )
-from marketplace.views import form_problem, id_arg, perform
+from marketplace.views import form_problem, id_arg, perform, perform_form
 
 PER_PAGE = 20
 # The proposal's own history uses the challenge timeline's wording.
@@ -236,16 +236,16 @@ def membership(proposal_id: int):
     proposal = _proposal(proposal_id)
     permissions.require(services.membership(proposal, current_user) is not None)
     form = MembershipForm()
-    if not form.validate_on_submit():
-        flash("请求无效。", "danger")
-    else:
-        accept = form.answer.data == "confirm"
-        _act(
-            proposal,
-            services.confirm_membership,
-            "已确认参加联合体。" if accept else "已拒绝参加联合体。",
-            accept,
-        )
+    accept = form.answer.data == "confirm"
+    perform_form(
+        form,
+        services.confirm_membership,
+        proposal,
+        current_user,
+        accept,
+        success="已确认参加联合体。" if accept else "已拒绝参加联合体。",
+        problem="请求无效。",
+    )
     return redirect(url_for("proposals.detail", proposal_id=proposal.id))
 
 
@@ -290,9 +290,7 @@ def select_winner(proposal_id: int):
 @login_required
 def decline(proposal_id: int):
     """The owner declines a bid with a reason code and an optional note."""
-    return _decide(
-        proposal_id, decisions.decline, "已告知申报方未中选。", DeclineForm
-    )
+    return _decide(proposal_id, decisions.decline, "已告知申报方未中选。", DeclineForm)
 
 
 @bp.route("/challenge/<int:challenge_id>")

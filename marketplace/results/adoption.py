@@ -8,13 +8,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from marketplace import audit, permissions
+from marketplace.deals import services as deals
 from marketplace.exceptions import ServiceError, StateError
 from marketplace.extensions import db
 from marketplace.listings.states import local_today
 from marketplace.models import (
     Deal,
-    DealEvent,
-    DealStage,
     Proposal,
     ProposalKind,
     ProposalStatus,
@@ -137,33 +136,9 @@ def accept_application(proposal: Proposal, user: Any) -> Deal:
         refusal="该申请已处理。",
     )
     proposal.decided_at = utcnow()
-    deal = Deal(
-        title=result.title,
-        demand_org_id=proposal.org_id,
-        supply_org_id=result.org_id,
-        result_id=result.id,
-        proposal_id=proposal.id,
-        created_by_id=user.id,
-        stage=DealStage.LEAD,
+    deal = deals.open_from_proposal(
+        proposal, user, "由成果转化申请创建", "该申请已处理。"
     )
-    deal.events.append(
-        DealEvent(
-            user_id=user.id,
-            org_id=user.org_id,
-            to_stage=DealStage.LEAD,
-            note="由成果转化申请创建",
-        )
-    )
-    # deals.proposal_id is unique: a second accept racing this one fails here.
-    savepoint = db.session.begin_nested()
-    try:
-        db.session.add(deal)
-        db.session.flush()
-    except IntegrityError:
-        savepoint.rollback()
-        raise StateError("该申请已处理。") from None
-    savepoint.commit()
-    audit.record("deal_created", obj=deal, user=user, to_state=deal.stage)
     audit.notify_org(
         proposal.org_id,
         f"您的成果转化申请已被接受：{result.title[:80]}",

@@ -6,26 +6,20 @@ from datetime import timedelta
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import String, cast, or_, select
+from sqlalchemy import select
 
 from marketplace import permissions
 from marketplace.exceptions import ServiceError
 from marketplace.extensions import db
 from marketplace.listings import expiry
 from marketplace.listings.states import REJECT_REASONS, STATUS_LABELS, local_today
-from marketplace.models import (
-    Proposal,
-    ProposalKind,
-    Result,
-    ResultStatus,
-    TechField,
-)
+from marketplace.models import Proposal, ProposalKind, Result, TechField
 from marketplace.models.proposal import (
     PROPOSAL_STATUS_LABELS,
 )
 from marketplace.money import MoneyError, parse_wan
 from marketplace.ndas.context import nda_context, show_and_log
-from marketplace.results import adoption, bp, services
+from marketplace.results import adoption, bp, queries, services
 from marketplace.results.forms import (
     AdoptionForm,
     DeclineForm,
@@ -35,11 +29,6 @@ from marketplace.results.forms import (
 from marketplace.views import perform
 
 PER_PAGE = 20
-SORTS = {
-    "newest": "最新发布",
-    "price_asc": "价格从低到高",
-    "price_desc": "价格从高到低",
-}
 PROPOSAL_LABELS = PROPOSAL_STATUS_LABELS
 
 
@@ -80,17 +69,6 @@ def _application(proposal_id: int) -> Proposal:
     return proposal
 
 
-def _mode_filter(mode: str):
-    # transfer_modes is a JSON list; its text holds the quoted value either as
-    # written or \u-escaped (json.dumps' default), on SQLite and PostgreSQL alike.
-    # The modes are a fixed list, so no LIKE wildcards can come from the user.
-    text = cast(Result.transfer_modes, String)
-    escaped = "".join(f"\\u{ord(c):04x}" for c in mode)
-    return or_(
-        text.like(f'%"{mode}"%', escape="!"), text.like(f'%"{escaped}"%', escape="!")
-    )
-
-
 def _price_bound(name: str, errors: list[str]) -> int | None:
     raw = request.args.get(name, "").strip()
     if not raw:
@@ -109,46 +87,24 @@ def index():
         key: request.args.get(key, "").strip()[:50]
         for key in ("q", "field", "maturity", "mode", "min", "max", "sort")
     }
-    errors: list[str] = []
-    today = local_today()
-    query = permissions.visible_results(current_user).where(
-        Result.status.in_(permissions.PUBLIC_RESULT_STATES),
-        # Overdue ones the sweep has not reached yet are already off the market.
-        or_(
-            Result.status != ResultStatus.PUBLISHED,
-            Result.valid_until.is_(None),
-            Result.valid_until >= today,
-        ),
-    )
-    fields = _fields()
-    field = next((f for f in fields if f.code == args["field"]), None)
-    if field is not None:
-        query = query.where(Result.field_id == field.id)
-    if args["maturity"] in services.MATURITY_BANDS:
-        _, low, high = services.MATURITY_BANDS[args["maturity"]]
-        query = query.where(Result.trl.between(low, high))
-    if args["mode"] in services.TRANSFER_MODES:
-        query = query.where(_mode_filter(args["mode"]))
-    low_price = _price_bound("min", errors)
-    high_price = _price_bound("max", errors)
-    if low_price is not None:
-        query = query.where(Result.price_fen >= low_price)
-    if high_price is not None:
-        query = query.where(Result.price_fen <= high_price)
-    if args["q"]:
-        query = query.where(Result.title.contains(args["q"], autoescape=True))
-    if args["sort"] == "price_asc":
-        order = (Result.price_fen.is_(None), Result.price_fen, Result.id.desc())
-    elif args["sort"] == "price_desc":
-        order = (Result.price_fen.is_(None), Result.price_fen.desc(), Result.id.desc())
-    else:
+    if args["sort"] not in queries.SORTS:
         args["sort"] = "newest"
-        order = (
-            Result.published_at.is_(None),
-            Result.published_at.desc(),
-            Result.id.desc(),
-        )
-    page = db.paginate(query.order_by(*order), per_page=PER_PAGE, error_out=False)
+    errors: list[str] = []
+    fields = _fields()
+    filters = queries.ListQuery(
+        q=args["q"],
+        # An unknown field code filters nothing, as a missing one does.
+        field_code=args["field"]
+        if any(f.code == args["field"] for f in fields)
+        else "",
+        maturity=args["maturity"],
+        mode=args["mode"],
+        min_fen=_price_bound("min", errors),
+        max_fen=_price_bound("max", errors),
+        sort=args["sort"],
+    )
+    query = queries.list_query(current_user, filters)
+    page = db.paginate(query, per_page=PER_PAGE, error_out=False)
     return render_template(
         "results/index.html",
         page=page,
@@ -157,7 +113,7 @@ def index():
         fields=fields,
         bands=services.MATURITY_BANDS,
         modes=services.TRANSFER_MODES,
-        sorts=SORTS,
+        sorts=queries.SORTS,
         **_labels(),
     )
 
@@ -166,23 +122,10 @@ def index():
 @login_required
 def mine():
     """The organisation's own results in every state, and its applications."""
-    results = db.session.scalars(
-        select(Result)
-        .where(Result.org_id == current_user.org_id)
-        .order_by(Result.created_at.desc(), Result.id.desc())
-    ).all()
-    applications = db.session.scalars(
-        select(Proposal)
-        .where(
-            Proposal.kind == ProposalKind.ADOPTION,
-            Proposal.org_id == current_user.org_id,
-        )
-        .order_by(Proposal.created_at.desc(), Proposal.id.desc())
-    ).all()
     return render_template(
         "results/mine.html",
-        results=results,
-        applications=applications,
+        results=queries.own_results(current_user.org_id),
+        applications=queries.own_applications(current_user.org_id),
         can_register=permissions.can_register_result(current_user),
         **_labels(),
     )
@@ -305,7 +248,7 @@ def _render_detail(result: Result, adoption_form: AdoptionForm):
         own_application=own_application,
         applications=applications,
         deals=adoption.deals_by_proposal(applications),
-        timeline=services.timeline(result) if insider else [],
+        timeline=queries.timeline(result) if insider else [],
         adoption_form=adoption_form,
         show_confidential=shown,
         **nda_context(user, result, shown),
@@ -330,17 +273,13 @@ def apply(result_id: int):
     form = AdoptionForm()
     if not form.validate_on_submit():
         return _render_detail(result, form)
-    try:
-        adoption.apply_to_adopt(
-            result, current_user, form.use_scenario.data, form.offered_terms.data
-        )
-    except ServiceError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
-    else:
-        db.session.commit()
-        flash("转化申请已提交，请等待成果方答复。", "success")
-    return redirect(url_for("results.detail", result_id=result.id))
+    return _act(
+        result,
+        adoption.apply_to_adopt,
+        "转化申请已提交，请等待成果方答复。",
+        form.use_scenario.data,
+        form.offered_terms.data,
+    )
 
 
 def _back(proposal: Proposal):

@@ -6,8 +6,6 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, or_, select
-
 from marketplace import audit, glossary, identifiers, permissions
 from marketplace.exceptions import ServiceError, StateError
 from marketplace.extensions import db
@@ -18,14 +16,7 @@ from marketplace.listings.states import (
     local_today,
     years_ahead,
 )
-from marketplace.models import (
-    AuditEvent,
-    Proposal,
-    Result,
-    ResultStatus,
-    TechField,
-    User,
-)
+from marketplace.models import Result, ResultStatus, TechField
 from marketplace.money import FEN_PER_WAN, MAX_WAN
 from marketplace.ndas.services import ACTION_LABELS as NDA_ACTION_LABELS
 from marketplace.workflow import move
@@ -231,36 +222,3 @@ def renew_result(result: Result, user: Any, valid_until: date | None) -> None:
     result.valid_until = valid_until
     # A new date deserves a new reminder before it, too.
     result.reminded_at = None
-
-
-# --- adoption applications (揭榜转化) -------------------------------------------
-
-
-def timeline(result: Result, limit: int = 200) -> list[tuple[AuditEvent, str]]:
-    """Audit events on the result and its applications, newest first, with actor."""
-    proposal_ids = select(Proposal.id).where(Proposal.result_id == result.id)
-    events = list(
-        db.session.scalars(
-            select(AuditEvent)
-            .where(
-                or_(
-                    and_(
-                        AuditEvent.object_type == Result.__tablename__,
-                        AuditEvent.object_id == result.id,
-                    ),
-                    and_(
-                        AuditEvent.object_type == Proposal.__tablename__,
-                        AuditEvent.object_id.in_(proposal_ids),
-                    ),
-                )
-            )
-            .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
-            .limit(limit)
-        )
-    )
-    user_ids = {e.user_id for e in events if e.user_id is not None}
-    names = {
-        u.id: u.name or u.email
-        for u in db.session.scalars(select(User).where(User.id.in_(user_ids)))
-    }
-    return [(e, names.get(e.user_id, "系统")) for e in events]

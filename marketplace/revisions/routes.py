@@ -18,7 +18,7 @@ from marketplace.results.forms import ResultForm
 from marketplace.revisions import bp, services
 from marketplace.revisions.fields import LABELS, material_fields, shown, summary
 from marketplace.revisions.forms import ChangeApproveForm, ChangeRejectForm
-from marketplace.views import form_problem, perform
+from marketplace.views import EXPIRED_FORM, perform_form
 
 
 def _listing(model: type, listing_id: int) -> Challenge | Result:
@@ -119,11 +119,16 @@ def _decide(change_id: int, form_class: type, field: str, verb, words: tuple):
     if change is None:
         abort(404)
     form = form_class()
-    if not form.validate_on_submit():
-        flash(refused + form_problem(form), "danger")
-    else:
-        text = form[field].data or ""
-        perform(verb, change, current_user, text, success=done + change.listing.title)
+    text = form[field].data or ""
+    perform_form(
+        form,
+        verb,
+        change,
+        current_user,
+        text,
+        success=done + change.listing.title,
+        prefix=refused,
+    )
     return redirect(url_for("revisions.queue"))
 
 
@@ -161,10 +166,14 @@ def withdraw(change_id: int):
     if change is None or not permissions.can_view(current_user, change.listing):
         abort(404)
     permissions.require(permissions.can_withdraw_change(current_user, change))
-    if ActionForm().validate_on_submit():
-        perform(services.withdraw_change, change, current_user, success="修改已撤回。")
-    else:
-        flash("表单已过期，请刷新页面后重试。", "danger")
+    perform_form(
+        ActionForm(),
+        services.withdraw_change,
+        change,
+        current_user,
+        success="修改已撤回。",
+        problem=EXPIRED_FORM,
+    )
     return redirect(listing_link(change.listing))
 
 
@@ -203,7 +212,6 @@ def may_withdraw_change(change: ListingChange) -> bool:
 def change_link(change: ListingChange) -> str:
     """The page of the listing a change is about."""
     return listing_link(change.listing)
-
 
 
 @bp.app_template_global()
