@@ -144,7 +144,7 @@ def close_project(
     now: datetime | None = None,
 ) -> None:
     """Move a running project to completed or failed (at `now`: seed-demo's past)."""
-    event = move(
+    move(
         project,
         to,
         PROJECT_TRANSITIONS,
@@ -152,10 +152,9 @@ def close_project(
         user=user,
         note=note,
         refusal="只有实施中的项目可以结题。",
+        at=now,
     )
     project.closed_at = now or utcnow()
-    if now is not None:
-        event.created_at = now
 
 
 # --- starting a project ---------------------------------------------------------
@@ -226,7 +225,11 @@ def _pick_contract(candidates: list[Contract], contract_id: int | None) -> Contr
 
 
 def start_project(
-    challenge: Challenge, user: Any, contract_id: int | None = None
+    challenge: Challenge,
+    user: Any,
+    contract_id: int | None = None,
+    *,
+    now: datetime | None = None,
 ) -> Project:
     """The owner starts the project of an awarded challenge under its contract."""
     if not may_start(user, challenge):
@@ -263,6 +266,8 @@ def start_project(
         status=PS.PLANNING,
         created_by_id=user.id,
     )
+    if now is not None:
+        project.created_at = project.updated_at = now
     try:
         # One project per challenge: the unique key decides between racing requests.
         with db.session.begin_nested():
@@ -270,7 +275,9 @@ def start_project(
             db.session.flush()
     except IntegrityError:
         raise StateError("该榜单已立项。") from None
-    audit.record("project_started", obj=project, user=user, to_state=PS.PLANNING)
+    audit.record(
+        "project_started", obj=project, user=user, to_state=PS.PLANNING, at=now
+    )
     for org_id in (winner.org_id, *permissions.consortium_org_ids(winner.id)):
         audit.notify_org(
             org_id,
