@@ -10,6 +10,7 @@ from flask import has_request_context, request
 from flask_login import current_user
 from sqlalchemy import select
 
+from marketplace import glossary
 from marketplace.extensions import db
 from marketplace.mail.texts import send_notification
 from marketplace.models import AuditEvent, MailPreference, Notification, User
@@ -40,11 +41,14 @@ def record(
     at: datetime | None = None,
 ) -> AuditEvent:
     """Add an audit event to the session; the caller commits it with its change."""
+    if not glossary.is_action(action):
+        # Every action is defined, with its label, by a feature's registered enum.
+        raise ValueError(f"audit action {action!r} is not defined by any enum")
     actor = user if user is not None else _actor()
     event = AuditEvent(
         user_id=actor.id if actor is not None else None,
         org_id=org_id if org_id is not None else getattr(actor, "org_id", None),
-        action=action,
+        action=str(action),
         object_type=obj.__tablename__ if obj is not None else object_type,
         object_id=obj.id if obj is not None else object_id,
         from_state=str(from_state) if from_state is not None else None,
@@ -63,6 +67,8 @@ def record(
 
 def record_alone(action: str, **kwargs: Any) -> None:
     """Write an audit event in a transaction of its own (denials, failed logins)."""
+    if not glossary.is_action(action):
+        raise ValueError(f"audit action {action!r} is not defined by any enum")
     # Whatever the failed request had pending must not be committed with it.
     db.session.rollback()
     record(action, **kwargs)

@@ -65,28 +65,34 @@ VERDICT_LABELS = {
     "grant": "建议免责",
     "refuse": "建议不予免责",
 }
-ACTION_LABELS = {
-    "project_started": "立项",
-    "project_running": "开始实施",
-    "project_completed": "项目结题",
-    "project_failed": "项目未通过验收",
-    "project_relisted": "重新发榜",
-    "milestone_added": "新增里程碑",
-    "milestone_updated": "修改里程碑",
-    "milestone_removed": "删除里程碑",
-    "milestone_plan_agreed": "揭榜单位同意里程碑计划",
-    "milestone_submitted": "提交成果",
-    "milestone_accepted": "里程碑验收通过",
-    "milestone_returned": "里程碑退回修改",
-    "milestone_overdue": "里程碑逾期提醒",
-    "milestone_funds_released": "拨付里程碑资金",
-    "acceptance_scheduled": "安排验收",
-    "acceptance_concluded": "记录验收结论",
-    "exemption_applied": "申请容错免责",
-    "exemption_granted": "认定免责",
-    "exemption_refused": "不予免责",
-}
-glossary.register_action_labels(ACTION_LABELS, rank=5)
+
+
+class ProjectAction(glossary.Action):
+    """What the project verbs record."""
+
+    PROJECT_STARTED = "project_started", "立项"
+    PROJECT_RUNNING = "project_running", "开始实施"
+    PROJECT_COMPLETED = "project_completed", "项目结题"
+    PROJECT_FAILED = "project_failed", "项目未通过验收"
+    PROJECT_RELISTED = "project_relisted", "重新发榜"
+    MILESTONE_ADDED = "milestone_added", "新增里程碑"
+    MILESTONE_UPDATED = "milestone_updated", "修改里程碑"
+    MILESTONE_REMOVED = "milestone_removed", "删除里程碑"
+    MILESTONE_PLAN_AGREED = "milestone_plan_agreed", "揭榜单位同意里程碑计划"
+    MILESTONE_SUBMITTED = "milestone_submitted", "提交成果"
+    MILESTONE_ACCEPTED = "milestone_accepted", "里程碑验收通过"
+    MILESTONE_RETURNED = "milestone_returned", "里程碑退回修改"
+    MILESTONE_OVERDUE = "milestone_overdue", "里程碑逾期提醒"
+    MILESTONE_FUNDS_RELEASED = "milestone_funds_released", "拨付里程碑资金"
+    ACCEPTANCE_SCHEDULED = "acceptance_scheduled", "安排验收"
+    ACCEPTANCE_CONCLUDED = "acceptance_concluded", "记录验收结论"
+    EXEMPTION_APPLIED = "exemption_applied", "申请容错免责"
+    EXEMPTION_GRANTED = "exemption_granted", "认定免责"
+    EXEMPTION_REFUSED = "exemption_refused", "不予免责"
+
+
+ACTION_LABELS = glossary.labels(ProjectAction)
+glossary.register_actions(ProjectAction)
 
 
 def project_link(project: Project) -> str:
