@@ -23,9 +23,10 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from marketplace.auth.services import create_user
-from marketplace.demo.delivery_story import Story, completed_panel, local_moment, log
+from marketplace.demo.delivery_story import Story, completed_panel, local_moment
+from marketplace.experts import services as experts
 from marketplace.extensions import db
+from marketplace.integrity import services as integrity
 from marketplace.listings.states import local_today
 from marketplace.models import (
     AcceptanceConclusion,
@@ -86,32 +87,28 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _experts(text, orgs, password, domain, seeded) -> list[ExpertProfile]:
+def _experts(text, orgs, password, domain, bureau, seeded) -> list[ExpertProfile]:
     profiles = []
     for spec in text["experts"]:
         email = f"{spec['login']}@{domain}"
-        user = db.session.scalar(select(User).where(User.email == email))
-        if user is None:
-            org = orgs[spec["org"]]
-            user = create_user(
-                org=org, email=email, password=password, name=spec["name"]
-            )
-        profile = db.session.scalar(
-            select(ExpertProfile).where(ExpertProfile.user_id == user.id)
-        )
+        user = experts.user_by_email(email)
+        profile = experts.profile_of(user) if user is not None else None
         if profile is None:
-            profile = ExpertProfile(
-                user_id=user.id,
-                org_id=user.org_id,
+            data = experts.ExpertData(
                 title=spec["title"],
                 field_codes=spec["fields"],
                 specialities=spec["specialities"],
                 contact_phone=spec["phone"],
                 contact_email=email,
             )
-            db.session.add(profile)
-            db.session.flush()
-            log("expert_added", profile, None, profile.created_at, user.org_id)
+            profile = experts.add_expert(
+                bureau,
+                email,
+                data,
+                name=spec["name"],
+                org_text=orgs[spec["org"]].name,
+                password=password,
+            )
             seeded.experts += 1
         profiles.append(profile)
     first = text["experts"][0]
@@ -290,19 +287,17 @@ def _integrity(text, orgs: dict[str, Organisation], bureau: User, seeded) -> Non
     if db.session.scalar(exists):
         return
     decided = local_today() - timedelta(days=spec["decided_days_ago"])
-    record = IntegrityRecord(
-        org_id=org.id,
+    data = integrity.RecordData(
+        subject="org",
+        org_text=org.name,
+        email="",
         misconduct_type=spec["type"],
         facts=spec["facts"],
         decided_on=decided,
         restricted_until=decided + timedelta(days=365 * spec["years"]),
         source_document=spec["document"].format(year=decided.year),
-        recorded_by_id=bureau.id,
-        created_at=local_moment(decided, 2),
     )
-    db.session.add(record)
-    db.session.flush()
-    log("integrity_recorded", record, bureau, record.created_at)
+    integrity.record_misconduct(bureau, data, now=local_moment(decided, 2))
     seeded.records += 1
 
 
@@ -316,7 +311,7 @@ def seed_delivery(
     actors: dict[int, User] = {}
     for user in sorted(users, key=lambda u: u.role != UserRole.ORG_ADMIN):
         actors.setdefault(user.org_id, user)
-    pool = Pool(_experts(text, orgs, password, domain, seeded))
+    pool = Pool(_experts(text, orgs, password, domain, bureau, seeded))
     cast = Cast(actors, bureau, pool)
     demo_orgs = [o.id for o in orgs.values()]
     challenges = {
