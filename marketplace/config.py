@@ -103,7 +103,9 @@ def build_config(instance_path: str) -> dict:
             os.environ.get("LOGIN_FAILURE_WINDOW_MINUTES", "15")
         ),
         "LOGIN_LOCK_MINUTES": int(os.environ.get("LOGIN_LOCK_MINUTES", "15")),
-        "LOGIN_LOCK_MAX_MINUTES": int(os.environ.get("LOGIN_LOCK_MAX_MINUTES", "1440")),
+        "LOGIN_LOCK_MAX_MINUTES": int(
+            os.environ.get("LOGIN_LOCK_MAX_MINUTES", "1440")
+        ),
         "API_RATE_LIMIT": os.environ.get("API_RATE_LIMIT", "120 per minute"),
         "MAX_ATTACHMENT_BYTES": int(os.environ.get("MAX_ATTACHMENT_BYTES", 20 * 2**20)),
         # Apply the outbox to this node's index right after each commit; turn off

@@ -51,3 +51,4 @@ def init_app(app: Flask) -> None:
     # One glossary for the states an audit event records (see glossary.py).
     app.jinja_env.globals["event_state"] = glossary.state_label
     app.jinja_env.globals["audit_action"] = glossary.action_label
+

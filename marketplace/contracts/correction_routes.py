@@ -34,7 +34,9 @@ def _payment(contract: Contract, payment_id: int) -> Payment:
     return payment
 
 
-@bp.route("/<int:contract_id>/payments/<int:payment_id>/reverse", methods=["POST"])
+@bp.route(
+    "/<int:contract_id>/payments/<int:payment_id>/reverse", methods=["POST"]
+)
 @login_required
 def reverse_payment(contract_id: int, payment_id: int):
     """Reverse (冲销) a payment by a new ledger entry, with a reason."""
@@ -52,7 +54,9 @@ def reverse_payment(contract_id: int, payment_id: int):
     )
 
 
-@bp.route("/<int:contract_id>/payments/<int:payment_id>/correct", methods=["POST"])
+@bp.route(
+    "/<int:contract_id>/payments/<int:payment_id>/correct", methods=["POST"]
+)
 @login_required
 def correct_payment(contract_id: int, payment_id: int):
     """Correct a payment: reverse it and record the right one."""

@@ -149,7 +149,9 @@ class Challenge(ListingMixin, Base):
     awarded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     reminded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # The NDA a viewer of the confidential detail signs (NULL: the fixed terms).
-    nda_template_id: Mapped[int | None] = mapped_column(ForeignKey("nda_templates.id"))
+    nda_template_id: Mapped[int | None] = mapped_column(
+        ForeignKey("nda_templates.id")
+    )
     confidential_changed_at: Mapped[datetime | None] = mapped_column(
         DateTime(timezone=True)
     )
@@ -198,7 +200,9 @@ class Result(ListingMixin, Base):
     reminded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # Shown only to the owner, the bureau and signers of the result's NDA.
     confidential_detail: Mapped[str] = mapped_column(Text, default="")
-    nda_template_id: Mapped[int | None] = mapped_column(ForeignKey("nda_templates.id"))
+    nda_template_id: Mapped[int | None] = mapped_column(
+        ForeignKey("nda_templates.id")
+    )
     confidential_changed_at: Mapped[datetime | None] = mapped_column(
         DateTime(timezone=True)
     )

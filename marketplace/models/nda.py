@@ -64,7 +64,9 @@ class NdaVersion(Base):
     __table_args__ = (UniqueConstraint("template_id", "number"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    template_id: Mapped[int] = mapped_column(ForeignKey("nda_templates.id"), index=True)
+    template_id: Mapped[int] = mapped_column(
+        ForeignKey("nda_templates.id"), index=True
+    )
     number: Mapped[int] = mapped_column(Integer)
     text: Mapped[str] = mapped_column(Text)
     sha256: Mapped[str] = mapped_column(String(64))

@@ -51,8 +51,7 @@ class User(TimestampMixin, Base):
         DateTime(timezone=True), sort_order=1
     )
     mail_preference: Mapped[MailPreference] = mapped_column(
-        str_enum(MailPreference, "mail_preference"),
-        default=MailPreference.EACH,
+        str_enum(MailPreference, "mail_preference"), default=MailPreference.EACH,
         sort_order=1,
     )
     digest_sent_at: Mapped[datetime | None] = mapped_column(

@@ -139,7 +139,9 @@ def _manage(kind: str, listing_id: int):
     form.set_choices(services.choosable_templates())
     own = services.own_template(listing)
     if request.method == "GET":
-        form.choice.data = services.OWN if own else str(listing.nda_template_id or "")
+        form.choice.data = (
+            services.OWN if own else str(listing.nda_template_id or "")
+        )
         form.own_text.data = own.current.text if own and own.current else ""
     if request.method == "POST":
         permissions.require(may_manage)

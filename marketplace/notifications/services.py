@@ -43,7 +43,9 @@ def _unread_on(user: Any, paths: Iterable[str]):
         Notification.link.in_(wanted),
         *(Notification.link.startswith(f"{p}#", autoescape=True) for p in wanted),
     )
-    return and_(Notification.user_id == user.id, Notification.read_at.is_(None), links)
+    return and_(
+        Notification.user_id == user.id, Notification.read_at.is_(None), links
+    )
 
 
 def has_unread_on(user: Any, paths: Iterable[str]) -> bool:

@@ -33,7 +33,9 @@ def can_view_listing(user: Any, listing: Challenge | Result) -> bool:
 
 def can_manage_listing_files(user: Any, listing: Challenge | Result) -> bool:
     """The owner's members add and remove files, in draft and once published."""
-    return is_member_of(user, listing.org_id) and listing.status not in _FROZEN_STATES
+    return (
+        is_member_of(user, listing.org_id) and listing.status not in _FROZEN_STATES
+    )
 
 
 def can_download_listing_file(

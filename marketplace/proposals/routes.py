@@ -290,7 +290,9 @@ def select_winner(proposal_id: int):
 @login_required
 def decline(proposal_id: int):
     """The owner declines a bid with a reason code and an optional note."""
-    return _decide(proposal_id, decisions.decline, "已告知申报方未中选。", DeclineForm)
+    return _decide(
+        proposal_id, decisions.decline, "已告知申报方未中选。", DeclineForm
+    )
 
 
 @bp.route("/challenge/<int:challenge_id>")

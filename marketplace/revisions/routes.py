@@ -205,6 +205,7 @@ def change_link(change: ListingChange) -> str:
     return listing_link(change.listing)
 
 
+
 @bp.app_template_global()
 def material_labels(listing: Challenge | Result) -> str:
     """The names of the listing's material fields, in one line."""

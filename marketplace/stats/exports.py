@@ -70,7 +70,9 @@ def _top(role: str) -> Callable[[date, date], list[dict]]:
 
 
 def _register(start: date, end: date) -> list[dict]:
-    return register_rows(RegisterFilter.registered_between(start, end), current_user)
+    return register_rows(
+        RegisterFilter.registered_between(start, end), current_user
+    )
 
 
 def register_rows(register_filter: RegisterFilter, user) -> Iterator[dict]:

@@ -177,7 +177,10 @@ def funnel(start: date, end: date) -> dict:
             ("收到应用申请", len(applied)),
             ("已转化", len(transferred)),
         ],
-        [_median([_days(*pair) for pair in stage]) for stage in (applied, transferred)],
+        [
+            _median([_days(*pair) for pair in stage])
+            for stage in (applied, transferred)
+        ],
     )
     return {"challenges": challenge_rows, "results": result_rows}
 
