@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -23,6 +24,7 @@ def move(
     reason_code: str | None = None,
     user: Any = None,
     refusal: str = "当前状态下不能执行此操作。",
+    at: datetime | None = None,
 ) -> AuditEvent:
     """Move obj.status to `to` if the machine allows it; the audit event of the move."""
     current = obj.status
@@ -37,4 +39,5 @@ def move(
         to_state=to,
         note=note,
         reason_code=reason_code,
+        at=at,
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import UTC, date, datetime
 from types import SimpleNamespace
 
 import pytest
@@ -41,6 +41,7 @@ from marketplace.models import (
     User,
 )
 from marketplace.money import format_wan
+from marketplace.projects import agreement
 from marketplace.stats import delivery
 
 SEED_ARGS = ["seed-demo", "--limit", "20"]
@@ -74,15 +75,19 @@ def _project(external_id: str) -> Project:
 
 
 def _panels(project: Project) -> dict[PanelPurpose, ReviewPanel]:
-    """The project's completed panels, none with a party or bidder on it."""
+    """The project's completed panels, none with a party on it (nor a bidder on
+    the bid panel)."""
     panels = _db.session.scalars(
         select(ReviewPanel).where(ReviewPanel.challenge_id == project.challenge_id)
     ).all()
     bidders = _db.session.scalars(
         select(Proposal.org_id).where(Proposal.challenge_id == project.challenge_id)
     )
-    conflicted = {project.owner_org_id, project.winner_org_id, *bidders}
+    parties = {project.owner_org_id, project.winner_org_id}
     for panel in panels:
+        conflicted = parties
+        if panel.purpose == PanelPurpose.PROPOSALS:
+            conflicted = parties | set(bidders)
         assert panel.status == PanelStatus.COMPLETED and len(panel.members) == 3
         assert not _orgs_of(m.expert_id for m in panel.members) & conflicted
         assert all(m.submitted_at for m in panel.members)
@@ -201,6 +206,11 @@ def test_failed_project_was_granted_exemption_by_an_independent_panel(app, seede
         assert panels[PanelPurpose.FINAL].acceptance_id == check.id
         assert panels[PanelPurpose.EXEMPTION].exemption_id == exemption.id
         assert {m.verdict for m in panels[PanelPurpose.EXEMPTION].members} == {"grant"}
+        # Independent: no one who judged the failed acceptance assesses it again.
+        judged = {m.expert_id for m in panels[PanelPurpose.FINAL].members}
+        assert not judged & {
+            m.expert_id for m in panels[PanelPurpose.EXEMPTION].members
+        }
 
 
 def test_integrity_restriction_runs_against_a_peripheral_organisation(app, seeded):
@@ -249,3 +259,43 @@ def test_the_dashboard_shows_the_delivery_after_seeding(app, seeded, login):
     html = response.get_data(as_text=True)
     assert f'id="delivery-released">{format_wan(total["released_fen"])}' in html
     assert "虚假申报" in html
+
+
+def test_the_projects_went_through_the_project_verbs(app, seeded):
+    """Only the verbs write these events, dated between signing and now."""
+    with app.app_context():
+        for external_id in ("demo-c-01", "demo-c-03"):
+            project = _project(external_id)
+            events = _db.session.scalars(
+                select(AuditEvent).where(
+                    AuditEvent.object_type == "projects",
+                    AuditEvent.object_id == project.id,
+                )
+            ).all()
+            actions = {e.action for e in events}
+            assert {
+                "project_started",
+                "milestone_plan_agreed",
+                "project_running",
+                "milestone_funds_released",
+            } <= actions
+            # The fingerprint agree_plan writes matches the plan as delivered.
+            assert agreement.plan_agreed(project) is not None
+            signed = _db.session.get(Contract, project.contract_id).signed_on
+            for event in events:
+                assert signed <= local_today(_aware(event.created_at)) < local_today()
+        failed = _project("demo-c-03")
+        exemption_actions = set(
+            _db.session.scalars(
+                select(AuditEvent.action).where(
+                    AuditEvent.object_type == "exemptions",
+                    AuditEvent.object_id == failed.exemption.id,
+                )
+            )
+        )
+        assert exemption_actions == {"exemption_applied", "exemption_granted"}
+
+
+def _aware(moment: datetime) -> datetime:
+    # SQLite gives back naive UTC.
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

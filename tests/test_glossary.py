@@ -75,6 +75,9 @@ def test_member_states_of_a_proposal_event_read_as_member_words():
     assert glossary.state_label("submitted", "contracts") == "待登记"
 
 
+RECORDERS = ("record", "record_alone")
+
+
 def _recorded_actions() -> set[str]:
     """Every literal action passed to audit.record anywhere in marketplace/."""
     found = set()
@@ -83,7 +86,7 @@ def _recorded_actions() -> set[str]:
             if not isinstance(node, ast.Call) or not node.args:
                 continue
             func = node.func
-            if not isinstance(func, ast.Attribute) or func.attr != "record":
+            if not isinstance(func, ast.Attribute) or func.attr not in RECORDERS:
                 continue
             first = node.args[0]
             if isinstance(first, ast.JoinedStr):
@@ -100,11 +103,81 @@ def _recorded_actions() -> set[str]:
     return found
 
 
-def test_every_recorded_action_has_a_label():
+def _passed_actions() -> set[str]:
+    """Every literal given as `action` to a function of marketplace/ taking one."""
+    trees = [ast.parse(p.read_text(encoding="utf-8")) for p in ROOT.rglob("*.py")]
+    position: dict[str, int] = {}
+    for node in (n for tree in trees for n in ast.walk(tree)):
+        if isinstance(node, ast.FunctionDef):
+            names = [a.arg for a in node.args.args]
+            if "action" in names:
+                position[node.name] = names.index("action")
+    found = set()
+    for node in (n for tree in trees for n in ast.walk(tree)):
+        if not isinstance(node, ast.Call):
+            continue
+        name = getattr(node.func, "id", None) or getattr(node.func, "attr", "")
+        if name not in position:
+            continue
+        given = [k.value for k in node.keywords if k.arg == "action"]
+        if len(node.args) > position[name]:
+            given.append(node.args[position[name]])
+        for value in (v for expr in given for v in _literals(expr)):
+            if re.fullmatch(r"[a-z_]+", value):
+                found.add(value)
+    return found
+
+
+def _literals(expr: ast.AST):
+    """The whole string constants of an expression (an f-string's parts are not)."""
+    if isinstance(expr, ast.JoinedStr):
+        return
+    if isinstance(expr, ast.Constant) and isinstance(expr.value, str):
+        yield expr.value
+    for child in ast.iter_child_nodes(expr):
+        yield from _literals(child)
+
+
+def test_every_recorded_action_has_a_label(app):
     actions = _recorded_actions()
     assert len(actions) > 40  # the scan sees the features' verbs
     missing = sorted(a for a in actions if a not in glossary.action_labels())
     assert missing == []
+
+
+def test_every_recorded_action_is_defined_by_a_registered_enum(app):
+    actions = _recorded_actions() | _passed_actions()
+    assert len(actions) > 100
+    undefined = sorted(a for a in actions if not glossary.is_action(a))
+    assert undefined == []
+    for enum in glossary._ACTIONS:
+        for member in enum:
+            assert re.search(r"[\u4e00-\u9fff]", member.label), member
+            assert glossary.action_label(member.value) == member.label
+    # A value is defined once, so its label is the same on every page.
+    values = [m.value for enum in glossary._ACTIONS for m in enum]
+    assert len(values) == len(set(values)) == len(glossary.action_labels())
+
+
+def test_an_undefined_action_is_refused(db):
+    from marketplace import audit
+    from marketplace.projects.services import ProjectAction
+
+    with pytest.raises(ValueError, match="not_an_action"):
+        audit.record("not_an_action", object_type="projects", object_id=1)
+    with pytest.raises(ValueError):
+        audit.record_alone("project_startd", object_type="projects", object_id=1)
+    event = audit.record(ProjectAction.PROJECT_STARTED, object_type="projects")
+    assert event.action == "project_started" and type(event.action) is str
+    db.session.rollback()
+
+
+def test_registering_an_action_twice_is_refused():
+    class Twice(glossary.Action):
+        LOGIN = "login", "又一个登录"
+
+    with pytest.raises(ValueError, match="login"):
+        glossary.register_actions(Twice)
 
 
 # --- the sweep -----------------------------------------------------------------

@@ -10,16 +10,11 @@ from sqlalchemy import or_, select
 
 from marketplace import glossary
 from marketplace.admin import bp
-from marketplace.contracts.corrections import ACTION_LABELS as CORRECTION_LABELS
 from marketplace.date_filters import read_range, within
 from marketplace.extensions import db
-from marketplace.files.services import ACTION_LABELS as FILE_ACTION_LABELS
-from marketplace.messages.services import ACTION_LABELS as MESSAGE_ACTION_LABELS
 from marketplace.models import AuditEvent, Organisation, User
 from marketplace.money import format_wan
-from marketplace.ndas.services import ACTION_LABELS as NDA_ACTION_LABELS
 from marketplace.permissions import sysadmin_required
-from marketplace.projects.services import ACTION_LABELS as PROJECT_ACTION_LABELS
 from marketplace.stats import exports
 from marketplace.templating import localtime
 from marketplace.views import id_arg
@@ -28,24 +23,22 @@ PER_PAGE = 50
 # A larger log is narrowed with the filters first; the file says it was cut.
 CSV_MAX_ROWS = 50_000
 
-# Only the admin area's own actions are named here; the project verbs bring
-# theirs, and any other action is shown by its code in readable form.
-ACTION_LABELS = {
-    **PROJECT_ACTION_LABELS,
-    **CORRECTION_LABELS,
-    **MESSAGE_ACTION_LABELS,
-    **NDA_ACTION_LABELS,
-    **FILE_ACTION_LABELS,
-    "contract_recorded": "提交技术合同",
-    "contract_registered": "科技局登记合同",
-    "contract_rejected": "科技局退回合同",
-    "payment_recorded": "登记收款",
-    "admin_user_deactivated": "停用账号",
-    "admin_user_reactivated": "启用账号",
-    "admin_sessions_reset": "重置登录会话",
-    "admin_role_changed": "变更角色",
-}
-glossary.register_action_labels(ACTION_LABELS, rank=0)
+
+class AdminAction(glossary.Action):
+    """What the admin area and the contract verbs record; every other feature's
+    actions come with that feature."""
+
+    CONTRACT_RECORDED = "contract_recorded", "提交技术合同"
+    CONTRACT_REGISTERED = "contract_registered", "科技局登记合同"
+    CONTRACT_REJECTED = "contract_rejected", "科技局退回合同"
+    PAYMENT_RECORDED = "payment_recorded", "登记收款"
+    ADMIN_USER_DEACTIVATED = "admin_user_deactivated", "停用账号"
+    ADMIN_USER_REACTIVATED = "admin_user_reactivated", "启用账号"
+    ADMIN_SESSIONS_RESET = "admin_sessions_reset", "重置登录会话"
+    ADMIN_ROLE_CHANGED = "admin_role_changed", "变更角色"
+
+
+glossary.register_actions(AdminAction)
 OBJECT_LABELS = {
     "users": "用户",
     "organisations": "机构",

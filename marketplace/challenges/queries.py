@@ -10,6 +10,7 @@ from sqlalchemy import Select, and_, func, or_, select
 
 from marketplace import glossary, permissions
 from marketplace.extensions import db
+from marketplace.files.services import FileAction
 from marketplace.listings import expiry
 from marketplace.listings.states import local_today
 from marketplace.models import (
@@ -27,7 +28,7 @@ from marketplace.models import (
 from marketplace.models.proposal import (
     PROPOSAL_STATUS_LABELS,
 )
-from marketplace.ndas.services import ACTION_LABELS as NDA_ACTION_LABELS
+from marketplace.ndas.services import NdaAction
 
 SOON_DAYS = 14
 
@@ -60,9 +61,7 @@ def confidential_views(
         if isinstance(challenge, Challenge)
         else ConfidentialView.result_id == challenge.id
     )
-    total = db.session.scalar(
-        select(func.count(ConfidentialView.id)).where(of_listing)
-    )
+    total = db.session.scalar(select(func.count(ConfidentialView.id)).where(of_listing))
     rows = db.session.execute(
         select(ConfidentialView, User, Organisation)
         .join(User, User.id == ConfidentialView.user_id)
@@ -76,39 +75,48 @@ def confidential_views(
 
 # --- timeline ----------------------------------------------------------------------
 
-EVENT_LABELS = {
-    "challenge_created": "创建草稿",
-    "challenge_updated": "修改内容",
-    "challenge_submitted": "提交审核",
-    "challenge_approved": "审核通过并发布",
-    "challenge_rejected": "审核退回",
-    "challenge_withdrawn": "撤回",
-    "challenge_deadline_passed": "揭榜截止（系统自动处理）",
-    "challenge_bidding_closed": "提前截止揭榜",
-    "challenge_direct_awarded": "定向委托",
-    "challenge_awarded": "确定中选方",
-    "challenge_contracted": "技术合同已登记",
-    "confidentiality_accepted": "接受保密承诺",
-    "challenge_revised": "修改已发布内容（文字，已生效）",
-    "challenge_change_submitted": "提交重要修改，待科技局审核",
-    "challenge_change_approved": "重要修改审核通过，已生效",
-    "challenge_change_rejected": "重要修改未通过审核",
-    "challenge_change_withdrawn": "撤回待审核的重要修改",
-    # Events of the bids on the challenge (written by the proposals feature).
-    "proposal_submitted": "收到揭榜申报",
-    "proposal_updated": "揭榜申报修改",
-    "proposal_withdrawn": "揭榜申报撤回",
-    "proposal_shortlisted": "揭榜申报入围",
-    "proposal_selected": "选定揭榜方",
-    "proposal_declined": "揭榜申报未入选",
-    "consortium_confirmed": "联合体成员确认参加",
-    "consortium_declined": "联合体成员拒绝参加",
-    "deal_opened": "开启撮合项目",
-    **NDA_ACTION_LABELS,
-    "listing_file_added": "上传附件",
-    "listing_file_removed": "删除附件",
-}
-glossary.register_action_labels(EVENT_LABELS, rank=7)
+
+class ChallengeAction(glossary.Action):
+    """What the challenge and bid verbs record (shown on the challenge timeline)."""
+
+    CHALLENGE_CREATED = "challenge_created", "创建草稿"
+    CHALLENGE_UPDATED = "challenge_updated", "修改内容"
+    CHALLENGE_SUBMITTED = "challenge_submitted", "提交审核"
+    CHALLENGE_APPROVED = "challenge_approved", "审核通过并发布"
+    CHALLENGE_REJECTED = "challenge_rejected", "审核退回"
+    CHALLENGE_WITHDRAWN = "challenge_withdrawn", "撤回"
+    CHALLENGE_DEADLINE_PASSED = "challenge_deadline_passed", "揭榜截止（系统自动处理）"
+    CHALLENGE_BIDDING_CLOSED = "challenge_bidding_closed", "提前截止揭榜"
+    CHALLENGE_DIRECT_AWARDED = "challenge_direct_awarded", "定向委托"
+    CHALLENGE_AWARDED = "challenge_awarded", "确定中选方"
+    CHALLENGE_CONTRACTED = "challenge_contracted", "技术合同已登记"
+    CONFIDENTIALITY_ACCEPTED = "confidentiality_accepted", "接受保密承诺"
+    CHALLENGE_REVISED = "challenge_revised", "修改已发布内容（文字，已生效）"
+    CHALLENGE_CHANGE_SUBMITTED = (
+        "challenge_change_submitted",
+        "提交重要修改，待科技局审核",
+    )
+    CHALLENGE_CHANGE_APPROVED = "challenge_change_approved", "重要修改审核通过，已生效"
+    CHALLENGE_CHANGE_REJECTED = "challenge_change_rejected", "重要修改未通过审核"
+    CHALLENGE_CHANGE_WITHDRAWN = "challenge_change_withdrawn", "撤回待审核的重要修改"
+    PROPOSAL_SUBMITTED = "proposal_submitted", "收到揭榜申报"
+    PROPOSAL_UPDATED = "proposal_updated", "揭榜申报修改"
+    PROPOSAL_WITHDRAWN = "proposal_withdrawn", "揭榜申报撤回"
+    PROPOSAL_SHORTLISTED = "proposal_shortlisted", "揭榜申报入围"
+    PROPOSAL_SELECTED = "proposal_selected", "选定揭榜方"
+    PROPOSAL_DECLINED = "proposal_declined", "揭榜申报未入选"
+    CONSORTIUM_CONFIRMED = "consortium_confirmed", "联合体成员确认参加"
+    CONSORTIUM_DECLINED = "consortium_declined", "联合体成员拒绝参加"
+    DEAL_OPENED = "deal_opened", "开启撮合项目"
+
+
+EVENT_LABELS = glossary.labels(
+    ChallengeAction,
+    NdaAction,
+    FileAction.LISTING_FILE_ADDED,
+    FileAction.LISTING_FILE_REMOVED,
+)
+glossary.register_actions(ChallengeAction)
 # Proposal states, for the timeline (listing states come from STATUS_LABELS).
 PROPOSAL_STATE_LABELS = PROPOSAL_STATUS_LABELS
 

@@ -47,14 +47,20 @@ EDITABLE = {
     "amount_fen": "合同成交额",
     "tech_amount_fen": "技术交易额",
 }
+
+
 # The events the contract page lists under 更正与注销记录, in Chinese.
-ACTION_LABELS = {
-    "contract_corrected": "科技局更正合同",
-    "contract_cancelled": "科技局注销合同登记",
-    "contract_resubmitted": "修改后重新提交",
-    "payment_reversed": "冲销收款",
-}
-glossary.register_action_labels(ACTION_LABELS, rank=1)
+class CorrectionAction(glossary.Action):
+    """What correcting and cancelling a contract record."""
+
+    CONTRACT_CORRECTED = "contract_corrected", "科技局更正合同"
+    CONTRACT_CANCELLED = "contract_cancelled", "科技局注销合同登记"
+    CONTRACT_RESUBMITTED = "contract_resubmitted", "修改后重新提交"
+    PAYMENT_REVERSED = "payment_reversed", "冲销收款"
+
+
+ACTION_LABELS = glossary.labels(CorrectionAction)
+glossary.register_actions(CorrectionAction)
 # Ids a person reads better as names, shown by the fields next to them.
 QUIET = {"buyer_org_id", "seller_org_id"}
 

@@ -8,8 +8,8 @@ was granted exemption (容错免责). Eight experts of the demo universities and
 institutes sit on the panels, never where their organisation owns, bids or
 delivers. An integrity record restricts a demo agency that plays no other part.
 
-Rows are written directly, as the verbs would leave them, with audit events dated
-between the contract's signing and today (the funnel signs them 8 to 17 days ago).
+The projects, their checks and panels go through the verbs, dated between the
+contract's signing and today (the funnel signs them 8 to 17 days ago).
 A piece already there (expert by e-mail, panel or project by challenge, record by
 organisation and type) is skipped, so a second run adds nothing. The caller
 commits. Texts and experts are in data/demo_delivery.json.
@@ -23,9 +23,10 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from marketplace.auth.services import create_user
-from marketplace.demo.delivery_story import Story, completed_panel, local_moment, log
+from marketplace.demo.delivery_story import Story, completed_panel, local_moment
+from marketplace.experts import services as experts
 from marketplace.extensions import db
+from marketplace.integrity import services as integrity
 from marketplace.listings.states import local_today
 from marketplace.models import (
     AcceptanceConclusion,
@@ -34,14 +35,12 @@ from marketplace.models import (
     Contract,
     ContractStatus,
     Deal,
-    ExemptionStatus,
     ExpertProfile,
     IntegrityRecord,
     Organisation,
     OrgKind,
     PanelPurpose,
     PanelScore,
-    ProjectStatus,
     Proposal,
     ProposalStatus,
     ReviewPanel,
@@ -50,7 +49,7 @@ from marketplace.models import (
 )
 from marketplace.panels.conflicts import (
     conflicted_org_ids,
-    expert_restricted,
+    eligibility_problem,
     live_proposals,
     project_of,
 )
@@ -88,32 +87,28 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _experts(text, orgs, password, domain, seeded) -> list[ExpertProfile]:
+def _experts(text, orgs, password, domain, bureau, seeded) -> list[ExpertProfile]:
     profiles = []
     for spec in text["experts"]:
         email = f"{spec['login']}@{domain}"
-        user = db.session.scalar(select(User).where(User.email == email))
-        if user is None:
-            org = orgs[spec["org"]]
-            user = create_user(
-                org=org, email=email, password=password, name=spec["name"]
-            )
-        profile = db.session.scalar(
-            select(ExpertProfile).where(ExpertProfile.user_id == user.id)
-        )
+        user = experts.user_by_email(email)
+        profile = experts.profile_of(user) if user is not None else None
         if profile is None:
-            profile = ExpertProfile(
-                user_id=user.id,
-                org_id=user.org_id,
+            data = experts.ExpertData(
                 title=spec["title"],
                 field_codes=spec["fields"],
                 specialities=spec["specialities"],
                 contact_phone=spec["phone"],
                 contact_email=email,
             )
-            db.session.add(profile)
-            db.session.flush()
-            log("expert_added", profile, None, profile.created_at, user.org_id)
+            profile = experts.add_expert(
+                bureau,
+                email,
+                data,
+                name=spec["name"],
+                org_text=orgs[spec["org"]].name,
+                password=password,
+            )
             seeded.experts += 1
         profiles.append(profile)
     first = text["experts"][0]
@@ -128,14 +123,20 @@ class Pool:
         self.experts = experts
         self.busy: dict[int, int] = {}
 
-    def pick(self, excluded: set[int], code: str | None, n: int = 3) -> list:
-        """The n least busy experts free of conflict, those of the field first."""
+    def pick(self, conflicts, code: str | None, n: int = 3, avoid=frozenset()) -> list:
+        """The n least busy eligible experts: outside `avoid`, of the field first."""
         free = [
             e
             for e in self.experts
-            if e.active and e.org_id not in excluded and not expert_restricted(e)
+            if e.active and not eligibility_problem(e, conflicts)
         ]
-        free.sort(key=lambda e: (code not in e.field_codes, self.busy.get(e.id, 0)))
+        free.sort(
+            key=lambda e: (
+                e.org_id in avoid,
+                code not in e.field_codes,
+                self.busy.get(e.id, 0),
+            )
+        )
         chosen = free[:n]
         for expert in chosen:
             self.busy[expert.id] = self.busy.get(expert.id, 0) + 1
@@ -157,8 +158,7 @@ def _proposal_panel(text, challenge, pool: Pool, bureau, seeded) -> None:
     if db.session.scalar(exists) or not bids or challenge.awarded_at is None:
         return
     code = challenge.field.code if challenge.field else None
-    barred = set(conflicted_org_ids(challenge, PanelPurpose.PROPOSALS))
-    experts = pool.pick(barred, code)
+    experts = pool.pick(conflicted_org_ids(challenge, PanelPurpose.PROPOSALS), code)
     if not experts:
         return
     awarded = _aware(challenge.awarded_at)
@@ -211,16 +211,11 @@ class Cast:
     pool: Pool
 
 
-def _assess(story: Story, cast: Cast, purpose, when, verdicts, comment, **links):
-    """A completed panel of three experts free of conflict; 1 if one was formed."""
-    experts = cast.pool.pick(story.conflicts(), story.field_code)
-    if not experts:
-        return 0
-    panel = completed_panel(
-        purpose, story.challenge, experts, *when, cast.bureau, **links
-    )
-    for member, verdict in zip(panel.members, verdicts, strict=True):
-        member.verdict, member.comment = verdict, comment
+def _assess(story: Story, cast: Cast, purpose, when, verdicts, comment, **subject):
+    """A panel of three experts free of conflict that completes; 1 (one formed)."""
+    conflicts = story.conflicts(purpose)
+    experts = cast.pool.pick(conflicts, story.field_code, avoid=story.bidders())
+    story.assess(purpose, experts, when, verdicts, comment, **subject)
     return 1
 
 
@@ -228,13 +223,12 @@ def _run_running(text, story: Story, cast: Cast, seeded) -> None:
     """Milestone 1 accepted and paid, milestone 2 due in two months, mid-term passed."""
     t = text["running"]
     days_left = (local_today() - story.signed).days
-    first = story.milestone(1, t["milestones"][0], 3, share_pct=40)
-    story.milestone(2, t["milestones"][1], days_left + 60)
-    story.submit(first, 3, 1, t["submission"])
-    story.accept(first, 4)
-    check = story.check(
-        AcceptanceKind.MIDTERM, 5, 6, AcceptanceConclusion.PASSED, t["midterm_report"]
+    first, _ = story.plan(
+        [(t["milestones"][0], 3, 40), (t["milestones"][1], days_left + 60, None)]
     )
+    story.submit(first, 3, 1, t["submission"])
+    check = story.schedule(AcceptanceKind.MIDTERM, 5)
+    story.accept(first, 4)
     seeded.panels += _assess(
         story,
         cast,
@@ -242,22 +236,21 @@ def _run_running(text, story: Story, cast: Cast, seeded) -> None:
         (story.at(4, 2), story.at(5, 6)),
         ("passed", "passed", "rectify"),
         t["midterm_opinion"],
-        acceptance_id=check.id,
+        acceptance=check,
     )
+    story.conclude(check, 6, AcceptanceConclusion.PASSED, t["midterm_report"])
 
 
 def _run_failed(text, story: Story, cast: Cast, seeded) -> None:
     """Milestone 1 accepted late, 2 returned; final failed; exemption granted."""
     t = text["failed"]
-    first = story.milestone(1, t["milestones"][0], 2, share_pct=30)
-    second = story.milestone(2, t["milestones"][1], 5)
+    first, second = story.plan(
+        [(t["milestones"][0], 2, 30), (t["milestones"][1], 5, None)]
+    )
     story.submit(first, 3, 1, t["submissions"][0])  # a day late
     story.accept(first, 4)
+    check = story.schedule(AcceptanceKind.FINAL, 6)
     story.submit(second, 5, 0, t["submissions"][1])
-    story.give_back(second, 5, t["return_comment"])
-    check = story.check(
-        AcceptanceKind.FINAL, 6, 6, AcceptanceConclusion.FAILED, t["final_report"]
-    )
     seeded.panels += _assess(
         story,
         cast,
@@ -265,10 +258,11 @@ def _run_failed(text, story: Story, cast: Cast, seeded) -> None:
         (story.at(5, 2), story.at(6, 3)),
         ("failed", "failed", "rectify"),
         t["final_opinion"],
-        acceptance_id=check.id,
+        acceptance=check,
     )
-    story.close(ProjectStatus.FAILED, story.at(6, 7))
-    exemption = story.exemption(t["diligence"], 7)
+    story.give_back(second, 5, t["return_comment"])
+    story.conclude(check, 6, AcceptanceConclusion.FAILED, t["final_report"])
+    exemption = story.apply(t["diligence"], 7)
     seeded.panels += _assess(
         story,
         cast,
@@ -276,9 +270,9 @@ def _run_failed(text, story: Story, cast: Cast, seeded) -> None:
         (story.at(7, 1), story.at(7, 5)),
         ("grant",) * 3,
         t["exemption_opinion"],
-        exemption_id=exemption.id,
+        exemption=exemption,
     )
-    story.decide(exemption, ExemptionStatus.GRANTED, t["grant_reason"], story.at(7, 7))
+    story.decide(exemption, t["grant_reason"], 7)
 
 
 def _integrity(text, orgs: dict[str, Organisation], bureau: User, seeded) -> None:
@@ -293,19 +287,17 @@ def _integrity(text, orgs: dict[str, Organisation], bureau: User, seeded) -> Non
     if db.session.scalar(exists):
         return
     decided = local_today() - timedelta(days=spec["decided_days_ago"])
-    record = IntegrityRecord(
-        org_id=org.id,
+    data = integrity.RecordData(
+        subject="org",
+        org_text=org.name,
+        email="",
         misconduct_type=spec["type"],
         facts=spec["facts"],
         decided_on=decided,
         restricted_until=decided + timedelta(days=365 * spec["years"]),
         source_document=spec["document"].format(year=decided.year),
-        recorded_by_id=bureau.id,
-        created_at=local_moment(decided, 2),
     )
-    db.session.add(record)
-    db.session.flush()
-    log("integrity_recorded", record, bureau, record.created_at)
+    integrity.record_misconduct(bureau, data, now=local_moment(decided, 2))
     seeded.records += 1
 
 
@@ -319,7 +311,7 @@ def seed_delivery(
     actors: dict[int, User] = {}
     for user in sorted(users, key=lambda u: u.role != UserRole.ORG_ADMIN):
         actors.setdefault(user.org_id, user)
-    pool = Pool(_experts(text, orgs, password, domain, seeded))
+    pool = Pool(_experts(text, orgs, password, domain, bureau, seeded))
     cast = Cast(actors, bureau, pool)
     demo_orgs = [o.id for o in orgs.values()]
     challenges = {
@@ -347,6 +339,7 @@ def seed_delivery(
             continue
         story = Story(challenge, winner, contract, actors, bureau)
         run(text, story, cast, seeded)
+        story.finish()
         seeded.projects += 1
         seeded.payments += story.payments
     _integrity(text, orgs, bureau, seeded)

@@ -1,8 +1,9 @@
-"""One demo project's rows for demo_delivery, dated by days after its signing.
+"""One demo project for demo_delivery, acted out through the project verbs.
 
-Each step leaves the rows as the project services would (statuses, amounts,
-payment under the contract, timestamps) and an audit event at the same moment,
-so the project page's history reads as lived. Nothing here commits.
+Every step calls the verb a user would trigger (start, plan, agree, submit,
+accept, return, checks, panels, exemption) with `now` set to a moment counted
+in days after the contract's signing, so the rows, the payments under the
+contract and the audit events read as lived. Nothing here commits.
 """
 
 from __future__ import annotations
@@ -12,33 +13,31 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from marketplace import audit
+from marketplace.demo.funnel_steps import Desk
 from marketplace.extensions import db
 from marketplace.models import (
     Acceptance,
     Challenge,
     Contract,
-    Deliverable,
     Exemption,
-    ExemptionStatus,
     Milestone,
-    MilestoneStatus,
+    Organisation,
     PanelMember,
     PanelPurpose,
     PanelStatus,
-    Payment,
-    Project,
-    ProjectStatus,
     Proposal,
     ReviewPanel,
     User,
 )
-from marketplace.money import format_wan
 from marketplace.panels.conflicts import conflicted_org_ids
-from marketplace.projects.services import close_project
+from marketplace.panels.services import form_panel, submit_opinion
+from marketplace.projects import acceptance as checks
+from marketplace.projects import agreement, milestones
+from marketplace.projects import exemption as exemptions
+from marketplace.projects.services import start_project
 
 LOCAL = ZoneInfo("Asia/Shanghai")
 WAN = 1_000_000
-MS = MilestoneStatus
 
 
 def local_moment(day: date, hours: float = 0) -> datetime:
@@ -50,13 +49,15 @@ def local_moment(day: date, hours: float = 0) -> datetime:
 def log(action: str, obj, user: Any, when: datetime, org_id=None, **kw) -> None:
     """An audit event dated `when`, by the user (None: no user row)."""
     org_id = org_id or getattr(user, "org_id", None)
-    audit.record(action, obj=obj, user=user, org_id=org_id, **kw).created_at = when
+    audit.record(action, obj=obj, user=user, org_id=org_id, at=when, **kw)
 
 
 def completed_panel(
     purpose, challenge, experts, formed, done, former, **links
 ) -> ReviewPanel:
-    """A completed panel whose members submitted one after another."""
+    """A bid panel already completed when the demo runs (the award came first)."""
+    # The funnel awards the challenge before the experts exist, and the verb
+    # forms a bid panel only before the award: its rows are written here.
     panel = ReviewPanel(
         purpose=purpose,
         challenge_id=challenge.id,
@@ -79,10 +80,7 @@ def completed_panel(
     db.session.flush()
     log("panel_formed", panel, former, formed, to_state=PanelStatus.SCORING)
     for member in panel.members:
-        action = "panel_scores_submitted"
-        if purpose != PanelPurpose.PROPOSALS:
-            action = "panel_opinion_submitted"
-        log(action, panel, member.expert.user, member.submitted_at)
+        log("panel_scores_submitted", panel, member.expert.user, member.submitted_at)
     log(
         "panel_completed",
         panel,
@@ -96,7 +94,7 @@ def completed_panel(
 
 
 class Story:
-    """A running project started the day after its contract was signed."""
+    """A project started the day after its contract was signed, told by the verbs."""
 
     def __init__(
         self,
@@ -108,52 +106,20 @@ class Story:
     ):
         self.challenge, self.winner, self.contract = challenge, winner, contract
         self.signed = contract.signed_on
-        self.owner = actors.get(challenge.org_id)
-        self.supplier = actors.get(winner.org_id)
+        self.owner = self._actor(actors, challenge.org)
+        self.supplier = self._actor(actors, winner.org)
         self.bureau = bureau
         self.payments = 0
+        self.last: datetime = self.at(1)
         self.field_code = challenge.field.code if challenge.field else None
-        left = contract.amount_fen - contract.paid_fen
-        # The bounty, unless the contract has less left to pay (never overpaid).
-        budget = min(challenge.bounty_fen or contract.amount_fen, left)
-        self.project = Project(
-            challenge_id=challenge.id,
-            proposal_id=winner.id,
-            contract_id=contract.id,
-            owner_org_id=challenge.org_id,
-            winner_org_id=winner.org_id,
-            budget_fen=budget,
-            released_fen=0,
-            status=ProjectStatus.RUNNING,
-            created_by_id=self._id(self.owner),
-            created_at=self.at(1),
-            started_at=self.at(1, 6),
-            updated_at=self.at(1, 6),
-        )
-        db.session.add(self.project)
-        db.session.flush()
-        org = challenge.org_id
-        log(
-            "project_started",
-            self.project,
-            self.owner,
-            self.at(1),
-            org,
-            to_state=ProjectStatus.PLANNING,
-        )
-        log(
-            "project_running",
-            self.project,
-            self.owner,
-            self.at(1, 6),
-            org,
-            from_state=ProjectStatus.PLANNING,
-            to_state=ProjectStatus.RUNNING,
+        self.project = start_project(
+            challenge, self.owner, contract.id, now=self._now(1)
         )
 
     @staticmethod
-    def _id(user: User | None) -> int | None:
-        return user.id if user is not None else None
+    def _actor(actors: dict[int, User], org: Organisation) -> Any:
+        # An organisation without a demo login acts through a stand-in.
+        return actors.get(org.id) or Desk(org)
 
     def day(self, offset: int) -> date:
         """The day `offset` days after signing."""
@@ -163,176 +129,107 @@ class Story:
         """A moment of that day."""
         return local_moment(self.day(offset), hours)
 
-    def conflicts(self) -> set[int]:
-        """Who may not assess the project: the owner and every bidder, with members.
+    def _now(self, offset: int, hours: float = 0) -> datetime:
+        self.last = max(self.last, self.at(offset, hours))
+        return self.at(offset, hours)
 
-        Stricter than the parties alone: a losing bidder judging the winner's work
-        would be a conflict too.
+    def conflicts(self, purpose: PanelPurpose):
+        """Who may not assess the project, as the panel verb sees it."""
+        return conflicted_org_ids(self.challenge, purpose, self.project)
+
+    def bidders(self) -> set[int]:
+        """Every bidder and its members: the demo seats them last on its panels.
+
+        The verb lets a losing bidder assess the winner's work, but it reads
+        better when another expert is free.
         """
-        bidders = conflicted_org_ids(self.challenge, PanelPurpose.PROPOSALS)
-        return {self.project.owner_org_id, self.project.winner_org_id, *bidders}
+        return set(conflicted_org_ids(self.challenge, PanelPurpose.PROPOSALS))
 
-    def milestone(self, seq: int, text: str, due: int, share_pct=None) -> Milestone:
-        """A planned milestone releasing a share of the budget (the rest if None)."""
-        budget = self.project.budget_fen
-        amount = budget - sum(m.amount_fen for m in self.project.milestones)
-        if share_pct is not None:
-            amount = max(WAN, budget * share_pct // 100 // WAN * WAN)
-        milestone = Milestone(
-            seq=seq,
-            deliverable=text,
-            due_on=self.day(due),
-            amount_fen=amount,
-            status=MS.PENDING,
-        )
-        self.project.milestones.append(milestone)
-        db.session.flush()
-        log(
-            "milestone_added",
-            milestone,
-            self.owner,
-            self.at(1, 3),
-            self.project.owner_org_id,
-            note=f"第{seq}期",
-        )
-        return milestone
+    def plan(self, items: list[tuple[str, int, int | None]]) -> list[Milestone]:
+        """Plan (text, due day, share % or None: the rest), agree and start, day 1."""
+        budget, planned, added = self.project.budget_fen, 0, []
+        for text, due, share_pct in items:
+            amount = budget - planned
+            if share_pct is not None:
+                amount = max(WAN, budget * share_pct // 100 // WAN * WAN)
+            data = milestones.MilestoneData(text, "", self.day(due), amount)
+            added.append(
+                milestones.add_milestone(
+                    self.project, self.owner, data, now=self._now(1, 3)
+                )
+            )
+            planned += amount
+        # The verb refuses a second agreement to the same plan: a project id
+        # reused after a reset may find the old one standing in the log.
+        if agreement.plan_agreed(self.project) is None:
+            agreement.agree_plan(self.project, self.supplier, now=self._now(1, 5))
+        milestones.begin_delivery(self.project, self.owner, now=self._now(1, 6))
+        return added
 
     def submit(self, milestone: Milestone, offset: int, hours: float, note: str):
         """The winner submits the deliverable."""
-        moment = self.at(offset, hours)
-        milestone.submissions.append(
-            Deliverable(
-                note=note, created_at=moment, submitted_by_id=self._id(self.supplier)
-            )
-        )
-        milestone.status, milestone.submitted_at = MS.SUBMITTED, moment
-        log(
-            "milestone_submitted",
-            milestone,
-            self.supplier,
-            moment,
-            self.project.winner_org_id,
-            to_state=MS.SUBMITTED,
+        milestones.submit_deliverable(
+            milestone, self.supplier, note, now=self._now(offset, hours)
         )
 
     def accept(self, milestone: Milestone, offset: int) -> None:
         """The owner accepts; the amount is paid under the contract that day."""
-        moment, amount = self.at(offset, 5), milestone.amount_fen
-        payment = Payment(
-            contract_id=self.contract.id,
-            received_on=self.day(offset),
-            amount_fen=amount,
-            note=f"第{milestone.seq}期里程碑验收拨付",
-            recorded_by_id=self._id(self.owner),
-            created_at=moment,
-        )
-        db.session.add(payment)
-        self.contract.paid_fen += amount
-        self.project.released_fen += amount
-        db.session.flush()
-        milestone.status, milestone.accepted_at = MS.ACCEPTED, moment
-        milestone.payment_id = payment.id
+        milestones.accept_milestone(milestone, self.owner, now=self._now(offset, 5))
         self.payments += 1
-        org = self.project.owner_org_id
-        log(
-            "milestone_accepted",
-            milestone,
-            self.owner,
-            moment,
-            org,
-            from_state=MS.SUBMITTED,
-            to_state=MS.ACCEPTED,
-        )
-        log(
-            "payment_recorded", self.contract, self.owner, moment, org, note=str(amount)
-        )
-        log(
-            "milestone_funds_released",
-            self.project,
-            self.owner,
-            moment,
-            org,
-            note=f"第{milestone.seq}期：{format_wan(amount)}",
-        )
 
     def give_back(self, milestone: Milestone, offset: int, comment: str) -> None:
         """The owner returns the deliverable with comments."""
-        moment = self.at(offset, 6)
-        milestone.status, milestone.return_comment = MS.RETURNED, comment
-        milestone.times_returned += 1
-        log(
-            "milestone_returned",
-            milestone,
-            self.owner,
-            moment,
-            self.project.owner_org_id,
-            from_state=MS.SUBMITTED,
-            to_state=MS.RETURNED,
-            note=comment,
+        milestones.return_milestone(
+            milestone, self.owner, comment, now=self._now(offset, 6)
         )
 
-    def check(self, kind, scheduled: int, concluded: int, conclusion, report):
-        """A check the bureau scheduled two days ahead and concluded."""
-        acceptance = Acceptance(
-            project_id=self.project.id,
-            kind=kind,
-            scheduled_on=self.day(scheduled),
-            conclusion=conclusion,
-            report=report,
-            scheduled_by_id=self.bureau.id,
-            concluded_by_id=self.bureau.id,
-            concluded_at=self.at(concluded, 6),
-            created_at=self.at(scheduled - 2, 1),
-        )
-        db.session.add(acceptance)
-        db.session.flush()
-        log("acceptance_scheduled", acceptance, self.bureau, acceptance.created_at)
-        log(
-            "acceptance_concluded",
-            acceptance,
+    def schedule(self, kind, scheduled: int) -> Acceptance:
+        """The bureau schedules a check two days ahead."""
+        return checks.schedule_acceptance(
+            self.project,
             self.bureau,
-            acceptance.concluded_at,
-            to_state=conclusion,
-            note=report[:200],
+            kind,
+            self.day(scheduled),
+            now=self._now(scheduled - 2, 1),
         )
-        return acceptance
 
-    def close(self, status: ProjectStatus, when: datetime) -> None:
-        """The bureau closes the project as completed or failed."""
-        close_project(self.project, status, self.bureau, "", now=when)
-        self.project.updated_at = when
+    def conclude(self, acceptance: Acceptance, concluded: int, conclusion, report):
+        """The bureau records the check's conclusion (a failure closes the project)."""
+        checks.conclude_acceptance(
+            acceptance, self.bureau, conclusion, report, now=self._now(concluded, 6)
+        )
 
-    def exemption(self, account: str, offset: int) -> Exemption:
+    def assess(self, purpose, experts, when, verdicts, comment, **subject) -> None:
+        """The bureau forms a panel; its experts give their verdicts one by one."""
+        formed, done = when
+        panel = form_panel(
+            self.bureau,
+            self.challenge,
+            purpose,
+            [e.id for e in experts],
+            now=formed,
+            **subject,
+        )
+        step = (done - formed) / len(experts)
+        seats = {m.expert_id: m for m in panel.members}
+        for i, (expert, verdict) in enumerate(zip(experts, verdicts, strict=True)):
+            moment = formed + step * (i + 1)
+            submit_opinion(seats[expert.id], expert.user, verdict, comment, now=moment)
+            self.last = max(self.last, moment)
+
+    def apply(self, account: str, offset: int) -> Exemption:
         """The winner applies for exemption, that morning."""
-        exemption = Exemption(
-            project_id=self.project.id,
-            diligence_account=account,
-            status=ExemptionStatus.APPLIED,
-            applied_by_id=self._id(self.supplier),
-            created_at=self.at(offset),
+        return exemptions.apply_exemption(
+            self.project, self.supplier, account, now=self._now(offset)
         )
-        db.session.add(exemption)
-        db.session.flush()
-        log(
-            "exemption_applied",
-            exemption,
-            self.supplier,
-            exemption.created_at,
-            self.project.winner_org_id,
-            to_state=ExemptionStatus.APPLIED,
-        )
-        return exemption
 
-    def decide(self, exemption: Exemption, status, reason: str, when) -> None:
-        """The bureau decides: 免责 or 不予免责."""
-        exemption.status, exemption.decision_reason = status, reason
-        exemption.decided_by_id, exemption.decided_at = self.bureau.id, when
-        log(
-            f"exemption_{status.value}",
-            exemption,
-            self.bureau,
-            when,
-            from_state=ExemptionStatus.APPLIED,
-            to_state=status,
-            note=reason,
+    def decide(self, exemption: Exemption, reason: str, offset: int) -> None:
+        """The bureau grants exemption (免责)."""
+        exemptions.decide_exemption(
+            exemption, self.bureau, True, reason, now=self._now(offset, 7)
         )
+
+    def finish(self) -> None:
+        """Date the project's last change at the story's last step."""
+        db.session.flush()
+        self.project.updated_at = self.last

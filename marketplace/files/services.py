@@ -29,13 +29,19 @@ MAX_ORG_DOCUMENTS = 10
 # Spec sheets and certificates are documents; drawings and scans are images.
 LISTING_KINDS = uploads.DOCUMENTS_AND_IMAGES
 ORG_DOCUMENT_KINDS = frozenset({"pdf", "png", "jpg", "jpeg"})
-ACTION_LABELS = {
-    "listing_file_added": "上传附件",
-    "listing_file_removed": "删除附件",
-    "org_document_added": "上传认证材料",
-    "org_document_removed": "删除认证材料",
-}
-glossary.register_action_labels(ACTION_LABELS, rank=2)
+
+
+class FileAction(glossary.Action):
+    """What the file verbs record."""
+
+    LISTING_FILE_ADDED = "listing_file_added", "上传附件"
+    LISTING_FILE_REMOVED = "listing_file_removed", "删除附件"
+    ORG_DOCUMENT_ADDED = "org_document_added", "上传认证材料"
+    ORG_DOCUMENT_REMOVED = "org_document_removed", "删除认证材料"
+
+
+ACTION_LABELS = glossary.labels(FileAction)
+glossary.register_actions(FileAction)
 
 
 def _chosen(files: Iterable[Any] | None) -> list[Any]:
@@ -155,8 +161,7 @@ def add_org_documents(
     existing = len(org_documents(org))
     stored = _store(files, existing, MAX_ORG_DOCUMENTS, too_many, ORG_DOCUMENT_KINDS)
     rows = [
-        OrgDocument(org_id=org.id, kind=kind, **_columns(item, user))
-        for item in stored
+        OrgDocument(org_id=org.id, kind=kind, **_columns(item, user)) for item in stored
     ]
     _added(
         rows, "org_document_added", org, user,

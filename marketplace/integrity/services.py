@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import and_, or_, select
@@ -152,10 +152,10 @@ def _text(value: str, name: str, label: str, limit: int, multiline=False) -> str
     return value
 
 
-def _dates(data: RecordData) -> None:
+def _dates(data: RecordData, today: date) -> None:
     if data.decided_on is None:
         raise ServiceError("请填写处理决定日期。", "decided_on")
-    if data.decided_on > local_today():
+    if data.decided_on > today:
         raise ServiceError("处理决定日期不能晚于今天。", "decided_on")
     if data.restricted_until is not None and data.restricted_until < data.decided_on:
         raise ServiceError("限制截止日期不能早于处理决定日期。", "restricted_until")
@@ -189,14 +189,16 @@ def _period(record: IntegrityRecord) -> str:
     return f"限制期 {record.decided_on:%Y-%m-%d} 至 {record.restricted_until:%Y-%m-%d}"
 
 
-def record_misconduct(actor: Any, data: RecordData) -> IntegrityRecord:
+def record_misconduct(
+    actor: Any, data: RecordData, *, now: datetime | None = None
+) -> IntegrityRecord:
     """The bureau records a finding against an organisation or a person."""
     _require_bureau(actor)
     if data.misconduct_type not in MISCONDUCT_TYPES:
         raise ServiceError("请选择失信行为类型。", "misconduct_type")
     facts = _text(data.facts, "facts", "失信事实", MAX_FACTS, multiline=True)
     source = _text(data.source_document, "source_document", "处理决定文号", MAX_SOURCE)
-    _dates(data)
+    _dates(data, local_today(now))
     org_id, user_id, person = _subject(data)
     record = IntegrityRecord(
         org_id=org_id,
@@ -207,6 +209,7 @@ def record_misconduct(actor: Any, data: RecordData) -> IntegrityRecord:
         restricted_until=data.restricted_until,
         source_document=source,
         recorded_by_id=actor.id,
+        created_at=now or utcnow(),
     )
     db.session.add(record)
     db.session.flush()
@@ -217,6 +220,7 @@ def record_misconduct(actor: Any, data: RecordData) -> IntegrityRecord:
         user=actor,
         to_state=record_state(record),
         note=f"{party}：{record.type_label}，{_period(record)}，{source}",
+        at=now,
     )
     _tell_party(
         record,

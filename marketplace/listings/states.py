@@ -64,11 +64,13 @@ def transitions_for(listing: Challenge | Result):
     )
 
 
-def local_today() -> date:
-    """Today's date where the city is (deadlines are local dates)."""
+def local_today(now: datetime | None = None) -> date:
+    """Today's date where the city is (deadlines are local dates), or `now`'s."""
     zone = "Asia/Shanghai"
     if has_app_context():
         zone = current_app.config.get("DISPLAY_TIMEZONE", zone)
+    if now is not None:
+        return now.astimezone(ZoneInfo(zone)).date()
     return datetime.now(ZoneInfo(zone)).date()
 
 

@@ -37,11 +37,17 @@ from marketplace.proposals import attachments
 BODY_MAX = 5000
 MAX_ATTACHMENTS = 5
 REASON_MAX = 1000
-ACTION_LABELS = {
-    "clarification_published": "发布澄清",
-    "thread_review": "投诉审查查阅消息",
-}
-glossary.register_action_labels(ACTION_LABELS, rank=3)
+
+
+class MessageAction(glossary.Action):
+    """What the message verbs record."""
+
+    CLARIFICATION_PUBLISHED = "clarification_published", "发布澄清"
+    THREAD_REVIEW = "thread_review", "投诉审查查阅消息"
+
+
+ACTION_LABELS = glossary.labels(MessageAction)
+glossary.register_actions(MessageAction)
 
 
 def thread_link(thread: MessageThread) -> str:

@@ -27,14 +27,19 @@ MAX_TEXT = 20_000
 MAX_PERSON = 60
 OWN = "own"  # the owner writes the listing's own text
 
-ACTION_LABELS = {
-    "nda_template_created": "新建保密协议模板",
-    "nda_template_updated": "修改保密协议模板",
-    "nda_version_created": "保密协议新版本",
-    "listing_nda_chosen": "设置保密协议",
-    "nda_signed": "签署保密协议",
-}
-glossary.register_action_labels(ACTION_LABELS, rank=4)
+
+class NdaAction(glossary.Action):
+    """What the confidentiality-agreement verbs record."""
+
+    NDA_TEMPLATE_CREATED = "nda_template_created", "新建保密协议模板"
+    NDA_TEMPLATE_UPDATED = "nda_template_updated", "修改保密协议模板"
+    NDA_VERSION_CREATED = "nda_version_created", "保密协议新版本"
+    LISTING_NDA_CHOSEN = "listing_nda_chosen", "设置保密协议"
+    NDA_SIGNED = "nda_signed", "签署保密协议"
+
+
+ACTION_LABELS = glossary.labels(NdaAction)
+glossary.register_actions(NdaAction)
 
 Listing = Challenge | Result
 
@@ -249,4 +254,3 @@ def signatures(listing: Listing) -> list[Any]:
             .order_by(NdaSignature.signed_at.desc(), NdaSignature.id.desc())
         )
     )
-

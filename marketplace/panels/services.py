@@ -10,6 +10,7 @@ experts until every member has submitted; then the panel is complete.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -27,6 +28,7 @@ from marketplace.models import (
     PanelPurpose,
     PanelStatus,
     ReviewPanel,
+    utcnow,
 )
 from marketplace.panels.candidates import propose_experts
 from marketplace.panels.conflicts import (
@@ -174,6 +176,7 @@ def form_panel(
     *,
     acceptance: Acceptance | None = None,
     exemption: Exemption | None = None,
+    now: datetime | None = None,
 ) -> ReviewPanel:
     """Form a panel of at least three experts free of conflicts; notify them."""
     purpose = _purpose(purpose)
@@ -205,8 +208,11 @@ def form_panel(
         weight_price=weights["price"],
         formed_by_id=user.id,
         formed_by_org_id=user.org_id,
+        created_at=now or utcnow(),
     )
-    panel.members = [PanelMember(expert_id=e.id, expert=e) for e in experts]
+    panel.members = [
+        PanelMember(expert_id=e.id, expert=e, added_at=now or utcnow()) for e in experts
+    ]
     db.session.add(panel)
     db.session.flush()
     audit.record(
@@ -215,6 +221,7 @@ def form_panel(
         user=user,
         to_state=PanelStatus.SCORING,
         note=f"{PURPOSE_LABELS[purpose]}：" + "、".join(e.name for e in experts),
+        at=now,
     )
     audit.notify(
         [e.user for e in experts],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -70,7 +71,9 @@ def _open_seat(
     return panel, member, members
 
 
-def _finish(panel: ReviewPanel, members: list[PanelMember], user: Any) -> None:
+def _finish(
+    panel: ReviewPanel, members: list[PanelMember], user: Any, now: datetime | None
+) -> None:
     if any(m.submitted_at is None for m in members):
         return
     move(
@@ -79,8 +82,9 @@ def _finish(panel: ReviewPanel, members: list[PanelMember], user: Any) -> None:
         PANEL_TRANSITIONS,
         action="panel_completed",
         user=user,
+        at=now,
     )
-    panel.completed_at = utcnow()
+    panel.completed_at = now or utcnow()
     message = (
         f"“{panel.challenge.title[:60]}”{PURPOSE_LABELS[panel.purpose]}"
         "专家组已全部提交评审意见。"
@@ -98,6 +102,8 @@ def submit_scores(
     scores: Mapping[int, Mapping[str, Any]],
     comments: Mapping[int, str] | None = None,
     overall_comment: str = "",
+    *,
+    now: datetime | None = None,
 ) -> None:
     """An expert submits their sheet: every live bid scored on every criterion."""
     panel, member, members = _open_seat(
@@ -120,14 +126,21 @@ def submit_scores(
                 **checked[bid.id],
             )
         )
-    member.comment, member.submitted_at = overall, utcnow()
+    member.comment, member.submitted_at = overall, now or utcnow()
     audit.record(
-        "panel_scores_submitted", obj=panel, user=user, note=member.expert.name
+        "panel_scores_submitted", obj=panel, user=user, note=member.expert.name, at=now
     )
-    _finish(panel, members, user)
+    _finish(panel, members, user, now)
 
 
-def submit_opinion(member: PanelMember, user: Any, verdict: str, comment: str) -> None:
+def submit_opinion(
+    member: PanelMember,
+    user: Any,
+    verdict: str,
+    comment: str,
+    *,
+    now: datetime | None = None,
+) -> None:
     """An expert on a check, acceptance or exemption panel gives a verdict."""
     panel, member, members = _open_seat(
         member,
@@ -138,12 +151,13 @@ def submit_opinion(member: PanelMember, user: Any, verdict: str, comment: str) -
     if verdict not in verdict_labels(panel.purpose):
         raise ServiceError("请选择评审结论。", "verdict")
     member.comment = check_comment(comment, "comment", required=True)
-    member.verdict, member.submitted_at = verdict, utcnow()
+    member.verdict, member.submitted_at = verdict, now or utcnow()
     audit.record(
         "panel_opinion_submitted",
         obj=panel,
         user=user,
         to_state=verdict,
         note=member.expert.name,
+        at=now,
     )
-    _finish(panel, members, user)
+    _finish(panel, members, user, now)

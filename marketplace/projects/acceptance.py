@@ -7,7 +7,7 @@ conclusion, and no mid-term check is scheduled once the final one is.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -86,7 +86,12 @@ def _kind(value: Any) -> AcceptanceKind:
 
 
 def schedule_acceptance(
-    project: Project, user: Any, kind: Any, scheduled_on: date | None
+    project: Project,
+    user: Any,
+    kind: Any,
+    scheduled_on: date | None,
+    *,
+    now: datetime | None = None,
 ) -> Acceptance:
     """The bureau schedules the mid-term check or the final acceptance."""
     if not permissions.can_manage_acceptance(user):
@@ -95,7 +100,7 @@ def schedule_acceptance(
     label = ACCEPTANCE_KIND_LABELS[kind.value]
     if not isinstance(scheduled_on, date):
         raise ServiceError("请填写验收日期。", "scheduled_on")
-    if scheduled_on < local_today():
+    if scheduled_on < local_today(now):
         raise ServiceError("验收日期不能早于今天。", "scheduled_on")
     project = lock_project(project)
     require_running(project)
@@ -111,6 +116,7 @@ def schedule_acceptance(
         kind=kind,
         scheduled_on=scheduled_on,
         scheduled_by_id=user.id,
+        created_at=now or utcnow(),
     )
     try:
         # (project_id, kind) is unique: the database decides between two clicks.
@@ -124,6 +130,7 @@ def schedule_acceptance(
         obj=acceptance,
         user=user,
         note=f"{label}：{scheduled_on:%Y-%m-%d}",
+        at=now,
     )
     notify_parties(
         project,
@@ -138,7 +145,12 @@ def _lock(acceptance: Acceptance) -> Acceptance:
 
 
 def conclude_acceptance(
-    acceptance: Acceptance, user: Any, conclusion: Any, report: str
+    acceptance: Acceptance,
+    user: Any,
+    conclusion: Any,
+    report: str,
+    *,
+    now: datetime | None = None,
 ) -> None:
     """The bureau records the expert panel's conclusion and the report."""
     if not permissions.can_manage_acceptance(user):
@@ -158,7 +170,7 @@ def conclude_acceptance(
     if acceptance.conclusion is not None:
         raise StateError(f"该{label}已有结论。")
     require_running(project)
-    if local_today() < acceptance.scheduled_on:
+    if local_today(now) < acceptance.scheduled_on:
         raise StateError(
             f"{label}安排在 {acceptance.scheduled_on:%Y-%m-%d}，"
             "当日或之后才能记录结论。"
@@ -168,7 +180,7 @@ def conclude_acceptance(
     acceptance.conclusion = conclusion
     acceptance.report = report
     acceptance.concluded_by_id = user.id
-    acceptance.concluded_at = utcnow()
+    acceptance.concluded_at = now or utcnow()
     verdict = CONCLUSION_LABELS[conclusion.value]
     audit.record(
         "acceptance_concluded",
@@ -176,11 +188,13 @@ def conclude_acceptance(
         user=user,
         to_state=conclusion,
         note=f"{label}：{verdict}",
+        at=now,
     )
     if conclusion == C.FAILED:
-        close_project(project, ProjectStatus.FAILED, user, f"{label}不通过")
+        close_project(project, ProjectStatus.FAILED, user, f"{label}不通过", now=now)
     elif acceptance.kind == AcceptanceKind.FINAL:
-        close_project(project, ProjectStatus.COMPLETED, user, f"{label}{verdict}")
+        done = f"{label}{verdict}"
+        close_project(project, ProjectStatus.COMPLETED, user, done, now=now)
     outcome = {
         ProjectStatus.COMPLETED: "项目已结题。",
         ProjectStatus.FAILED: "项目未通过验收。",

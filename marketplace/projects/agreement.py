@@ -10,6 +10,7 @@ owner makes afterwards needs the winner's agreement again.
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -65,7 +66,9 @@ def agreement_note(project: Project) -> str:
     )
 
 
-def agree_plan(project: Project, user: Any) -> AuditEvent:
+def agree_plan(
+    project: Project, user: Any, *, now: datetime | None = None
+) -> AuditEvent:
     """The winner agrees to the milestone plan as it stands; the owner is told."""
     if not permissions.can_deliver(user, project):
         raise StateError("只有揭榜单位可以确认里程碑计划。")
@@ -77,7 +80,8 @@ def agree_plan(project: Project, user: Any) -> AuditEvent:
         raise StateError("发榜企业尚未制定里程碑，暂无可确认的计划。")
     if plan_agreed(project) is not None:
         raise StateError("您已同意当前的里程碑计划。")
-    event = audit.record(ACTION, obj=project, user=user, note=agreement_note(project))
+    note = agreement_note(project)
+    event = audit.record(ACTION, obj=project, user=user, note=note, at=now)
     audit.notify_org(
         project.owner_org_id,
         f"揭榜单位已同意“{project.challenge.title[:60]}”的里程碑计划，可以开始实施。",

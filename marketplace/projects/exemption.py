@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -70,7 +71,9 @@ def _completed_panel(exemption: Exemption) -> ReviewPanel | None:
     )
 
 
-def apply_exemption(project: Project, user: Any, account: str) -> Exemption:
+def apply_exemption(
+    project: Project, user: Any, account: str, *, now: datetime | None = None
+) -> Exemption:
     """The winner of a failed project applies, once, with an account of diligence."""
     if not permissions.can_deliver(user, project):
         raise StateError("只有项目承担单位可以申请容错免责。")
@@ -91,6 +94,7 @@ def apply_exemption(project: Project, user: Any, account: str) -> Exemption:
         diligence_account=account,
         status=E.APPLIED,
         applied_by_id=user.id,
+        created_at=now or utcnow(),
     )
     try:
         # One application per project: the unique key decides between two clicks.
@@ -99,7 +103,9 @@ def apply_exemption(project: Project, user: Any, account: str) -> Exemption:
             db.session.flush()
     except IntegrityError:
         raise StateError("本项目已申请过容错免责。") from None
-    audit.record("exemption_applied", obj=exemption, user=user, to_state=E.APPLIED)
+    audit.record(
+        "exemption_applied", obj=exemption, user=user, to_state=E.APPLIED, at=now
+    )
     notify_bureau(
         project, f"“{project.challenge.title[:50]}”的承担单位申请容错免责，请组织认定。"
     )
@@ -116,7 +122,12 @@ def _lock(exemption: Exemption) -> Exemption:
 
 
 def decide_exemption(
-    exemption: Exemption, user: Any, granted: bool, reason: str
+    exemption: Exemption,
+    user: Any,
+    granted: bool,
+    reason: str,
+    *,
+    now: datetime | None = None,
 ) -> None:
     """The bureau grants (免责) or refuses (不予免责) after the panel's assessment."""
     if not permissions.can_manage_acceptance(user):
@@ -140,10 +151,11 @@ def decide_exemption(
         user=user,
         note=reason,
         refusal="该申请已有认定结论。",
+        at=now,
     )
     exemption.decision_reason = reason
     exemption.decided_by_id = user.id
-    exemption.decided_at = utcnow()
+    exemption.decided_at = now or utcnow()
     project = exemption.project
     verdict = "予以免责" if granted else "不予免责"
     message = f"“{project.challenge.title[:50]}”容错免责认定：{verdict}。{reason[:80]}"

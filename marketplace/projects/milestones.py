@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -75,7 +75,7 @@ def _require_planner(project: Project, user: Any) -> Project:
     return project
 
 
-def _check(data: MilestoneData) -> tuple[str, str]:
+def _check(data: MilestoneData, today: date) -> tuple[str, str]:
     deliverable = (data.deliverable or "").strip()
     if not deliverable:
         raise ServiceError("请填写交付成果。", "deliverable")
@@ -83,7 +83,7 @@ def _check(data: MilestoneData) -> tuple[str, str]:
         raise ServiceError("交付成果不能超过 200 个字。", "deliverable")
     if not isinstance(data.due_on, date):
         raise ServiceError("请填写计划完成日期。", "due_on")
-    if data.due_on < local_today():
+    if data.due_on < today:
         raise ServiceError("计划完成日期不能早于今天。", "due_on")
     amount = data.amount_fen
     if isinstance(amount, bool) or not isinstance(amount, int):
@@ -102,10 +102,12 @@ def _planned_total(project: Project, without: Milestone | None = None) -> int:
     return int(db.session.scalar(query))
 
 
-def add_milestone(project: Project, user: Any, data: MilestoneData) -> Milestone:
+def add_milestone(
+    project: Project, user: Any, data: MilestoneData, *, now: datetime | None = None
+) -> Milestone:
     """The owner adds a milestone while planning; amounts stay within the budget."""
     project = _require_planner(project, user)
-    deliverable, description = _check(data)
+    deliverable, description = _check(data, local_today(now))
     planned = db.session.scalar(
         select(func.count(Milestone.id)).where(Milestone.project_id == project.id)
     )
@@ -124,7 +126,7 @@ def add_milestone(project: Project, user: Any, data: MilestoneData) -> Milestone
     project.milestones.append(milestone)
     db.session.flush()
     audit.record(
-        "milestone_added", obj=milestone, user=user, note=f"第{milestone.seq}期"
+        "milestone_added", obj=milestone, user=user, note=f"第{milestone.seq}期", at=now
     )
     return milestone
 
@@ -132,7 +134,7 @@ def add_milestone(project: Project, user: Any, data: MilestoneData) -> Milestone
 def update_milestone(milestone: Milestone, user: Any, data: MilestoneData) -> None:
     """The owner edits a planned milestone."""
     project = _require_planner(milestone.project, user)
-    deliverable, description = _check(data)
+    deliverable, description = _check(data, local_today())
     if _planned_total(project, without=milestone) + data.amount_fen > (
         project.budget_fen
     ):
@@ -163,7 +165,7 @@ def remove_milestone(milestone: Milestone, user: Any) -> None:
             db.session.flush()
 
 
-def begin_delivery(project: Project, user: Any) -> None:
+def begin_delivery(project: Project, user: Any, *, now: datetime | None = None) -> None:
     """The owner ends planning once the winner agreed to the plan as it stands."""
     project = _require_planner(project, user)
     if not project.milestones:
@@ -176,8 +178,9 @@ def begin_delivery(project: Project, user: Any) -> None:
         action="project_running",
         user=user,
         note=f"{len(project.milestones)} 个里程碑",
+        at=now,
     )
-    project.started_at = utcnow()
+    project.started_at = now or utcnow()
     audit.notify_org(
         project.winner_org_id,
         f"“{project.challenge.title[:60]}”的里程碑计划已确定，项目开始实施。",
@@ -193,7 +196,12 @@ def _uploads(files: Iterable[Any] | None) -> list[Any]:
 
 
 def submit_deliverable(
-    milestone: Milestone, user: Any, note: str, files: Iterable[Any] = ()
+    milestone: Milestone,
+    user: Any,
+    note: str,
+    files: Iterable[Any] = (),
+    *,
+    now: datetime | None = None,
 ) -> Deliverable:
     """The winner submits a milestone's deliverable with a note and attachments."""
     if not permissions.can_deliver(user, milestone.project):
@@ -214,7 +222,10 @@ def submit_deliverable(
     stored = attachments.store_all(uploads)
     try:
         deliverable = Deliverable(
-            milestone_id=milestone.id, note=note, submitted_by_id=user.id
+            milestone_id=milestone.id,
+            note=note,
+            submitted_by_id=user.id,
+            created_at=now or utcnow(),
         )
         for item in stored:
             deliverable.files.append(
@@ -234,8 +245,9 @@ def submit_deliverable(
             action="milestone_submitted",
             user=user,
             note=f"第{milestone.seq}期",
+            at=now,
         )
-        milestone.submitted_at = utcnow()
+        milestone.submitted_at = now or utcnow()
         db.session.flush()
     except BaseException:
         # The files must not outlive rows that will never be committed.
@@ -266,7 +278,7 @@ def _require_acceptor(milestone: Milestone, user: Any) -> Project:
     return project
 
 
-def _release(project: Project, milestone: Milestone, user: Any) -> None:
+def _release(project: Project, milestone: Milestone, user: Any, now) -> None:
     amount = milestone.amount_fen
     contract = lock_contract(project.contract_id)
     if contract.status == ContractStatus.REJECTED:
@@ -285,10 +297,11 @@ def _release(project: Project, milestone: Milestone, user: Any) -> None:
         )
     payment = Payment(
         contract_id=contract.id,
-        received_on=local_today(),
+        received_on=local_today(now),
         amount_fen=amount,
         note=f"第{milestone.seq}期里程碑验收拨付",
         recorded_by_id=user.id,
+        created_at=now or utcnow(),
     )
     try:
         # The CHECKs on both rows are the last word should the code above be wrong.
@@ -300,16 +313,19 @@ def _release(project: Project, milestone: Milestone, user: Any) -> None:
     except IntegrityError:
         raise ServiceError("拨付金额超过了可拨付的余额。") from None
     milestone.payment_id = payment.id
-    audit.record("payment_recorded", obj=contract, user=user, note=str(amount))
+    audit.record("payment_recorded", obj=contract, user=user, note=str(amount), at=now)
     audit.record(
         "milestone_funds_released",
         obj=project,
         user=user,
         note=f"第{milestone.seq}期：{format_wan(amount)}",
+        at=now,
     )
 
 
-def accept_milestone(milestone: Milestone, user: Any) -> None:
+def accept_milestone(
+    milestone: Milestone, user: Any, *, now: datetime | None = None
+) -> None:
     """The owner accepts a submitted deliverable and releases its amount."""
     project = _require_acceptor(milestone, user)
     move(
@@ -320,10 +336,11 @@ def accept_milestone(milestone: Milestone, user: Any) -> None:
         user=user,
         note=f"第{milestone.seq}期",
         refusal="只有待验收的里程碑可以验收。",
+        at=now,
     )
-    milestone.accepted_at = utcnow()
+    milestone.accepted_at = now or utcnow()
     if milestone.amount_fen > 0:
-        _release(project, milestone, user)
+        _release(project, milestone, user, now)
     audit.notify_org(
         project.winner_org_id,
         f"第{milestone.seq}期成果已通过验收：{milestone.deliverable[:60]}",
@@ -331,7 +348,9 @@ def accept_milestone(milestone: Milestone, user: Any) -> None:
     )
 
 
-def return_milestone(milestone: Milestone, user: Any, comment: str) -> None:
+def return_milestone(
+    milestone: Milestone, user: Any, comment: str, *, now: datetime | None = None
+) -> None:
     """The owner returns a submitted deliverable for rework, saying why."""
     comment = (comment or "").strip()
     if not comment:
@@ -345,6 +364,7 @@ def return_milestone(milestone: Milestone, user: Any, comment: str) -> None:
         user=user,
         note=comment,
         refusal="只有待验收的里程碑可以退回。",
+        at=now,
     )
     milestone.return_comment = comment[:5000]
     milestone.times_returned += 1

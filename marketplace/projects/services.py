@@ -65,28 +65,34 @@ VERDICT_LABELS = {
     "grant": "建议免责",
     "refuse": "建议不予免责",
 }
-ACTION_LABELS = {
-    "project_started": "立项",
-    "project_running": "开始实施",
-    "project_completed": "项目结题",
-    "project_failed": "项目未通过验收",
-    "project_relisted": "重新发榜",
-    "milestone_added": "新增里程碑",
-    "milestone_updated": "修改里程碑",
-    "milestone_removed": "删除里程碑",
-    "milestone_plan_agreed": "揭榜单位同意里程碑计划",
-    "milestone_submitted": "提交成果",
-    "milestone_accepted": "里程碑验收通过",
-    "milestone_returned": "里程碑退回修改",
-    "milestone_overdue": "里程碑逾期提醒",
-    "milestone_funds_released": "拨付里程碑资金",
-    "acceptance_scheduled": "安排验收",
-    "acceptance_concluded": "记录验收结论",
-    "exemption_applied": "申请容错免责",
-    "exemption_granted": "认定免责",
-    "exemption_refused": "不予免责",
-}
-glossary.register_action_labels(ACTION_LABELS, rank=5)
+
+
+class ProjectAction(glossary.Action):
+    """What the project verbs record."""
+
+    PROJECT_STARTED = "project_started", "立项"
+    PROJECT_RUNNING = "project_running", "开始实施"
+    PROJECT_COMPLETED = "project_completed", "项目结题"
+    PROJECT_FAILED = "project_failed", "项目未通过验收"
+    PROJECT_RELISTED = "project_relisted", "重新发榜"
+    MILESTONE_ADDED = "milestone_added", "新增里程碑"
+    MILESTONE_UPDATED = "milestone_updated", "修改里程碑"
+    MILESTONE_REMOVED = "milestone_removed", "删除里程碑"
+    MILESTONE_PLAN_AGREED = "milestone_plan_agreed", "揭榜单位同意里程碑计划"
+    MILESTONE_SUBMITTED = "milestone_submitted", "提交成果"
+    MILESTONE_ACCEPTED = "milestone_accepted", "里程碑验收通过"
+    MILESTONE_RETURNED = "milestone_returned", "里程碑退回修改"
+    MILESTONE_OVERDUE = "milestone_overdue", "里程碑逾期提醒"
+    MILESTONE_FUNDS_RELEASED = "milestone_funds_released", "拨付里程碑资金"
+    ACCEPTANCE_SCHEDULED = "acceptance_scheduled", "安排验收"
+    ACCEPTANCE_CONCLUDED = "acceptance_concluded", "记录验收结论"
+    EXEMPTION_APPLIED = "exemption_applied", "申请容错免责"
+    EXEMPTION_GRANTED = "exemption_granted", "认定免责"
+    EXEMPTION_REFUSED = "exemption_refused", "不予免责"
+
+
+ACTION_LABELS = glossary.labels(ProjectAction)
+glossary.register_actions(ProjectAction)
 
 
 def project_link(project: Project) -> str:
@@ -144,7 +150,7 @@ def close_project(
     now: datetime | None = None,
 ) -> None:
     """Move a running project to completed or failed (at `now`: seed-demo's past)."""
-    event = move(
+    move(
         project,
         to,
         PROJECT_TRANSITIONS,
@@ -152,10 +158,9 @@ def close_project(
         user=user,
         note=note,
         refusal="只有实施中的项目可以结题。",
+        at=now,
     )
     project.closed_at = now or utcnow()
-    if now is not None:
-        event.created_at = now
 
 
 # --- starting a project ---------------------------------------------------------
@@ -219,7 +224,11 @@ def _pick_contract(candidates: list[Contract], contract_id: int | None) -> Contr
 
 
 def start_project(
-    challenge: Challenge, user: Any, contract_id: int | None = None
+    challenge: Challenge,
+    user: Any,
+    contract_id: int | None = None,
+    *,
+    now: datetime | None = None,
 ) -> Project:
     """The owner starts the project of an awarded challenge under its contract."""
     if not permissions.can_start_project(user, challenge):
@@ -256,6 +265,8 @@ def start_project(
         status=PS.PLANNING,
         created_by_id=user.id,
     )
+    if now is not None:
+        project.created_at = project.updated_at = now
     try:
         # One project per challenge: the unique key decides between racing requests.
         with db.session.begin_nested():
@@ -263,7 +274,9 @@ def start_project(
             db.session.flush()
     except IntegrityError:
         raise StateError("该榜单已立项。") from None
-    audit.record("project_started", obj=project, user=user, to_state=PS.PLANNING)
+    audit.record(
+        "project_started", obj=project, user=user, to_state=PS.PLANNING, at=now
+    )
     for org_id in (winner.org_id, *permissions.consortium_org_ids(winner.id)):
         audit.notify_org(
             org_id,

@@ -9,6 +9,7 @@ from typing import Any
 from marketplace import audit, glossary, identifiers, permissions
 from marketplace.exceptions import ServiceError, StateError
 from marketplace.extensions import db
+from marketplace.files.services import FileAction
 from marketplace.listings import review
 from marketplace.listings.states import (
     MAX_VALID_YEARS,
@@ -18,7 +19,7 @@ from marketplace.listings.states import (
 )
 from marketplace.models import Result, ResultStatus, TechField
 from marketplace.money import FEN_PER_WAN, MAX_WAN
-from marketplace.ndas.services import ACTION_LABELS as NDA_ACTION_LABELS
+from marketplace.ndas.services import NdaAction
 from marketplace.workflow import move
 
 IP_TYPES = (
@@ -41,29 +42,37 @@ MATURITY_BANDS = {
 MAX_KEYWORDS = 10
 MAX_KEYWORD_LENGTH = 20
 
-ACTION_LABELS = {
-    "result_created": "登记成果",
-    "result_updated": "修改成果",
-    "result_submitted": "提交审核",
-    "result_approved": "审核通过并发布",
-    "result_rejected": "审核退回",
-    "result_withdrawn": "撤回",
-    "result_expired": "有效期届满",
-    "result_renewed": "续期",
-    "result_revised": "修改已发布内容（文字，已生效）",
-    "result_change_submitted": "提交重要修改，待科技局审核",
-    "result_change_approved": "重要修改审核通过，已生效",
-    "result_change_rejected": "重要修改未通过审核",
-    "result_change_withdrawn": "撤回待审核的重要修改",
-    "adoption_submitted": "收到转化申请",
-    "adoption_accepted": "接受转化申请",
-    "adoption_declined": "婉拒转化申请",
-    "adoption_withdrawn": "转化申请被撤回",
-    **NDA_ACTION_LABELS,
-    "listing_file_added": "上传附件",
-    "listing_file_removed": "删除附件",
-}
-glossary.register_action_labels(ACTION_LABELS, rank=6)
+
+class ResultAction(glossary.Action):
+    """What the result and adoption verbs record."""
+
+    RESULT_CREATED = "result_created", "登记成果"
+    RESULT_UPDATED = "result_updated", "修改成果"
+    RESULT_SUBMITTED = "result_submitted", "提交审核"
+    RESULT_APPROVED = "result_approved", "审核通过并发布"
+    RESULT_REJECTED = "result_rejected", "审核退回"
+    RESULT_WITHDRAWN = "result_withdrawn", "撤回"
+    RESULT_EXPIRED = "result_expired", "有效期届满"
+    RESULT_RENEWED = "result_renewed", "续期"
+    RESULT_REVISED = "result_revised", "修改已发布内容（文字，已生效）"
+    RESULT_CHANGE_SUBMITTED = "result_change_submitted", "提交重要修改，待科技局审核"
+    RESULT_CHANGE_APPROVED = "result_change_approved", "重要修改审核通过，已生效"
+    RESULT_CHANGE_REJECTED = "result_change_rejected", "重要修改未通过审核"
+    RESULT_CHANGE_WITHDRAWN = "result_change_withdrawn", "撤回待审核的重要修改"
+    RESULT_TRANSFERRED = "result_transferred", "技术合同已登记，成果已转化"
+    ADOPTION_SUBMITTED = "adoption_submitted", "收到转化申请"
+    ADOPTION_ACCEPTED = "adoption_accepted", "接受转化申请"
+    ADOPTION_DECLINED = "adoption_declined", "婉拒转化申请"
+    ADOPTION_WITHDRAWN = "adoption_withdrawn", "转化申请被撤回"
+
+
+ACTION_LABELS = glossary.labels(
+    ResultAction,
+    NdaAction,
+    FileAction.LISTING_FILE_ADDED,
+    FileAction.LISTING_FILE_REMOVED,
+)
+glossary.register_actions(ResultAction)
 
 
 def trl_band(trl: int | None) -> str:
