@@ -68,7 +68,6 @@ def dump_rows(app) -> dict:
             table.name: [dict(r._mapping) for r in _db.session.execute(select(table))]
             for table in Base.metadata.sorted_tables
         }
-        _db.session.rollback()
     return rows
 
 
@@ -163,7 +162,6 @@ def snapshot(app) -> dict:
                 continue
             rows = _db.session.execute(select(table)).all()
             state[table.name] = sorted(map(repr, rows))
-        _db.session.rollback()
     return state
 
 

@@ -201,7 +201,6 @@ def test_no_operator_removes_himself_or_the_last_one(db, app, factory, sysadmin_
             services.set_active(actor, last, False, "清理")
         with pytest.raises(StateError, match="最后一名"):
             services.change_role(actor, last, "member", "清理")
-        _db.session.rollback()
     # With a second operator, one may step the other down.
     other = factory.user(sysadmin_client.org, is_sysadmin=True)
     sysadmin_client.post(

@@ -254,7 +254,6 @@ def test_stored_matches_hold_no_name(app, db, client, more):
     result = f"/results/{more['result_id']}"
     assert TITLE in page(client.get(result))
     assert more["owner_client"].get(f"/challenges/{more['challenge_id']}").status_code
-    db.session.rollback()
     payloads = db.session.scalars(select(StoredMatch.payload)).all()
     assert payloads, "the listing pages stored their matches"
     assert not [p for p in payloads if HIDDEN in repr(p) or OWNER_NAME in repr(p)]

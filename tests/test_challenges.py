@@ -677,7 +677,6 @@ def test_list_pages(client, factory, db):
 
 
 def test_mine_lists_every_state_of_own_org(login, factory, catalogue, db):
-    db.session.rollback()  # let the factory's own session write
     member = factory.user(catalogue)
     own = login(member)
     outsider = login(factory.user(factory.org()))

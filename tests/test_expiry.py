@@ -1,4 +1,4 @@
-"""Deadlines and valid-until dates: `flask listings expire` and lazy refresh."""
+"""Deadlines and valid-until dates: `flask listings expire`, states computed on read."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from marketplace.listings import expiry
-from marketplace.listings.states import local_today
+from marketplace.listings.states import RESULT_TRANSITIONS, local_today
 from marketplace.models import (
     AuditEvent,
     Challenge,
@@ -21,6 +21,7 @@ from marketplace.models import (
     ResultStatus,
     UserRole,
 )
+from marketplace.workflow import move
 from tests.factories import make_challenge, make_result
 
 
@@ -176,36 +177,61 @@ def test_expire_without_today_uses_the_real_date(runner, factory, db):
     assert status_of(db, Challenge, overdue.id) == ChallengeStatus.EXPIRED
 
 
-def test_refresh_moves_a_single_listing_on_access(factory, db):
-    ent, _, uni, uni_admin, bidder = owners(factory)
+def test_show_computes_the_state_and_writes_nothing(factory, db):
+    ent, _, uni, _, bidder = owners(factory)
     today = local_today()
     overdue = make_challenge(ent.id, deadline=today - timedelta(days=1))
     bid(db, overdue.id, bidder.id)
-    other = make_challenge(ent.id, deadline=today - timedelta(days=1))
     lapsed = make_result(uni.id, valid_until=today - timedelta(days=1))
+    before = totals(db)
 
-    assert expiry.refresh(overdue) is True
+    assert expiry.show(overdue) is True
     assert overdue.status == ChallengeStatus.EVALUATING
-    # Only the listing refreshed moves; the rest wait for their own access or cron.
-    assert status_of(db, Challenge, other.id) == ChallengeStatus.OPEN
-    assert expiry.refresh(overdue) is False
-    assert expiry.refresh(lapsed) is True
+    assert expiry.show(overdue) is False
+    assert expiry.show(lapsed) is True
     assert lapsed.status == ResultStatus.EXPIRED
+    assert not db.session.dirty
+    db.session.commit()
+    assert totals(db) == before
+    assert status_of(db, Challenge, overdue.id) == ChallengeStatus.OPEN
+    assert status_of(db, Result, lapsed.id) == ResultStatus.PUBLISHED
+
+
+def test_a_move_from_the_shown_state_writes_the_expiry_first(factory, db):
+    _, _, uni, uni_admin, _ = owners(factory)
+    lapsed = make_result(uni.id, valid_until=local_today() - timedelta(days=1))
+    expiry.show(lapsed)
+    move(
+        lapsed,
+        ResultStatus.PUBLISHED,
+        RESULT_TRANSITIONS,
+        action="result_renewed",
+        user=uni_admin,
+    )
+    db.session.commit()
+    assert status_of(db, Result, lapsed.id) == ResultStatus.PUBLISHED
+    steps = db.session.execute(
+        select(AuditEvent.action, AuditEvent.from_state, AuditEvent.to_state)
+        .where(AuditEvent.object_type == "results", AuditEvent.object_id == lapsed.id)
+        .order_by(AuditEvent.id)
+    ).all()
+    assert [tuple(step) for step in steps] == [
+        ("result_expired", "published", "expired"),
+        ("result_renewed", "expired", "published"),
+    ]
     assert any("可续期" in m for m in messages(db, uni_admin.id))
 
 
-def test_refresh_leaves_current_listings_alone(factory, db):
+def test_show_leaves_current_listings_alone(factory, db):
     ent, _, uni, _, _ = owners(factory)
     challenge = make_challenge(ent.id)
     result = make_result(uni.id)
-    before = totals(db)
-    assert expiry.refresh(challenge) is False
-    assert expiry.refresh(result) is False
+    assert expiry.show(challenge) is False
+    assert expiry.show(result) is False
     # With a later "today" the same listings are overdue.
     later = local_today() + timedelta(days=400)
-    assert expiry.refresh(challenge, later) is True
+    assert expiry.show(challenge, later) is True
     assert challenge.status == ChallengeStatus.EXPIRED
-    assert totals(db) != before
 
 
 def test_pages_show_the_effective_state_and_write_nothing(client, factory, db):

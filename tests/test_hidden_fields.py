@@ -139,6 +139,9 @@ SWEPT = [OVERRIDES.get(spec.rule, spec) for spec in SPECS]
 IDLE = {"/notifications/read-all", "/match", "/api/v1/match"}
 # A bureau review of a thread writes only its audit event (ignored above).
 IDLE |= {"/messages/<int:thread_id>/review"}
+# The world's bid is not shortlisted, so selecting it is refused; a refused post
+# writes nothing (the overdue challenge's expiry is left to `listings expire`).
+IDLE |= {"/proposals/<int:proposal_id>/select"}
 
 
 def state_columns(table) -> list[str]:
@@ -162,7 +165,6 @@ def dump() -> dict:
             tuple(r[k] for k in keys): dict(r)
             for r in db.session.execute(select(table)).mappings()
         }
-    db.session.rollback()
     return rows
 
 

@@ -366,7 +366,6 @@ def test_service_refuses_with_the_notice_before_anything(db, factory, challenge_
     challenge = db.session.get(Challenge, challenge_id)
     with pytest.raises(ServiceError, match="因科研诚信记录"):
         proposals.submit_bid(challenge, actor, data)
-    db.session.rollback()
     assert count(db, Proposal) == 0
 
 

@@ -70,7 +70,6 @@ def market(app, db, factory):
 
 
 def rows(db) -> list[StoredMatch]:
-    db.session.rollback()
     return list(db.session.scalars(select(StoredMatch).order_by(StoredMatch.id)))
 
 

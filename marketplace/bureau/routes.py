@@ -133,7 +133,7 @@ def _reviewed_listing(kind: str, listing_id: int) -> Challenge | Result:
     listing = db.session.get(model, listing_id) if model else None
     if listing is None:
         abort(404)
-    expiry.refresh(listing)
+    expiry.show(listing)
     return listing
 
 

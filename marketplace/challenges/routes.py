@@ -34,12 +34,12 @@ MAX_PAGE = 10_000
 
 
 def _visible_challenge(challenge_id: int) -> Challenge:
-    """The challenge, moved on if overdue; 404 when missing or not visible."""
+    """The challenge in its effective state; 404 when missing or not visible."""
     challenge = db.session.get(Challenge, challenge_id)
     if challenge is None:
         abort(404)
-    # Lazy expiry first, so what follows sees (and acts on) the current state.
-    expiry.refresh(challenge)
+    # Expiry computed first, so what follows sees (and acts on) the effective state.
+    expiry.show(challenge)
     # Not found and not visible look the same, so drafts' ids do not leak.
     if not permissions.can_view_challenge(current_user, challenge):
         abort(404)
@@ -61,7 +61,7 @@ def _list(mine: bool):
         query, page=_page_number(), per_page=PER_PAGE, error_out=False, count=True
     )
     for challenge in page.items:
-        expiry.refresh(challenge)  # shows the effective state; a GET never writes
+        expiry.show(challenge)
     return render_template(
         "challenges/index.html",
         page=page,

@@ -153,7 +153,7 @@ def show(contract_id: int):
     is_bureau = permissions.is_bureau(current_user)
     pending = permissions.can_register_contract(current_user, contract)
     if pending:
-        _refresh_listings(contract)  # the states registration will start from
+        _show_listings(contract)  # the states registration will start from
     return render_template(
         "contracts/show.html",
         effects=links.registration_effects(contract) if pending else [],
@@ -184,15 +184,15 @@ def _back(contract: Contract):
     return redirect(url_for("contracts.show", contract_id=contract.id))
 
 
-def _refresh_listings(contract: Contract) -> None:
-    # Lazy expiry first, so registration sees the listings' real states.
+def _show_listings(contract: Contract) -> None:
+    # Overdue listings shown in their effective states, so registration sees them.
     for model, key in (
         (Challenge, contract.challenge_id),
         (Result, contract.result_id),
     ):
         listing = db.session.get(model, key) if key else None
         if listing is not None:
-            expiry.refresh(listing)
+            expiry.show(listing)
 
 
 @bp.route("/<int:contract_id>/register", methods=["POST"])
@@ -205,7 +205,7 @@ def register(contract_id: int):
     if not form.validate_on_submit():
         flash(form_problem(form), "danger")
         return _back(contract)
-    _refresh_listings(contract)
+    _show_listings(contract)
     perform(
         services.register_contract,
         contract,

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import partial
 
-from flask import has_request_context, request
-from sqlalchemy import and_, case, exists, literal, or_, select, update
+from sqlalchemy import and_, case, exists, inspect, literal, or_, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from marketplace import audit
-from marketplace.database import READ_METHODS
 from marketplace.extensions import db
 from marketplace.listings.review import listing_link
 from marketplace.listings.states import local_today
@@ -24,6 +23,7 @@ from marketplace.models import (
     utcnow,
 )
 from marketplace.search import outbox
+from marketplace.workflow import PENDING_MOVE
 
 REMINDER_DAYS = 7
 
@@ -206,32 +206,31 @@ def challenge_status_expr(today: date | None = None):
     )
 
 
-def refresh(listing: Challenge | Result, today: date | None = None) -> bool:
-    """Show an overdue listing in its effective state; a write moves it for real.
+def show(listing: Challenge | Result, today: date | None = None) -> bool:
+    """Show an overdue listing in its effective state without writing anything.
 
-    A page view (GET) never writes: the loaded object takes the effective state
-    as if it were stored, without becoming dirty, and `flask listings expire`
-    writes it. A form post that acts on the listing moves it first in a write
-    of its own (committed), so the action sees and keeps the real state.
+    The loaded object takes the effective state as if it were stored, without
+    becoming dirty; `flask listings expire` writes the move. A state move on the
+    listing (workflow.move) writes it first, in the caller's transaction, so the
+    audit trail and the owner's notice stay as if the listing had been moved.
     """
     today = today or local_today()
     target = effective_status(listing, today)
     if target == listing.status:
         return False
-    if has_request_context() and request.method in READ_METHODS:
-        set_committed_value(listing, "status", target)
-        return True
-    # End the read so the UPDATE opens its own transaction and waits for the
-    # write lock; the move is committed at once, whatever the action then does.
-    db.session.commit()
+    set_committed_value(listing, "status", target)
+    inspect(listing).info[PENDING_MOVE] = partial(_settle, listing, target, today)
+    return True
+
+
+def _settle(listing: Challenge | Result, target, today: date) -> None:
+    # The conditional UPDATE moves it only if nobody (cron, another request) did.
     report = ExpiryReport()
     if isinstance(listing, Challenge):
         _move_challenges([listing.id], today, report)
     else:
         _move_results([listing.id], today, report)
-    db.session.commit()
-    db.session.refresh(listing)
-    return True
+    set_committed_value(listing, "status", target)
 
 
 def open_by_date(today: date | None = None):

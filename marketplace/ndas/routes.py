@@ -21,11 +21,11 @@ KIND_LABELS = {"challenges": "技术需求", "results": "科技成果"}
 
 
 def _listing(kind: str, listing_id: int) -> Challenge | Result:
-    """The listing, moved on if overdue; 404 when missing or not visible."""
+    """The listing in its effective state; 404 when missing or not visible."""
     listing = db.session.get(KINDS[kind], listing_id)
     if listing is None:
         abort(404)
-    expiry.refresh(listing)
+    expiry.show(listing)
     if not permissions.can_view(current_user, listing):
         abort(404)
     return listing

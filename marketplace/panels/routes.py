@@ -94,7 +94,7 @@ def _panel(panel_id: int) -> ReviewPanel:
 def new():
     """Form a panel for a challenge's bids, or for a check, acceptance or exemption."""
     purpose, challenge, acceptance, exemption = _subject()
-    expiry.refresh(challenge)
+    expiry.show(challenge)
     permissions.require(permissions.can_form_panel(current_user, challenge, purpose))
     existing = services.existing_panel(challenge, purpose, acceptance, exemption)
     if existing is not None:

@@ -48,11 +48,11 @@ LABELS = {
 
 
 def visible_challenge(challenge_id: int) -> Challenge:
-    """The challenge, moved on if overdue; 404 unless the user may see it."""
+    """The challenge in its effective state; 404 unless the user may see it."""
     challenge = db.session.get(Challenge, challenge_id)
     if challenge is None or not permissions.can_view_challenge(current_user, challenge):
         abort(404)
-    expiry.refresh(challenge)
+    expiry.show(challenge)
     return challenge
 
 
@@ -65,7 +65,7 @@ def _proposal(proposal_id: int) -> Proposal:
         or not permissions.can_view_proposal(current_user, proposal)
     ):
         abort(404)
-    expiry.refresh(proposal.challenge)
+    expiry.show(proposal.challenge)
     return proposal
 
 

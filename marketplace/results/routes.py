@@ -47,11 +47,11 @@ def _fields() -> list[TechField]:
 
 
 def _result(result_id: int) -> Result:
-    """Load a result, apply lazy expiry, and 404 unless the user may see it."""
+    """Load a result in its effective state; 404 unless the user may see it."""
     result = db.session.get(Result, result_id)
     if result is None:
         abort(404)
-    expiry.refresh(result)
+    expiry.show(result)
     if not permissions.can_view_result(current_user, result):
         abort(404)
     return result
@@ -65,7 +65,7 @@ def _application(proposal_id: int) -> Proposal:
         or not permissions.can_view_proposal(current_user, proposal)
     ):
         abort(404)
-    expiry.refresh(proposal.result)
+    expiry.show(proposal.result)
     return proposal
 
 

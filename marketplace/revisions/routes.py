@@ -22,11 +22,11 @@ from marketplace.views import EXPIRED_FORM, perform_form
 
 
 def _listing(model: type, listing_id: int) -> Challenge | Result:
-    """The listing, moved on if overdue; 404 unless the user may see it."""
+    """The listing in its effective state; 404 unless the user may see it."""
     listing = db.session.get(model, listing_id)
     if listing is None:
         abort(404)
-    expiry.refresh(listing)
+    expiry.show(listing)
     if not permissions.can_view(current_user, listing):
         abort(404)
     return listing
