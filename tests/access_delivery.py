@@ -33,14 +33,16 @@ from marketplace.models import (
     PanelStatus,
     Project,
     ProjectStatus,
-    Proposal,
-    ProposalKind,
     ProposalStatus,
     ReviewPanel,
     utcnow,
 )
-from tests.factories import make_challenge, make_expert
-from tests.test_projects import add_contract
+from tests.factories import (
+    awarded_challenge,
+    contract_between,
+    make_expert,
+    project_for,
+)
 
 # Markers looked for in pages: a score comment and an overall opinion that only
 # count once every expert has submitted, a deliverable's file and project text.
@@ -115,17 +117,15 @@ class World:
             "评审中的冷链需求", ChallengeStatus.EVALUATING, ProposalStatus.SUBMITTED
         )
         ids["challenge_awarded"], _ = self.challenge("已揭榜待立项的冷链需求")
-        ids["contract_start"] = add_contract(
-            _db,
-            self.orgs["ent_a"],
-            self.orgs["inst_a"],
+        ids["contract_start"] = contract_between(
+            self.ent,
+            self.inst,
             challenge_id=ids["challenge_awarded"],
             title="立项用技术合同",
         )
-        self.contract = add_contract(
-            _db,
-            self.orgs["ent_a"],
-            self.orgs["inst_a"],
+        self.contract = contract_between(
+            self.ent,
+            self.inst,
             title="揭榜项目技术合同",
             amount_fen=900_000_000,
             tech_amount_fen=900_000_000,
@@ -144,8 +144,18 @@ class World:
     ) -> tuple[int, int]:
         """An A challenge past its deadline with institute A's bid; both ids."""
         self.serial += 1
-        challenge = make_challenge(
+        bid = {
+            "status": bid_status,
+            "submitted_by_id": self.users["inst_a"].id,
+            "solution": "院所甲的温控方案",
+            "technical_route": "",
+            "team": "",
+            "price_fen": 40_000_000,
+        }
+        return awarded_challenge(
             self.ent,
+            self.inst,
+            bid,
             title=f"{title}（{self.serial}）",
             description="冷链运输中温度波动大，需要高精度温控方案。",
             public_summary="寻求冷链温控技术。",
@@ -154,19 +164,6 @@ class World:
             deadline=self.today - timedelta(days=10),
             awarded_at=utcnow() if status == ChallengeStatus.AWARDED else None,
         )
-        bid = Proposal(
-            kind=ProposalKind.BID,
-            challenge_id=challenge.id,
-            org_id=self.inst,
-            submitted_by_id=self.users["inst_a"].id,
-            status=bid_status,
-            solution="院所甲的温控方案",
-            price_fen=40_000_000,
-            duration_months=12,
-        )
-        _db.session.add(bid)
-        _db.session.flush()
-        return challenge.id, bid.id
 
     def member(self, key: str, done: bool, verdict: str = "") -> PanelMember:
         """A seat for an expert; a submitted one carries the opinion marker."""
@@ -219,22 +216,17 @@ class World:
     def project(self, key: str, status: ProjectStatus, title: str) -> Project:
         """A project of A's on its own awarded challenge, under the shared contract."""
         challenge_id, bid_id = self.challenge(title)
-        project = Project(
-            challenge_id=challenge_id,
-            proposal_id=bid_id,
-            contract_id=self.contract,
-            owner_org_id=self.ent,
-            winner_org_id=self.inst,
-            budget_fen=50_000_000,
+        closed = status in (ProjectStatus.FAILED, ProjectStatus.COMPLETED)
+        project_id = project_for(
+            challenge_id,
+            self.contract,
+            bid_id,
             status=status,
             started_at=None if status == ProjectStatus.PLANNING else utcnow(),
-            closed_at=utcnow()
-            if status in (ProjectStatus.FAILED, ProjectStatus.COMPLETED)
-            else None,
+            closed_at=utcnow() if closed else None,
             created_by_id=self.users["ent_a"].id,
         )
-        _db.session.add(project)
-        _db.session.flush()
+        project = _db.session.get(Project, project_id)
         self.ids[key] = project.id
         self.ids[f"challenge_{key}"] = challenge_id
         return project

@@ -3,11 +3,30 @@
 from __future__ import annotations
 
 import itertools
+from datetime import timedelta
+
+from sqlalchemy import select
 
 from marketplace.auth.services import create_organisation, create_user
 from marketplace.creditcode import make_credit_code
 from marketplace.extensions import db
-from marketplace.models import OrgKind, UserRole
+from marketplace.listings.states import local_today
+from marketplace.models import (
+    Challenge,
+    ChallengeStatus,
+    Contract,
+    ContractStatus,
+    Deal,
+    DealStage,
+    Organisation,
+    OrgKind,
+    Project,
+    Proposal,
+    ProposalKind,
+    ProposalStatus,
+    UserRole,
+    utcnow,
+)
 
 _serial = itertools.count(1)
 
@@ -221,3 +240,126 @@ def make_completed_panel(factory, challenge_id: int, experts: int = 3):
     db.session.add(panel)
     db.session.commit()
     return panel
+
+
+# --- award → contract → project -------------------------------------------------------
+
+
+def make_bid(challenge_id: int, org_id: int, **fields) -> int:
+    """A submitted bid (by default) on the challenge; its id. Needs an app context."""
+    values = {
+        "kind": ProposalKind.BID,
+        "status": ProposalStatus.SUBMITTED,
+        "solution": "生物膜工艺",
+        "technical_route": "小试 → 中试",
+        "price_fen": 45_000_000,
+        "duration_months": 12,
+        "team": "张教授团队",
+    }
+    values.update(fields)
+    proposal = Proposal(challenge_id=challenge_id, org_id=org_id, **values)
+    db.session.add(proposal)
+    db.session.commit()
+    return proposal.id
+
+
+def awarded_challenge(
+    owner_org_id: int, winner_org_id: int, bid: dict | None = None, **fields
+) -> tuple[int, int]:
+    """A challenge past its deadline, awarded to the winner's selected bid.
+
+    Returns (challenge id, bid id); `fields` override the challenge's columns and
+    `bid` the bid's. Needs an app context.
+    """
+    values = {
+        "status": ChallengeStatus.AWARDED,
+        "deadline": local_today() - timedelta(days=5),
+        "awarded_at": utcnow(),
+    }
+    values.update(fields)
+    challenge = make_challenge(owner_org_id, **values)
+    bid_fields = {"status": ProposalStatus.SELECTED, **(bid or {})}
+    bid_id = make_bid(challenge.id, winner_org_id, **bid_fields)
+    return challenge.id, bid_id
+
+
+def deal_for(challenge_id: int, proposal_id: int, **fields) -> int:
+    """The deal of an awarded bid, between the owner and the bidder; its id."""
+    challenge = db.session.get(Challenge, challenge_id)
+    proposal = db.session.get(Proposal, proposal_id)
+    values = {"title": challenge.title, "stage": DealStage.LEAD}
+    values.update(fields)
+    deal = Deal(
+        demand_org_id=challenge.org_id,
+        supply_org_id=proposal.org_id,
+        challenge_id=challenge_id,
+        proposal_id=proposal_id,
+        **values,
+    )
+    db.session.add(deal)
+    db.session.commit()
+    return deal.id
+
+
+def contract_between(
+    buyer_org_id: int, seller_org_id: int, deal_id: int | None = None, **fields
+) -> int:
+    """A submitted 60 万元 development contract, the parties' names copied in."""
+    buyer = db.session.get(Organisation, buyer_org_id)
+    seller = db.session.get(Organisation, seller_org_id)
+    values = {
+        "title": "废水处理技术开发合同",
+        "contract_type": "development",
+        "buyer_name": buyer.name,
+        "buyer_region_code": buyer.region_code,
+        "seller_name": seller.name,
+        "seller_region_code": seller.region_code,
+        "signed_on": local_today() - timedelta(days=2),
+        "amount_fen": 60_000_000,
+        "tech_amount_fen": 60_000_000,
+        "paid_fen": 0,
+        "status": ContractStatus.SUBMITTED,
+    }
+    values.update(fields)
+    contract = Contract(
+        buyer_org_id=buyer_org_id,
+        seller_org_id=seller_org_id,
+        deal_id=deal_id,
+        **values,
+    )
+    db.session.add(contract)
+    db.session.commit()
+    return contract.id
+
+
+def project_for(
+    challenge_id: int, contract_id: int, proposal_id: int | None = None, **fields
+) -> int:
+    """A project (planning by default) on the challenge's selected bid; its id.
+
+    The budget defaults to the challenge's bounty; `fields` override any column.
+    """
+    challenge = db.session.get(Challenge, challenge_id)
+    if proposal_id is None:
+        proposal_id = db.session.scalar(
+            select(Proposal.id).where(
+                Proposal.challenge_id == challenge_id,
+                Proposal.status == ProposalStatus.SELECTED,
+            )
+        )
+    values = {
+        "owner_org_id": challenge.org_id,
+        "winner_org_id": db.session.get(Proposal, proposal_id).org_id,
+        "budget_fen": challenge.bounty_fen,
+        "released_fen": 0,
+    }
+    values.update(fields)
+    project = Project(
+        challenge_id=challenge_id,
+        proposal_id=proposal_id,
+        contract_id=contract_id,
+        **values,
+    )
+    db.session.add(project)
+    db.session.commit()
+    return project.id

@@ -20,8 +20,6 @@ from marketplace.models import (
     Acceptance,
     AcceptanceKind,
     ChallengeStatus,
-    Contract,
-    ContractStatus,
     Deliverable,
     Exemption,
     ExemptionStatus,
@@ -43,7 +41,11 @@ from marketplace.models import (
     utcnow,
 )
 from marketplace.projects import agreement
-from tests.factories import make_challenge
+from tests.factories import (
+    awarded_challenge,
+    contract_between,
+    project_for,
+)
 
 TODAY = local_today()
 IN_30 = (TODAY + timedelta(days=30)).isoformat()
@@ -309,23 +311,9 @@ def _awarded(w: World) -> dict:
     firm, inst = w.org("firm"), w.org("institute")
 
     def add() -> dict:
-        challenge = make_challenge(
-            firm.id, status=ChallengeStatus.AWARDED, awarded_at=utcnow(),
-            deadline=TODAY - timedelta(days=5), bounty_fen=50_000_000,
-        )  # fmt: skip
-        bid = _add_bid(challenge.id, inst.id, ProposalStatus.SELECTED)
-        contract = Contract(
-            title="废水处理技术开发合同", contract_type="development",
-            buyer_org_id=firm.id, buyer_name=firm.name,
-            buyer_region_code=firm.region_code, seller_org_id=inst.id,
-            seller_name=inst.name, seller_region_code=inst.region_code,
-            challenge_id=challenge.id, signed_on=TODAY - timedelta(days=2),
-            amount_fen=60_000_000, tech_amount_fen=60_000_000, paid_fen=0,
-            status=ContractStatus.SUBMITTED,
-        )  # fmt: skip
-        db.session.add(contract)
-        db.session.flush()
-        return {"c": challenge.id, "bid": bid, "contract": contract.id}
+        challenge_id, bid = awarded_challenge(firm.id, inst.id)
+        contract = contract_between(firm.id, inst.id, challenge_id=challenge_id)
+        return {"c": challenge_id, "bid": bid, "contract": contract}
 
     return w.run(add)
 
@@ -333,31 +321,27 @@ def _awarded(w: World) -> dict:
 def _project(w: World, status=ProjectStatus.RUNNING, **kw) -> dict:
     """A project; kw may ask for a milestone, an acceptance and an exemption."""
     ctx = _awarded(w)
-    firm, inst = w.org("firm"), w.org("institute")
+    winner = w.org("institute").id
 
     def add() -> dict:
-        project = Project(
-            challenge_id=ctx["c"], proposal_id=ctx["bid"], contract_id=ctx["contract"],
-            owner_org_id=firm.id, winner_org_id=inst.id, budget_fen=50_000_000,
-            released_fen=0, status=status,
+        project_id = project_for(
+            ctx["c"], ctx["contract"], ctx["bid"], status=status,
             started_at=None if status == ProjectStatus.PLANNING else utcnow(),
             closed_at=utcnow() if status == ProjectStatus.FAILED else None,
         )  # fmt: skip
-        db.session.add(project)
-        db.session.flush()
-        out = {**ctx, "project": project.id, "winner": inst.id}
+        out = {**ctx, "project": project_id, "winner": winner}
         if "milestone" in kw:
-            out["milestone"] = _milestone(project.id, kw["milestone"])
+            out["milestone"] = _milestone(project_id, kw["milestone"])
         if "acceptance" in kw:
             item = Acceptance(
-                project_id=project.id, kind=kw["acceptance"], scheduled_on=TODAY
+                project_id=project_id, kind=kw["acceptance"], scheduled_on=TODAY
             )
             db.session.add(item)
             db.session.flush()
             out["acceptance"] = item.id
         if "exemption" in kw:
             item = Exemption(
-                project_id=project.id, status=kw["exemption"],
+                project_id=project_id, status=kw["exemption"],
                 diligence_account="按约定投入人员与经费，及时报告风险。" * 4,
             )  # fmt: skip
             db.session.add(item)

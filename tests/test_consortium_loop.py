@@ -19,19 +19,16 @@ from marketplace.listings.states import local_today
 from marketplace.models import (
     ChallengeStatus,
     Contract,
-    ContractStatus,
-    ContractType,
     Deal,
     DeclineReason,
     MemberStatus,
     Notification,
     OrgKind,
-    Project,
     Proposal,
     ProposalStatus,
     User,
 )
-from tests.factories import make_challenge
+from tests.factories import contract_between, make_challenge, project_for
 from tests.test_integrity_decisions import bid, client_of
 
 TICK = {"confirm": "y"}
@@ -41,8 +38,7 @@ def notes_of(db, org_id) -> list[tuple[str, str]]:
     db.session.expire_all()
     return [
         (message, link)
-        for message, link in
-        db.session.execute(
+        for message, link in db.session.execute(
             select(Notification.message, Notification.link)
             .join(User, User.id == Notification.user_id)
             .where(User.org_id == org_id)
@@ -170,47 +166,27 @@ def test_a_consortium_member_reads_the_deal_but_does_not_act_on_it(db, loop):
         assert f"/deals/{deal.id}" not in text(client.get("/deals/?view=list")), name
 
 
-def _contract(db, world, deal_id: int | None, title: str) -> int:
-    owner, lead = world.owner.org, world.orgs["lead"]
-    contract = Contract(
+def _contract(world, deal_id: int | None, title: str) -> int:
+    return contract_between(
+        world.owner.org.id,
+        world.orgs["lead"].id,
+        deal_id,
         title=title,
-        contract_type=ContractType.DEVELOPMENT,
-        buyer_org_id=owner.id,
-        buyer_name=owner.name,
-        buyer_region_code="411702",
-        seller_org_id=lead.id,
-        seller_name=lead.name,
-        seller_region_code="411702",
-        deal_id=deal_id,
         challenge_id=world.challenge_id,
         signed_on=local_today() - timedelta(days=3),
         amount_fen=40_000_000,
         tech_amount_fen=40_000_000,
-        paid_fen=0,
-        status=ContractStatus.SUBMITTED,
     )
-    db.session.add(contract)
-    db.session.commit()
-    return contract.id
 
 
 def test_a_consortium_member_reads_the_contracts_and_the_project(db, loop):
     deal = award(db, loop)
-    via_deal = _contract(db, loop, deal.id, "联合体开发合同")
+    via_deal = _contract(loop, deal.id, "联合体开发合同")
     # A project's contract counts even when it was recorded without the deal.
-    under_project = _contract(db, loop, None, "联合体项目合同")
-    project = Project(
-        challenge_id=loop.challenge_id,
-        proposal_id=loop.winner_id,
-        contract_id=under_project,
-        owner_org_id=loop.owner.org.id,
-        winner_org_id=loop.orgs["lead"].id,
-        budget_fen=40_000_000,
-        released_fen=0,
+    under_project = _contract(loop, None, "联合体项目合同")
+    project_id = project_for(
+        loop.challenge_id, under_project, loop.winner_id, budget_fen=40_000_000
     )
-    db.session.add(project)
-    db.session.commit()
-    project_id = project.id
     partner = loop.clients["partner"]
     for contract_id in (via_deal, under_project):
         page = partner.get(f"/contracts/{contract_id}")

@@ -25,7 +25,7 @@ from marketplace.models import (
     ResultStatus,
     User,
 )
-from tests.factories import make_challenge, make_result
+from tests.factories import contract_between, make_challenge, make_result
 
 TODAY = local_today()
 
@@ -51,25 +51,15 @@ def form(buyer, seller, **over):
 
 
 def add_contract(db, buyer, seller, **fields):
+    """A submitted 50 万元 contract (40 万元 technology) signed ten days ago."""
     values = {
-        "contract_type": "development",
-        "buyer_org_id": buyer.id,
-        "buyer_name": buyer.name,
-        "buyer_region_code": buyer.region_code,
-        "seller_org_id": seller.id,
-        "seller_name": seller.name,
-        "seller_region_code": seller.region_code,
+        "title": "",
         "signed_on": TODAY - timedelta(days=10),
         "amount_fen": 50_000_000,
         "tech_amount_fen": 40_000_000,
-        "paid_fen": 0,
-        "status": ContractStatus.SUBMITTED,
     }
     values.update(fields)
-    contract = Contract(**values)
-    db.session.add(contract)
-    db.session.commit()
-    return contract.id
+    return contract_between(buyer.id, seller.id, **values)
 
 
 @pytest.fixture

@@ -24,16 +24,15 @@ from marketplace.models import (
     MessageThread,
     Notification,
     OrgKind,
-    Project,
     Proposal,
     ProposalKind,
     ProposalMember,
     ProposalStatus,
     ThreadKind,
 )
-from tests.factories import make_challenge, make_result
+from tests.factories import make_challenge, make_result, project_for
 from tests.sample_files import PDF
-from tests.test_projects import BOUNTY, awarded_challenge, party
+from tests.test_projects import awarded_challenge, party
 
 
 def count(db, model, *where) -> int:
@@ -128,9 +127,7 @@ def test_outsiders_cannot_read_or_write_a_listing_thread(db, world, client):
     assert count(db, Message) == 1
 
 
-def test_unverified_members_and_the_bureau_may_not_ask(
-    db, world, unverified_client
-):
+def test_unverified_members_and_the_bureau_may_not_ask(db, world, unverified_client):
     url = f"/messages/challenge/{world.challenge_id}/ask"
     assert say(unverified_client, url, "问").status_code == 403
     assert say(world.bureau, url, "问").status_code == 403
@@ -211,20 +208,10 @@ def test_an_unconfirmed_consortium_member_is_no_party(db, world):
 
 
 def _project(db, world):
-    challenge_id, proposal_id, _deal, contract_id = awarded_challenge(
+    challenge_id, _bid, _deal, contract_id = awarded_challenge(
         db, world.firm.org, world.inst2.org
     )
-    project = Project(
-        challenge_id=challenge_id,
-        proposal_id=proposal_id,
-        contract_id=contract_id,
-        owner_org_id=world.firm.org.id,
-        winner_org_id=world.inst2.org.id,
-        budget_fen=BOUNTY,
-    )
-    db.session.add(project)
-    db.session.commit()
-    return project.id
+    return project_for(challenge_id, contract_id)
 
 
 def test_project_thread_for_owner_winner_and_bureau(db, world):

@@ -16,8 +16,6 @@ from marketplace.models import (
     AuditEvent,
     Challenge,
     ChallengeStatus,
-    Contract,
-    ContractType,
     Deal,
     ExpertProfile,
     IntegrityRecord,
@@ -28,7 +26,6 @@ from marketplace.models import (
     PanelPurpose,
     PanelScore,
     PanelStatus,
-    Project,
     Proposal,
     ProposalKind,
     ProposalMember,
@@ -38,7 +35,13 @@ from marketplace.models import (
 )
 from marketplace.panels import candidates, services
 from marketplace.panels.rules import CRITERIA
-from tests.factories import make_challenge, make_completed_panel, make_expert
+from tests.factories import (
+    contract_between,
+    make_challenge,
+    make_completed_panel,
+    make_expert,
+    project_for,
+)
 
 TODAY = local_today()
 
@@ -532,34 +535,21 @@ def test_direct_award_needs_a_completed_panel_opinion(db, factory, w):
 
 
 def start_project(db, w) -> Acceptance:
-    challenge = db.session.get(Challenge, w.challenge_id)
-    challenge.status = ChallengeStatus.AWARDED
-    winner = db.session.get(Proposal, w.bids[0])
-    winner.status = ProposalStatus.SELECTED
-    contract = Contract(
-        contract_type=ContractType.DEVELOPMENT,
-        buyer_org_id=w.owner.org.id,
-        buyer_name=w.owner.org.name,
-        buyer_region_code="411702",
-        seller_org_id=w.bidder_a.org.id,
-        seller_name=w.bidder_a.org.name,
-        seller_region_code="411702",
+    db.session.get(Challenge, w.challenge_id).status = ChallengeStatus.AWARDED
+    db.session.get(Proposal, w.bids[0]).status = ProposalStatus.SELECTED
+    db.session.commit()
+    contract_id = contract_between(
+        w.owner.org.id,
+        w.bidder_a.org.id,
         signed_on=TODAY,
         amount_fen=50_000_000,
         tech_amount_fen=50_000_000,
     )
-    project = Project(
-        challenge_id=challenge.id,
-        proposal_id=winner.id,
-        contract=contract,
-        owner_org_id=w.owner.org.id,
-        winner_org_id=w.bidder_a.org.id,
-        budget_fen=50_000_000,
-    )
+    project_id = project_for(w.challenge_id, contract_id, w.bids[0])
     acceptance = Acceptance(
-        project=project, kind=AcceptanceKind.MIDTERM, scheduled_on=TODAY
+        project_id=project_id, kind=AcceptanceKind.MIDTERM, scheduled_on=TODAY
     )
-    db.session.add_all([contract, project, acceptance])
+    db.session.add(acceptance)
     db.session.commit()
     return acceptance
 

@@ -6,7 +6,6 @@ The builders for the other project test files (test_projects_*.py) live here.
 from __future__ import annotations
 
 import io
-import threading
 from datetime import timedelta
 from pathlib import Path
 from types import SimpleNamespace
@@ -19,11 +18,8 @@ from marketplace.listings.states import local_today
 from marketplace.models import (
     AuditEvent,
     Challenge,
-    ChallengeStatus,
     Contract,
     ContractStatus,
-    Deal,
-    DealStage,
     ExpertProfile,
     Milestone,
     Notification,
@@ -32,19 +28,17 @@ from marketplace.models import (
     PanelStatus,
     Project,
     ProjectStatus,
-    Proposal,
-    ProposalKind,
-    ProposalStatus,
     ReviewPanel,
     utcnow,
 )
 from marketplace.projects import services
-from tests.factories import make_challenge
+from tests import factories
+from tests.concurrency import race
 from tests.sample_files import PDF  # noqa: F401  (the delivery tests take it from here)
 
 TODAY = local_today()
 BOUNTY = 50_000_000  # 50 万元
-CONTRACT_AMOUNT = 60_000_000
+CONTRACT_AMOUNT = 60_000_000  # tests.factories.contract_between
 
 
 # --- builders -------------------------------------------------------------------------
@@ -66,64 +60,16 @@ def party(factory, login, kind):
 
 def awarded_challenge(db, owner_org, winner_org, bounty=BOUNTY, contract=True):
     """An awarded challenge with its selected bid, deal and (optionally) contract."""
-    challenge = make_challenge(
-        owner_org.id,
-        status=ChallengeStatus.AWARDED,
-        bounty_fen=bounty,
-        deadline=TODAY - timedelta(days=5),
-        awarded_at=utcnow(),
+    challenge_id, proposal_id = factories.awarded_challenge(
+        owner_org.id, winner_org.id, bounty_fen=bounty
     )
-    proposal = Proposal(
-        kind=ProposalKind.BID,
-        challenge_id=challenge.id,
-        org_id=winner_org.id,
-        status=ProposalStatus.SELECTED,
-        solution="生物膜工艺",
-        technical_route="小试 → 中试",
-        price_fen=45_000_000,
-        duration_months=12,
-        team="张教授团队",
+    deal_id = factories.deal_for(challenge_id, proposal_id)
+    contract_id = (
+        factories.contract_between(owner_org.id, winner_org.id, deal_id)
+        if contract
+        else None
     )
-    db.session.add(proposal)
-    db.session.flush()
-    deal = Deal(
-        title=challenge.title,
-        demand_org_id=owner_org.id,
-        supply_org_id=winner_org.id,
-        challenge_id=challenge.id,
-        proposal_id=proposal.id,
-        stage=DealStage.LEAD,
-    )
-    db.session.add(deal)
-    db.session.flush()
-    contract_id = add_contract(db, owner_org, winner_org, deal.id) if contract else None
-    db.session.commit()
-    return challenge.id, proposal.id, deal.id, contract_id
-
-
-def add_contract(db, buyer, seller, deal_id=None, **fields) -> int:
-    """A technology contract between the two organisations."""
-    values = {
-        "title": "废水处理技术开发合同",
-        "contract_type": "development",
-        "buyer_org_id": buyer.id,
-        "buyer_name": buyer.name,
-        "buyer_region_code": buyer.region_code,
-        "seller_org_id": seller.id,
-        "seller_name": seller.name,
-        "seller_region_code": seller.region_code,
-        "deal_id": deal_id,
-        "signed_on": TODAY - timedelta(days=2),
-        "amount_fen": CONTRACT_AMOUNT,
-        "tech_amount_fen": CONTRACT_AMOUNT,
-        "paid_fen": 0,
-        "status": ContractStatus.SUBMITTED,
-    }
-    values.update(fields)
-    contract = Contract(**values)
-    db.session.add(contract)
-    db.session.commit()
-    return contract.id
+    return challenge_id, proposal_id, deal_id, contract_id
 
 
 def make_world(db, factory, login) -> SimpleNamespace:
@@ -260,25 +206,6 @@ def completed_panel(db, factory, challenge_id, purpose, **subject) -> int:
     return panel.id
 
 
-def race(*calls):
-    """Run the calls at the same moment in threads; their results in order."""
-    barrier = threading.Barrier(len(calls))
-    results: list = [None] * len(calls)
-
-    def run(index, call):
-        barrier.wait()
-        results[index] = call()
-
-    threads = [
-        threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
-
-
 def colleague(world, login):
     """Another logged-in member of the owner organisation."""
     return login(world.factory.user(world.owner.org))
@@ -386,7 +313,9 @@ def test_start_needs_a_contract_between_owner_and_winner(db, world):
     with pytest.raises(ServiceError, match="请先登记本项目的技术合同"):
         services.start_project(challenge, world.owner.user)
     # A contract with someone else does not count either.
-    other = add_contract(db, world.owner.org, world.outsider.org, world.deal_id)
+    other = factories.contract_between(
+        world.owner.org.id, world.outsider.org.id, world.deal_id
+    )
     response = world.owner.post(
         f"/projects/start/{world.challenge_id}", data={"contract": str(other)}
     )
@@ -430,7 +359,7 @@ def test_only_the_owner_starts_and_only_awarded_challenges(db, world, client):
         assert other.get(path).status_code == 403
         assert other.post(path, data={"contract": world.contract_id}).status_code == 403
     assert world.owner.get("/projects/start/999999").status_code == 404
-    open_one = make_challenge(world.owner.org.id)
+    open_one = factories.make_challenge(world.owner.org.id)
     response = world.owner.post(
         f"/projects/start/{open_one.id}", data={"contract": str(world.contract_id)}
     )

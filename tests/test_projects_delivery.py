@@ -15,6 +15,7 @@ from marketplace.models import (
     Project,
     ProjectStatus,
 )
+from tests.concurrency import race
 from tests.test_projects import (
     PDF,
     TODAY,
@@ -28,7 +29,6 @@ from tests.test_projects import (
     milestone_form,
     milestone_ids,
     notes_for,
-    race,
     running_project,
     start,
     upload_files,

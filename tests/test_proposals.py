@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import os
-import threading
 import zipfile
 from datetime import timedelta
 from pathlib import Path
@@ -34,6 +33,7 @@ from marketplace.models import (
     User,
 )
 from marketplace.proposals import attachments, decisions, services
+from tests.concurrency import race
 from tests.factories import make_challenge, make_completed_panel
 from tests.sample_files import PDF
 
@@ -387,29 +387,11 @@ def test_second_bid_from_same_org_is_refused_by_the_database(
     assert statuses == ["submitted", "withdrawn"]
 
 
-def _race(*calls):
-    barrier = threading.Barrier(len(calls))
-    results: list = [None] * len(calls)
-
-    def run(index, call):
-        barrier.wait()
-        results[index] = call()
-
-    threads = [
-        threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
-
-
 def test_simultaneous_bids_from_one_org_give_one_row(
     db, factory, login, challenge_id, institute_a
 ):
     other_member = colleague(factory, login, institute_a)
-    results = _race(
+    results = race(
         lambda: post_bid(institute_a, challenge_id, [(PDF, "a.pdf")]),
         lambda: post_bid(other_member, challenge_id, [(PDF, "b.pdf")]),
     )
@@ -569,7 +551,7 @@ def test_simultaneous_selections_give_one_winner(
         owner.post(f"/proposals/{bid}/shortlist")
     close_bidding(db, challenge_id)
     second_owner = colleague(factory, login, owner)
-    results = _race(
+    results = race(
         lambda: owner.post(f"/proposals/{two_bids[0]}/select", data=SELECT),
         lambda: second_owner.post(f"/proposals/{two_bids[1]}/select", data=SELECT),
     )

@@ -18,9 +18,7 @@ from marketplace.models import (
     AcceptanceConclusion,
     AcceptanceKind,
     ChallengeStatus,
-    Contract,
     ContractStatus,
-    ContractType,
     Deliverable,
     Exemption,
     ExemptionStatus,
@@ -34,13 +32,10 @@ from marketplace.models import (
     PanelStatus,
     Project,
     ProjectStatus,
-    Proposal,
-    ProposalKind,
-    ProposalStatus,
     ReviewPanel,
 )
 from marketplace.stats import delivery, exports
-from tests.factories import make_challenge
+from tests.factories import awarded_challenge, contract_between, project_for
 
 WAN = 1_000_000
 LOCAL = ZoneInfo("Asia/Shanghai")
@@ -72,31 +67,21 @@ def _at(day: str, hour: int = 12, minute: int = 0) -> datetime:
 def _project(db, parties, status, budget_wan, released_wan, created) -> Project:
     owner, winner = parties
     budget, released = budget_wan * WAN, released_wan * WAN
-    challenge = make_challenge(
-        owner.id, status=ChallengeStatus.CONTRACTED, bounty_fen=budget
-    )
-    bid = Proposal(kind=ProposalKind.BID, challenge_id=challenge.id,
-                   org_id=winner.id, status=ProposalStatus.SELECTED,
-                   price_fen=budget)  # fmt: skip
-    contract = Contract(
-        title="揭榜项目合同", contract_type=ContractType.DEVELOPMENT,
-        buyer_org_id=owner.id, buyer_name=owner.name,
-        buyer_region_code=owner.region_code, seller_org_id=winner.id,
-        seller_name=winner.name, seller_region_code=winner.region_code,
-        challenge_id=challenge.id, signed_on=created.date(), amount_fen=budget,
-        tech_amount_fen=budget, paid_fen=released,
-        status=ContractStatus.REGISTERED, registration_no=str(next(_serial)),
+    challenge_id, bid_id = awarded_challenge(
+        owner.id, winner.id, {"price_fen": budget},
+        status=ChallengeStatus.CONTRACTED, bounty_fen=budget, awarded_at=None,
     )  # fmt: skip
-    db.session.add_all([bid, contract])
-    db.session.flush()
-    project = Project(
-        challenge_id=challenge.id, proposal_id=bid.id, contract_id=contract.id,
-        owner_org_id=owner.id, winner_org_id=winner.id, budget_fen=budget,
-        released_fen=released, status=status, created_at=created,
+    contract_id = contract_between(
+        owner.id, winner.id, title="揭榜项目合同", challenge_id=challenge_id,
+        signed_on=created.date(), amount_fen=budget, tech_amount_fen=budget,
+        paid_fen=released, status=ContractStatus.REGISTERED,
+        registration_no=str(next(_serial)),
     )  # fmt: skip
-    db.session.add(project)
-    db.session.flush()
-    return project
+    project_id = project_for(
+        challenge_id, contract_id, bid_id, released_fen=released, status=status,
+        created_at=created,
+    )  # fmt: skip
+    return db.session.get(Project, project_id)
 
 
 def _milestone(db, project, seq, due, status, submissions=(), **kw) -> Milestone:
