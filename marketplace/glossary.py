@@ -101,6 +101,8 @@ class GeneralAction(Action):
     PASSWORD_RESET_UNKNOWN = "password_reset_unknown", "未知邮箱申请重置密码"
     SIGNUP_EMAIL_TAKEN = "signup_email_taken", "以已注册邮箱注册"
     USER_CREATED = "user_created", "创建账号"
+    TOKEN_CREATED = "token.create", "创建 API 令牌"
+    TOKEN_REVOKED = "token.revoke", "撤销 API 令牌"
     MAIL_PREFERENCE_CHANGED = "mail_preference_changed", "修改邮件提醒设置"
     MEMBER_INVITED = "member_invited", "邀请成员"
     MEMBER_ACTIVATED = "member_activated", "启用成员"

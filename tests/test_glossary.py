@@ -98,7 +98,7 @@ def _recorded_actions() -> set[str]:
                 continue
             for arg in ast.walk(first):
                 value = arg.value if isinstance(arg, ast.Constant) else None
-                if isinstance(value, str) and re.fullmatch(r"[a-z_]+", value):
+                if isinstance(value, str) and re.fullmatch(r"[a-z_.]+", value):
                     found.add(value)
     return found
 
@@ -123,7 +123,7 @@ def _passed_actions() -> set[str]:
         if len(node.args) > position[name]:
             given.append(node.args[position[name]])
         for value in (v for expr in given for v in _literals(expr)):
-            if re.fullmatch(r"[a-z_]+", value):
+            if re.fullmatch(r"[a-z_.]+", value):
                 found.add(value)
     return found
 
