@@ -13,8 +13,8 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from marketplace.clock import local_today, utcnow
 from marketplace.extensions import db as _db
-from marketplace.listings.states import local_today
 from marketplace.models import (
     Acceptance,
     AcceptanceConclusion,
@@ -37,7 +37,6 @@ from marketplace.models import (
     ProposalKind,
     ProposalStatus,
     ReviewPanel,
-    utcnow,
 )
 from tests.factories import make_challenge, make_expert
 from tests.test_projects import add_contract

@@ -84,8 +84,8 @@ def make_challenge(org_id: int, **fields):
 
     from sqlalchemy import select
 
-    from marketplace.listings.states import local_today
-    from marketplace.models import Challenge, ChallengeStatus, TechField, utcnow
+    from marketplace.clock import local_today, utcnow
+    from marketplace.models import Challenge, ChallengeStatus, TechField
 
     values = {
         "title": "食品加工废水高效处理技术",
@@ -118,8 +118,8 @@ def make_result(org_id: int, **fields):
 
     from sqlalchemy import select
 
-    from marketplace.listings.states import local_today
-    from marketplace.models import Result, ResultStatus, TechField, utcnow
+    from marketplace.clock import local_today, utcnow
+    from marketplace.models import Result, ResultStatus, TechField
 
     values = {
         "title": "高效低耗生物膜废水处理工艺",
@@ -167,6 +167,7 @@ def make_completed_panel(factory, challenge_id: int, experts: int = 3):
 
     from sqlalchemy import select
 
+    from marketplace.clock import utcnow
     from marketplace.models import (
         Challenge,
         PanelMember,
@@ -176,7 +177,6 @@ def make_completed_panel(factory, challenge_id: int, experts: int = 3):
         Proposal,
         ProposalStatus,
         ReviewPanel,
-        utcnow,
     )
 
     people = []

@@ -10,8 +10,8 @@ import pytest
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
+from marketplace.clock import local_today
 from marketplace.contracts import importing
-from marketplace.listings.states import local_today
 from marketplace.models import AuditEvent, Contract, ContractStatus, OrgKind
 
 HEADER = [

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
+from marketplace.clock import local_today
 from marketplace.listings import expiry
-from marketplace.listings.states import local_today
 from marketplace.models import (
     AuditEvent,
     Challenge,

@@ -14,8 +14,8 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import func, select
 
+from marketplace.clock import local_today, utcnow
 from marketplace.exceptions import ServiceError, StateError
-from marketplace.listings.states import local_today
 from marketplace.models import (
     AuditEvent,
     Challenge,
@@ -36,7 +36,6 @@ from marketplace.models import (
     ProposalKind,
     ProposalStatus,
     ReviewPanel,
-    utcnow,
 )
 from marketplace.projects import services
 from tests.factories import make_challenge

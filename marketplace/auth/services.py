@@ -8,6 +8,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from marketplace import audit
 from marketplace.auth.passwords import check_password
+from marketplace.clock import utcnow
 from marketplace.creditcode import credit_code_error, normalise
 from marketplace.exceptions import ServiceError
 from marketplace.extensions import db
@@ -18,7 +19,6 @@ from marketplace.models import (
     User,
     UserRole,
     VerificationStatus,
-    utcnow,
 )
 from marketplace.security import revoke_all_sessions
 

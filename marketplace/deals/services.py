@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import or_, select
 
 from marketplace import audit, permissions
+from marketplace.clock import utcnow
 from marketplace.exceptions import ServiceError, StateError
 from marketplace.extensions import db
 from marketplace.models import (
@@ -19,7 +20,6 @@ from marketplace.models import (
     Proposal,
     Result,
 )
-from marketplace.models.base import utcnow
 from marketplace.models.deal import (
     STAGE_LABELS,
 )

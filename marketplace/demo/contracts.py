@@ -9,6 +9,7 @@ from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from marketplace import audit
+from marketplace.clock import utcnow
 from marketplace.contracts import services as contracts
 from marketplace.contracts.services import Party
 from marketplace.demo import trades
@@ -21,7 +22,6 @@ from marketplace.models import (
     Deal,
     Payment,
     User,
-    utcnow,
 )
 
 FIRST_YEAR = 2019

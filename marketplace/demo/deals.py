@@ -19,6 +19,7 @@ from typing import NamedTuple
 from sqlalchemy import func, select, update
 
 from marketplace import permissions
+from marketplace.clock import local_today, utcnow
 from marketplace.deals import services as deals
 from marketplace.demo import trades
 from marketplace.demo.contracts import (
@@ -43,7 +44,6 @@ from marketplace.demo.contracts import (
 )
 from marketplace.demo.trades import TOPICS
 from marketplace.extensions import db
-from marketplace.listings.states import local_today
 from marketplace.models import (
     Challenge,
     Contract,
@@ -57,7 +57,6 @@ from marketplace.models import (
     User,
     UserRole,
     YearlyTarget,
-    utcnow,
 )
 from marketplace.stats.services import ensure_default_targets
 

@@ -9,6 +9,7 @@ from typing import NamedTuple
 from sqlalchemy import select
 
 from marketplace.challenges.services import close_bidding_early
+from marketplace.clock import local_today, utcnow
 from marketplace.contracts import services as contracts
 from marketplace.contracts.services import Party
 from marketplace.deals import services as deals
@@ -20,7 +21,6 @@ from marketplace.demo.funnel_plan import (
     BidPlan,
 )
 from marketplace.extensions import db
-from marketplace.listings.states import local_today
 from marketplace.models import (
     Challenge,
     ContractType,
@@ -31,7 +31,6 @@ from marketplace.models import (
     Result,
     User,
     UserRole,
-    utcnow,
 )
 from marketplace.proposals import decisions
 from marketplace.proposals import services as proposals

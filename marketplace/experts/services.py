@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from marketplace import audit, identifiers, permissions
 from marketplace.auth import passwords
 from marketplace.auth import services as accounts
+from marketplace.clock import utcnow
 from marketplace.exceptions import ServiceError, StateError
 from marketplace.extensions import db
 from marketplace.models import (
@@ -29,7 +30,6 @@ from marketplace.models import (
     TechField,
     User,
     UserRole,
-    utcnow,
 )
 from marketplace.proposals.services import find_org
 

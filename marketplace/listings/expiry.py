@@ -10,10 +10,10 @@ from sqlalchemy import and_, case, exists, literal, or_, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from marketplace import audit
+from marketplace.clock import local_today, utcnow
 from marketplace.database import READ_METHODS
 from marketplace.extensions import db
 from marketplace.listings.review import listing_link
-from marketplace.listings.states import local_today
 from marketplace.models import (
     Challenge,
     ChallengeStatus,
@@ -21,7 +21,6 @@ from marketplace.models import (
     ProposalStatus,
     Result,
     ResultStatus,
-    utcnow,
 )
 from marketplace.search import outbox
 

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import insert, or_, select, update
 
 from marketplace import audit, permissions
+from marketplace.clock import local_today, utcnow
 from marketplace.creditcode import normalise
 from marketplace.exceptions import ServiceError
 from marketplace.extensions import db
@@ -29,16 +30,12 @@ from marketplace.listings.import_files import (  # noqa: F401  (callers use thes
     RawRow,
     parse_file,
 )
-from marketplace.listings.states import (
-    local_today,
-)
 from marketplace.models import (
     Challenge,
     ChallengeStatus,
     Organisation,
     Result,
     ResultStatus,
-    utcnow,
 )
 from marketplace.search import outbox
 

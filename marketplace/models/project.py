@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from enum import StrEnum
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     BigInteger,
@@ -19,20 +18,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from marketplace.models.base import (
-    Base,
-    StoredFileMixin,
-    TimestampMixin,
-    str_enum,
-    utcnow,
-)
+from marketplace import clock
+from marketplace.clock import utcnow
+from marketplace.models.base import Base, StoredFileMixin, TimestampMixin, str_enum
 from marketplace.models.contract import Contract
 from marketplace.models.listing import Challenge
 from marketplace.models.org import Organisation
 from marketplace.models.proposal import Proposal
-
-# The city's time zone, for deciding whether a milestone was delivered on time.
-LOCAL_ZONE = ZoneInfo("Asia/Shanghai")
 
 
 class ProjectStatus(StrEnum):
@@ -184,7 +176,7 @@ class Milestone(Base):
         # Due dates are the city's local dates; SQLite hands times back naive (UTC).
         if when.tzinfo is None:
             when = when.replace(tzinfo=UTC)
-        return when.astimezone(LOCAL_ZONE).date() <= self.due_on
+        return when.astimezone(clock.local_zone()).date() <= self.due_on
 
 
 class Deliverable(Base):

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from marketplace import audit, permissions
+from marketplace.clock import utcnow
 from marketplace.exceptions import ServiceError, StateError
 from marketplace.extensions import db
 from marketplace.listings.states import CHALLENGE_TRANSITIONS
@@ -25,7 +26,6 @@ from marketplace.models import (
     Proposal,
     ProposalKind,
     ReviewPanel,
-    utcnow,
 )
 from marketplace.proposals.services import (
     DECIDING_STATES,

@@ -14,10 +14,10 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from marketplace import audit, permissions
+from marketplace.clock import local_today, utcnow
 from marketplace.creditcode import normalise
 from marketplace.exceptions import ServiceError, StateError
 from marketplace.extensions import db
-from marketplace.listings.states import local_today
 from marketplace.models import (
     Attachment,
     Challenge,
@@ -28,7 +28,6 @@ from marketplace.models import (
     ProposalKind,
     ProposalMember,
     ProposalStatus,
-    utcnow,
 )
 from marketplace.models.proposal import (  # noqa: F401 (re-exported)
     MEMBER_STATUS_LABELS,

@@ -9,15 +9,11 @@ from typing import Any
 from sqlalchemy import and_, or_, select
 
 from marketplace import audit, glossary, identifiers, permissions
+from marketplace.clock import local_today
 from marketplace.exceptions import ServiceError, StateError
 from marketplace.extensions import db
 from marketplace.listings import review
-from marketplace.listings.states import (
-    MAX_VALID_YEARS,
-    RESULT_TRANSITIONS,
-    local_today,
-    years_ahead,
-)
+from marketplace.listings.states import MAX_VALID_YEARS, RESULT_TRANSITIONS, years_ahead
 from marketplace.models import (
     AuditEvent,
     Proposal,
