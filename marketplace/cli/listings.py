@@ -10,6 +10,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy.exc import SQLAlchemyError
 
+from marketplace.auth import services as accounts
 from marketplace.cli.support import commit, fail
 from marketplace.exceptions import ServiceError
 from marketplace.extensions import db
@@ -112,7 +113,7 @@ def import_listings(kind: str, org_ref: str, draft: bool, file: Path) -> None:
     """
     started = time.perf_counter()
     try:
-        org = importing.find_org(org_ref)
+        org = accounts.find_org(org_ref)
     except ServiceError as exc:
         raise click.ClickException(exc.message) from exc
     report = _import(org, kind, draft, file)

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import click
-from email_validator import EmailNotValidError, validate_email
 from flask.cli import with_appcontext
-from sqlalchemy import func, or_, select
+from sqlalchemy import select
 
 from marketplace.auth import services as accounts
-from marketplace.auth.passwords import password_problem
 from marketplace.cli.support import commit, fail
-from marketplace.creditcode import normalise
 from marketplace.exceptions import ServiceError
 from marketplace.extensions import db
-from marketplace.models import Organisation, OrgKind, Region, User, UserRole
+from marketplace.models import OrgKind, Region, UserRole
 from marketplace.tokens import services as tokens
 
 DEFAULT_REGION = "411702"  # 驿城区
@@ -78,23 +75,6 @@ def create_org(
     )
 
 
-def _find_org(value: str) -> Organisation:
-    value = (value or "").strip()
-    org = db.session.scalar(
-        select(Organisation).where(
-            or_(
-                Organisation.name == value,
-                Organisation.credit_code == normalise(value),
-            )
-        )
-    )
-    if org is None:
-        raise click.ClickException(
-            f"找不到机构：{value}（请输入准确的机构名称或信用代码）。"
-        )
-    return org
-
-
 @click.command("create-user")
 @click.argument("email")
 @click.option("--org", "org_ref", required=True, help="Exact org name or credit code.")
@@ -119,23 +99,20 @@ def create_user(
     """Create a user in an existing organisation.
 
     The password must have at least 10 characters with letters and digits and
-    not be a common one (auth.passwords); it is asked for (hidden, twice) when
+    not be a common one (accounts checks it); it is asked for (hidden, twice) when
     --password is not given.
     """
     try:
-        email = validate_email(email.strip(), check_deliverability=False).normalized
-    except EmailNotValidError as exc:
-        raise click.ClickException(f"邮箱格式不正确：{exc}") from exc
-    org = _find_org(org_ref)
+        email = accounts.normal_email(email)
+        org = accounts.find_org(org_ref)
+    except ServiceError as exc:
+        raise fail(exc.message) from exc
     if accounts.email_taken(email):
         raise click.ClickException("该邮箱已注册。")
     if password is None:
         password = click.prompt(
             "密码", hide_input=True, confirmation_prompt="再次输入密码"
         )
-    problem = password_problem(password)
-    if problem:
-        raise click.ClickException(problem)
     try:
         user = accounts.create_user(
             org=org,
@@ -162,9 +139,7 @@ def create_user(
 @with_appcontext
 def create_token(email: str, name: str) -> None:
     """Create an API token for the user with EMAIL and print it (shown once)."""
-    user = db.session.scalar(
-        select(User).where(func.lower(User.email) == email.strip().lower())
-    )
+    user = accounts.user_by_email(email)
     if user is None or not user.active:
         raise fail(f"没有这个有效用户：{email}")
     try:

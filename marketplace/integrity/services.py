@@ -19,9 +19,9 @@ from typing import Any
 from sqlalchemy import and_, or_, select
 
 from marketplace import audit, permissions
+from marketplace.auth.services import normal_email, user_by_email
 from marketplace.clock import local_today, utcnow
 from marketplace.exceptions import ServiceError, StateError
-from marketplace.experts.services import normal_email, user_by_email
 from marketplace.extensions import db
 from marketplace.models import (
     MISCONDUCT_TYPES,
