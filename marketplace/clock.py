@@ -6,7 +6,7 @@ dates, read in the display time zone (DISPLAY_TIMEZONE, Asia/Shanghai by default
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app, has_app_context
@@ -36,3 +36,16 @@ def local_today() -> date:
 def local_day_start(day: date) -> datetime:
     """The UTC instant at which a local day begins."""
     return datetime.combine(day, time.min, local_zone()).astimezone(UTC)
+
+
+def local_date(moment: datetime) -> date:
+    """The local date of a stored moment (naive ones are UTC, as SQLite gives them)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(local_zone()).date()
+
+
+def local_moment(day: date, hours: float = 0) -> datetime:
+    """A local office-hours moment on a day (9:00 plus hours), in UTC."""
+    moment = datetime.combine(day, time(9), local_zone()) + timedelta(hours=hours)
+    return moment.astimezone(UTC)

@@ -24,8 +24,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from marketplace.auth.services import create_user
-from marketplace.clock import local_today
-from marketplace.demo.delivery_story import Story, completed_panel, local_moment, log
+from marketplace.clock import local_moment, local_today
+from marketplace.demo.delivery_story import Story, completed_panel, log
 from marketplace.extensions import db
 from marketplace.models import (
     AcceptanceConclusion,

@@ -7,11 +7,11 @@ so the project page's history reads as lived. Nothing here commits.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from marketplace import audit
+from marketplace.clock import local_moment
 from marketplace.extensions import db
 from marketplace.models import (
     Acceptance,
@@ -36,15 +36,8 @@ from marketplace.money import format_wan
 from marketplace.panels.conflicts import conflicted_org_ids
 from marketplace.projects.services import close_project
 
-LOCAL = ZoneInfo("Asia/Shanghai")
 WAN = 1_000_000
 MS = MilestoneStatus
-
-
-def local_moment(day: date, hours: float = 0) -> datetime:
-    """A local office-hours moment (9:00 plus hours), in UTC."""
-    moment = datetime.combine(day, time(9), LOCAL) + timedelta(hours=hours)
-    return moment.astimezone(UTC)
 
 
 def log(action: str, obj, user: Any, when: datetime, org_id=None, **kw) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from enum import StrEnum
 
 from sqlalchemy import (
@@ -173,10 +173,8 @@ class Milestone(Base):
             return None
         first = self.submissions[0].created_at if self.submissions else None
         when = first or self.submitted_at
-        # Due dates are the city's local dates; SQLite hands times back naive (UTC).
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        return when.astimezone(clock.local_zone()).date() <= self.due_on
+        # Due dates are the city's local dates.
+        return clock.local_date(when) <= self.due_on
 
 
 class Deliverable(Base):

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import aliased
 
-from marketplace.clock import local_zone
+from marketplace.clock import local_date
 from marketplace.extensions import db
 from marketplace.models import (
     CONTRACT_TYPE_LABELS,
@@ -92,9 +91,7 @@ def effective_field_id():
 def _local_day(moment: datetime | None) -> str:
     if moment is None:
         return ""
-    if moment.tzinfo is None:  # SQLite hands back the UTC wall time
-        moment = moment.replace(tzinfo=ZoneInfo("UTC"))
-    return moment.astimezone(local_zone()).date().isoformat()
+    return local_date(moment).isoformat()
 
 
 REGISTER_COLUMNS = [
