@@ -146,3 +146,19 @@ def test_no_function_level_import_of_the_project_dodges_a_cycle():
     stale = set(LOCAL_IMPORT_ALLOWED) - set(found)
     assert not stale, f"allowed but no longer there, unlist: {stale}"
     assert all(reason.strip() for reason in LOCAL_IMPORT_ALLOWED.values())
+
+
+def test_every_command_lives_in_the_cli_package():
+    makers = ("click.command", "click.group", "AppGroup")
+    found = [
+        f"{_name(path)}:{node.lineno}"
+        for path in _modules()
+        if not _is_cli(path)
+        for node in ast.walk(_tree(path))
+        if isinstance(node, ast.Call)
+        and (
+            ast.unparse(node.func) in makers
+            or ast.unparse(node.func).endswith(".cli.command")
+        )
+    ]
+    assert not found, found
