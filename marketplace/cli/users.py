@@ -99,7 +99,7 @@ def create_user(
     """Create a user in an existing organisation.
 
     The password must have at least 10 characters with letters and digits and
-    not be a common one (accounts checks it); it is asked for (hidden, twice) when
+    not be a common one (auth.passwords); it is asked for (hidden, twice) when
     --password is not given.
     """
     try:
