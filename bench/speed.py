@@ -133,8 +133,9 @@ def commit_to_searchable(app, rounds: int, figures: dict) -> None:
     """Commit a new result with sync on; time until search finds it."""
     from datetime import timedelta
 
+    from marketplace.clock import utcnow
     from marketplace.extensions import db
-    from marketplace.models import Organisation, Result, ResultStatus, utcnow
+    from marketplace.models import Organisation, Result, ResultStatus
     from marketplace.search import query
     from marketplace.search.sync import get_index
 

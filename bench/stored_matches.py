@@ -53,9 +53,9 @@ def make_enterprise(name: str, serial: int):
 
 def import_challenges(org, records: list[dict]) -> list[int]:
     """Publish records as open challenges through the importer; returns the ids."""
+    from marketplace.clock import local_today
     from marketplace.extensions import db
     from marketplace.listings.importing import RawRow, import_rows
-    from marketplace.listings.states import local_today
 
     deadline = (local_today() + timedelta(days=90)).isoformat()
     rows = [

@@ -142,14 +142,12 @@ def register_template_helpers(app: Flask) -> None:
 def register_search(app: Flask) -> None:
     """The outbox hooks and jieba's per-instance cache."""
     from marketplace.search import sync
-    from marketplace.search.commands import search_cli
 
     sync.init_app(app)
-    app.cli.add_command(search_cli)
 
 
 def register_commands(app: Flask) -> None:
     """Click commands under `flask --app wsgi …`."""
     from marketplace import cli
 
-    cli.init_app(app)
+    cli.register_commands(app)

@@ -3,19 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, timedelta
 
-from flask import current_app
+from marketplace import clock
 
 BAD_DATE = "日期格式应为 年-月-日，例如 2026-03-01。"
 BACKWARDS = "开始日期不能晚于结束日期。"
-
-
-def local_day_start(day: date) -> datetime:
-    """The UTC instant at which a local (display time zone) day begins."""
-    zone = ZoneInfo(current_app.config["DISPLAY_TIMEZONE"])
-    return datetime.combine(day, time.min, zone).astimezone(UTC)
 
 
 def read_range(
@@ -41,7 +34,7 @@ def within(column, start: date | None, end: date | None) -> list:
     """Conditions keeping a timestamp column inside the local days [start, end]."""
     conditions = []
     if start:
-        conditions.append(column >= local_day_start(start))
+        conditions.append(column >= clock.local_day_start(start))
     if end:
-        conditions.append(column < local_day_start(end + timedelta(days=1)))
+        conditions.append(column < clock.local_day_start(end + timedelta(days=1)))
     return conditions

@@ -17,9 +17,9 @@ from typing import Any
 
 from sqlalchemy import select
 
+from marketplace.clock import local_today
 from marketplace.extensions import db
 from marketplace.file_checks import UPLOAD_CAPS
-from marketplace.listings.states import local_today
 from marketplace.models import Region, TechField
 
 

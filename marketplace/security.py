@@ -19,8 +19,9 @@ from flask import (
 )
 from sqlalchemy import select
 
+from marketplace.clock import utcnow
 from marketplace.extensions import db, login_manager
-from marketplace.models import LoginSession, User, utcnow
+from marketplace.models import LoginSession, User
 
 CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "

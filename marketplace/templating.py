@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from zoneinfo import ZoneInfo
 
-from flask import Flask, current_app
+from flask import Flask
 from flask_login import current_user
 from sqlalchemy import func, select
 
 from marketplace import glossary, permissions
+from marketplace.clock import local_zone
 from marketplace.extensions import db
 from marketplace.models import ORG_KIND_LABELS, Notification
 from marketplace.money import format_wan
@@ -23,8 +23,7 @@ def localtime(value: datetime | date | None, fmt: str = "%Y-%m-%d %H:%M") -> str
         return value.strftime("%Y-%m-%d")
     if value.tzinfo is None:  # SQLite hands back naive UTC
         value = value.replace(tzinfo=UTC)
-    zone = ZoneInfo(current_app.config["DISPLAY_TIMEZONE"])
-    return value.astimezone(zone).strftime(fmt)
+    return value.astimezone(local_zone()).strftime(fmt)
 
 
 def _unread_count() -> int:

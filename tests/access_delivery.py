@@ -13,8 +13,8 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from marketplace.clock import local_today, utcnow
 from marketplace.extensions import db as _db
-from marketplace.listings.states import local_today
 from marketplace.models import (
     Acceptance,
     AcceptanceConclusion,
@@ -35,7 +35,6 @@ from marketplace.models import (
     ProjectStatus,
     ProposalStatus,
     ReviewPanel,
-    utcnow,
 )
 from tests.factories import (
     awarded_challenge,

@@ -33,6 +33,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
+from marketplace.clock import utcnow
 from marketplace.extensions import db as _db
 from marketplace.models import (
     ApiToken,
@@ -53,7 +54,6 @@ from marketplace.models import (
     UnmetDemand,
     User,
     UserRole,
-    utcnow,
 )
 from marketplace.search.sync import get_index
 from tests.access_delivery import ACCOUNT, build_delivery

@@ -8,9 +8,9 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from marketplace.auth.services import create_organisation, create_user
+from marketplace.clock import local_today, utcnow
 from marketplace.creditcode import make_credit_code
 from marketplace.extensions import db
-from marketplace.listings.states import local_today
 from marketplace.models import (
     Challenge,
     ChallengeStatus,
@@ -25,7 +25,6 @@ from marketplace.models import (
     ProposalKind,
     ProposalStatus,
     UserRole,
-    utcnow,
 )
 
 _serial = itertools.count(1)
@@ -103,8 +102,8 @@ def make_challenge(org_id: int, **fields):
 
     from sqlalchemy import select
 
-    from marketplace.listings.states import local_today
-    from marketplace.models import Challenge, ChallengeStatus, TechField, utcnow
+    from marketplace.clock import local_today, utcnow
+    from marketplace.models import Challenge, ChallengeStatus, TechField
 
     values = {
         "title": "食品加工废水高效处理技术",
@@ -137,8 +136,8 @@ def make_result(org_id: int, **fields):
 
     from sqlalchemy import select
 
-    from marketplace.listings.states import local_today
-    from marketplace.models import Result, ResultStatus, TechField, utcnow
+    from marketplace.clock import local_today, utcnow
+    from marketplace.models import Result, ResultStatus, TechField
 
     values = {
         "title": "高效低耗生物膜废水处理工艺",
@@ -186,6 +185,7 @@ def make_completed_panel(factory, challenge_id: int, experts: int = 3):
 
     from sqlalchemy import select
 
+    from marketplace.clock import utcnow
     from marketplace.models import (
         Challenge,
         PanelMember,
@@ -195,7 +195,6 @@ def make_completed_panel(factory, challenge_id: int, experts: int = 3):
         Proposal,
         ProposalStatus,
         ReviewPanel,
-        utcnow,
     )
 
     people = []

@@ -14,8 +14,8 @@ from typing import Any
 from sqlalchemy import select
 
 from marketplace import audit
+from marketplace.clock import local_today, utcnow
 from marketplace.extensions import db
-from marketplace.listings.states import local_today
 from marketplace.models import (
     Acceptance,
     AcceptanceKind,
@@ -38,7 +38,6 @@ from marketplace.models import (
     ProposalKind,
     ProposalStatus,
     ReviewPanel,
-    utcnow,
 )
 from marketplace.projects import agreement
 from tests.factories import (

@@ -8,8 +8,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from marketplace.clock import local_today
 from marketplace.extensions import db
-from marketplace.listings.states import local_today
 from marketplace.models import Challenge, ChangeKind, ChangeStatus, ListingChange
 
 # make_challenge's and make_result's dates, which the forms must send unchanged

@@ -15,7 +15,7 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import func, select
 
-from marketplace.listings.states import local_today
+from marketplace.clock import local_today
 from marketplace.models import (
     Challenge,
     ChallengeReveal,

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from marketplace import permissions
-from marketplace.listings.states import local_today
+from marketplace.clock import local_today, utcnow
 from marketplace.models import (
     AuditEvent,
     Challenge,
@@ -21,7 +21,6 @@ from marketplace.models import (
     ProposalKind,
     ProposalStatus,
     User,
-    utcnow,
 )
 from tests.factories import make_challenge
 

@@ -28,7 +28,7 @@ from datetime import timedelta
 import pytest
 import requests
 
-from marketplace.listings.states import local_today
+from marketplace.clock import local_today
 from tests.http_users import (
     HttpUser,
     Rows,

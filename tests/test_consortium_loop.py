@@ -14,8 +14,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import event, func, select
 
+from marketplace.clock import local_today
 from marketplace.extensions import db as _db
-from marketplace.listings.states import local_today
 from marketplace.models import (
     ChallengeStatus,
     Contract,

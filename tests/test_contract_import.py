@@ -10,8 +10,8 @@ import pytest
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
+from marketplace.clock import local_today
 from marketplace.contracts import importing
-from marketplace.listings.states import local_today
 from marketplace.models import AuditEvent, Contract, ContractStatus, OrgKind
 
 HEADER = [
@@ -225,9 +225,9 @@ def test_header_and_format_problems(runner, db, orgs, tmp_path):
 
 
 def test_progress_bar_for_large_files(runner, db, orgs, tmp_path, monkeypatch):
-    from marketplace import command_support
+    from marketplace.cli import support
 
-    monkeypatch.setattr(command_support, "PROGRESS_FROM", 2)
+    monkeypatch.setattr(support, "PROGRESS_FROM", 2)
     rows = good_rows(orgs)
     rows[1][10] = ""
     result = run(runner, write_csv(tmp_path / "c.csv", rows * 2))

@@ -9,9 +9,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from marketplace.clock import local_today
 from marketplace.contracts import services
 from marketplace.exceptions import ServiceError
-from marketplace.listings.states import local_today
 from marketplace.models import (
     AuditEvent,
     ChallengeStatus,

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from marketplace.clock import local_today
 from marketplace.glossary import action_label
-from marketplace.listings.states import local_today
 from marketplace.models import (
     AuditEvent,
     Deal,

@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy import select
 
 from marketplace import demo
+from marketplace.clock import utcnow
 from marketplace.demo import funnel as demo_funnel
 from marketplace.demo import trades as demo_trades
 from marketplace.extensions import db as _db
@@ -32,7 +33,6 @@ from marketplace.models import (
     ProposalKind,
     Result,
     TechField,
-    utcnow,
 )
 from marketplace.reference import DEFAULT_FIELDS
 from marketplace.results.services import IP_TYPES

@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import func, select, update
 
 from marketplace import demo
+from marketplace.clock import local_today
 from marketplace.extensions import db as _db
-from marketplace.listings.states import local_today
 from marketplace.models import (
     Acceptance,
     AuditEvent,

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import func, select
 
 from marketplace import demo, permissions
+from marketplace.clock import local_today
 from marketplace.extensions import db as _db
-from marketplace.listings.states import local_today
 from marketplace.models import (
     Acceptance,
     AcceptanceConclusion,

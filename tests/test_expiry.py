@@ -6,8 +6,9 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
+from marketplace.clock import local_today
 from marketplace.listings import expiry
-from marketplace.listings.states import RESULT_TRANSITIONS, local_today
+from marketplace.listings.states import RESULT_TRANSITIONS
 from marketplace.models import (
     AuditEvent,
     Challenge,

@@ -23,9 +23,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from marketplace.clock import local_today
 from marketplace.creditcode import make_credit_code
 from marketplace.extensions import db
-from marketplace.listings.states import local_today
 from marketplace.models import (
     ChallengeStatus,
     Contract,
@@ -279,7 +279,8 @@ def _self_login(w: World) -> dict:
 
 
 def _lock(w: World) -> dict:
-    from marketplace.models import LoginThrottle, ThrottleScope, utcnow
+    from marketplace.clock import utcnow
+    from marketplace.models import LoginThrottle, ThrottleScope
 
     def add() -> int:
         row = LoginThrottle(

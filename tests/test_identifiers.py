@@ -10,8 +10,8 @@ from openpyxl import Workbook
 from sqlalchemy import select
 
 from marketplace import identifiers
+from marketplace.clock import local_today
 from marketplace.creditcode import make_credit_code
-from marketplace.listings.states import local_today
 from marketplace.models import (
     Contract,
     ContractStatus,

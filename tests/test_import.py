@@ -12,9 +12,9 @@ import pytest
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
+from marketplace.clock import local_today
 from marketplace.demo import CSL_FILE
 from marketplace.listings.importing import ALL_BIDDER_KINDS
-from marketplace.listings.states import local_today
 from marketplace.models import (
     AuditEvent,
     Challenge,

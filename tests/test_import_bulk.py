@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from marketplace.listings.states import local_today
+from marketplace.clock import local_today
 from marketplace.models import OrgKind, Result, SearchOutbox, UserRole
 from marketplace.search import building
 from marketplace.search.index import SearchIndex

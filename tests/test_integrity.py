@@ -7,9 +7,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from marketplace.clock import local_today, utcnow
 from marketplace.exceptions import ServiceError
 from marketplace.integrity import services
-from marketplace.listings.states import local_today
 from marketplace.models import (
     AuditEvent,
     Challenge,
@@ -19,7 +19,6 @@ from marketplace.models import (
     Proposal,
     ProposalMember,
     User,
-    utcnow,
 )
 from marketplace.proposals import services as proposals
 from tests.factories import make_challenge, make_result

@@ -14,8 +14,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from marketplace.clock import local_today
 from marketplace.exceptions import ServiceError
-from marketplace.listings.states import local_today
 from marketplace.models import (
     Challenge,
     ChallengeStatus,

@@ -14,7 +14,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from marketplace.listings.states import local_today
+from marketplace.clock import local_today
 from marketplace.models import (
     Challenge,
     Deal,

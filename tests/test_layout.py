@@ -31,7 +31,7 @@ def _tree(path: Path) -> ast.Module:
 
 
 def _is_cli(path: Path) -> bool:
-    return path.name == "commands.py" or _name(path) == "marketplace/cli.py"
+    return _name(path).startswith("marketplace/cli/")
 
 
 def _feature_packages() -> list[Path]:
@@ -127,7 +127,7 @@ def test_only_the_cli_and_the_factory_import_the_cli():
             if not isinstance(node, ast.Import | ast.ImportFrom):
                 continue
             for module in _imported_modules(node, path):
-                if module == "marketplace.cli" or module.endswith(".commands"):
+                if module == "marketplace.cli" or module.startswith("marketplace.cli."):
                     offenders.append(f"{_name(path)}:{node.lineno} {module}")
     assert not offenders, offenders
 
@@ -146,3 +146,19 @@ def test_no_function_level_import_of_the_project_dodges_a_cycle():
     stale = set(LOCAL_IMPORT_ALLOWED) - set(found)
     assert not stale, f"allowed but no longer there, unlist: {stale}"
     assert all(reason.strip() for reason in LOCAL_IMPORT_ALLOWED.values())
+
+
+def test_every_command_lives_in_the_cli_package():
+    makers = ("click.command", "click.group", "AppGroup")
+    found = [
+        f"{_name(path)}:{node.lineno}"
+        for path in _modules()
+        if not _is_cli(path)
+        for node in ast.walk(_tree(path))
+        if isinstance(node, ast.Call)
+        and (
+            ast.unparse(node.func) in makers
+            or ast.unparse(node.func).endswith(".cli.command")
+        )
+    ]
+    assert not found, found

@@ -11,7 +11,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from marketplace.models import AuditEvent, LoginThrottle, ThrottleScope, utcnow
+from marketplace.clock import utcnow
+from marketplace.models import AuditEvent, LoginThrottle, ThrottleScope
 from tests.conftest import PASSWORD
 
 LOCKED = "登录失败次数过多"

@@ -13,14 +13,10 @@ import pytest
 from sqlalchemy import select
 
 from marketplace import audit
+from marketplace.clock import utcnow
 from marketplace.mail import links
 from marketplace.mail.queue import deliver_due
-from marketplace.models import (
-    MailStatus,
-    OutgoingMail,
-    User,
-    utcnow,
-)
+from marketplace.models import MailStatus, OutgoingMail, User
 from tests.conftest import PASSWORD
 from tests.mail_server import Inbox, free_port
 

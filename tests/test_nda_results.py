@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from marketplace import permissions
-from marketplace.listings.states import local_today
+from marketplace.clock import local_today
 from marketplace.models import (
     ConfidentialView,
     NdaSignature,

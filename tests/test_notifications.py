@@ -7,7 +7,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from marketplace.models import Notification, utcnow
+from marketplace.clock import utcnow
+from marketplace.models import Notification
 
 
 def add_notes(db, user_id, *specs, read=False):

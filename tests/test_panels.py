@@ -8,8 +8,8 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import func, select
 
+from marketplace.clock import local_today
 from marketplace.exceptions import ServiceError
-from marketplace.listings.states import local_today
 from marketplace.models import (
     Acceptance,
     AcceptanceKind,

@@ -6,6 +6,7 @@ import pytest
 from flask_login import AnonymousUserMixin
 
 from marketplace import permissions
+from marketplace.clock import utcnow
 from marketplace.extensions import db as _db
 from marketplace.models import (
     Challenge,
@@ -26,7 +27,6 @@ from marketplace.models import (
     Proposal,
     ReviewPanel,
     User,
-    utcnow,
 )
 
 ANONYMOUS = (None, AnonymousUserMixin())

@@ -13,8 +13,8 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import func, select
 
+from marketplace.clock import local_today, utcnow
 from marketplace.exceptions import ServiceError, StateError
-from marketplace.listings.states import local_today
 from marketplace.models import (
     AuditEvent,
     Challenge,
@@ -29,7 +29,6 @@ from marketplace.models import (
     Project,
     ProjectStatus,
     ReviewPanel,
-    utcnow,
 )
 from marketplace.projects import services
 from tests import factories

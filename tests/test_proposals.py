@@ -13,9 +13,9 @@ from flask import render_template_string
 from flask_login import AnonymousUserMixin
 from sqlalchemy import func, select
 
+from marketplace.clock import local_today
 from marketplace.exceptions import ServiceError
 from marketplace.listings import expiry
-from marketplace.listings.states import local_today
 from marketplace.models import (
     Attachment,
     AuditEvent,

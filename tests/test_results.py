@@ -7,9 +7,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import String, cast, func, select, text
 
+from marketplace.clock import local_today, utcnow
 from marketplace.exceptions import ServiceError, StateError
 from marketplace.listings import review
-from marketplace.listings.states import local_today
 from marketplace.models import (
     AuditEvent,
     Deal,
@@ -21,7 +21,6 @@ from marketplace.models import (
     ResultStatus,
     TechField,
     User,
-    utcnow,
 )
 from marketplace.results import adoption, services
 from tests.factories import make_result

@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from marketplace.clock import local_today, utcnow
 from marketplace.listings import review
-from marketplace.listings.states import local_today
 from marketplace.models import (
     AuditEvent,
     Challenge,
@@ -19,7 +19,6 @@ from marketplace.models import (
     ResultStatus,
     User,
     UserRole,
-    utcnow,
 )
 from tests.factories import make_challenge, make_result
 

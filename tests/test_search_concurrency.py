@@ -21,9 +21,9 @@ def _writer(config: dict, instance: str, org_id: int, number: int, errors) -> No
         from datetime import timedelta
 
         from marketplace import create_app
+        from marketplace.clock import local_today, utcnow
         from marketplace.extensions import db
-        from marketplace.listings.states import local_today
-        from marketplace.models import ResultStatus, utcnow
+        from marketplace.models import ResultStatus
 
         app = create_app(config)
         with app.app_context():

@@ -142,8 +142,8 @@ def ask_everything(server, want: dict, committed: float) -> list[str]:
 
 
 def seed(server) -> dict:
+    from marketplace.clock import local_today
     from marketplace.extensions import db
-    from marketplace.listings.states import local_today
     from marketplace.models import ResultStatus
     from tests.factories import make_challenge, make_result
 
@@ -173,7 +173,7 @@ def seed(server) -> dict:
 def test_every_worker_answers_the_new_state_within_a_second(live_server, database):
     """Edit, renew, withdraw, award, move county: 60 right answers after each."""
     skip_other_pass(database)
-    from marketplace.listings.states import local_today
+    from marketplace.clock import local_today
     from marketplace.models import ChallengeStatus, ResultStatus
 
     server = live_server(workers=4, database=database)

@@ -11,7 +11,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
-from marketplace.listings.states import local_today
+from marketplace.clock import local_today
 from marketplace.models import (
     Contract,
     ContractStatus,

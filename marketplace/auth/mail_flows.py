@@ -9,9 +9,10 @@ from sqlalchemy import select
 from marketplace import audit
 from marketplace.auth.passwords import check_password
 from marketplace.auth.services import hash_password, normalise_email
+from marketplace.clock import utcnow
 from marketplace.extensions import db
 from marketplace.mail import texts
-from marketplace.models import MailKind, OutgoingMail, User, utcnow
+from marketplace.models import MailKind, OutgoingMail, User
 from marketplace.security import revoke_all_sessions
 
 RESET_INTERVAL = timedelta(minutes=5)

@@ -18,12 +18,12 @@ from marketplace import audit
 from marketplace.auth import bp, throttle
 from marketplace.auth import services as accounts
 from marketplace.auth.forms import LoginForm, PasswordChangeForm, SignupForm
+from marketplace.clock import utcnow
 from marketplace.demands import kept
 from marketplace.exceptions import ServiceError
 from marketplace.extensions import db, limiter
 from marketplace.forms_common import choices
 from marketplace.mail import texts
-from marketplace.models import utcnow
 from marketplace.reference import region_options
 from marketplace.security import (
     is_safe_next,

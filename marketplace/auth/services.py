@@ -1,13 +1,17 @@
-"""Account verbs: register an organisation, authenticate, change a password."""
+"""Accounts: e-mail rules, look-ups of users and organisations, and the verbs that
+register an organisation, create a user, authenticate and change a password.
+"""
 
 from __future__ import annotations
 
+from email_validator import EmailNotValidError, validate_email
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from marketplace import audit
 from marketplace.auth.passwords import check_password
+from marketplace.clock import utcnow
 from marketplace.creditcode import credit_code_error, normalise
 from marketplace.exceptions import ServiceError
 from marketplace.extensions import db
@@ -18,9 +22,10 @@ from marketplace.models import (
     User,
     UserRole,
     VerificationStatus,
-    utcnow,
 )
 from marketplace.security import revoke_all_sessions
+
+MAX_EMAIL = 254  # RFC 5321's limit on a forward path
 
 # Checked against when the e-mail is unknown, so both paths take as long.
 _DUMMY_HASH = generate_password_hash("not-a-real-password", method="scrypt")
@@ -37,6 +42,17 @@ def normalise_email(email: str) -> str:
     return (email or "").strip().lower()
 
 
+def normal_email(value: str, name: str = "email", label: str = "邮箱") -> str:
+    """A syntactically valid e-mail, lower-cased; ServiceError otherwise."""
+    value = (value or "").strip()
+    if len(value) > MAX_EMAIL:
+        raise ServiceError(f"{label}过长。", name)
+    try:
+        return validate_email(value, check_deliverability=False).normalized.lower()
+    except EmailNotValidError:
+        raise ServiceError(f"{label}格式不正确：{value}", name) from None
+
+
 def email_taken(email: str) -> bool:
     """Whether an account already uses this e-mail."""
     return (
@@ -48,6 +64,19 @@ def email_taken(email: str) -> bool:
 def user_by_email(email: str) -> User | None:
     """The account with this e-mail, if any."""
     return db.session.scalar(select(User).where(User.email == normalise_email(email)))
+
+
+def find_org(ref: str) -> Organisation:
+    """An organisation by exact name or credit code."""
+    ref = (ref or "").strip()
+    org = db.session.scalar(
+        select(Organisation).where(
+            or_(Organisation.name == ref, Organisation.credit_code == normalise(ref))
+        )
+    )
+    if org is None:
+        raise ServiceError(f"找不到机构：{ref}（请输入准确的机构名称或信用代码）。")
+    return org
 
 
 def create_organisation(

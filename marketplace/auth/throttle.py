@@ -24,9 +24,10 @@ from sqlalchemy import delete, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from marketplace import audit
+from marketplace.clock import utcnow
 from marketplace.exceptions import ServiceError
 from marketplace.extensions import db
-from marketplace.models import LoginThrottle, ThrottleScope, utcnow
+from marketplace.models import LoginThrottle, ThrottleScope
 
 # A row with no failure for this long starts again from its first lock.
 FORGET_AFTER = timedelta(days=1)

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from marketplace import permissions
+from marketplace.auth import services as accounts
 from marketplace.bureau import bp, services
 from marketplace.bureau.forms import (
     IMPORT_MAX_BYTES,
@@ -184,7 +185,7 @@ def _import_org(form: ImportForm) -> Organisation:
         if org is not None:
             return org
     if form.org_ref.data:
-        return importing.find_org(form.org_ref.data)
+        return accounts.find_org(form.org_ref.data)
     raise ServiceError("请选择机构，或输入机构名称 / 信用代码。", "org_id")
 
 

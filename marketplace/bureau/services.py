@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from marketplace import audit
+from marketplace.clock import utcnow
 from marketplace.exceptions import ServiceError, StateError
 from marketplace.models import (
     CERTIFICATION_TAGS,
     Organisation,
     OrgCertification,
     VerificationStatus,
-    utcnow,
 )
 
 

@@ -33,6 +33,7 @@ from marketplace.challenges.services import (
     ChallengeData,
     split_keywords,
 )
+from marketplace.clock import local_today
 from marketplace.extensions import db
 from marketplace.forms_common import (
     BaseForm,
@@ -42,7 +43,7 @@ from marketplace.forms_common import (
     phone_field,
     strip_filter,
 )
-from marketplace.listings.states import STATUS_LABELS, deadline_too_far, local_today
+from marketplace.listings.states import STATUS_LABELS, deadline_too_far
 from marketplace.models import (
     ORG_KIND_LABELS,
     ChallengeReveal,

@@ -9,10 +9,10 @@ from typing import Any
 from sqlalchemy import Select, and_, func, or_, select
 
 from marketplace import glossary, permissions
+from marketplace.clock import local_today
 from marketplace.extensions import db
 from marketplace.files.services import FileAction
 from marketplace.listings import expiry
-from marketplace.listings.states import local_today
 from marketplace.models import (
     AuditEvent,
     Challenge,

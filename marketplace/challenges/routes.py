@@ -14,6 +14,7 @@ from marketplace.challenges.forms import (
     FilterForm,
     WithdrawForm,
 )
+from marketplace.clock import local_today
 from marketplace.confirm import confirmed
 from marketplace.exceptions import ServiceError
 from marketplace.extensions import db
@@ -22,7 +23,6 @@ from marketplace.listings.states import (
     EDITABLE_CHALLENGE_STATES,
     REJECT_REASONS,
     STATUS_LABELS,
-    local_today,
 )
 from marketplace.models import Challenge, OrgKind
 from marketplace.ndas.context import nda_context

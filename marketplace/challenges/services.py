@@ -11,14 +11,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from marketplace import audit, identifiers, permissions
+from marketplace.clock import local_today
 from marketplace.exceptions import ServiceError, StateError
 from marketplace.extensions import db
 from marketplace.listings import review
-from marketplace.listings.states import (
-    CHALLENGE_TRANSITIONS,
-    deadline_too_far,
-    local_today,
-)
+from marketplace.listings.states import CHALLENGE_TRANSITIONS, deadline_too_far
 from marketplace.models import (
     Challenge,
     ChallengeReveal,

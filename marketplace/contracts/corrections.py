@@ -10,6 +10,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from marketplace import audit, glossary, permissions
+from marketplace.clock import utcnow
 from marketplace.contracts import services
 from marketplace.exceptions import ServiceError, StateError
 from marketplace.extensions import db
@@ -24,7 +25,6 @@ from marketplace.models import (
     Payment,
     Region,
     TechField,
-    utcnow,
 )
 from marketplace.money import format_wan
 

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import or_, select
 
 from marketplace import audit, identifiers
+from marketplace.clock import utcnow
 from marketplace.contracts import services
 from marketplace.creditcode import normalise
 from marketplace.exceptions import ServiceError
@@ -30,7 +31,6 @@ from marketplace.models import (
     OrgKind,
     Region,
     TechField,
-    utcnow,
 )
 from marketplace.money import MoneyError, parse_wan
 

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, timedelta
 
-from flask import current_app
 from sqlalchemy import ColumnElement, or_, select
 from wtforms import DateField, SelectField, StringField
 from wtforms.validators import Length, Optional, Regexp, ValidationError
 
+from marketplace.clock import local_day_start
 from marketplace.extensions import db
 from marketplace.forms_common import BaseForm, SafeText, WanField, choices
 from marketplace.models import (
@@ -59,11 +58,6 @@ def _order(sort: str) -> list:
         # as NULLS LAST (not a leading IS NULL) so that an index can give the order.
         order = order.nulls_last()
     return [order, Contract.id.desc() if descending else Contract.id.asc()]
-
-
-def _utc_start(day: date) -> datetime:
-    zone = ZoneInfo(current_app.config.get("DISPLAY_TIMEZONE", "Asia/Shanghai"))
-    return datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC)
 
 
 @dataclass(frozen=True)
@@ -133,9 +127,11 @@ class RegisterFilter:
         if self.signed_to:
             where.append(Contract.signed_on <= self.signed_to)
         if self.registered_from:
-            where.append(Contract.registered_at >= _utc_start(self.registered_from))
+            where.append(
+                Contract.registered_at >= local_day_start(self.registered_from)
+            )
         if self.registered_to:
-            end = _utc_start(self.registered_to + timedelta(days=1))
+            end = local_day_start(self.registered_to + timedelta(days=1))
             where.append(Contract.registered_at < end)
         if self.amount_min is not None:
             where.append(Contract.amount_fen >= self.amount_min)

@@ -10,14 +10,11 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from marketplace import audit, identifiers, permissions, workflow
+from marketplace.clock import local_today, utcnow
 from marketplace.contracts import links
 from marketplace.exceptions import ServiceError, StateError
 from marketplace.extensions import db
-from marketplace.listings.states import (
-    CHALLENGE_TRANSITIONS,
-    RESULT_TRANSITIONS,
-    local_today,
-)
+from marketplace.listings.states import CHALLENGE_TRANSITIONS, RESULT_TRANSITIONS
 from marketplace.models import (
     Challenge,
     ChallengeStatus,
@@ -35,7 +32,6 @@ from marketplace.models import (
     ResultStatus,
     TechField,
     User,
-    utcnow,
 )
 from marketplace.money import FEN_PER_WAN, MAX_WAN
 

@@ -8,6 +8,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
 from marketplace import audit, permissions
+from marketplace.clock import utcnow
 from marketplace.exceptions import ServiceError, StateError
 from marketplace.extensions import db
 from marketplace.models import (
@@ -21,7 +22,6 @@ from marketplace.models import (
     ProposalKind,
     Result,
 )
-from marketplace.models.base import utcnow
 from marketplace.models.deal import (
     STAGE_LABELS,
 )

@@ -11,9 +11,10 @@ from sqlalchemy import select, update
 
 from marketplace import audit, permissions
 from marketplace.challenges import services as challenges
+from marketplace.clock import utcnow
 from marketplace.exceptions import StateError
 from marketplace.extensions import db
-from marketplace.models import Challenge, UnmetDemand, utcnow
+from marketplace.models import Challenge, UnmetDemand
 
 # The same text from the same session within this time is one demand, not two.
 DEDUP_WINDOW = timedelta(minutes=30)

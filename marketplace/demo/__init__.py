@@ -27,6 +27,7 @@ import click
 from sqlalchemy import select
 
 from marketplace import audit
+from marketplace.clock import utcnow
 from marketplace.demo.accounts import (
     AGRI_ACADEMY,
     BUREAU_NAME,
@@ -60,14 +61,7 @@ from marketplace.exceptions import ServiceError
 from marketplace.extensions import db
 from marketplace.listings import importing
 from marketplace.listings.importing import RawRow
-from marketplace.models import (
-    NdaTemplate,
-    Organisation,
-    Region,
-    Result,
-    UserRole,
-    utcnow,
-)
+from marketplace.models import NdaTemplate, Organisation, Region, Result, UserRole
 from marketplace.money import fen_to_wan_str
 from marketplace.ndas.services import create_template
 from marketplace.reference import (

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 from typing import NamedTuple
-from zoneinfo import ZoneInfo
 
 from marketplace import audit
+from marketplace.clock import local_moment, utcnow
 from marketplace.contracts import services as contracts
 from marketplace.contracts.services import Party
 from marketplace.demo import trades
@@ -21,7 +21,6 @@ from marketplace.models import (
     Deal,
     Payment,
     User,
-    utcnow,
 )
 
 FIRST_YEAR = 2019
@@ -30,7 +29,6 @@ TURNOVER_WAN = {2019: 9_600, 2020: 12_600, 2021: 13_700, 2022: 15_000,
                 2023: 16_300, 2024: 17_800, 2025: 19_400, 2026: 20_400}  # fmt: skip
 OFFICE = "411700"  # the city's registration office, part of every number
 FIRM_SELLER_BOOST = 5  # a firm selling its own subject, against research sellers
-LOCAL = ZoneInfo("Asia/Shanghai")
 MONTH_WEIGHTS = (5, 4, 8, 8, 8, 9, 8, 7, 9, 9, 10, 15)  # the December rush
 _C = ContractType
 _SUBMITTED, _REGISTERED = ContractStatus.SUBMITTED, ContractStatus.REGISTERED
@@ -106,12 +104,6 @@ class Slot:
 
 def _pick(rng: random.Random, sides: list[Side]) -> Side:
     return rng.choices(sides, weights=[s.weight for s in sides])[0]
-
-
-def _at(day: date, hours: float = 0) -> datetime:
-    """A local office-hours moment on a day (9:00 plus hours)."""
-    moment = datetime.combine(day, time(9), LOCAL) + timedelta(hours=hours)
-    return moment.astimezone(UTC)
 
 
 def _payments(slot: Slot, today: date) -> list[tuple[date, int]]:
@@ -198,7 +190,9 @@ def _stamp(contract: Contract, slot: Slot) -> None:
     # Submitted the day after signing and registered days later, often years ago:
     # the record carries those dates rather than the moment the demo was loaded.
     now = utcnow()
-    contract.created_at = min(_at(slot.signed_on + timedelta(days=1), 1.5), now)
+    contract.created_at = min(
+        local_moment(slot.signed_on + timedelta(days=1), 1.5), now
+    )
     contract.registered_at = contract.updated_at = min(
         contract.created_at + timedelta(days=slot.days[0], hours=2), now
     )
@@ -232,7 +226,7 @@ def _record_many(slots: list[Slot], bureau: User, fields: dict) -> int:
             contract.paid_fen = sum(amount for _, amount in slot.payments)
             contract.payments = [
                 Payment(received_on=day, amount_fen=amount, note=PAYMENT_NOTES[k],
-                        recorded_by_id=bureau.id, created_at=_at(day, 2))
+                        recorded_by_id=bureau.id, created_at=local_moment(day, 2))
                 for k, (day, amount) in enumerate(slot.payments)
             ]  # fmt: skip
             db.session.add(contract)

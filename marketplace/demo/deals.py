@@ -19,12 +19,12 @@ from typing import NamedTuple
 from sqlalchemy import func, select, update
 
 from marketplace import permissions
+from marketplace.clock import local_moment, local_today, utcnow
 from marketplace.deals import services as deals
 from marketplace.demo import trades
 from marketplace.demo.contracts import (
     FIRM_SELLER_BOOST,
     FIRST_YEAR,
-    LOCAL,
     LOCAL_FIRMS,
     MONTH_WEIGHTS,
     OFFICE,
@@ -36,14 +36,12 @@ from marketplace.demo.contracts import (
     TYPE_WEIGHTS,
     Side,
     Slot,
-    _at,
     _plan_contracts,
     _record,
     _record_many,
 )
 from marketplace.demo.trades import TOPICS
 from marketplace.extensions import db
-from marketplace.listings.states import local_today
 from marketplace.models import (
     Challenge,
     Contract,
@@ -57,7 +55,6 @@ from marketplace.models import (
     User,
     UserRole,
     YearlyTarget,
-    utcnow,
 )
 from marketplace.stats.services import ensure_default_targets
 
@@ -70,7 +67,6 @@ __all__ = [
     "DRAFT_NOTE",
     "FIRM_SELLER_BOOST",
     "FIRST_YEAR",
-    "LOCAL",
     "LOCAL_FIRMS",
     "LOST_NOTES",
     "MONTH_WEIGHTS",
@@ -185,10 +181,10 @@ def _backdate(deal: Deal, end: date, gaps, last: datetime | None = None) -> None
     events = list(db.session.scalars(query.order_by(DealEvent.id)))
     if last is not None:
         events.pop().created_at = last
-    day, latest = end, _at(end, 5)
+    day, latest = end, local_moment(end, 5)
     for event, (days, hours) in zip(reversed(events), ((0, 5), *gaps), strict=False):
         day -= timedelta(days=days)
-        event.created_at = _at(day, hours)
+        event.created_at = local_moment(day, hours)
     deal.created_at, deal.updated_at = events[0].created_at, last or latest
 
 

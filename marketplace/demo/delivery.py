@@ -23,11 +23,11 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from marketplace.demo.delivery_story import Story, completed_panel, local_moment
+from marketplace.clock import local_moment, local_today
+from marketplace.demo.delivery_story import Story, completed_panel
 from marketplace.experts import services as experts
 from marketplace.extensions import db
 from marketplace.integrity import services as integrity
-from marketplace.listings.states import local_today
 from marketplace.models import (
     AcceptanceConclusion,
     AcceptanceKind,

@@ -8,11 +8,11 @@ contract and the audit events read as lived. Nothing here commits.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from marketplace import audit
+from marketplace.clock import local_moment
 from marketplace.demo.funnel_steps import Desk
 from marketplace.extensions import db
 from marketplace.models import (
@@ -36,14 +36,7 @@ from marketplace.projects import agreement, milestones
 from marketplace.projects import exemption as exemptions
 from marketplace.projects.services import start_project
 
-LOCAL = ZoneInfo("Asia/Shanghai")
 WAN = 1_000_000
-
-
-def local_moment(day: date, hours: float = 0) -> datetime:
-    """A local office-hours moment (9:00 plus hours), in UTC."""
-    moment = datetime.combine(day, time(9), LOCAL) + timedelta(hours=hours)
-    return moment.astimezone(UTC)
 
 
 def log(action: str, obj, user: Any, when: datetime, org_id=None, **kw) -> None:

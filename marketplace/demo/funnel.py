@@ -25,10 +25,10 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select, update
 
+from marketplace.clock import local_today, utcnow
 from marketplace.demo.funnel_plan import SEED, _plan_adoptions, _plan_bids
 from marketplace.demo.funnel_steps import Context, _run_adoption, _run_challenge
 from marketplace.extensions import db
-from marketplace.listings.states import local_today
 from marketplace.models import (
     Challenge,
     ChallengeStatus,
@@ -41,7 +41,6 @@ from marketplace.models import (
     Result,
     User,
     UserRole,
-    utcnow,
 )
 from marketplace.proposals import services as proposals
 from marketplace.results import adoption

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import timedelta
 from typing import NamedTuple
-from zoneinfo import ZoneInfo
 
+from marketplace.clock import local_date
 from marketplace.demo import trades
 from marketplace.models import ContractType, Organisation, OrgKind
 
 SEED = 20260103
-LOCAL = ZoneInfo("Asia/Shanghai")
 OFFICE = "411700"
 # Registration serials from here on are the funnel's (demo_deals' stay below 100).
 SERIAL_BASE = 500
@@ -53,12 +52,6 @@ class AdoptPlan(NamedTuple):
     ratio: float
     texts: tuple[int, int]
     mode: str
-
-
-def _local_date(moment: datetime) -> date:
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(LOCAL).date()
 
 
 def _plan_bids(rng, today, challenges, bidders) -> list[BidPlan]:
@@ -126,7 +119,7 @@ def _plan_adoptions(rng, today, results, enterprises) -> list[AdoptPlan]:
     rng.shuffle(rest)
     plans, serial = [], SERIAL_BASE + 50
     for result in picked:
-        published = (today - _local_date(result.published_at)).days
+        published = (today - local_date(result.published_at)).days
         outcome = "transferred" if order[result.id] < transferred else rest.pop()
         if outcome == "transferred":
             registered = rng.randint(5, 120)

@@ -3,24 +3,23 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import NamedTuple
 
 from sqlalchemy import select
 
 from marketplace.challenges.services import close_bidding_early
+from marketplace.clock import local_moment, local_today, utcnow
 from marketplace.contracts import services as contracts
 from marketplace.contracts.services import Party
 from marketplace.deals import services as deals
 from marketplace.demo.funnel_plan import (
-    LOCAL,
     MODE_TYPES,
     SIGNING_DAYS,
     AdoptPlan,
     BidPlan,
 )
 from marketplace.extensions import db
-from marketplace.listings.states import local_today
 from marketplace.models import (
     Challenge,
     ContractType,
@@ -31,7 +30,6 @@ from marketplace.models import (
     Result,
     User,
     UserRole,
-    utcnow,
 )
 from marketplace.proposals import decisions
 from marketplace.proposals import services as proposals
@@ -78,15 +76,9 @@ class Desk:
         return self.org.id
 
 
-def _at(day: date, hours: float = 0) -> datetime:
-    """A local office-hours moment on a day (9:00 plus hours), in UTC."""
-    moment = datetime.combine(day, time(9), LOCAL) + timedelta(hours=hours)
-    return moment.astimezone(UTC)
-
-
 def _when(day: date, hours: float) -> datetime:
     """A moment on a day, at the latest now (today's office hours may be ahead)."""
-    return min(_at(day, hours), utcnow())
+    return min(local_moment(day, hours), utcnow())
 
 
 def _backdate_deal(deal: Deal, moments: list[datetime]) -> None:
@@ -107,7 +99,7 @@ def _register(bureau: User, data: dict, number: str, signed: date, reg: datetime
     """Record and register a deal's contract; a first payment if it is due."""
     contract = contracts.record_contract(bureau, data)
     contract = contracts.register_contract(contract, bureau, number)
-    contract.created_at = min(_at(signed + timedelta(days=1), 1.5), reg)
+    contract.created_at = min(local_moment(signed + timedelta(days=1), 1.5), reg)
     contract.registered_at = contract.updated_at = reg
     paid = 0
     received = signed + timedelta(days=20)
@@ -137,7 +129,7 @@ def _backdate_challenge(plan: BidPlan, challenge: Challenge, bids, awarded) -> N
     published = challenge.published_at
     if published.tzinfo is None:  # SQLite keeps no zone; the moments are UTC
         published = published.replace(tzinfo=UTC)
-    shift = published - _at(today - timedelta(days=plan.published_days))
+    shift = published - local_moment(today - timedelta(days=plan.published_days))
     for name in ("created_at", "submitted_at", "published_at", "updated_at"):
         if getattr(challenge, name) is not None:
             setattr(challenge, name, getattr(challenge, name) - shift)
@@ -174,7 +166,7 @@ def _run_challenge(plan: BidPlan, challenge: Challenge, ctx: Context, seeded) ->
     winner = bids[0]
     decisions.shortlist(winner, owner)
     deal = decisions.select_winner(winner, owner, "other", "综合评分低于中选方案")
-    moment = _at(awarded_on, 2)
+    moment = local_moment(awarded_on, 2)
     seeded.deals += 1
     moments = [moment]
     if plan.number is not None:
@@ -184,9 +176,9 @@ def _run_challenge(plan: BidPlan, challenge: Challenge, ctx: Context, seeded) ->
         steps = ((_T, CONTACT_NOTE, 30), (DealStage.NEGOTIATING, NEGOTIATE_NOTE, 15))
         for stage, note, back in steps:
             deals.move_stage(deal, supplier, stage, note)
-            moments.append(_at(signed - timedelta(days=back), 3))
+            moments.append(local_moment(signed - timedelta(days=back), 3))
         amount = winner.price_fen
-        registered = _at(reg_day, 1)
+        registered = local_moment(reg_day, 1)
         data = _contract_data(
             challenge.title, ContractType.DEVELOPMENT, deal, amount, 90, signed
         )
@@ -224,7 +216,7 @@ def _run_adoption(plan: AdoptPlan, result: Result, ctx: Context, seeded) -> None
     if plan.outcome == "pending":
         return
     owner = ctx.actor(result.org_id)
-    decided = _at(day[1], 1.5)
+    decided = local_moment(day[1], 1.5)
     if plan.outcome == "declined":
         adoption.decline_application(
             application, owner, DECLINE_REASONS[plan.texts[0] % 2]
@@ -238,18 +230,18 @@ def _run_adoption(plan: AdoptPlan, result: Result, ctx: Context, seeded) -> None
     if plan.outcome == "lost":
         deals.move_stage(deal, owner, DealStage.CONTACTED, CONTACT_NOTE)
         deals.move_stage(deal, owner, DealStage.LOST, LOST_NOTE)
-        moments += [_at(day[2], 2.5), _at(day[3], 3.5)]
+        moments += [local_moment(day[2], 2.5), local_moment(day[3], 3.5)]
     elif plan.outcome == "accepted" and plan.texts[1] % 2:
         deals.move_stage(deal, owner, DealStage.CONTACTED, CONTACT_NOTE)
-        moments.append(_at(day[2], 2.5))
+        moments.append(local_moment(day[2], 2.5))
     elif plan.outcome == "transferred":
         deals.move_stage(deal, owner, DealStage.CONTACTED, CONTACT_NOTE)
         deals.move_stage(deal, owner, DealStage.NEGOTIATING, NEGOTIATE_NOTE)
-        moments += [_at(day[2], 2.5), _at(day[3], 3.5)]
+        moments += [local_moment(day[2], 2.5), local_moment(day[3], 3.5)]
         kind = MODE_TYPES[plan.mode]
         asked = result.price_fen or 30 * 1_000_000
         amount = max(100_000, round(asked * plan.ratio / 100_000) * 100_000)
-        registered = _at(day[5], 4.5)
+        registered = local_moment(day[5], 4.5)
         data = _contract_data(result.title, kind, deal, amount, 100, day[4])
         data["field_id"] = result.field_id
         _, paid = _register(ctx.bureau, data, plan.number, day[4], registered)

@@ -7,9 +7,9 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from marketplace.clock import local_today
 from marketplace.extensions import db
 from marketplace.listings import importing
-from marketplace.listings.states import local_today
 from marketplace.models import Challenge, Organisation
 from marketplace.reference import DATA_DIR
 

@@ -12,6 +12,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Email, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from marketplace.auth import services as accounts
 from marketplace.auth.forms import PASSWORD_HELP, strong_password
 from marketplace.experts import services
 from marketplace.forms_common import (
@@ -30,7 +31,7 @@ def _email(label: str, required: bool = False, **kw) -> EmailField:
         filters=[strip_filter],
         validators=[
             first,
-            Length(max=services.MAX_EMAIL),
+            Length(max=accounts.MAX_EMAIL),
             Email(message="请输入有效的邮箱地址。", check_deliverability=False),
         ],
         **kw,

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from marketplace import audit
+from marketplace.auth import services as accounts
 from marketplace.exceptions import ServiceError
 from marketplace.experts import services
 from marketplace.file_checks import UPLOAD_IMPORT, SheetLimits
@@ -92,7 +93,7 @@ NEW_ACCOUNT_ADVICE = "请用 --password 指定新账号的初始密码后再导�
 
 
 def _plan(row: dict[str, Any], password: str, new_account_advice: str) -> _Plan:
-    email = services.normal_email(cell_text(row.get("email")))
+    email = accounts.normal_email(cell_text(row.get("email")))
     data = services.clean_data(
         services.ExpertData(
             title=cell_text(row.get("title")),
@@ -103,7 +104,7 @@ def _plan(row: dict[str, Any], password: str, new_account_advice: str) -> _Plan:
     )
     plan = _Plan(data=data, email=email, name=cell_text(row.get("name")))
     org_text = cell_text(row.get("affiliation"))
-    plan.user = services.user_by_email(email)
+    plan.user = accounts.user_by_email(email)
     if plan.user is not None:
         services.check_existing_user(plan.user, org_text)
         plan.expert = services.profile_of(plan.user)

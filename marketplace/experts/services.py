@@ -13,13 +13,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import String, cast, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from marketplace import audit, identifiers, permissions
 from marketplace.auth import passwords
 from marketplace.auth import services as accounts
+from marketplace.clock import utcnow
 from marketplace.exceptions import ServiceError, StateError
 from marketplace.extensions import db
 from marketplace.models import (
@@ -29,11 +29,10 @@ from marketplace.models import (
     TechField,
     User,
     UserRole,
-    utcnow,
 )
 from marketplace.proposals.services import find_org
 
-MAX_TITLE, MAX_EMAIL, MAX_NAME = 40, 254, 60
+MAX_TITLE, MAX_NAME = 40, 60
 MAX_SPECIALITIES = 2000
 FIELD_SPLIT = re.compile(r"[、，,;；\s]+")
 STATES = {"active": "在库", "retired": "已退出"}
@@ -119,13 +118,6 @@ def profile_of(user: User) -> ExpertProfile | None:
     )
 
 
-def user_by_email(email: str) -> User | None:
-    """The account with this login e-mail, if any."""
-    return db.session.scalar(
-        select(User).where(User.email == accounts.normalise_email(email))
-    )
-
-
 # --- checking values -----------------------------------------------------------
 
 
@@ -146,17 +138,6 @@ def _line(value: str, name: str, label: str, limit: int, multiline=False) -> str
     return value
 
 
-def normal_email(value: str, name: str = "email", label: str = "邮箱") -> str:
-    """A syntactically valid e-mail, lower-cased; ServiceError otherwise."""
-    value = (value or "").strip()
-    if len(value) > MAX_EMAIL:
-        raise ServiceError(f"{label}过长。", name)
-    try:
-        return validate_email(value, check_deliverability=False).normalized.lower()
-    except EmailNotValidError:
-        raise ServiceError(f"{label}格式不正确：{value}", name) from None
-
-
 def clean_data(data: ExpertData) -> ExpertData:
     """The profile's values checked and trimmed; ServiceError names the field."""
     codes = field_codes(data.field_codes)
@@ -170,7 +151,7 @@ def clean_data(data: ExpertData) -> ExpertData:
             data.specialities, "specialities", "专业特长", MAX_SPECIALITIES, True
         ),
         contact_phone=identifiers.check_phone(data.contact_phone),
-        contact_email=normal_email(contact, "contact_email", "联系邮箱")
+        contact_email=accounts.normal_email(contact, "contact_email", "联系邮箱")
         if contact
         else "",
     )
@@ -276,9 +257,9 @@ def add_expert(
 ) -> ExpertProfile:
     """Admit an existing user, or a new account in a verified organisation."""
     _require_manager(actor)
-    email = normal_email(email)
+    email = accounts.normal_email(email)
     data = clean_data(data)
-    user = user_by_email(email)
+    user = accounts.user_by_email(email)
     is_new = user is None
     if user is not None:
         check_existing_user(user, org_text)

@@ -19,10 +19,10 @@ from typing import Any
 from sqlalchemy import and_, or_, select
 
 from marketplace import audit, permissions
+from marketplace.auth.services import normal_email, user_by_email
+from marketplace.clock import local_today, utcnow
 from marketplace.exceptions import ServiceError, StateError
-from marketplace.experts.services import normal_email, user_by_email
 from marketplace.extensions import db
-from marketplace.listings.states import local_today
 from marketplace.models import (
     MISCONDUCT_TYPES,
     IntegrityRecord,
@@ -31,7 +31,6 @@ from marketplace.models import (
     Proposal,
     ProposalKind,
     ProposalMember,
-    utcnow,
 )
 from marketplace.proposals.services import PENDING, find_org, proposal_link
 

@@ -10,9 +10,9 @@ from sqlalchemy import and_, case, exists, inspect, literal, or_, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from marketplace import audit
+from marketplace.clock import local_today, utcnow
 from marketplace.extensions import db
 from marketplace.listings.review import listing_link
-from marketplace.listings.states import local_today
 from marketplace.models import (
     Challenge,
     ChallengeStatus,
@@ -20,7 +20,6 @@ from marketplace.models import (
     ProposalStatus,
     Result,
     ResultStatus,
-    utcnow,
 )
 from marketplace.search import outbox
 from marketplace.workflow import PENDING_MOVE

@@ -12,14 +12,10 @@ from typing import Any
 
 from sqlalchemy import select
 
+from marketplace.clock import local_today
 from marketplace.extensions import db
 from marketplace.listings.import_files import COLUMNS, RawRow
-from marketplace.listings.states import (
-    MAX_VALID_YEARS,
-    deadline_too_far,
-    local_today,
-    years_ahead,
-)
+from marketplace.listings.states import MAX_VALID_YEARS, deadline_too_far, years_ahead
 from marketplace.models import TechField
 from marketplace.money import MoneyError, parse_wan
 

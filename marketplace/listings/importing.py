@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import insert, select, update
 
 from marketplace import audit, permissions
-from marketplace.creditcode import normalise
+from marketplace.clock import local_today, utcnow
 from marketplace.exceptions import ServiceError
 from marketplace.extensions import db
 from marketplace.listings.import_checks import KINDS, Checker, chunks
@@ -29,16 +29,12 @@ from marketplace.listings.import_files import (  # noqa: F401  (callers use thes
     RawRow,
     parse_file,
 )
-from marketplace.listings.states import (
-    local_today,
-)
 from marketplace.models import (
     Challenge,
     ChallengeStatus,
     Organisation,
     Result,
     ResultStatus,
-    utcnow,
 )
 from marketplace.search import outbox
 
@@ -55,19 +51,6 @@ class ImportReport:
     updated: int = 0
     ids: list[int] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
-
-
-def find_org(ref: str) -> Organisation:
-    """An organisation by exact name or credit code."""
-    ref = (ref or "").strip()
-    org = db.session.scalar(
-        select(Organisation).where(
-            or_(Organisation.name == ref, Organisation.credit_code == normalise(ref))
-        )
-    )
-    if org is None:
-        raise ServiceError(f"找不到机构：{ref}（请输入准确的机构名称或信用代码）。")
-    return org
 
 
 # --- writing ----------------------------------------------------------------------

@@ -7,12 +7,12 @@ from typing import Any
 from sqlalchemy import select
 
 from marketplace import audit, permissions
+from marketplace.clock import local_today, utcnow
 from marketplace.exceptions import ServiceError, StateError
 from marketplace.extensions import db
 from marketplace.listings.states import (
     REJECT_REASONS,
     deadline_too_far,
-    local_today,
     transitions_for,
 )
 from marketplace.models import (
@@ -23,7 +23,6 @@ from marketplace.models import (
     Result,
     ResultStatus,
     User,
-    utcnow,
 )
 from marketplace.workflow import move
 

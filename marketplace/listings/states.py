@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from datetime import date
 
-from flask import current_app, has_app_context
-
+from marketplace import clock
 from marketplace.models import Challenge, ChallengeStatus, Result, ResultStatus
 from marketplace.models.listing import (
     CHALLENGE_STATUS_LABELS,
@@ -64,16 +62,6 @@ def transitions_for(listing: Challenge | Result):
     )
 
 
-def local_today(now: datetime | None = None) -> date:
-    """Today's date where the city is (deadlines are local dates), or `now`'s."""
-    zone = "Asia/Shanghai"
-    if has_app_context():
-        zone = current_app.config.get("DISPLAY_TIMEZONE", zone)
-    if now is not None:
-        return now.astimezone(ZoneInfo(zone)).date()
-    return datetime.now(ZoneInfo(zone)).date()
-
-
 # How far ahead a challenge's bidding deadline may lie: a longer call for bids is a
 # typing slip (9999-12-31), not a policy, and would keep a listing open for ever.
 MAX_DEADLINE_YEARS = 5
@@ -83,7 +71,7 @@ MAX_VALID_YEARS = 3
 
 def years_ahead(years: int, today: date | None = None) -> date:
     """The same day `years` years after today (28 February for 29 February)."""
-    today = today or local_today()
+    today = today or clock.local_today()
     try:
         return today.replace(year=today.year + years)
     except ValueError:  # 29 February

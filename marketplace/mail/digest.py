@@ -6,9 +6,10 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from marketplace.clock import utcnow
 from marketplace.extensions import db
 from marketplace.mail.texts import send_digest
-from marketplace.models import MailPreference, Notification, User, utcnow
+from marketplace.models import MailPreference, Notification, User
 
 MAX_LINES = 50
 

@@ -8,8 +8,9 @@ from datetime import timedelta
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
+from marketplace.clock import utcnow
 from marketplace.extensions import db
-from marketplace.models import User, utcnow
+from marketplace.models import User
 
 # How long each kind of link stays good.
 LIFETIMES = {

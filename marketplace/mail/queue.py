@@ -14,8 +14,9 @@ from flask import current_app, has_app_context
 from sqlalchemy import event, inspect, select, update
 from sqlalchemy.orm import Session
 
+from marketplace.clock import utcnow
 from marketplace.extensions import db
-from marketplace.models import MailKind, MailStatus, OutgoingMail, utcnow
+from marketplace.models import MailKind, MailStatus, OutgoingMail
 
 log = logging.getLogger(__name__)
 

@@ -8,9 +8,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from marketplace import permissions
+from marketplace.clock import local_today
 from marketplace.extensions import db
 from marketplace.listings import expiry
-from marketplace.listings.states import local_today
 from marketplace.models import (
     Challenge,
     Contract,

@@ -31,6 +31,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from marketplace import permissions
+from marketplace.clock import utcnow
 from marketplace.database import READ_METHODS, read_only
 from marketplace.extensions import db
 from marketplace.matching.texts import (
@@ -45,7 +46,6 @@ from marketplace.models import (
     SearchReplica,
     StoredMatch,
 )
-from marketplace.models.base import utcnow
 from marketplace.search import query as engine
 from marketplace.search import sync
 from marketplace.search.index import IndexState, SearchIndex, reading

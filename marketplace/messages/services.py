@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import select
 
 from marketplace import audit, glossary, permissions
+from marketplace.clock import utcnow
 from marketplace.exceptions import ServiceError
 from marketplace.extensions import db
 from marketplace.models import (
@@ -30,7 +31,6 @@ from marketplace.models import (
     ThreadKind,
     ThreadRead,
     User,
-    utcnow,
 )
 from marketplace.proposals import attachments
 

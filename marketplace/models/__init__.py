@@ -1,7 +1,7 @@
 """All models, importable from one place."""
 
 from marketplace.models.activity import AuditEvent, Notification, SearchOutbox
-from marketplace.models.base import Base, utcnow
+from marketplace.models.base import Base
 from marketplace.models.contract import (
     CONTRACT_TYPE_LABELS,
     Contract,
@@ -185,5 +185,4 @@ __all__ = [
     "VerificationStatus",
     "YearlyTarget",
     "text_sha256",
-    "utcnow",
 ]

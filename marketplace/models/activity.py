@@ -7,7 +7,8 @@ from datetime import datetime
 from sqlalchemy import DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from marketplace.models.base import Base, BigId, utcnow
+from marketplace.clock import utcnow
+from marketplace.models.base import Base, BigId
 
 
 class AuditEvent(Base):

@@ -8,7 +8,8 @@ from enum import StrEnum
 from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from marketplace.models.base import Base, TimestampMixin, str_enum, utcnow
+from marketplace.clock import utcnow
+from marketplace.models.base import Base, TimestampMixin, str_enum
 from marketplace.models.listing import Challenge, Result
 from marketplace.models.org import Organisation
 

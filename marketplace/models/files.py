@@ -15,7 +15,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from marketplace.models.base import Base, StoredFileMixin, str_enum, utcnow
+from marketplace.clock import utcnow
+from marketplace.models.base import Base, StoredFileMixin, str_enum
 from marketplace.models.org import Organisation
 
 

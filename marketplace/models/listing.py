@@ -20,7 +20,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from marketplace.models.base import Base, TimestampMixin, str_enum, utcnow
+from marketplace.clock import utcnow
+from marketplace.models.base import Base, TimestampMixin, str_enum
 from marketplace.models.org import Organisation
 from marketplace.models.reference import Region, TechField
 

@@ -9,7 +9,8 @@ from typing import Any
 from sqlalchemy import JSON, CheckConstraint, DateTime, ForeignKey, Integer, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from marketplace.models.base import Base, str_enum, utcnow
+from marketplace.clock import utcnow
+from marketplace.models.base import Base, str_enum
 from marketplace.models.listing import Challenge, Result
 from marketplace.models.user import User
 

@@ -8,7 +8,8 @@ from enum import StrEnum
 from sqlalchemy import DateTime, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from marketplace.models.base import Base, BigId, str_enum, utcnow
+from marketplace.clock import utcnow
+from marketplace.models.base import Base, BigId, str_enum
 
 
 class MailStatus(StrEnum):

@@ -18,7 +18,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from marketplace.models.base import Base, utcnow
+from marketplace.clock import utcnow
+from marketplace.models.base import Base
 from marketplace.models.listing import Challenge, Result
 
 

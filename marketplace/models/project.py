@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from enum import StrEnum
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     BigInteger,
@@ -19,20 +18,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from marketplace.models.base import (
-    Base,
-    StoredFileMixin,
-    TimestampMixin,
-    str_enum,
-    utcnow,
-)
+from marketplace import clock
+from marketplace.clock import utcnow
+from marketplace.models.base import Base, StoredFileMixin, TimestampMixin, str_enum
 from marketplace.models.contract import Contract
 from marketplace.models.listing import Challenge
 from marketplace.models.org import Organisation
 from marketplace.models.proposal import Proposal
-
-# The city's time zone, for deciding whether a milestone was delivered on time.
-LOCAL_ZONE = ZoneInfo("Asia/Shanghai")
 
 
 class ProjectStatus(StrEnum):
@@ -181,10 +173,8 @@ class Milestone(Base):
             return None
         first = self.submissions[0].created_at if self.submissions else None
         when = first or self.submitted_at
-        # Due dates are the city's local dates; SQLite hands times back naive (UTC).
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        return when.astimezone(LOCAL_ZONE).date() <= self.due_on
+        # Due dates are the city's local dates.
+        return clock.local_date(when) <= self.due_on
 
 
 class Deliverable(Base):

@@ -18,13 +18,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from marketplace.models.base import (
-    Base,
-    StoredFileMixin,
-    TimestampMixin,
-    str_enum,
-    utcnow,
-)
+from marketplace.clock import utcnow
+from marketplace.models.base import Base, StoredFileMixin, TimestampMixin, str_enum
 from marketplace.models.listing import Challenge, Result
 from marketplace.models.org import Organisation
 

@@ -15,7 +15,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from marketplace.models.base import Base, utcnow
+from marketplace.clock import utcnow
+from marketplace.models.base import Base
 
 # The row under this name is no replica: its position is the highest outbox id
 # ever pruned, so that a replica below it knows it missed rows and rebuilds.

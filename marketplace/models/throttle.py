@@ -8,7 +8,8 @@ from enum import StrEnum
 from sqlalchemy import DateTime, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from marketplace.models.base import Base, str_enum, utcnow
+from marketplace.clock import utcnow
+from marketplace.models.base import Base, str_enum
 
 
 class ThrottleScope(StrEnum):

@@ -8,7 +8,8 @@ from enum import StrEnum
 from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from marketplace.models.base import Base, TimestampMixin, str_enum, utcnow
+from marketplace.clock import utcnow
+from marketplace.models.base import Base, TimestampMixin, str_enum
 from marketplace.models.mail import MailPreference
 from marketplace.models.org import Organisation, OrgKind
 

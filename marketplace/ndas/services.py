@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from marketplace import audit, glossary, permissions
+from marketplace.clock import utcnow
 from marketplace.exceptions import ServiceError, StateError
 from marketplace.extensions import db
 from marketplace.models import (
@@ -18,7 +19,6 @@ from marketplace.models import (
     Organisation,
     Result,
     text_sha256,
-    utcnow,
 )
 from marketplace.permissions.nda import listing_signature_filter
 

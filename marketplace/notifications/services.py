@@ -7,8 +7,9 @@ from typing import Any
 
 from sqlalchemy import and_, or_, select, update
 
+from marketplace.clock import utcnow
 from marketplace.extensions import db
-from marketplace.models import Notification, utcnow
+from marketplace.models import Notification
 from marketplace.security import is_safe_next
 
 

@@ -6,8 +6,9 @@ from flask import flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
 from marketplace import audit
+from marketplace.clock import utcnow
 from marketplace.extensions import db
-from marketplace.models import MailPreference, User, utcnow
+from marketplace.models import MailPreference, User
 from marketplace.notifications import bp
 from marketplace.notifications.forms import MailPreferenceForm
 

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import select
 
 from marketplace import audit, permissions
+from marketplace.clock import utcnow
 from marketplace.exceptions import ServiceError, StateError
 from marketplace.extensions import db
 from marketplace.models import (
@@ -28,7 +29,6 @@ from marketplace.models import (
     PanelPurpose,
     PanelStatus,
     ReviewPanel,
-    utcnow,
 )
 from marketplace.panels.candidates import propose_experts
 from marketplace.panels.conflicts import (

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import select
 
 from marketplace import audit, permissions
+from marketplace.clock import utcnow
 from marketplace.contracts.services import bureau_staff
 from marketplace.exceptions import ServiceError, StateError
 from marketplace.extensions import db
@@ -18,7 +19,6 @@ from marketplace.models import (
     PanelScore,
     PanelStatus,
     ReviewPanel,
-    utcnow,
 )
 from marketplace.panels.conflicts import expert_restricted, live_proposals
 from marketplace.panels.rules import (

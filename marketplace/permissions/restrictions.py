@@ -6,9 +6,9 @@ from typing import Any
 
 from sqlalchemy import and_, false, or_, select
 
+from marketplace.clock import local_today
 from marketplace.exceptions import StateError
 from marketplace.extensions import db
-from marketplace.listings.states import local_today
 from marketplace.models import IntegrityRecord, Organisation
 from marketplace.permissions.roles import is_logged_in
 

@@ -14,9 +14,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from marketplace import audit, permissions
+from marketplace.clock import local_today, utcnow
 from marketplace.exceptions import ServiceError, StateError
 from marketplace.extensions import db
-from marketplace.listings.states import local_today
 from marketplace.models import (
     Acceptance,
     AcceptanceConclusion,
@@ -26,7 +26,6 @@ from marketplace.models import (
     Project,
     ProjectStatus,
     ReviewPanel,
-    utcnow,
 )
 from marketplace.projects.services import (
     ACCEPTANCE_KIND_LABELS,

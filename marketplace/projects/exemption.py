@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from marketplace import audit, permissions
+from marketplace.clock import utcnow
 from marketplace.exceptions import ServiceError, StateError
 from marketplace.extensions import db
 from marketplace.models import (
@@ -21,7 +22,6 @@ from marketplace.models import (
     Project,
     ProjectStatus,
     ReviewPanel,
-    utcnow,
 )
 from marketplace.projects.services import (
     lock_project,

@@ -11,9 +11,9 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from marketplace import audit, permissions
+from marketplace.clock import local_today, utcnow
 from marketplace.exceptions import ServiceError, StateError
 from marketplace.extensions import db
-from marketplace.listings.states import local_today
 from marketplace.models import (
     ContractStatus,
     Deliverable,
@@ -23,7 +23,6 @@ from marketplace.models import (
     Payment,
     Project,
     ProjectStatus,
-    utcnow,
 )
 from marketplace.money import FEN_PER_WAN, MAX_WAN, format_wan
 from marketplace.projects import agreement

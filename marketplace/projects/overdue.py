@@ -7,15 +7,9 @@ from datetime import date
 from sqlalchemy import select
 
 from marketplace import audit
+from marketplace.clock import local_today, utcnow
 from marketplace.extensions import db
-from marketplace.listings.states import local_today
-from marketplace.models import (
-    Milestone,
-    MilestoneStatus,
-    Project,
-    ProjectStatus,
-    utcnow,
-)
+from marketplace.models import Milestone, MilestoneStatus, Project, ProjectStatus
 from marketplace.projects.services import notify_bureau, notify_parties
 
 M = MilestoneStatus

@@ -7,11 +7,12 @@ from flask_login import current_user, login_required
 from sqlalchemy import or_, select
 
 from marketplace import permissions
+from marketplace.clock import local_today
 from marketplace.confirm import confirmed
 from marketplace.exceptions import ServiceError
 from marketplace.extensions import db
 from marketplace.forms_common import choices
-from marketplace.listings.states import STATUS_LABELS, local_today
+from marketplace.listings.states import STATUS_LABELS
 from marketplace.models import (
     AuditEvent,
     Challenge,

@@ -15,6 +15,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from marketplace import audit, glossary, permissions
+from marketplace.clock import utcnow
 from marketplace.contracts.services import bureau_staff
 from marketplace.exceptions import ServiceError, StateError
 from marketplace.extensions import db
@@ -31,7 +32,6 @@ from marketplace.models import (
     Proposal,
     ProposalKind,
     ProposalStatus,
-    utcnow,
 )
 from marketplace.models.project import (  # noqa: F401 (re-exported)
     ACCEPTANCE_KIND_LABELS,

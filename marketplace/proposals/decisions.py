@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from marketplace import audit, permissions
+from marketplace.clock import utcnow
 from marketplace.deals import services as deals
 from marketplace.exceptions import ServiceError, StateError
 from marketplace.extensions import db
@@ -24,7 +25,6 @@ from marketplace.models import (
     Proposal,
     ProposalKind,
     ReviewPanel,
-    utcnow,
 )
 from marketplace.proposals.services import (
     DIRECT_AWARD_DECLINE_REASON,

@@ -14,13 +14,11 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from marketplace import audit, permissions
+from marketplace.clock import local_today, utcnow
 from marketplace.creditcode import normalise
 from marketplace.exceptions import ServiceError, StateError
 from marketplace.extensions import db
-from marketplace.listings.states import (  # noqa: F401 (re-exported)
-    DECIDING_STATES,
-    local_today,
-)
+from marketplace.listings.states import DECIDING_STATES  # noqa: F401 (re-exported)
 from marketplace.models import (
     Attachment,
     Challenge,
@@ -31,7 +29,6 @@ from marketplace.models import (
     ProposalKind,
     ProposalMember,
     ProposalStatus,
-    utcnow,
 )
 from marketplace.models.proposal import (  # noqa: F401 (re-exported)
     MEMBER_STATUS_LABELS,

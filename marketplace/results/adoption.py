@@ -8,10 +8,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from marketplace import audit, permissions
+from marketplace.clock import local_today, utcnow
 from marketplace.deals import services as deals
 from marketplace.exceptions import ServiceError, StateError
 from marketplace.extensions import db
-from marketplace.listings.states import local_today
 from marketplace.models import (
     Deal,
     Proposal,
@@ -19,7 +19,6 @@ from marketplace.models import (
     ProposalStatus,
     Result,
     ResultStatus,
-    utcnow,
 )
 from marketplace.workflow import move
 

@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import Select, String, and_, cast, or_, select
 
 from marketplace import permissions
+from marketplace.clock import local_today
 from marketplace.extensions import db
-from marketplace.listings.states import local_today
 from marketplace.models import (
     AuditEvent,
     Proposal,

@@ -9,11 +9,17 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from marketplace import permissions
+from marketplace.clock import local_today
 from marketplace.exceptions import ServiceError
 from marketplace.extensions import db
 from marketplace.listings import expiry
-from marketplace.listings.states import REJECT_REASONS, STATUS_LABELS, local_today
-from marketplace.models import Proposal, ProposalKind, Result, TechField
+from marketplace.listings.states import REJECT_REASONS, STATUS_LABELS
+from marketplace.models import (
+    Proposal,
+    ProposalKind,
+    Result,
+    TechField,
+)
 from marketplace.models.proposal import (
     PROPOSAL_STATUS_LABELS,
 )

@@ -7,6 +7,7 @@ from datetime import date
 from typing import Any
 
 from marketplace import audit, glossary, identifiers, permissions
+from marketplace.clock import local_today
 from marketplace.exceptions import ServiceError, StateError
 from marketplace.extensions import db
 from marketplace.files.services import FileAction
@@ -14,10 +15,13 @@ from marketplace.listings import review
 from marketplace.listings.states import (
     MAX_VALID_YEARS,
     RESULT_TRANSITIONS,
-    local_today,
     years_ahead,
 )
-from marketplace.models import Result, ResultStatus, TechField
+from marketplace.models import (
+    Result,
+    ResultStatus,
+    TechField,
+)
 from marketplace.money import FEN_PER_WAN, MAX_WAN
 from marketplace.ndas.services import NdaAction
 from marketplace.workflow import move

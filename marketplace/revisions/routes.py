@@ -8,11 +8,11 @@ from sqlalchemy import select
 
 from marketplace import permissions
 from marketplace.challenges.forms import ActionForm, ChallengeForm
+from marketplace.clock import local_today
 from marketplace.exceptions import ServiceError
 from marketplace.extensions import db
 from marketplace.listings import expiry
 from marketplace.listings.review import listing_link
-from marketplace.listings.states import local_today
 from marketplace.models import Challenge, ListingChange, Result, TechField
 from marketplace.results.forms import ResultForm
 from marketplace.revisions import bp, services

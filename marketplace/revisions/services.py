@@ -11,10 +11,11 @@ from sqlalchemy import select
 from marketplace import audit, permissions
 from marketplace.challenges import services as challenge_services
 from marketplace.challenges.services import ChallengeData
+from marketplace.clock import local_today, utcnow
 from marketplace.exceptions import ServiceError, StateError
 from marketplace.extensions import db
 from marketplace.listings.review import listing_kind, listing_link
-from marketplace.listings.states import deadline_too_far, local_today
+from marketplace.listings.states import deadline_too_far
 from marketplace.models import (
     Challenge,
     ChangeKind,
@@ -25,7 +26,6 @@ from marketplace.models import (
     Proposal,
     Result,
     User,
-    utcnow,
 )
 from marketplace.results import services as result_services
 from marketplace.results.services import ResultData, latest_valid_until

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
-from flask import current_app, has_app_context
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import aliased
 
+from marketplace.clock import local_date
 from marketplace.extensions import db
 from marketplace.models import (
     CONTRACT_TYPE_LABELS,
@@ -89,19 +88,10 @@ def effective_field_id():
     return func.coalesce(Contract.field_id, Challenge.field_id, Result.field_id)
 
 
-def _zone() -> ZoneInfo:
-    name = "Asia/Shanghai"
-    if has_app_context():
-        name = current_app.config.get("DISPLAY_TIMEZONE", name)
-    return ZoneInfo(name)
-
-
 def _local_day(moment: datetime | None) -> str:
     if moment is None:
         return ""
-    if moment.tzinfo is None:  # SQLite hands back the UTC wall time
-        moment = moment.replace(tzinfo=ZoneInfo("UTC"))
-    return moment.astimezone(_zone()).date().isoformat()
+    return local_date(moment).isoformat()
 
 
 REGISTER_COLUMNS = [

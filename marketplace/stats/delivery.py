@@ -10,13 +10,13 @@ in force) count every row whatever the range. `None` as start or end means open.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 
 from sqlalchemy import and_, case, func, select, true
 from sqlalchemy.orm import selectinload
 
+from marketplace.clock import local_day_start, local_today
 from marketplace.extensions import db
-from marketplace.listings.states import local_today
 from marketplace.models import (
     MISCONDUCT_TYPES,
     Acceptance,
@@ -41,7 +41,6 @@ from marketplace.models.project import (
     CONCLUSION_LABELS,
     PROJECT_STATUS_LABELS,
 )
-from marketplace.stats.rankings import _zone
 
 STAGE_LABELS = PROJECT_STATUS_LABELS
 KIND_LABELS = ACCEPTANCE_KIND_LABELS
@@ -64,15 +63,12 @@ def _pct(part: int, whole: int) -> float | None:
 
 def _moments(column, start: date | None, end: date | None) -> list:
     """Conditions putting a timestamp column within local dates [start, end]."""
-    zone = _zone()
     conditions = []
     # Bound in UTC: SQLite drops the zone of a bound value and stores UTC wall time.
     if start is not None:
-        first = datetime.combine(start, time.min, zone).astimezone(UTC)
-        conditions.append(column >= first)
+        conditions.append(column >= local_day_start(start))
     if end is not None:
-        after = datetime.combine(end + timedelta(days=1), time.min, zone)
-        conditions.append(column < after.astimezone(UTC))
+        conditions.append(column < local_day_start(end + timedelta(days=1)))
     return conditions
 
 

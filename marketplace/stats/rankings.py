@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from statistics import median
 from zoneinfo import ZoneInfo
 
-from flask import current_app, has_app_context
 from sqlalchemy import func, select
 
+from marketplace.clock import local_day_start
 from marketplace.extensions import db
 from marketplace.identifiers import compact
 from marketplace.models import (
@@ -36,21 +36,10 @@ def _int(value) -> int:
     return int(value or 0)
 
 
-def _zone() -> ZoneInfo:
-    name = "Asia/Shanghai"
-    if has_app_context():
-        name = current_app.config.get("DISPLAY_TIMEZONE", name)
-    return ZoneInfo(name)
-
-
 def _bounds(start: date, end: date) -> tuple[datetime, datetime]:
     """Local dates [start, end] as an aware datetime half-open interval."""
-    zone = _zone()
     # In UTC: SQLite drops the zone of a bound value and stores UTC wall times.
-    return (
-        datetime.combine(start, time.min, zone).astimezone(UTC),
-        datetime.combine(end + timedelta(days=1), time.min, zone).astimezone(UTC),
-    )
+    return local_day_start(start), local_day_start(end + timedelta(days=1))
 
 
 def _days(later: datetime | None, earlier: datetime | None) -> float | None:

@@ -17,9 +17,9 @@ from flask import (
 from flask_login import current_user
 
 from marketplace import permissions
+from marketplace.clock import local_today
 from marketplace.exceptions import ServiceError
 from marketplace.extensions import db
-from marketplace.listings.states import local_today
 from marketplace.stats import bp, columns, delivery, exports, services
 from marketplace.stats.forms import RangeForm, TargetForm
 from marketplace.views import form_problem

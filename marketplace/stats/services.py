@@ -7,9 +7,9 @@ from datetime import date
 from sqlalchemy import extract, func, select
 from sqlalchemy.orm import aliased
 
+from marketplace.clock import local_today
 from marketplace.exceptions import ServiceError
 from marketplace.extensions import db
-from marketplace.listings.states import local_today
 from marketplace.models import (
     CONTRACT_TYPE_LABELS,
     Contract,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from marketplace.clock import local_today
 from marketplace.exceptions import ServiceError
 from marketplace.extensions import db
-from marketplace.listings.states import local_today
 from marketplace.models import YearlyTarget
 
 CITY = "city"

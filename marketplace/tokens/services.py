@@ -6,10 +6,10 @@ from flask import Flask, Request
 from sqlalchemy import select
 
 from marketplace import audit
+from marketplace.clock import utcnow
 from marketplace.exceptions import ServiceError
 from marketplace.extensions import db, login_manager
 from marketplace.models import ApiToken, User
-from marketplace.models.base import utcnow
 from marketplace.security import hash_token, new_token
 
 MAX_LIVE_TOKENS = 20

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 from flask.cli import with_appcontext
 
-from marketplace.command_support import run_import
+from marketplace.cli.support import run_import
 from marketplace.experts import importing
 
 

@@ -1,4 +1,4 @@
-"""`flask import-listings`: a file of any size, streamed, then indexed in bulk."""
+"""`flask import-listings` (streamed, then indexed in bulk) and `flask listings …`."""
 
 from __future__ import annotations
 
@@ -10,10 +10,12 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy.exc import SQLAlchemyError
 
+from marketplace.auth import services as accounts
+from marketplace.cli.support import commit, fail
 from marketplace.exceptions import ServiceError
 from marketplace.extensions import db
 from marketplace.file_checks import STREAMED_IMPORT
-from marketplace.listings import importing
+from marketplace.listings import expiry, importing
 from marketplace.listings.import_files import stream_file
 from marketplace.search import replicas
 from marketplace.search.index import reading
@@ -111,7 +113,7 @@ def import_listings(kind: str, org_ref: str, draft: bool, file: Path) -> None:
     """
     started = time.perf_counter()
     try:
-        org = importing.find_org(org_ref)
+        org = accounts.find_org(org_ref)
     except ServiceError as exc:
         raise click.ClickException(exc.message) from exc
     report = _import(org, kind, draft, file)
@@ -119,4 +121,36 @@ def import_listings(kind: str, org_ref: str, draft: bool, file: Path) -> None:
     click.echo(
         f"{org.name}：新增{importing.KINDS[kind]} {report.added} 条（{state}），"
         f"更新 {report.updated} 条，用时 {time.perf_counter() - started:.1f} 秒。"
+    )
+
+
+@click.group("listings")
+def listings_cli() -> None:
+    """Listing maintenance (expiry)."""
+
+
+@listings_cli.command("expire")
+@click.option(
+    "--today",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Pretend today is this date (YYYY-MM-DD); for testing.",
+)
+@with_appcontext
+def expire(today) -> None:
+    """Move overdue listings on and send the 7-day reminders.
+
+    An open challenge past its deadline goes to evaluating (with live proposals)
+    or expired; a published result past its valid-until date expires. Safe to run
+    any number of times (e.g. daily from cron).
+    """
+    try:
+        report = expiry.expire_overdue(today.date() if today else None)
+    except SQLAlchemyError as exc:
+        raise fail(f"过期处理失败：{exc}") from exc
+    commit()
+    click.echo(
+        f"技术需求转入评审 {report.evaluating} 条，技术需求过期 "
+        f"{report.expired_challenges} 条，科技成果过期 {report.expired_results} 条，"
+        f"发送到期提醒 {report.reminders} 条。"
     )
