@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
+from marketplace.auth import services as accounts
 from marketplace.clock import local_moment, local_today
 from marketplace.demo.delivery_story import Story, completed_panel
 from marketplace.experts import services as experts
@@ -91,7 +92,7 @@ def _experts(text, orgs, password, domain, bureau, seeded) -> list[ExpertProfile
     profiles = []
     for spec in text["experts"]:
         email = f"{spec['login']}@{domain}"
-        user = experts.user_by_email(email)
+        user = accounts.user_by_email(email)
         profile = experts.profile_of(user) if user is not None else None
         if profile is None:
             data = experts.ExpertData(
