@@ -18,6 +18,7 @@ from marketplace.confirm import confirmed
 from marketplace.exceptions import ServiceError
 from marketplace.extensions import db
 from marketplace.listings import expiry
+from marketplace.listings import sections as listing_sections
 from marketplace.listings.states import (
     CHALLENGE_TRANSITIONS,
     EDITABLE_CHALLENGE_STATES,
@@ -28,6 +29,9 @@ from marketplace.listings.states import (
 from marketplace.models import Challenge, ChallengeStatus, OrgKind
 from marketplace.ndas.context import nda_context
 from marketplace.ndas.services import record_confidential_view
+from marketplace.panels import sections as panel_sections
+from marketplace.projects import sections as project_sections
+from marketplace.proposals import sections as proposal_sections
 from marketplace.views import form_problem, perform
 
 PER_PAGE = 20
@@ -209,6 +213,12 @@ def detail(challenge_id: int):
             views=views,
             timeline=queries.timeline(challenge),
         )
+    context.update(
+        listing_sections.listing_page(user, challenge),
+        proposal_panel=proposal_sections.proposal_panel(user, challenge),
+        review_panel=panel_sections.review_panel(user, challenge),
+        project_panel=project_sections.project_panel(user, challenge),
+    )
     return render_template("challenges/detail.html", **context)
 
 

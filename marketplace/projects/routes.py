@@ -12,6 +12,7 @@ from marketplace.exceptions import ServiceError
 from marketplace.extensions import db
 from marketplace.forms_common import choices
 from marketplace.listings.states import STATUS_LABELS, local_today
+from marketplace.messages import sections as message_sections
 from marketplace.models import (
     AuditEvent,
     Challenge,
@@ -37,7 +38,7 @@ from marketplace.projects.forms import (
     ScheduleForm,
     StartForm,
 )
-from marketplace.projects.widgets import panel_url
+from marketplace.projects.sections import panel_url
 from marketplace.views import perform
 
 PER_PAGE = 20
@@ -263,6 +264,7 @@ def detail(project_id: int):
         action_form=ActionForm(),
         return_form=ReturnForm(),
         schedule_form=schedule_form,
+        object_thread=message_sections.object_thread(user, project),
         history=_history(project),
         **LABELS,
     )

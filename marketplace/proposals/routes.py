@@ -25,7 +25,7 @@ from marketplace.models import (
     ProposalMember,
     ProposalStatus,
 )
-from marketplace.proposals import attachments, bp, decisions, panel, services
+from marketplace.proposals import attachments, bp, decisions, sections, services
 from marketplace.proposals.forms import (
     BidEditForm,
     BidForm,
@@ -98,7 +98,7 @@ def new(challenge_id: int | None = None):
     if not services.bidding_open(challenge):
         flash("该榜单已截止或未开放，不能再揭榜申报。", "warning")
         return redirect(listing_link(challenge))
-    own = panel.own_proposals(challenge, current_user)
+    own = sections.own_proposals(challenge, current_user)
     if request.method == "GET" and own and own[0].status != ProposalStatus.WITHDRAWN:
         flash("贵机构已对该榜单提交过申报。", "info")
         return redirect(url_for("proposals.detail", proposal_id=own[0].id))
@@ -290,9 +290,7 @@ def select_winner(proposal_id: int):
 @login_required
 def decline(proposal_id: int):
     """The owner declines a bid with a reason code and an optional note."""
-    return _decide(
-        proposal_id, decisions.decline, "已告知申报方未中选。", DeclineForm
-    )
+    return _decide(proposal_id, decisions.decline, "已告知申报方未中选。", DeclineForm)
 
 
 @bp.route("/challenge/<int:challenge_id>")

@@ -12,6 +12,7 @@ from marketplace import permissions
 from marketplace.exceptions import ServiceError
 from marketplace.extensions import db
 from marketplace.listings import expiry
+from marketplace.listings import sections as listing_sections
 from marketplace.listings.states import REJECT_REASONS, STATUS_LABELS, local_today
 from marketplace.models import (
     Proposal,
@@ -314,6 +315,7 @@ def _render_detail(result: Result, adoption_form: AdoptionForm):
         earliest_valid_until=local_today() + timedelta(days=1),
         latest_valid_until=services.latest_valid_until(),
         **_labels(),
+        **listing_sections.listing_page(user, result),
     )
 
 
