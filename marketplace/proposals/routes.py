@@ -127,6 +127,7 @@ def detail(proposal_id: int):
     proposal = _proposal(proposal_id)
     challenge = proposal.challenge
     deciding = permissions.can_decide_proposals(current_user, challenge)
+    member = services.membership(proposal, current_user)
     history = db.session.scalars(
         select(AuditEvent)
         .where(
@@ -140,8 +141,9 @@ def detail(proposal_id: int):
         proposal=proposal,
         challenge=challenge,
         is_bidder=services.is_bidder(current_user, proposal),
-        member=services.membership(proposal, current_user),
+        member=member,
         deciding=deciding,
+        **sections.state_flags(proposal, member, deciding),
         decision_time=services.decision_time(challenge),
         editable=services.bidding_open(challenge)
         and proposal.status in services.PENDING,

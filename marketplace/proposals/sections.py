@@ -9,7 +9,13 @@ from sqlalchemy import func, select
 from marketplace import permissions
 from marketplace.extensions import db
 from marketplace.listings.states import STATUS_LABELS
-from marketplace.models import Challenge, Proposal, ProposalMember, ProposalStatus
+from marketplace.models import (
+    Challenge,
+    MemberStatus,
+    Proposal,
+    ProposalMember,
+    ProposalStatus,
+)
 from marketplace.proposals import services
 
 LABELS = {
@@ -87,4 +93,23 @@ def proposal_panel(user: Any, challenge: Challenge) -> dict:
         "can_direct_award": permissions.can_direct_award(user)
         and challenge.status in services.DECIDING_STATES,
         **LABELS,
+    }
+
+
+def state_flags(
+    proposal: Proposal, member: ProposalMember | None, deciding: bool
+) -> dict:
+    """The bid's states as the questions its page asks, answered yes or no."""
+    pending = proposal.status in services.PENDING
+    return {
+        "declined": proposal.status == ProposalStatus.DECLINED,
+        "selected": proposal.status == ProposalStatus.SELECTED,
+        # A consortium member answers the invitation while the bid is undecided.
+        "may_answer": member is not None
+        and member.status == MemberStatus.INVITED
+        and pending,
+        "may_decide": deciding
+        and pending
+        and proposal.challenge.status in services.DECIDING_STATES,
+        "shortlistable": proposal.status == ProposalStatus.SUBMITTED,
     }

@@ -26,7 +26,7 @@ from marketplace.models.proposal import (
 )
 from marketplace.money import MoneyError, parse_wan
 from marketplace.ndas.context import nda_context, show_and_log
-from marketplace.results import adoption, bp, services
+from marketplace.results import adoption, bp, sections, services
 from marketplace.results.forms import (
     AdoptionForm,
     DeclineForm,
@@ -316,6 +316,7 @@ def _render_detail(result: Result, adoption_form: AdoptionForm):
         latest_valid_until=services.latest_valid_until(),
         **_labels(),
         **listing_sections.listing_page(user, result),
+        **sections.state_flags(result, own_application, applications),
     )
 
 
