@@ -158,6 +158,7 @@ def edit(challenge_id: int):
         "challenges/form.html",
         form=form,
         challenge=challenge,
+        rejected=challenge.status == ChallengeStatus.REJECTED,
         reject_reasons=REJECT_REASONS,
         today_iso=local_today().isoformat(),
     )

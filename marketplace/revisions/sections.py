@@ -7,10 +7,12 @@ from typing import Any
 from marketplace import permissions
 from marketplace.extensions import db
 from marketplace.listings.review import listing_link
-from marketplace.models import Challenge, ListingChange, Result
+from marketplace.models import Challenge, ChangeStatus, ListingChange, Result
 from marketplace.revisions.fields import LABELS, shown
 
 SHOWN_CHANGES = 100
+# Changes that never took effect: shown greyed out.
+REFUSED = frozenset({ChangeStatus.REJECTED, ChangeStatus.WITHDRAWN})
 
 
 def change_rows(change: ListingChange | None) -> list[tuple[str, str, str]]:
@@ -30,6 +32,9 @@ def change_history(user: Any, listing: Challenge | Result) -> list[dict]:
         {
             "change": change,
             "rows": change_rows(change),
+            "pending": change.status == ChangeStatus.PENDING,
+            "rejected": change.status == ChangeStatus.REJECTED,
+            "refused": change.status in REFUSED,
             "may_withdraw": permissions.can_withdraw_change(user, change),
         }
         for change in db.session.scalars(query.limit(SHOWN_CHANGES))
