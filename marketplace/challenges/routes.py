@@ -6,7 +6,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from marketplace import permissions
-from marketplace.challenges import bp, queries, services
+from marketplace.challenges import bp, queries, sections, services
 from marketplace.challenges.forms import (
     AcceptTermsForm,
     ActionForm,
@@ -214,6 +214,7 @@ def detail(challenge_id: int):
             views=views,
             timeline=queries.timeline(challenge),
         )
+    context.update(sections.state_flags(challenge))
     context.update(
         listing_sections.listing_page(user, challenge),
         proposal_panel=proposal_sections.proposal_panel(user, challenge),

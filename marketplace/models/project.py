@@ -125,6 +125,11 @@ class MilestoneStatus(StrEnum):
         """Chinese name of the state."""
         return MILESTONE_STATUS_LABELS[self]
 
+    @property
+    def is_returned(self) -> bool:
+        """Whether the seeker sent the delivery back for rework."""
+        return self is MilestoneStatus.RETURNED
+
 
 MILESTONE_STATUS_LABELS = {
     MilestoneStatus.PENDING: "待提交",
