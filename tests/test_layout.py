@@ -197,11 +197,6 @@ def test_the_permissions_module_left_in_templates_is_still_used():
 STATE_LITERAL = re.compile(
     r"""\.(?:status|state)\s*(?:==|!=|not\s+in|in)\s*[(\[]?\s*['"]"""
 )
-# Templates not yet converted to view-prepared booleans or enum properties; the
-# list only shrinks: a template that no longer needs it must leave it.
-STATE_LITERALS_LEFT = {
-    "projects/detail.html",
-}
 
 
 def _templates() -> list[Path]:
@@ -209,10 +204,10 @@ def _templates() -> list[Path]:
 
 
 def test_no_template_compares_a_state_with_a_string():
-    found = {
+    # Views pass booleans, or templates ask the state enum's properties.
+    found = [
         p.relative_to(TEMPLATES).as_posix()
         for p in _templates()
         if STATE_LITERAL.search(p.read_text(encoding="utf-8"))
-    }
-    assert found <= STATE_LITERALS_LEFT, sorted(found - STATE_LITERALS_LEFT)
-    assert not STATE_LITERALS_LEFT - found, "converted, unlist these"
+    ]
+    assert not found, found

@@ -29,6 +29,7 @@ from marketplace.projects import (
     exemption,
     milestones,
     overdue,
+    sections,
     services,
 )
 from marketplace.projects.forms import (
@@ -265,6 +266,7 @@ def detail(project_id: int):
         return_form=ReturnForm(),
         schedule_form=schedule_form,
         object_thread=message_sections.object_thread(user, project),
+        **sections.state_flags(project),
         history=_history(project),
         **LABELS,
     )

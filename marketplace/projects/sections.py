@@ -8,7 +8,7 @@ from flask import url_for
 from werkzeug.routing import BuildError
 
 from marketplace import permissions
-from marketplace.models import Challenge, Organisation
+from marketplace.models import Challenge, Organisation, Project, ProjectStatus
 from marketplace.projects import services
 
 
@@ -47,4 +47,14 @@ def delivery_record(user: Any, org: Organisation) -> dict:
         "show_exempted": insider and record["exempted"] > 0,
         "show": record["completed"] + record["failed"] > 0
         or (insider and record["exempted"] > 0),
+    }
+
+
+def state_flags(project: Project) -> dict[str, bool]:
+    """The project's stage as the questions its page asks, answered yes or no."""
+    return {
+        "project_planning": project.status == ProjectStatus.PLANNING,
+        "project_running": project.status == ProjectStatus.RUNNING,
+        "project_completed": project.status == ProjectStatus.COMPLETED,
+        "project_failed": project.status == ProjectStatus.FAILED,
     }
