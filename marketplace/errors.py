@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import re
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, g, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError, RequestURITooLarge
 from werkzeug.http import HTTP_STATUS_CODES
@@ -76,6 +76,8 @@ def _render(code: int, detail: str | None = None):
     if request.path.startswith("/api/"):
         # Programs read `error`, a stable English code; people read `message`.
         return jsonify(error=api_code(code), message=message, status=code), code
+    # The header then skips its counts: this page renders with the database down.
+    g.error_page = True
     try:
         page = render_template(
             "errors/error.html", code=code, title=title, message=message

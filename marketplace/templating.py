@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import Any
 
-from flask import Flask
+from flask import Flask, g, has_request_context
 from flask_login import current_user
 from sqlalchemy import func, select
 
 from marketplace import glossary, permissions
 from marketplace.clock import local_zone
 from marketplace.extensions import db
-from marketplace.models import ORG_KIND_LABELS, Notification
+from marketplace.models import ORG_KIND_LABELS, Notification, ThreadRead
 from marketplace.money import format_wan
 
 
@@ -26,14 +27,37 @@ def localtime(value: datetime | date | None, fmt: str = "%Y-%m-%d %H:%M") -> str
     return value.astimezone(local_zone()).strftime(fmt)
 
 
-def _unread_count() -> int:
-    if not getattr(current_user, "is_authenticated", False):
-        return 0
+def unread_notifications(user: Any) -> int:
+    """Unread notifications of a logged-in user, for the header (one query)."""
     return db.session.scalar(
         select(func.count(Notification.id)).where(
-            Notification.user_id == current_user.id, Notification.read_at.is_(None)
+            Notification.user_id == user.id, Notification.read_at.is_(None)
         )
     )
+
+
+def unread_messages(user: Any) -> int:
+    """Unread messages of a logged-in user, for the header (one query)."""
+    return db.session.scalar(
+        select(func.coalesce(func.sum(ThreadRead.unread_count), 0)).where(
+            ThreadRead.user_id == user.id
+        )
+    )
+
+
+def header_counts() -> dict[str, int]:
+    """The header's unread counts, which every page reads as plain variables."""
+    # An error page must render with the database down: it shows no counts.
+    if (
+        not has_request_context()
+        or g.get("error_page")
+        or not permissions.is_logged_in(current_user)
+    ):
+        return {"unread_notifications": 0, "unread_messages": 0}
+    return {
+        "unread_notifications": unread_notifications(current_user),
+        "unread_messages": unread_messages(current_user),
+    }
 
 
 def init_app(app: Flask) -> None:
@@ -45,9 +69,8 @@ def init_app(app: Flask) -> None:
         current_user=current_user,
         perms=permissions,
         ORG_KIND_LABELS=ORG_KIND_LABELS,
-        unread_notifications=_unread_count,
     )
+    app.context_processor(header_counts)
     # One glossary for the states an audit event records (see glossary.py).
     app.jinja_env.globals["event_state"] = glossary.state_label
     app.jinja_env.globals["audit_action"] = glossary.action_label
-

@@ -32,7 +32,9 @@ from marketplace.models import (
     ProposalStatus,
     User,
 )
+from marketplace.panels import sections as panel_sections
 from marketplace.proposals import attachments, decisions, services
+from marketplace.proposals import sections as proposal_sections
 from tests.concurrency import race
 from tests.factories import make_challenge, make_completed_panel
 from tests.sample_files import PDF
@@ -990,10 +992,13 @@ def _panel(app, db, challenge_id, user) -> str:
     with app.test_request_context():
         challenge = db.session.get(Challenge, challenge_id)
         user = AnonymousUserMixin() if user is None else db.session.get(User, user.id)
+        # The challenge page's view builds the panel's sections for its viewer.
         return render_template_string(
             '{% include "proposals/_challenge_panel.html" %}',
             challenge=challenge,
             current_user=user,
+            proposal_panel=proposal_sections.proposal_panel(user, challenge),
+            review_panel=panel_sections.review_panel(user, challenge),
         )
 
 

@@ -23,6 +23,7 @@ from marketplace.bureau.forms import (
 )
 from marketplace.exceptions import ServiceError
 from marketplace.extensions import db
+from marketplace.files import sections as file_sections
 from marketplace.forms_common import choices
 from marketplace.listings import expiry, importing, review
 from marketplace.listings.states import REJECT_REASONS, STATUS_LABELS
@@ -51,6 +52,9 @@ def verifications():
         page=page,
         verify_form=VerifyForm(),
         refuse_form=RefuseForm(),
+        org_documents={
+            org.id: file_sections.org_documents(current_user, org) for org in page.items
+        },
     )
 
 

@@ -6,7 +6,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from marketplace import permissions
-from marketplace.challenges import bp, queries, services
+from marketplace.challenges import bp, queries, sections, services
 from marketplace.challenges.forms import (
     AcceptTermsForm,
     ActionForm,
@@ -19,14 +19,18 @@ from marketplace.confirm import confirmed
 from marketplace.exceptions import ServiceError
 from marketplace.extensions import db
 from marketplace.listings import expiry
+from marketplace.listings import sections as listing_sections
 from marketplace.listings.states import (
     EDITABLE_CHALLENGE_STATES,
     REJECT_REASONS,
     STATUS_LABELS,
 )
-from marketplace.models import Challenge, OrgKind
+from marketplace.models import Challenge, ChallengeStatus, OrgKind
 from marketplace.ndas.context import nda_context
 from marketplace.ndas.services import record_confidential_view
+from marketplace.panels import sections as panel_sections
+from marketplace.projects import sections as project_sections
+from marketplace.proposals import sections as proposal_sections
 from marketplace.views import EXPIRED_FORM, perform, perform_form
 
 PER_PAGE = 20
@@ -153,6 +157,7 @@ def edit(challenge_id: int):
         "challenges/form.html",
         form=form,
         challenge=challenge,
+        rejected=challenge.status == ChallengeStatus.REJECTED,
         reject_reasons=REJECT_REASONS,
         today_iso=local_today().isoformat(),
     )
@@ -206,6 +211,13 @@ def detail(challenge_id: int):
             views=views,
             timeline=queries.timeline(challenge),
         )
+    context.update(sections.state_flags(challenge))
+    context.update(
+        listing_sections.listing_page(user, challenge),
+        proposal_panel=proposal_sections.proposal_panel(user, challenge),
+        review_panel=panel_sections.review_panel(user, challenge),
+        project_panel=project_sections.project_panel(user, challenge),
+    )
     return render_template("challenges/detail.html", **context)
 
 

@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from marketplace import permissions
-from marketplace.contracts import bp, links, services
+from marketplace.contracts import bp, links, sections, services
 from marketplace.contracts.forms import (
     OUTSIDE,
     ContractForm,
@@ -177,6 +177,7 @@ def show(contract_id: int):
         is_bureau=is_bureau,
         type_labels=CONTRACT_TYPE_LABELS,
         status_labels=STATUS_LABELS,
+        **sections.state_flags(current_user, contract),
     )
 
 

@@ -12,9 +12,11 @@ from marketplace.deals import board as board_filters
 from marketplace.deals import bp, services
 from marketplace.deals.forms import BrokerForm, DealForm, NoteForm, StageForm
 from marketplace.deals.services import STAGE_LABELS
+from marketplace.demands import sections as demand_sections
 from marketplace.exceptions import ServiceError
 from marketplace.extensions import db
 from marketplace.forms_common import BaseForm
+from marketplace.messages import sections as message_sections
 from marketplace.models import (
     Challenge,
     Contract,
@@ -74,15 +76,6 @@ def _say_existing(deal: Deal) -> None:
     else:
         # Another side's deal: its existence is said, its content is not shown.
         flash("这对需求与成果已有其他机构跟进的撮合项目，未重复发起。", "info")
-
-
-@bp.app_template_global("visible_open_deal")
-def visible_open_deal(challenge: Challenge, result: Result) -> Deal | None:
-    """The pair's open deal when the user may see it (match lists link it)."""
-    deal = services.open_deal_between(challenge, result)
-    if deal is None or not permissions.can_view_deal(current_user, deal):
-        return None
-    return deal
 
 
 # --- the broker workspace -----------------------------------------------------
@@ -187,6 +180,7 @@ def board():
         options=board_filters.options(everything),
         STAGE_LABELS=STAGE_LABELS,
         can_create=permissions.can_create_deal(current_user),
+        board_leads=demand_sections.board_leads(current_user),
     ), (400 if filters.problem else 200)
 
 
@@ -315,6 +309,7 @@ def detail(deal_id: int):
         note_form=NoteForm(),
         broker_form=BrokerForm(),
         STAGE_LABELS=STAGE_LABELS,
+        object_thread=message_sections.object_thread(current_user, deal),
     )
 
 

@@ -129,16 +129,5 @@ def take(demand_id: int):
     return redirect(url_for("demands.leads"))
 
 
-@bp.app_template_global("recent_leads")
-def recent_leads(limit: int = 5) -> list[UnmetDemand]:
-    """The newest leads not taken yet, for the deals board (empty for others)."""
-    if not permissions.can_view_leads(current_user):
-        return []
-    query = permissions.visible_unmet_demands(current_user)
-    return list(
-        db.session.scalars(query.where(UnmetDemand.taken_at.is_(None)).limit(limit))
-    )
-
-
 # Agencies read the texts with contact details hidden, wherever they are shown.
 bp.app_template_global("redact_demand")(services.redact)

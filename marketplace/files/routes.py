@@ -14,6 +14,7 @@ from marketplace.exceptions import ServiceError
 from marketplace.extensions import db
 from marketplace.files import bp, services
 from marketplace.files.forms import ListingFilesForm, OrgDocumentsForm
+from marketplace.files.sections import kind_of
 from marketplace.models import (
     Challenge,
     ListingAttachment,
@@ -28,10 +29,6 @@ LISTING_MODELS: dict[str, type[Challenge] | type[Result]] = {
     "challenge": Challenge,
     "result": Result,
 }
-
-
-def _kind_of(listing: Challenge | Result) -> str:
-    return "challenge" if isinstance(listing, Challenge) else "result"
 
 
 def _detail_url(listing: Challenge | Result) -> str:
@@ -79,35 +76,6 @@ def _removed(remove: Callable[[Any, Any], str], row: Any, back: str, done: str):
         uploads.discard([stored_name])
         flash(done, "success")
     return redirect(back)
-
-
-@bp.app_template_global()
-def listing_files_panel(listing: Challenge | Result) -> dict[str, Any]:
-    """What the listing's page shows of its files to the current user."""
-    user = current_user
-    files = services.listing_files(listing)
-    allowed = permissions.can_download_listing_file
-    shown = [f for f in files if allowed(user, listing, f)]
-    return {
-        "files": shown,
-        # Confidential files the user may not open are counted, never named.
-        "hidden": len(files) - len(shown),
-        "can_manage": permissions.can_manage_listing_files(user, listing),
-        "manage_url": url_for(
-            "files.listing", kind=_kind_of(listing), listing_id=listing.id
-        ),
-    }
-
-
-@bp.app_template_global()
-def org_documents_panel(org: Organisation) -> dict[str, Any] | None:
-    """An organisation's verification documents, for the bureau and its admins."""
-    if not permissions.can_view_org_documents(current_user, org):
-        return None
-    return {
-        "documents": services.org_documents(org),
-        "can_manage": permissions.can_manage_org_documents(current_user, org),
-    }
 
 
 @bp.route("/listings/<kind>/<int:listing_id>", methods=["GET", "POST"])
@@ -168,7 +136,7 @@ def remove_listing_file(listing_file_id: int):
     if owner is None or not permissions.can_view_listing(current_user, owner):
         abort(404)
     permissions.require(permissions.can_manage_listing_files(current_user, owner))
-    back = url_for("files.listing", kind=_kind_of(owner), listing_id=owner.id)
+    back = url_for("files.listing", kind=kind_of(owner), listing_id=owner.id)
     return _removed(services.remove_listing_file, item, back, "附件已删除。")
 
 

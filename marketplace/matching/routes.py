@@ -134,9 +134,3 @@ def match():
         # An answer to someone's own text: no cache anywhere keeps it.
         response.headers["Cache-Control"] = "no-store"
     return response
-
-
-@bp.app_template_global("listing_matches")
-def listing_matches(listing):
-    """Explained matches for a challenge or result page."""
-    return services.listing_matches(current_user, listing)

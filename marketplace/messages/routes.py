@@ -6,7 +6,6 @@ from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import func, select
 
 from marketplace import permissions
 from marketplace.database import page_write
@@ -21,76 +20,10 @@ from marketplace.models import (
     MessageThread,
     Project,
     Result,
-    ThreadRead,
 )
 from marketplace.proposals import attachments
 
 INBOX_PAGE = 30
-
-
-# --- template helpers (entry points on other pages, the header badge) ---------
-
-
-@bp.app_template_global("unread_messages")
-def unread_messages() -> int:
-    """Unread messages of the logged-in user, for the header (one query)."""
-    if not permissions.is_logged_in(current_user):
-        return 0
-    return db.session.scalar(
-        select(func.coalesce(func.sum(ThreadRead.unread_count), 0)).where(
-            ThreadRead.user_id == current_user.id
-        )
-    )
-
-
-@bp.app_template_global("object_thread")
-def object_thread(obj: Deal | Project) -> dict | None:
-    """A deal's or project's thread box: its link and unread count, or None.
-
-    Bureau staff who are no party see only a link to the complaint review.
-    """
-    if isinstance(obj, Deal):
-        thread = services.deal_thread(obj)
-        allowed = permissions.can_use_deal_thread(current_user, obj)
-        url = url_for("messages.deal", deal_id=obj.id)
-    else:
-        thread = services.project_thread(obj)
-        allowed = permissions.can_use_project_thread(current_user, obj)
-        url = url_for("messages.project", project_id=obj.id)
-    if not allowed:
-        return _review_box(thread)
-    return {
-        "thread": thread,
-        "url": url_for("messages.thread", thread_id=thread.id) if thread else url,
-        "unread": queries.unread_in(thread, current_user) if thread else 0,
-        "count": len(thread.messages) if thread else 0,
-    }
-
-
-def _review_box(thread: MessageThread | None) -> dict | None:
-    if thread is None or not permissions.can_review_thread(current_user, thread):
-        return None
-    return {"review": url_for("messages.review", thread_id=thread.id)}
-
-
-@bp.app_template_global("listing_questions")
-def listing_questions(listing: Challenge | Result) -> dict:
-    """A listing page's ask button, clarifications and (staff) review links."""
-    kind = "challenge" if isinstance(listing, Challenge) else "result"
-    reviews = []
-    if permissions.is_bureau(current_user):
-        reviews = [
-            url_for("messages.review", thread_id=t.id)
-            for t in queries.listing_threads(listing)
-        ]
-    return {
-        "can_ask": permissions.can_ask_about(current_user, listing),
-        "url": url_for(f"messages.ask_{kind}", **{f"{kind}_id": listing.id}),
-        "clarifications": (
-            services.clarifications(listing) if kind == "challenge" else []
-        ),
-        "reviews": reviews,
-    }
 
 
 # --- loading with the rule ------------------------------------------------------

@@ -87,6 +87,16 @@ class PanelStatus(StrEnum):
         """Chinese name of the state."""
         return PANEL_STATUS_LABELS[self]
 
+    @property
+    def is_scoring(self) -> bool:
+        """Whether members are still scoring."""
+        return self is PanelStatus.SCORING
+
+    @property
+    def is_completed(self) -> bool:
+        """Whether every member has submitted."""
+        return self is PanelStatus.COMPLETED
+
 
 PANEL_STATUS_LABELS = {
     PanelStatus.SCORING: "评审中",

@@ -45,6 +45,11 @@ class ChallengeStatus(StrEnum):
         """Chinese name of the state."""
         return CHALLENGE_STATUS_LABELS[self]
 
+    @property
+    def is_open(self) -> bool:
+        """Whether bids are being taken (揭榜中)."""
+        return self is ChallengeStatus.OPEN
+
 
 CHALLENGE_STATUS_LABELS = {
     ChallengeStatus.DRAFT: "草稿",
@@ -75,6 +80,21 @@ class ResultStatus(StrEnum):
     def label(self) -> str:
         """Chinese name of the state."""
         return RESULT_STATUS_LABELS[self]
+
+    @property
+    def is_published(self) -> bool:
+        """Whether the result is on the market."""
+        return self is ResultStatus.PUBLISHED
+
+    @property
+    def is_rejected(self) -> bool:
+        """Whether the bureau sent it back."""
+        return self is ResultStatus.REJECTED
+
+    @property
+    def is_expired(self) -> bool:
+        """Whether its validity ran out."""
+        return self is ResultStatus.EXPIRED
 
 
 RESULT_STATUS_LABELS = {

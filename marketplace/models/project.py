@@ -117,6 +117,21 @@ class MilestoneStatus(StrEnum):
         """Chinese name of the state."""
         return MILESTONE_STATUS_LABELS[self]
 
+    @property
+    def is_returned(self) -> bool:
+        """Whether the seeker sent the delivery back for rework."""
+        return self is MilestoneStatus.RETURNED
+
+    @property
+    def is_submitted(self) -> bool:
+        """Whether a delivery waits for the seeker's check."""
+        return self is MilestoneStatus.SUBMITTED
+
+    @property
+    def awaiting_delivery(self) -> bool:
+        """Whether the winner is to hand in (again)."""
+        return self in (MilestoneStatus.PENDING, MilestoneStatus.RETURNED)
+
 
 MILESTONE_STATUS_LABELS = {
     MilestoneStatus.PENDING: "待提交",
@@ -289,6 +304,16 @@ class ExemptionStatus(StrEnum):
     def label(self) -> str:
         """Chinese name of the state."""
         return EXEMPTION_STATUS_LABELS[self]
+
+    @property
+    def is_applied(self) -> bool:
+        """Whether the bureau has not decided yet."""
+        return self is ExemptionStatus.APPLIED
+
+    @property
+    def is_granted(self) -> bool:
+        """Whether the bureau granted the exemption."""
+        return self is ExemptionStatus.GRANTED
 
 
 EXEMPTION_STATUS_LABELS = {

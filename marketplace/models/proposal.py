@@ -45,6 +45,21 @@ class ProposalStatus(StrEnum):
         """Chinese name of the state."""
         return PROPOSAL_STATUS_LABELS[self]
 
+    @property
+    def is_submitted(self) -> bool:
+        """Whether nobody has acted on it since it was handed in."""
+        return self is ProposalStatus.SUBMITTED
+
+    @property
+    def is_declined(self) -> bool:
+        """Whether the seeker turned it down."""
+        return self is ProposalStatus.DECLINED
+
+    @property
+    def undecided(self) -> bool:
+        """Whether it still waits for the seeker's decision."""
+        return self in (ProposalStatus.SUBMITTED, ProposalStatus.SHORTLISTED)
+
 
 PROPOSAL_STATUS_LABELS = {
     ProposalStatus.SUBMITTED: "已提交",

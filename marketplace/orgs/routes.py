@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from marketplace import permissions
 from marketplace.exceptions import ServiceError
 from marketplace.extensions import db
+from marketplace.files import sections as file_sections
 from marketplace.forms_common import choices
 from marketplace.models import Organisation, OrgKind, Result, ResultStatus
 from marketplace.orgs import bp, services
@@ -18,6 +19,7 @@ from marketplace.orgs.forms import (
     MemberRoleForm,
     ProfileForm,
 )
+from marketplace.projects import sections as project_sections
 from marketplace.reference import region_options
 from marketplace.views import perform, perform_form
 
@@ -79,6 +81,8 @@ def profile(org_id: int):
         published_results=published,
         can_edit=permissions.can_edit_org(current_user, org),
         is_insider=permissions.is_insider(current_user, org.id),
+        delivery_record=project_sections.delivery_record(current_user, org),
+        org_documents={org.id: file_sections.org_documents(current_user, org)},
     )
 
 

@@ -350,24 +350,3 @@ def attachment(panel_id: int, attachment_id: int):
     ):
         abort(404)
     return attachments.send_stored(found)
-
-
-@bp.app_template_global("review_panel_info")
-def review_panel_info(challenge: Challenge, user: Any = None) -> dict:
-    """What the challenge page shows the owner and the bureau about its panel."""
-    user = current_user if user is None else user
-    if not permissions.can_view_panel_results(user, challenge):
-        return {"visible": False}
-    panel = services.existing_panel(challenge, PanelPurpose.PROPOSALS)
-    info: dict[str, Any] = {"visible": True, "panel": panel, "top": None}
-    if panel is None:
-        info["can_form"] = permissions.can_form_panel(
-            user, challenge, PanelPurpose.PROPOSALS
-        ) and not services.formation_problem(challenge, PanelPurpose.PROPOSALS)
-        return info
-    info["progress"] = results.progress(panel)
-    info["status_label"] = rules.STATUS_LABELS[panel.status]
-    if permissions.sees_panel_results(user, panel):
-        ranked = services.ranking(panel)
-        info["top"] = ranked[0] if ranked else None
-    return info

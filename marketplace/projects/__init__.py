@@ -8,5 +8,4 @@ from marketplace.projects import (  # noqa: E402,F401
     delivery_routes,
     review_routes,
     routes,
-    widgets,
 )

@@ -13,6 +13,7 @@ from marketplace.exceptions import ServiceError
 from marketplace.extensions import db
 from marketplace.forms_common import choices
 from marketplace.listings.states import STATUS_LABELS
+from marketplace.messages import sections as message_sections
 from marketplace.models import (
     AuditEvent,
     Challenge,
@@ -29,6 +30,7 @@ from marketplace.projects import (
     exemption,
     milestones,
     overdue,
+    sections,
     services,
 )
 from marketplace.projects.forms import (
@@ -38,7 +40,7 @@ from marketplace.projects.forms import (
     ScheduleForm,
     StartForm,
 )
-from marketplace.projects.widgets import panel_url
+from marketplace.projects.sections import panel_url
 from marketplace.views import EXPIRED_FORM, perform
 
 PER_PAGE = 20
@@ -262,6 +264,8 @@ def detail(project_id: int):
         action_form=ActionForm(),
         return_form=ReturnForm(),
         schedule_form=schedule_form,
+        object_thread=message_sections.object_thread(user, project),
+        **sections.state_flags(project),
         history=_history(project),
         **LABELS,
     )

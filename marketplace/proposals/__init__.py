@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("proposals", __name__)
 
-from marketplace.proposals import award_routes, panel, routes  # noqa: E402,F401
+from marketplace.proposals import award_routes, routes  # noqa: E402,F401

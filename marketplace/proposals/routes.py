@@ -25,7 +25,7 @@ from marketplace.models import (
     ProposalMember,
     ProposalStatus,
 )
-from marketplace.proposals import attachments, bp, decisions, panel, services
+from marketplace.proposals import attachments, bp, decisions, sections, services
 from marketplace.proposals.forms import (
     BidEditForm,
     BidForm,
@@ -98,7 +98,7 @@ def new(challenge_id: int | None = None):
     if not services.bidding_open(challenge):
         flash("该榜单已截止或未开放，不能再揭榜申报。", "warning")
         return redirect(listing_link(challenge))
-    own = panel.own_proposals(challenge, current_user)
+    own = sections.own_proposals(challenge, current_user)
     if request.method == "GET" and own and own[0].status != ProposalStatus.WITHDRAWN:
         flash("贵机构已对该榜单提交过申报。", "info")
         return redirect(url_for("proposals.detail", proposal_id=own[0].id))
@@ -127,6 +127,7 @@ def detail(proposal_id: int):
     proposal = _proposal(proposal_id)
     challenge = proposal.challenge
     deciding = permissions.can_decide_proposals(current_user, challenge)
+    member = services.membership(proposal, current_user)
     history = db.session.scalars(
         select(AuditEvent)
         .where(
@@ -140,8 +141,9 @@ def detail(proposal_id: int):
         proposal=proposal,
         challenge=challenge,
         is_bidder=permissions.is_bidder(current_user, proposal),
-        member=services.membership(proposal, current_user),
+        member=member,
         deciding=deciding,
+        **sections.state_flags(proposal, member, deciding),
         decision_time=services.decision_time(challenge),
         editable=services.bidding_open(challenge)
         and proposal.status in services.PENDING,

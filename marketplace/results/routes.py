@@ -13,6 +13,7 @@ from marketplace.clock import local_today
 from marketplace.exceptions import ServiceError
 from marketplace.extensions import db
 from marketplace.listings import expiry
+from marketplace.listings import sections as listing_sections
 from marketplace.listings.states import REJECT_REASONS, STATUS_LABELS
 from marketplace.models import (
     Proposal,
@@ -25,7 +26,7 @@ from marketplace.models.proposal import (
 )
 from marketplace.money import MoneyError, parse_wan
 from marketplace.ndas.context import nda_context, show_and_log
-from marketplace.results import adoption, bp, queries, services
+from marketplace.results import adoption, bp, queries, sections, services
 from marketplace.results.forms import (
     AdoptionForm,
     DeclineForm,
@@ -263,6 +264,8 @@ def _render_detail(result: Result, adoption_form: AdoptionForm):
         earliest_valid_until=local_today() + timedelta(days=1),
         latest_valid_until=services.latest_valid_until(),
         **_labels(),
+        **listing_sections.listing_page(user, result),
+        **sections.state_flags(result, own_application, applications),
     )
 
 

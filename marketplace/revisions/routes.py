@@ -15,8 +15,8 @@ from marketplace.listings import expiry
 from marketplace.listings.review import listing_link
 from marketplace.models import Challenge, ListingChange, Result, TechField
 from marketplace.results.forms import ResultForm
-from marketplace.revisions import bp, services
-from marketplace.revisions.fields import LABELS, material_fields, shown, summary
+from marketplace.revisions import bp, sections, services
+from marketplace.revisions.fields import material_fields, summary
 from marketplace.revisions.forms import ChangeApproveForm, ChangeRejectForm
 from marketplace.views import EXPIRED_FORM, perform_form
 
@@ -63,12 +63,14 @@ def revise_challenge(challenge_id: int):
     done = url_for("challenges.detail", challenge_id=challenge.id)
     if response := _submit(form, services.revise_challenge, challenge, done):
         return response
+    pending = services.pending_change(challenge)
     return render_template(
         "challenges/form.html",
         form=form,
         challenge=challenge,
         revising=True,
-        pending=services.pending_change(challenge),
+        pending=pending,
+        pending_rows=sections.change_rows(pending),
         today_iso=local_today().isoformat(),
     )
 
@@ -88,12 +90,14 @@ def revise_result(result_id: int):
     done = url_for("results.detail", result_id=result.id)
     if response := _submit(form, services.revise_result, result, done):
         return response
+    pending = services.pending_change(result)
     return render_template(
         "results/edit.html",
         form=form,
         result=result,
         revising=True,
-        pending=services.pending_change(result),
+        pending=pending,
+        pending_rows=sections.change_rows(pending),
     )
 
 
@@ -106,7 +110,7 @@ def queue():
     """Material changes of published listings waiting for review, oldest first."""
     return render_template(
         "revisions/queue.html",
-        changes=services.change_queue(),
+        changes=sections.change_queue(services.change_queue()),
         approve_form=ChangeApproveForm(),
         reject_form=ChangeRejectForm(),
     )
@@ -178,40 +182,6 @@ def withdraw(change_id: int):
 
 
 # --- what the listing pages show -----------------------------------------------
-
-
-@bp.app_template_global()
-def may_revise(listing: Challenge | Result) -> bool:
-    """Whether the current user may edit this published listing."""
-    return permissions.can_revise(current_user, listing)
-
-
-@bp.app_template_global()
-def listing_history(listing: Challenge | Result) -> list[ListingChange]:
-    """The listing's changes the current user may see, newest first."""
-    query = permissions.visible_changes(current_user, listing)
-    return list(db.session.scalars(query.limit(100)))
-
-
-@bp.app_template_global()
-def change_rows(change: ListingChange) -> list[tuple[str, str, str]]:
-    """(field label, old value, new value) rows of a change, as pages show them."""
-    return [
-        (LABELS.get(name, name), shown(name, old), shown(name, new))
-        for name, (old, new) in change.changes.items()
-    ]
-
-
-@bp.app_template_global()
-def may_withdraw_change(change: ListingChange) -> bool:
-    """Whether the current user may take back this pending change."""
-    return permissions.can_withdraw_change(current_user, change)
-
-
-@bp.app_template_global()
-def change_link(change: ListingChange) -> str:
-    """The page of the listing a change is about."""
-    return listing_link(change.listing)
 
 
 @bp.app_template_global()

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_login import current_user
 from sqlalchemy import func, select
 
 from marketplace import permissions
 from marketplace.extensions import db
 from marketplace.listings.states import STATUS_LABELS
-from marketplace.models import Challenge, Proposal, ProposalMember, ProposalStatus
-from marketplace.proposals import bp, services
+from marketplace.models import (
+    Challenge,
+    MemberStatus,
+    Proposal,
+    ProposalMember,
+    ProposalStatus,
+)
+from marketplace.proposals import services
 
 LABELS = {
     "proposal_labels": services.PROPOSAL_STATUS_LABELS,
@@ -47,10 +52,8 @@ def _refusal_reason(challenge: Challenge, user: Any) -> str:
     return ""
 
 
-@bp.app_template_global("proposal_panel")
-def proposal_panel(challenge: Challenge, user: Any = None) -> dict:
+def proposal_panel(user: Any, challenge: Challenge) -> dict:
     """What the challenge page's 揭榜申报 panel shows to this user."""
-    user = current_user if user is None else user
     logged_in = permissions.is_logged_in(user)
     sees_all = logged_in and (
         permissions.can_decide_proposals(user, challenge) or permissions.is_bureau(user)
@@ -90,4 +93,23 @@ def proposal_panel(challenge: Challenge, user: Any = None) -> dict:
         "can_direct_award": permissions.can_direct_award(user)
         and challenge.status in services.DECIDING_STATES,
         **LABELS,
+    }
+
+
+def state_flags(
+    proposal: Proposal, member: ProposalMember | None, deciding: bool
+) -> dict:
+    """The bid's states as the questions its page asks, answered yes or no."""
+    pending = proposal.status in services.PENDING
+    return {
+        "declined": proposal.status == ProposalStatus.DECLINED,
+        "selected": proposal.status == ProposalStatus.SELECTED,
+        # A consortium member answers the invitation while the bid is undecided.
+        "may_answer": member is not None
+        and member.status == MemberStatus.INVITED
+        and pending,
+        "may_decide": deciding
+        and pending
+        and proposal.challenge.status in services.DECIDING_STATES,
+        "shortlistable": proposal.status == ProposalStatus.SUBMITTED,
     }

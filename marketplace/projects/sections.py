@@ -1,16 +1,15 @@
-"""What other pages show of projects: the challenge's 立项 box, an org's record."""
+"""Page sections about projects: the challenge's 立项 box, an org's record."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from flask import url_for
-from flask_login import current_user
 from werkzeug.routing import BuildError
 
 from marketplace import permissions
-from marketplace.models import Challenge, Organisation
-from marketplace.projects import bp, services
+from marketplace.models import Challenge, Organisation, Project, ProjectStatus
+from marketplace.projects import services
 
 
 def panel_url(endpoint: str, **values: Any) -> str | None:
@@ -21,10 +20,8 @@ def panel_url(endpoint: str, **values: Any) -> str | None:
         return None
 
 
-@bp.app_template_global("project_panel")
-def project_panel(challenge: Challenge, user: Any = None) -> dict:
+def project_panel(user: Any, challenge: Challenge) -> dict:
     """The project box on a challenge page: a link to the project, or 立项."""
-    user = current_user if user is None else user
     if challenge.status not in services.PROJECT_CHALLENGE_STATES:
         return {"show": False}
     if not permissions.is_logged_in(user):
@@ -40,10 +37,8 @@ def project_panel(challenge: Challenge, user: Any = None) -> dict:
     return {"show": may_start, "project": None, "may_start": may_start}
 
 
-@bp.app_template_global("delivery_record_of")
-def delivery_record_of(org: Organisation, user: Any = None) -> dict:
+def delivery_record(user: Any, org: Organisation) -> dict:
     """An organisation's delivery record as its page shows it to this user."""
-    user = current_user if user is None else user
     record = services.delivery_record(org.id)
     insider = permissions.is_member_of(user, org.id) or permissions.is_bureau(user)
     return {
@@ -52,4 +47,14 @@ def delivery_record_of(org: Organisation, user: Any = None) -> dict:
         "show_exempted": insider and record["exempted"] > 0,
         "show": record["completed"] + record["failed"] > 0
         or (insider and record["exempted"] > 0),
+    }
+
+
+def state_flags(project: Project) -> dict[str, bool]:
+    """The project's stage as the questions its page asks, answered yes or no."""
+    return {
+        "project_planning": project.status == ProjectStatus.PLANNING,
+        "project_running": project.status == ProjectStatus.RUNNING,
+        "project_completed": project.status == ProjectStatus.COMPLETED,
+        "project_failed": project.status == ProjectStatus.FAILED,
     }

@@ -1,0 +1,17 @@
+"""The 智能匹配 section under a challenge's or result's page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marketplace.deals import sections as deal_sections
+from marketplace.matching import services
+from marketplace.models import Challenge, Result
+
+
+def listing_matches(user: Any, listing: Challenge | Result) -> dict:
+    """Explained matches for a listing page, each with its deal action."""
+    found = services.listing_matches(user, listing)
+    matches = found.get("results") or found.get("challenges") or []
+    found["actions"] = deal_sections.match_actions(user, listing, matches)
+    return found
