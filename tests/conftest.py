@@ -374,7 +374,9 @@ def _login_with_form(app, email: str, password: str) -> FlaskClient:
 
 def _session_for(app, user_id: int) -> dict | None:
     """The cookie session a successful login gives the user, or None if it cannot."""
-    with app.test_request_context():
+    # A POST, as the login form is: its transaction takes SQLite's write lock
+    # up front (marketplace/database.py) instead of failing to upgrade a read.
+    with app.test_request_context(method="POST"):
         row = _db.session.get(User, user_id)
         if row is None or not row.active or row.email_confirmed_at is None:
             return None
@@ -396,14 +398,17 @@ def login(app):
     def _login(user, password: str | None = None):
         if password is not None:
             return _login_with_form(app, user.email, password)
+        # Read before the rollback: reading an expired object afterwards would
+        # begin a new transaction in the test's session.
+        user_id, email = user.id, user.email
         if has_app_context():
             # As IsolatedClient.open does: the test's transaction would hold
             # SQLite's write lock.
             _db.session.rollback()
         # A context of its own: the test's session and `g` are left alone.
-        values = contextvars.Context().run(_session_for, app, user.id)
+        values = contextvars.Context().run(_session_for, app, user_id)
         if values is None:  # inactive or unconfirmed: let the form say why
-            return _login_with_form(app, user.email, PASSWORD)
+            return _login_with_form(app, email, PASSWORD)
         client = app.test_client()
         with client.session_transaction() as cookie_session:
             cookie_session.update(values)
