@@ -45,18 +45,39 @@ def unread_messages(user: Any) -> int:
     )
 
 
-def header_counts() -> dict[str, int]:
-    """The header's unread counts, which every page reads as plain variables."""
+NO_NAV = {
+    "is_sysadmin": False,
+    "is_bureau": False,
+    "can_post_challenge": False,
+    "can_register_result": False,
+    "is_expert": False,
+}
+
+
+def nav_flags(user: Any) -> dict[str, bool]:
+    """Which menus and menu entries the header shows to a logged-in user."""
+    return {
+        "is_sysadmin": permissions.is_sysadmin(user),
+        "is_bureau": permissions.is_bureau(user),
+        "can_post_challenge": permissions.can_post_challenge(user),
+        "can_register_result": permissions.can_register_result(user),
+        "is_expert": permissions.expert_profile(user) is not None,
+    }
+
+
+def header_context() -> dict[str, Any]:
+    """The header's unread counts and menu flags, which every page reads."""
     # An error page must render with the database down: it shows no counts.
     if (
         not has_request_context()
         or g.get("error_page")
         or not permissions.is_logged_in(current_user)
     ):
-        return {"unread_notifications": 0, "unread_messages": 0}
+        return {"unread_notifications": 0, "unread_messages": 0, "nav": NO_NAV}
     return {
         "unread_notifications": unread_notifications(current_user),
         "unread_messages": unread_messages(current_user),
+        "nav": nav_flags(current_user),
     }
 
 
@@ -67,10 +88,9 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(lambda kind: ORG_KIND_LABELS.get(kind, kind), "kind_label")
     app.jinja_env.globals.update(
         current_user=current_user,
-        perms=permissions,
         ORG_KIND_LABELS=ORG_KIND_LABELS,
     )
-    app.context_processor(header_counts)
+    app.context_processor(header_context)
     # One glossary for the states an audit event records (see glossary.py).
     app.jinja_env.globals["event_state"] = glossary.state_label
     app.jinja_env.globals["audit_action"] = glossary.action_label

@@ -194,19 +194,22 @@ PURE_GLOBALS = {
     # The viewer, for templates to say hello and pass on; it decides nothing.
     "current_user",
 }
-# Still to become view-prepared values (the nav, the anonymous seeker's name and
-# a few links): the permissions module. Unlist it once no template calls it.
-NOT_YET_PREPARED = {"perms"}
 
 
 def test_template_globals_are_pure_helpers(app):
     project = set(app.jinja_env.globals) - FRAMEWORK_GLOBALS
-    assert project == PURE_GLOBALS | NOT_YET_PREPARED
+    assert project == PURE_GLOBALS
 
 
-def test_the_permissions_module_left_in_templates_is_still_used():
-    used = any("perms." in p.read_text(encoding="utf-8") for p in _templates())
-    assert used == bool(NOT_YET_PREPARED), "unlist perms from NOT_YET_PREPARED"
+def test_no_template_asks_the_permissions_module():
+    # The nav, the anonymous seeker's name and links are booleans and names
+    # the views (and the header's context processor) prepare.
+    found = [
+        p.relative_to(TEMPLATES).as_posix()
+        for p in _templates()
+        if "perms." in p.read_text(encoding="utf-8")
+    ]
+    assert not found, found
 
 
 # `x.status == 'open'`, `x.state in ('a', 'b')`: a state spelled in a template.

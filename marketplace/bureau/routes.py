@@ -126,6 +126,10 @@ def reviews():
         "bureau/reviews.html",
         queues=(("challenge", "技术需求", challenges), ("result", "科技成果", results)),
         link=review.listing_link,
+        # What outsiders will read in place of an anonymous poster's name.
+        anonymous_names={
+            c.id: permissions.anonymous_name(c) for c in challenges if c.anonymous
+        },
         reasons=REJECT_REASONS,
         status_labels=STATUS_LABELS,
         approve_form=ReviewApproveForm(),

@@ -73,6 +73,7 @@ def _list(mine: bool):
         mine=mine,
         status_labels=STATUS_LABELS,
         can_post=permissions.can_post_challenge(current_user),
+        seekers=permissions.shown_seekers(current_user, page.items),
         today=local_today(),
     )
 
@@ -191,6 +192,8 @@ def detail(challenge_id: int):
         "show_contact": insider
         or (permissions.org_is_verified(user) and not seeker_hidden),
         "seeker_hidden": seeker_hidden,
+        "seeker_name": permissions.seeker_name(user, challenge),
+        "anonymous_name": permissions.anonymous_name(challenge),
         "terms": services.CONFIDENTIALITY_TERMS,
         **nda_context(user, challenge, show_confidential),
         "accept_form": AcceptTermsForm(),

@@ -154,16 +154,20 @@ def show(contract_id: int):
     pending = permissions.can_register_contract(current_user, contract)
     if pending:
         _show_listings(contract)  # the states registration will start from
+    challenge = (
+        db.session.get(Challenge, contract.challenge_id)
+        if contract.challenge_id
+        else None
+    )
     return render_template(
         "contracts/show.html",
         effects=links.registration_effects(contract) if pending else [],
         contract=contract,
         deal=db.session.get(Deal, contract.deal_id) if contract.deal_id else None,
-        challenge=(
-            db.session.get(Challenge, contract.challenge_id)
-            if contract.challenge_id
-            else None
-        ),
+        challenge=challenge,
+        seeker_name=permissions.seeker_name(current_user, challenge)
+        if challenge
+        else "",
         result=(
             db.session.get(Result, contract.result_id) if contract.result_id else None
         ),

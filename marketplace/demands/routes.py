@@ -107,11 +107,24 @@ def leads():
     page = db.paginate(
         query, page=_page_number(), per_page=LEADS_PAGE, error_out=False, count=True
     )
+    user = current_user
     return render_template(
         "demands/leads.html",
         page=page,
         only_open=request.args.get("open") == "1",
         take_form=BaseForm(),
+        # The submitters' profiles and the drafted challenges this viewer may open.
+        linked_orgs={
+            d.org.id
+            for d in page.items
+            if d.org and permissions.can_view_org(user, d.org)
+        },
+        linked_challenges={
+            d.challenge.id
+            for d in page.items
+            if d.challenge and permissions.can_view_challenge(user, d.challenge)
+        },
+        can_take=permissions.can_take_leads(user),
     )
 
 

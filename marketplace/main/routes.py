@@ -7,6 +7,7 @@ import os
 from flask import jsonify, render_template
 from flask_login import current_user
 
+from marketplace import permissions
 from marketplace.main import bp, services
 from marketplace.search.sync import served_state
 
@@ -14,11 +15,13 @@ from marketplace.search.sync import served_state
 @bp.route("/")
 def index():
     """The public home page: figures and the newest listings."""
+    challenges = services.latest_challenges(current_user)
     return render_template(
         "main/index.html",
         figures=services.home_figures(),
         results=services.latest_results(current_user),
-        challenges=services.latest_challenges(current_user),
+        challenges=challenges,
+        seekers=permissions.shown_seekers(current_user, challenges),
     )
 
 

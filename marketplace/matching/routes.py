@@ -9,13 +9,13 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
-from marketplace import pagecache
+from marketplace import pagecache, permissions
 from marketplace.database import READ_ONLY
 from marketplace.demands import kept
 from marketplace.demands import services as demands
 from marketplace.extensions import db
 from marketplace.listings.states import STATUS_LABELS
-from marketplace.matching import bp, services
+from marketplace.matching import bp, sections, services
 from marketplace.matching.forms import MAX_TEXT, ProblemForm
 from marketplace.models import Region, TechField
 from marketplace.views import form_problem
@@ -70,6 +70,7 @@ def search():
         notice=notice,
         page=page,
         status_labels=STATUS_LABELS,
+        seekers=sections.match_seekers(current_user, matches),
     )
 
 
@@ -126,6 +127,10 @@ def match():
         notice=notice,
         max_text=MAX_TEXT,
         status_labels=STATUS_LABELS,
+        seekers=sections.match_seekers(
+            current_user, outcome.matches if outcome else []
+        ),
+        can_post_challenge=permissions.can_post_challenge(current_user),
     )
     if outcome is not None and not outcome.strong:
         _record_unmet(text, outcome.best_score)

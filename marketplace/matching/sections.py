@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from marketplace import permissions
 from marketplace.deals import sections as deal_sections
 from marketplace.matching import services
 from marketplace.models import Challenge, Result
@@ -14,4 +15,11 @@ def listing_matches(user: Any, listing: Challenge | Result) -> dict:
     found = services.listing_matches(user, listing)
     matches = found.get("results") or found.get("challenges") or []
     found["actions"] = deal_sections.match_actions(user, listing, matches)
+    found["seekers"] = match_seekers(user, matches)
     return found
+
+
+def match_seekers(user: Any, matches: list) -> dict:
+    """Per matched challenge, its poster as this viewer sees it."""
+    challenges = [m.listing for m in matches if m.kind == "challenge"]
+    return permissions.shown_seekers(user, challenges)

@@ -80,6 +80,7 @@ def profile(org_id: int):
         org=org,
         published_results=published,
         can_edit=permissions.can_edit_org(current_user, org),
+        is_bureau=permissions.is_bureau(current_user),
         is_insider=permissions.is_insider(current_user, org.id),
         delivery_record=project_sections.delivery_record(current_user, org),
         org_documents={org.id: file_sections.org_documents(current_user, org)},

@@ -145,6 +145,7 @@ def new():
         chosen=chosen,
         scored=scored,
         challenge_link=listing_link(challenge),
+        seeker_name=permissions.seeker_name(current_user, challenge),
         **LABELS,
     )
 
@@ -173,6 +174,7 @@ def detail(panel_id: int):
         own_scores={s.proposal_id: s for s in member.scores} if member else {},
         bids=services.live_proposals(panel.challenge) if member else [],
         challenge_link=listing_link(panel.challenge),
+        links_bids=permissions.can_view_panel_results(current_user, panel.challenge),
         project_id=_project_id(panel),
         replacements=_replacements(panel),
         replace_form=ReplaceMemberForm(),
@@ -277,6 +279,7 @@ def score(panel_id: int):
         form=form,
         score_field=score_field,
         comment_field=comment_field,
+        seeker_name=permissions.seeker_name(current_user, panel.challenge),
         **LABELS,
     )
 
@@ -309,6 +312,7 @@ def opinion(panel_id: int):
         panel=panel,
         challenge=panel.challenge,
         form=form,
+        seeker_name=permissions.seeker_name(current_user, panel.challenge),
         **LABELS,
     )
 

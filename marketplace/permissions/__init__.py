@@ -325,9 +325,17 @@ __all__ += [
 
 # Anonymous posters in threads, notifications and exports, per viewer.
 from marketplace.permissions.anonymity import (  # noqa: E402
+    ShownSeeker,
     org_name_for,
     person_for,
+    shown_seekers,
     thread_challenge,
 )
 
-__all__ += ["org_name_for", "person_for", "thread_challenge"]
+__all__ += [
+    "ShownSeeker",
+    "org_name_for",
+    "person_for",
+    "shown_seekers",
+    "thread_challenge",
+]

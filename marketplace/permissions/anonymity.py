@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, NamedTuple
 
 from sqlalchemy import exists, or_, select
 
@@ -97,6 +98,24 @@ def seeker_name(user: Any, challenge: Challenge) -> str:
 def hides_seeker(user: Any, challenge: Challenge) -> bool:
     """Whether the poster must be hidden from this viewer (no link to its profile)."""
     return not sees_seeker(user, challenge)
+
+
+class ShownSeeker(NamedTuple):
+    """A poster's name as one viewer sees it, and whether to link its profile."""
+
+    name: str
+    linked: bool
+
+
+def shown_seekers(user: Any, challenges: Iterable[Challenge]) -> dict[int, ShownSeeker]:
+    """Per challenge id, the poster as this viewer sees it, for a list page."""
+    shown = {}
+    for challenge in challenges:
+        if challenge.id not in shown:
+            sees = sees_seeker(user, challenge)
+            name = challenge.org.name if sees else anonymous_name(challenge)
+            shown[challenge.id] = ShownSeeker(name, sees)
+    return shown
 
 
 def thread_challenge(thread: Any) -> Challenge | None:

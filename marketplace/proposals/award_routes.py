@@ -52,5 +52,6 @@ def direct_award(challenge_id: int):
         form=form,
         challenge=challenge,
         bidders=bidders,
+        seeker_name=permissions.seeker_name(current_user, challenge),
         **LABELS,
     )

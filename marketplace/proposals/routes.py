@@ -116,7 +116,11 @@ def new(challenge_id: int | None = None):
             flash("申报已提交。", "success")
             return redirect(url_for("proposals.detail", proposal_id=proposal.id))
     return render_template(
-        "proposals/form.html", form=form, challenge=challenge, proposal=None
+        "proposals/form.html",
+        form=form,
+        challenge=challenge,
+        proposal=None,
+        seeker_name=permissions.seeker_name(current_user, challenge),
     )
 
 
@@ -143,6 +147,7 @@ def detail(proposal_id: int):
         is_bidder=permissions.is_bidder(current_user, proposal),
         member=member,
         deciding=deciding,
+        sees_all_bids=permissions.sees_all_bids(current_user, challenge),
         **sections.state_flags(proposal, member, deciding),
         decision_time=services.decision_time(challenge),
         editable=services.bidding_open(challenge)
@@ -212,7 +217,11 @@ def edit(proposal_id: int):
             flash("申报已修改。", "success")
             return redirect(url_for("proposals.detail", proposal_id=proposal.id))
     return render_template(
-        "proposals/form.html", form=form, challenge=challenge, proposal=proposal
+        "proposals/form.html",
+        form=form,
+        challenge=challenge,
+        proposal=proposal,
+        seeker_name=permissions.seeker_name(current_user, challenge),
     )
 
 
@@ -347,7 +356,13 @@ def mine():
         .limit(100)
     ).all()
     return render_template(
-        "proposals/mine.html", page=page, invitations=invitations, **LABELS
+        "proposals/mine.html",
+        page=page,
+        invitations=invitations,
+        seekers=permissions.shown_seekers(
+            current_user, [p.challenge for p in page.items]
+        ),
+        **LABELS,
     )
 
 

@@ -121,6 +121,7 @@ def index():
         bands=services.MATURITY_BANDS,
         modes=services.TRANSFER_MODES,
         sorts=queries.SORTS,
+        can_register=permissions.can_register_result(current_user),
         **_labels(),
     )
 
@@ -129,10 +130,17 @@ def index():
 @login_required
 def mine():
     """The organisation's own results in every state, and its applications."""
+    applications = queries.own_applications(current_user.org_id)
     return render_template(
         "results/mine.html",
         results=queries.own_results(current_user.org_id),
-        applications=queries.own_applications(current_user.org_id),
+        applications=applications,
+        # The results of its applications this organisation may still open.
+        linked_results={
+            a.result_id
+            for a in applications
+            if permissions.can_view_result(current_user, a.result)
+        },
         can_register=permissions.can_register_result(current_user),
         **_labels(),
     )
