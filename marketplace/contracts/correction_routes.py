@@ -30,7 +30,7 @@ def _payment(contract: Contract, payment_id: int) -> Payment:
     payment = db.session.get(Payment, payment_id)
     if payment is None or payment.contract_id != contract.id:
         abort(404)
-    permissions.require(corrections.can_reverse(current_user, payment))
+    permissions.require(permissions.can_reverse_payment(current_user, payment))
     return payment
 
 
@@ -178,7 +178,6 @@ def edit(contract_id: int):
 def _correction_helpers() -> dict:
     # The contract page draws the ledger's reversal forms and the bureau's tools.
     return {
-        "corrections": corrections,
         "ReverseForm": ReverseForm,
         "PaymentCorrectForm": PaymentCorrectForm,
         "CancelForm": CancelForm,

@@ -81,16 +81,9 @@ def milestone_of(payment: Payment) -> Milestone | None:
     )
 
 
-def can_reverse(user: Any, payment: Payment) -> bool:
-    """Whoever recorded a payment, or the bureau, may reverse it."""
-    if not permissions.can_record_payment(user, payment.contract):
-        return False
-    return permissions.is_bureau(user) or payment.recorded_by_id == user.id
-
-
 def reverse_payment(payment: Payment, user: Any, reason: Any) -> Payment:
     """Cancel a payment by a new, negative entry; the original stays in the ledger."""
-    if not can_reverse(user, payment):
+    if not permissions.can_reverse_payment(user, payment):
         raise StateError("只有登记该笔收款的人或科技局可以冲销。")
     reason = _reason(reason, "冲销")
     contract = services._lock(payment.contract)
@@ -266,19 +259,9 @@ def cancel_contract(contract: Contract, bureau_user: Any, reason: Any) -> Contra
     return contract
 
 
-def can_resubmit(user: Any, contract: Contract) -> bool:
-    """A party, the broker or the bureau may edit and resubmit a rejected contract."""
-    return contract.status == ContractStatus.REJECTED and (
-        permissions.can_view_contract(user, contract)
-        and permissions.can_record_contract(
-            user, contract.buyer_org_id, contract.seller_org_id, contract.broker_org_id
-        )
-    )
-
-
 def resubmit_contract(contract: Contract, user: Any, data: dict[str, Any]) -> Contract:
     """Edit a rejected contract and send it to the bureau again."""
-    if not can_resubmit(user, contract):
+    if not permissions.can_resubmit_contract(user, contract):
         raise StateError("只有合同双方、技术转移机构或科技局可以修改被退回的合同。")
     contract = services._lock(contract)
     if contract.status != ContractStatus.REJECTED:

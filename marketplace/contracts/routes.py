@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from marketplace import permissions
-from marketplace.contracts import bp, links, sections, services
+from marketplace.contracts import bp, corrections, links, sections, services
 from marketplace.contracts.forms import (
     OUTSIDE,
     ContractForm,
@@ -182,6 +182,9 @@ def show(contract_id: int):
         type_labels=CONTRACT_TYPE_LABELS,
         status_labels=STATUS_LABELS,
         **sections.state_flags(current_user, contract),
+        reversible=sections.reversible_payments(current_user, contract),
+        changes=corrections.history(contract),
+        change_labels=corrections.ACTION_LABELS,
     )
 
 

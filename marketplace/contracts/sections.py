@@ -26,5 +26,18 @@ def state_flags(user: Any, contract: Contract) -> dict[str, bool]:
         "may_record_payment": status not in NO_PAYMENTS
         and permissions.can_record_payment(user, contract),
         "may_resubmit": status == ContractStatus.REJECTED
-        and corrections.can_resubmit(user, contract),
+        and permissions.can_resubmit_contract(user, contract),
+    }
+
+
+def reversible_payments(user: Any, contract: Contract) -> set[int]:
+    """The ledger entries this viewer may reverse or correct on the page."""
+    return {
+        p.id
+        for p in contract.payments
+        if p.reverses_id is None
+        and p.reversal is None
+        and permissions.can_reverse_payment(user, p)
+        # A milestone's release is undone on the project, not the contract.
+        and corrections.milestone_of(p) is None
     }

@@ -16,6 +16,7 @@ from marketplace.models import (
     ContractStatus,
     Deal,
     Organisation,
+    Payment,
     Proposal,
     Result,
     ResultStatus,
@@ -296,6 +297,23 @@ def can_record_payment(user: Any, contract: Contract) -> bool:
     """The parties, the broker and the bureau record payments received."""
     # Not the consortium members: they read the contract, the lead parties act.
     return is_logged_in(user) and _is_contract_party(user, contract)
+
+
+def can_reverse_payment(user: Any, payment: Payment) -> bool:
+    """Whoever recorded a payment, or the bureau, may reverse it."""
+    if not can_record_payment(user, payment.contract):
+        return False
+    return is_bureau(user) or payment.recorded_by_id == user.id
+
+
+def can_resubmit_contract(user: Any, contract: Contract) -> bool:
+    """A party, the broker or the bureau may edit and resubmit a rejected contract."""
+    return contract.status == ContractStatus.REJECTED and (
+        can_view_contract(user, contract)
+        and can_record_contract(
+            user, contract.buyer_org_id, contract.seller_org_id, contract.broker_org_id
+        )
+    )
 
 
 def can_view_certificate(user: Any, contract: Contract) -> bool:
