@@ -212,9 +212,12 @@ def test_no_template_asks_the_permissions_module():
     assert not found, found
 
 
-# `x.status == 'open'`, `x.state in ('a', 'b')`: a state spelled in a template.
+# `x.status == 'open'`, `x.state in ('a', 'b')`, `status == 'completed'` (a macro's
+# argument), a deal's stage, a conclusion or a verification status: a state spelled
+# in a template.
 STATE_LITERAL = re.compile(
-    r"""\.(?:status|state)\s*(?:==|!=|not\s+in|in)\s*[(\[]?\s*['"]"""
+    r"""(?:\.|\b)(?:status|state|stage|conclusion|verification_status)"""
+    r"""\s*(?:==|!=|not\s+in|in)\s*[(\[]?\s*['"]"""
 )
 
 

@@ -28,6 +28,11 @@ class DealStage(StrEnum):
         """Chinese name of the stage."""
         return STAGE_LABELS[self]
 
+    @property
+    def is_lost(self) -> bool:
+        """Whether the deal was given up (终止)."""
+        return self is DealStage.LOST
+
 
 STAGE_LABELS = {
     DealStage.LEAD: "线索",

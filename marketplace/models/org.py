@@ -56,6 +56,16 @@ class VerificationStatus(StrEnum):
     VERIFIED = "verified"
     REFUSED = "refused"
 
+    @property
+    def is_pending(self) -> bool:
+        """Whether the organisation waits for the bureau's verification."""
+        return self is VerificationStatus.PENDING
+
+    @property
+    def is_refused(self) -> bool:
+        """Whether the bureau refused to verify the organisation."""
+        return self is VerificationStatus.REFUSED
+
 
 CERTIFICATION_TAGS = (
     "高新技术企业",

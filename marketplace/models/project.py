@@ -257,6 +257,11 @@ class AcceptanceConclusion(StrEnum):
         """Chinese name of the conclusion."""
         return CONCLUSION_LABELS[self]
 
+    @property
+    def is_failed(self) -> bool:
+        """Whether the check or acceptance was not passed."""
+        return self is AcceptanceConclusion.FAILED
+
 
 CONCLUSION_LABELS = {
     AcceptanceConclusion.PASSED: "通过",
