@@ -13,6 +13,7 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import func, select
 
+from marketplace import audit
 from marketplace.clock import local_today, utcnow
 from marketplace.exceptions import ServiceError, StateError
 from marketplace.models import (
@@ -23,6 +24,7 @@ from marketplace.models import (
     ExpertProfile,
     Milestone,
     Notification,
+    Organisation,
     OrgKind,
     PanelMember,
     PanelStatus,
@@ -378,3 +380,15 @@ def test_project_list_shows_own_projects_only(db, world):
     assert f"/projects/{project_id}" not in running
     planning = world.bureau.get("/projects/?status=planning").get_data(as_text=True)
     assert f"/projects/{project_id}" in planning
+
+
+def test_history_names_the_organisation_when_no_user_acted(db, world):
+    """A step recorded for an organisation without a user reads as that body."""
+    project_id = start(world)
+    project = db.session.get(Project, project_id)
+    org = db.session.get(Organisation, world.winner.org.id)
+    audit.record("milestone_plan_agreed", obj=project, org_id=org.id)
+    db.session.commit()
+    page = world.owner.get(f"/projects/{project_id}").get_data(as_text=True)
+    history = page[page.index("办理记录") :]
+    assert f"· {org.name}</div>" in history
