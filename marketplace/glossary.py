@@ -16,6 +16,7 @@ from marketplace.models.expert import PANEL_STATUS_LABELS
 from marketplace.models.listing import CHALLENGE_STATUS_LABELS, RESULT_STATUS_LABELS
 from marketplace.models.listing_change import CHANGE_STATUS_LABELS
 from marketplace.models.project import (
+    CONCLUSION_LABELS,
     EXEMPTION_STATUS_LABELS,
     MILESTONE_STATUS_LABELS,
     PROJECT_STATUS_LABELS,
@@ -36,6 +37,8 @@ STATES_BY_OBJECT: dict[str, dict] = {
     "exemptions": EXEMPTION_STATUS_LABELS,
     "review_panels": PANEL_STATUS_LABELS,
     "listing_changes": CHANGE_STATUS_LABELS,
+    # A concluded check records the panel's conclusion.
+    "acceptances": CONCLUSION_LABELS,
     # A role change records roles (the sysadmin flag reads as a role there).
     "users": {**{r: r.label for r in UserRole}, "sysadmin": "系统管理员"},
 }
@@ -44,6 +47,12 @@ STATES_BY_ACTION: dict[str, dict] = {
     "consortium_confirmed": MEMBER_STATUS_LABELS,
     "consortium_declined": MEMBER_STATUS_LABELS,
 }
+
+
+def register_states(labels: dict, object_type: str = "", action: str = "") -> None:
+    """Name the states a feature records for its table, or for one of its actions."""
+    target = STATES_BY_ACTION if action else STATES_BY_OBJECT
+    target.setdefault(action or object_type, {}).update(labels)
 
 
 def state_label(

@@ -9,7 +9,8 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import func, select
 
-from marketplace import demo, permissions
+from marketplace import demo, glossary, permissions
+from marketplace.admin.audit_log import OBJECT_LABELS
 from marketplace.clock import local_today
 from marketplace.extensions import db as _db
 from marketplace.models import (
@@ -299,3 +300,26 @@ def test_the_projects_went_through_the_project_verbs(app, seeded):
 def _aware(moment: datetime) -> datetime:
     # SQLite gives back naive UTC.
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def test_the_audit_log_names_every_object_and_state_the_demo_recorded(app, seeded):
+    """The sysadmin's log shows no table name or raw state for the demo's events."""
+    with app.app_context():
+        rows = _db.session.execute(
+            select(
+                AuditEvent.object_type,
+                AuditEvent.from_state,
+                AuditEvent.to_state,
+                AuditEvent.action,
+            ).distinct()
+        ).all()
+    unnamed = sorted({kind for kind, *_ in rows if kind and kind not in OBJECT_LABELS})
+    raw = sorted(
+        {
+            (kind, state, action)
+            for kind, before, after, action in rows
+            for state in (before, after)
+            if state and glossary.state_label(state, kind, action) == state
+        }
+    )
+    assert unnamed == [] and raw == []

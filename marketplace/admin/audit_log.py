@@ -42,10 +42,25 @@ glossary.register_actions(AdminAction)
 OBJECT_LABELS = {
     "users": "用户",
     "organisations": "机构",
+    "challenges": "技术需求",
+    "results": "科技成果",
+    "proposals": "揭榜申报",
+    "proposal_members": "联合体成员",
+    "listing_changes": "重要修改",
     "deals": "撮合项目",
     "contracts": "技术合同",
+    "payments": "合同收付款",
+    "experts": "专家",
+    "review_panels": "评审专家组",
+    "projects": "揭榜项目",
+    "milestones": "里程碑",
+    "acceptances": "验收",
+    "exemptions": "容错免责",
+    "integrity_records": "科研诚信记录",
     "message_threads": "消息会话",
     "nda_templates": "保密协议模板",
+    "api_tokens": "API 令牌",
+    "unmet_demands": "未满足需求",
 }
 
 

@@ -6,6 +6,7 @@ from flask import abort, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
+from marketplace import glossary
 from marketplace.admin import bp, services
 from marketplace.admin.audit_log import (
     AuditFilters,
@@ -31,6 +32,7 @@ VERIFICATION_LABELS = {
     VerificationStatus.VERIFIED: "已认证",
     VerificationStatus.REFUSED: "未通过",
 }
+glossary.register_states(VERIFICATION_LABELS, object_type="organisations")
 STATUS_LABELS = {"active": "在用", "inactive": "已停用"}
 
 

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import String, cast, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from marketplace import audit, identifiers, permissions
+from marketplace import audit, glossary, identifiers, permissions
 from marketplace.auth import passwords
 from marketplace.auth import services as accounts
 from marketplace.clock import utcnow
@@ -36,6 +36,7 @@ MAX_TITLE, MAX_NAME = 40, 60
 MAX_SPECIALITIES = 2000
 FIELD_SPLIT = re.compile(r"[、，,;；\s]+")
 STATES = {"active": "在库", "retired": "已退出"}
+glossary.register_states(STATES, object_type="experts")
 
 
 @dataclass

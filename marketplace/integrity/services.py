@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import and_, or_, select
 
-from marketplace import audit, permissions
+from marketplace import audit, glossary, permissions
 from marketplace.auth.services import normal_email, user_by_email
 from marketplace.clock import local_today, utcnow
 from marketplace.exceptions import ServiceError, StateError
@@ -41,6 +41,7 @@ STATES = {
     "expired": "已期满或无限制",
     "revoked": "已撤销",
 }
+glossary.register_states(STATES, object_type="integrity_records")
 # What a restriction in force bars, as the party is told.
 BARS = "揭榜申报、申请转化科技成果、作为联合体成员、担任评审专家"
 

@@ -6,6 +6,7 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from marketplace import glossary
 from marketplace.exceptions import ServiceError
 from marketplace.models import PanelPurpose, PanelStatus
 from marketplace.models.expert import (  # noqa: F401 (re-exported)
@@ -30,6 +31,10 @@ DEFAULT_WEIGHTS = {"merit": 40, "feasibility": 30, "team": 20, "price": 10}
 STATUS_LABELS = PANEL_STATUS_LABELS
 ACCEPTANCE_VERDICTS = {"passed": "通过", "rectify": "整改后通过", "failed": "不通过"}
 EXEMPTION_VERDICTS = {"grant": "建议免责", "refuse": "建议不予免责"}
+# An expert's opinion records the verdict as its state.
+glossary.register_states(
+    ACCEPTANCE_VERDICTS | EXEMPTION_VERDICTS, action="panel_opinion_submitted"
+)
 
 PANEL_TRANSITIONS = {
     PanelStatus.SCORING: frozenset({PanelStatus.COMPLETED}),
