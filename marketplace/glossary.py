@@ -15,6 +15,7 @@ from marketplace.models.deal import STAGE_LABELS
 from marketplace.models.expert import PANEL_STATUS_LABELS
 from marketplace.models.listing import CHALLENGE_STATUS_LABELS, RESULT_STATUS_LABELS
 from marketplace.models.listing_change import CHANGE_STATUS_LABELS
+from marketplace.models.org import VERIFICATION_LABELS
 from marketplace.models.project import (
     CONCLUSION_LABELS,
     EXEMPTION_STATUS_LABELS,
@@ -37,6 +38,7 @@ STATES_BY_OBJECT: dict[str, dict] = {
     "exemptions": EXEMPTION_STATUS_LABELS,
     "review_panels": PANEL_STATUS_LABELS,
     "listing_changes": CHANGE_STATUS_LABELS,
+    "organisations": VERIFICATION_LABELS,
     # A concluded check records the panel's conclusion.
     "acceptances": CONCLUSION_LABELS,
     # A role change records roles (the sysadmin flag reads as a role there).

@@ -6,7 +6,6 @@ from flask import abort, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
-from marketplace import glossary
 from marketplace.admin import bp, services
 from marketplace.admin.audit_log import (
     AuditFilters,
@@ -18,21 +17,15 @@ from marketplace.admin.forms import ReasonForm, RoleForm
 from marketplace.extensions import db
 from marketplace.models import (
     ORG_KIND_LABELS,
+    VERIFICATION_LABELS,
     LoginSession,
     Organisation,
     User,
-    VerificationStatus,
 )
 from marketplace.permissions import sysadmin_required
 from marketplace.views import id_arg, perform_form
 
 PER_PAGE = 30
-VERIFICATION_LABELS = {
-    VerificationStatus.PENDING: "待审核",
-    VerificationStatus.VERIFIED: "已认证",
-    VerificationStatus.REFUSED: "未通过",
-}
-glossary.register_states(VERIFICATION_LABELS, object_type="organisations")
 STATUS_LABELS = {"active": "在用", "inactive": "已停用"}
 
 

@@ -68,7 +68,7 @@ def create_org(
     except ServiceError as exc:
         raise fail(exc.message) from exc
     commit()
-    state = "已认证" if org.verified else "待审核"
+    state = org.verification_status.label
     click.echo(
         f"已创建机构 #{org.id} {org.name}（{org.kind_label}，{org.region.name}，"
         f"{org.credit_code or '无信用代码'}，{state}）。"

@@ -65,6 +65,7 @@ from marketplace.models.nda import (
 from marketplace.models.org import (
     CERTIFICATION_TAGS,
     ORG_KIND_LABELS,
+    VERIFICATION_LABELS,
     Organisation,
     OrgCertification,
     OrgKind,
@@ -105,6 +106,7 @@ __all__ = [
     "ORG_DOCUMENT_KIND_LABELS",
     "ORG_KIND_LABELS",
     "PRUNED_MARK",
+    "VERIFICATION_LABELS",
     "Acceptance",
     "AcceptanceConclusion",
     "AcceptanceKind",

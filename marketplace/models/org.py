@@ -57,6 +57,11 @@ class VerificationStatus(StrEnum):
     REFUSED = "refused"
 
     @property
+    def label(self) -> str:
+        """Chinese name of the status."""
+        return VERIFICATION_LABELS[self]
+
+    @property
     def is_pending(self) -> bool:
         """Whether the organisation waits for the bureau's verification."""
         return self is VerificationStatus.PENDING
@@ -66,6 +71,13 @@ class VerificationStatus(StrEnum):
         """Whether the bureau refused to verify the organisation."""
         return self is VerificationStatus.REFUSED
 
+
+
+VERIFICATION_LABELS = {
+    VerificationStatus.PENDING: "待审核",
+    VerificationStatus.VERIFIED: "已认证",
+    VerificationStatus.REFUSED: "未通过",
+}
 
 CERTIFICATION_TAGS = (
     "高新技术企业",
