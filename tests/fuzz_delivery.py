@@ -8,13 +8,12 @@ receives that module's World and builds fresh rows directly with the models.
 from __future__ import annotations
 
 import itertools
-from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
 
 from marketplace import audit
-from marketplace.clock import local_today, utcnow
+from marketplace.clock import utcnow
 from marketplace.extensions import db
 from marketplace.models import (
     Acceptance,
@@ -40,14 +39,13 @@ from marketplace.models import (
     ReviewPanel,
 )
 from marketplace.projects import agreement
+from tests.dates import iso, today
 from tests.factories import (
     awarded_challenge,
     contract_between,
     project_for,
 )
 
-TODAY = local_today()
-IN_30 = (TODAY + timedelta(days=30)).isoformat()
 _serial = itertools.count(70_000)
 World = Any  # tests.test_fuzz_forms.World, not imported to avoid a cycle
 
@@ -61,7 +59,8 @@ def _cycling(**choices: tuple) -> Any:
     """A spec's valid values whose choice fields take each option in turn."""
 
     def valid(w: World, ctx: dict) -> dict:
-        return {k: v if isinstance(v, str) else _pick(*v) for k, v in choices.items()}
+        return {k: v if isinstance(v, str) else v() if callable(v) else _pick(*v)
+                for k, v in choices.items()}
 
     return valid
 
@@ -145,8 +144,8 @@ def record_form(w: World, ctx: dict) -> dict:
         "subject": _pick("org", "person"), "org_text": w.org("uni").credit_code,
         "email": w.users["uni"].email, "misconduct_type": "fabrication",
         "facts": "伪造实验数据\n见调查报告。",
-        "decided_on": (TODAY - timedelta(days=10)).isoformat(),
-        "restricted_until": (TODAY + timedelta(days=365)).isoformat(),
+        "decided_on": iso(-10),
+        "restricted_until": iso(365),
         "source_document": "驻科〔2026〕12 号",
     }  # fmt: skip
 
@@ -157,8 +156,8 @@ def _record(w: World) -> dict:
     def add() -> int:
         record = IntegrityRecord(
             org_id=org_id, misconduct_type="plagiarism", facts="抄袭他人成果",
-            decided_on=TODAY - timedelta(days=5), source_document="科信发〔2026〕3号",
-            restricted_until=TODAY + timedelta(days=200),
+            decided_on=today(-5), source_document="科信发〔2026〕3号",
+            restricted_until=today(200),
         )  # fmt: skip
         db.session.add(record)
         db.session.flush()
@@ -191,7 +190,7 @@ def _add_bid(challenge_id: int, org_id: int, status=ProposalStatus.SUBMITTED) ->
 
 def _evaluating(w: World) -> dict:
     """A challenge in evaluation with two bids."""
-    yesterday = TODAY - timedelta(days=1)
+    yesterday = today(-1)
     cid = w.challenge(status=ChallengeStatus.EVALUATING, deadline=yesterday)
     orgs = [w.org("institute").id, w.org("agency").id]
     bids = w.run(lambda: [_add_bid(cid, org_id) for org_id in orgs])
@@ -333,7 +332,7 @@ def _project(w: World, status=ProjectStatus.RUNNING, **kw) -> dict:
             out["milestone"] = _milestone(project_id, kw["milestone"])
         if "acceptance" in kw:
             item = Acceptance(
-                project_id=project_id, kind=kw["acceptance"], scheduled_on=TODAY
+                project_id=project_id, kind=kw["acceptance"], scheduled_on=today()
             )
             db.session.add(item)
             db.session.flush()
@@ -354,7 +353,7 @@ def _project(w: World, status=ProjectStatus.RUNNING, **kw) -> dict:
 def _milestone(project_id: int, status: MilestoneStatus) -> int:
     milestone = Milestone(
         project_id=project_id, seq=1, deliverable="中试装置及运行报告",
-        description="连续运行 30 天", due_on=TODAY + timedelta(days=60),
+        description="连续运行 30 天", due_on=today(60),
         amount_fen=20_000_000, status=status,
         submitted_at=None if status == MilestoneStatus.PENDING else utcnow(),
     )  # fmt: skip
@@ -399,10 +398,11 @@ def _deciding(w: World) -> dict:
     return ctx
 
 
-MILESTONE = {
-    "deliverable": "中试装置及运行报告", "description": "连续运行 30 天\n出水达标",
-    "due_on": IN_30, "amount": "10",
-}  # fmt: skip
+def milestone_form(w: World, ctx: dict) -> dict:
+    return {
+        "deliverable": "中试装置及运行报告", "description": "连续运行 30 天\n出水达标",
+        "due_on": iso(30), "amount": "10",
+    }  # fmt: skip
 PROJECT = [
     "firm:/projects/{project}", "institute:/projects/{project}",
     "bureau:/projects/{project}", "firm:/projects/",
@@ -472,9 +472,9 @@ def delivery_specs(S) -> list:
           ["firm:/projects/", "institute:/projects/", "firm:/challenges/{c}",
            "bureau:/stats/"], examples=6),
         S("/projects/<int:project_id>/milestones/new", "firm",
-          "/projects/{project}/milestones/new", MILESTONE, _planning, PROJECT,
+          "/projects/{project}/milestones/new", milestone_form, _planning, PROJECT,
           examples=10),
-        S(f"{PM}/edit", "firm", f"{pm}/edit", MILESTONE, _planning,
+        S(f"{PM}/edit", "firm", f"{pm}/edit", milestone_form, _planning,
           [f"firm:{pm}/edit", *PROJECT], examples=8),
         S(f"{PM}/delete", "firm", f"{pm}/delete", {}, _planning, PROJECT, examples=4),
         S("/projects/<int:project_id>/agree", "institute", "/projects/{project}/agree",
@@ -493,8 +493,8 @@ def delivery_specs(S) -> list:
         # checks, acceptance, exemption, re-listing
         S("/projects/<int:project_id>/acceptances", "bureau",
           "/projects/{project}/acceptances",
-          _cycling(kind=("midterm", "final"), scheduled_on=IN_30), _project, PROJECT,
-          examples=8),
+          _cycling(kind=("midterm", "final"), scheduled_on=lambda: iso(30)), _project,
+          PROJECT, examples=8),
         S("/projects/<int:project_id>/acceptances/<int:acceptance_id>/conclude",
           "bureau", "/projects/{project}/acceptances/{acceptance}/conclude",
           _cycling(conclusion=("failed", "passed", "rectify"),

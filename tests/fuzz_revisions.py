@@ -8,14 +8,13 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from marketplace.clock import local_today
 from marketplace.extensions import db
 from marketplace.models import Challenge, ChangeKind, ChangeStatus, ListingChange
+from tests.dates import iso
 
 # make_challenge's and make_result's dates, which the forms must send unchanged
 # (a result's date is renewed, not revised) or later (a challenge's deadline).
-DEADLINE = (local_today() + timedelta(days=30)).isoformat()
-VALID_UNTIL = (local_today() + timedelta(days=365)).isoformat()
+DEADLINE_DAYS, VALID_DAYS = 30, 365
 
 
 def _challenge_form(w: Any, ctx: dict) -> dict:
@@ -24,7 +23,8 @@ def _challenge_form(w: Any, ctx: dict) -> dict:
         "technical_targets": "回收率 ≥ 97%", "public_summary": "寻求回收方案",
         "confidential_detail": "工艺参数保密", "field": "environment",
         "region": "411702", "keywords": "锂电池、回收", "bounty": "80",
-        "deadline": DEADLINE, "allowed_bidder_kinds": ["university", "institute"],
+        "deadline": iso(DEADLINE_DAYS),
+        "allowed_bidder_kinds": ["university", "institute"],
         "consortium_allowed": "y", "contact_name": "王经理",
         "contact_phone": "0396-1234567", "contact_email": "wang@example.cn",
     }  # fmt: skip
@@ -36,7 +36,7 @@ def _result_form(w: Any, ctx: dict) -> dict:
         "field": str(w.field()), "discipline": "环境工程", "keywords": "生物膜",
         "trl": "7", "ip_type": "发明专利", "ip_numbers": "ZL2020100000001",
         "transfer_modes": ["转让"], "price": "45", "benefit": "年节约 100 万元",
-        "valid_until": VALID_UNTIL, "contact_name": "李老师",
+        "valid_until": iso(VALID_DAYS), "contact_name": "李老师",
         "contact_phone": "0396-7654321", "contact_email": "li@example.cn",
     }  # fmt: skip
 

@@ -22,6 +22,7 @@ from marketplace.models import (
     ProposalStatus,
     User,
 )
+from tests.dates import iso, resolved
 from tests.factories import make_challenge
 
 SECRET = "机密标记-7F3A9-工艺参数"
@@ -321,7 +322,7 @@ def test_largest_bounty_accepted(enterprise_client, db):
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        ({"deadline": (local_today() - timedelta(days=1)).isoformat()}, "不能早于今天"),
+        ({"deadline": lambda: iso(-1)}, "不能早于今天"),
         ({"deadline": "2030-13-45"}, "不是有效的日期值"),
         ({"deadline": ""}, "请选择揭榜截止日期"),
         ({"title": ""}, "请填写需求名称"),
@@ -342,7 +343,9 @@ def test_largest_bounty_accepted(enterprise_client, db):
     ],
 )
 def test_bad_input_refused(enterprise_client, db, overrides, message):
-    response = enterprise_client.post("/challenges/new", data=form_data(**overrides))
+    response = enterprise_client.post(
+        "/challenges/new", data=form_data(**resolved(overrides))
+    )
     assert response.status_code == 200
     assert message in text(response)
     assert count(db) == 0

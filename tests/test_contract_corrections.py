@@ -20,7 +20,8 @@ from marketplace.models import (
     Project,
 )
 from marketplace.stats import services as stats
-from tests.test_contracts import TODAY, add_contract, count, form, pay
+from tests.dates import iso, today
+from tests.test_contracts import add_contract, count, form, pay
 from tests.test_projects import deliver, make_world, milestone_ids, running_project
 
 REGISTERED = {"status": ContractStatus.REGISTERED, "registration_no": "41170220260001"}
@@ -91,7 +92,7 @@ def test_statistics_net_out_a_reversal(bureau_client, enterprise_client, seller,
     pay(enterprise_client, cid, "5")
     first = ledger(db, cid)[0]
     reverse(bureau_client, cid, first.id)
-    received = stats.payments_received(TODAY - timedelta(days=30), TODAY)
+    received = stats.payments_received(today(-30), today())
     assert received == 5_000_000
 
 
@@ -102,7 +103,7 @@ def test_correction_is_reversal_plus_new_entry(enterprise_client, seller, db):
     response = enterprise_client.post(
         f"/contracts/{cid}/payments/{original.id}/correct",
         data={
-            "received_on": TODAY.isoformat(),
+            "received_on": iso(),
             "amount": "3",
             "note": "首付款",
             "reason": "多打了一个零",
@@ -121,7 +122,7 @@ def test_a_wrong_correction_leaves_the_ledger_alone(enterprise_client, seller, d
     (original,) = ledger(db, cid)
     enterprise_client.post(
         f"/contracts/{cid}/payments/{original.id}/correct",
-        data={"received_on": TODAY.isoformat(), "amount": "9999", "reason": "改"},
+        data={"received_on": iso(), "amount": "9999", "reason": "改"},
     )
     assert [p.amount_fen for p in ledger(db, cid)] == [30_000_000]
     assert db.session.get(Contract, cid).paid_fen == 30_000_000
@@ -152,11 +153,11 @@ def test_only_the_recorder_or_the_bureau_reverses(
 
 
 def test_payment_dates_follow_the_contract(enterprise_client, seller, db):
-    signed = TODAY - timedelta(days=10)
+    signed = today(-10)
     cid = add_contract(db, enterprise_client.org, seller, signed_on=signed)
     page = pay(enterprise_client, cid, "1", signed - timedelta(days=1)).get_data(True)
     assert "收款日期不能早于合同签订日期" in page
-    page = pay(enterprise_client, cid, "1", TODAY + timedelta(days=1)).get_data(True)
+    page = pay(enterprise_client, cid, "1", today(1)).get_data(True)
     assert "收款日期不能晚于今天" in page
     assert count(db, Payment) == 0
     assert "收款已登记" in pay(enterprise_client, cid, "1", signed).get_data(True)
@@ -202,7 +203,7 @@ def test_reversing_a_hand_entry_frees_the_stuck_milestone(db, world):
 
 def _year_turnover(db) -> int:
     db.session.expire_all()
-    return stats.summary(TODAY - timedelta(days=300), TODAY)["contract_amount_fen"]
+    return stats.summary(today(-300), today())["contract_amount_fen"]
 
 
 def test_bureau_corrects_a_registered_contract(
@@ -215,7 +216,7 @@ def test_bureau_corrects_a_registered_contract(
     data = form(
         enterprise_client.org, seller, amount="80", tech_amount="60", reason=""
     )
-    data["signed_on"] = (TODAY - timedelta(days=10)).isoformat()
+    data["signed_on"] = (today(-10)).isoformat()
     page = bureau_client.post(f"/contracts/{cid}/correct", data=data)
     assert "请填写更正原因" in page.get_data(as_text=True)
     assert db.session.get(Contract, cid).amount_fen == 50_000_000
@@ -242,7 +243,7 @@ def test_a_correction_cannot_go_below_what_was_paid(
     cid = add_contract(db, enterprise_client.org, seller, **REGISTERED)
     pay(enterprise_client, cid, "3")
     data = form(enterprise_client.org, seller, amount="1", tech_amount="1")
-    data.update(reason="改小", signed_on=(TODAY - timedelta(days=10)).isoformat())
+    data.update(reason="改小", signed_on=(today(-10)).isoformat())
     page = bureau_client.post(f"/contracts/{cid}/correct", data=data)
     assert "不能少于已到账金额" in page.get_data(as_text=True)
     assert db.session.get(Contract, cid).amount_fen == 50_000_000

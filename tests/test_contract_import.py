@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, timedelta
 
 import pytest
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
-from marketplace.clock import local_today
 from marketplace.contracts import importing
 from marketplace.models import AuditEvent, Contract, ContractStatus, OrgKind
+from tests.dates import iso, resolved, today
 
 HEADER = [
     "contract_type",
@@ -27,7 +26,6 @@ HEADER = [
     "tech_amount_wan",
     "registration_no",
 ]
-DAY = (local_today() - timedelta(days=30)).isoformat()
 
 
 @pytest.fixture
@@ -66,7 +64,7 @@ def good_rows(orgs):
             "",
             "天中技术转移中心",
             "环保与资源综合利用",
-            DAY,
+            iso(-30),
             "0.01",
             "0.01",
             "",
@@ -79,7 +77,7 @@ def good_rows(orgs):
             "",
             "",
             "environment",
-            DAY,
+            iso(-30),
             "9999999.99",
             "9000000",
             "41170220240000",
@@ -110,7 +108,7 @@ def test_good_csv_imports_everything(runner, db, orgs, tmp_path):
     assert large.registration_no == "41170220240000"
     assert large.registered_at is not None
     assert large.contract_type == "development"
-    assert large.signed_on == date.fromisoformat(DAY)
+    assert large.signed_on == today(-30)
     events = db.session.scalars(
         select(AuditEvent).where(AuditEvent.action == "contracts_imported")
     ).all()
@@ -134,7 +132,7 @@ def test_good_xlsx(runner, db, orgs, tmp_path):
             "外地研究院",
             "411721",
             None,
-            date.fromisoformat(DAY),
+            today(-30),
             12.5,
             10,
             "411702202400009",
@@ -150,9 +148,6 @@ def test_good_xlsx(runner, db, orgs, tmp_path):
     assert contract.registration_no == "411702202400009"
 
 
-FUTURE = (local_today() + timedelta(days=1)).isoformat()
-
-
 @pytest.mark.parametrize(
     ("change", "message"),
     [
@@ -161,7 +156,7 @@ FUTURE = (local_today() + timedelta(days=1)).isoformat()
         ({8: "nan"}, "非负数字"),
         ({8: "inf"}, "非负数字"),
         ({8: "10000000.01"}, "金额过大"),
-        ({7: FUTURE}, "签订日期不能晚于今天"),
+        ({7: lambda: iso(1)}, "签订日期不能晚于今天"),
         ({7: "2024/01/01"}, "YYYY-MM-DD"),
         ({0: "捐赠"}, "合同类型无效"),
         ({10: "123"}, "14–16 位数字"),
@@ -174,7 +169,7 @@ FUTURE = (local_today() + timedelta(days=1)).isoformat()
 )
 def test_bad_row_refuses_the_whole_file(runner, db, orgs, tmp_path, change, message):
     rows = good_rows(orgs)
-    for index, value in change.items():
+    for index, value in resolved(change).items():
         rows[0][index] = value
     result = run(runner, write_csv(tmp_path / "c.csv", rows))
     assert result.exit_code != 0

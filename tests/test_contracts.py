@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import os
 import threading
-from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 
-from marketplace.clock import local_today
 from marketplace.contracts import services
 from marketplace.exceptions import ServiceError
 from marketplace.models import (
@@ -25,9 +23,8 @@ from marketplace.models import (
     ResultStatus,
     User,
 )
+from tests.dates import iso, resolved, today
 from tests.factories import contract_between, make_challenge, make_result
-
-TODAY = local_today()
 
 
 def count(db, model=Contract):
@@ -42,7 +39,7 @@ def form(buyer, seller, **over):
         "seller_org": str(seller.id),
         "broker_org": "",
         "field": "",
-        "signed_on": (TODAY - timedelta(days=3)).isoformat(),
+        "signed_on": iso(-3),
         "amount": "120.5",
         "tech_amount": "100",
     }
@@ -54,7 +51,7 @@ def add_contract(db, buyer, seller, **fields):
     """A submitted 50 万元 contract (40 万元 technology) signed ten days ago."""
     values = {
         "title": "",
-        "signed_on": TODAY - timedelta(days=10),
+        "signed_on": today(-10),
         "amount_fen": 50_000_000,
         "tech_amount_fen": 40_000_000,
     }
@@ -126,9 +123,6 @@ def test_outside_party_by_name_and_region(enterprise_client, db):
     )
 
 
-FUTURE = (TODAY + timedelta(days=1)).isoformat()
-
-
 @pytest.mark.parametrize(
     ("over", "message"),
     [
@@ -142,7 +136,7 @@ FUTURE = (TODAY + timedelta(days=1)).isoformat()
         ({"amount": "1.001"}, "最多两位小数"),
         ({"tech_amount": "1.005"}, "最多两位小数"),
         ({"amount": ""}, "请填写金额"),
-        ({"signed_on": FUTURE}, "签订日期不能晚于今天"),
+        ({"signed_on": lambda: iso(1)}, "签订日期不能晚于今天"),
         ({"term_start": "2024-05-01", "term_end": "2024-04-30"}, "结束日期"),
         ({"contract_type": "gift"}, "Not a valid choice"),
         ({"seller_org": "", "seller_name": "", "seller_region": ""}, "卖方名称"),
@@ -150,7 +144,7 @@ FUTURE = (TODAY + timedelta(days=1)).isoformat()
     ],
 )
 def test_bad_input_is_refused(enterprise_client, seller, db, over, message):
-    data = form(enterprise_client.org, seller, **over)
+    data = form(enterprise_client.org, seller, **resolved(over))
     response = enterprise_client.post("/contracts/new", data=data)
     assert response.status_code == 200
     page = response.get_data(as_text=True)
@@ -243,7 +237,7 @@ def test_others_cannot_act_on_a_hidden_contract(enterprise_client, seller, facto
     for action, data in (
         ("register", {"registration_no": "41170220240001"}),
         ("reject", {"reason": "x"}),
-        ("payments", {"received_on": TODAY.isoformat(), "amount": "1"}),
+        ("payments", {"received_on": iso(), "amount": "1"}),
     ):
         url = f"/contracts/{cid}/{action}"
         assert enterprise_client.post(url, data=data).status_code == 404
@@ -428,7 +422,7 @@ def test_reject_with_reason(bureau_client, enterprise_client, seller, db):
 def pay(client, cid, amount, day=None):
     return client.post(
         f"/contracts/{cid}/payments",
-        data={"received_on": (day or TODAY).isoformat(), "amount": amount},
+        data={"received_on": (day or today()).isoformat(), "amount": amount},
         follow_redirects=True,
     )
 
@@ -451,17 +445,18 @@ def test_payments_never_exceed_the_amount(enterprise_client, seller, db):
 
 
 @pytest.mark.parametrize(
-    ("amount", "day", "message"),
+    ("amount", "days", "message"),
     [
         ("0", None, "收款金额必须大于零"),
         ("-1", None, "非负数字"),
         ("nan", None, "非负数字"),
         ("", None, "请填写金额"),
-        ("1", TODAY + timedelta(days=1), "收款日期不能晚于今天"),
+        ("1", 1, "收款日期不能晚于今天"),
     ],
 )
-def test_bad_payments(enterprise_client, seller, db, amount, day, message):
+def test_bad_payments(enterprise_client, seller, db, amount, days, message):
     cid = add_contract(db, enterprise_client.org, seller)
+    day = None if days is None else today(days)
     page = pay(enterprise_client, cid, amount, day).get_data(as_text=True)
     assert message in page
     assert count(db, Payment) == 0
@@ -564,7 +559,7 @@ def test_concurrent_payments_never_exceed(app, db, enterprise_client, seller):
             contract = local.session.get(Contract, cid)
             barrier.wait()
             try:
-                services.record_payment(contract, user, TODAY, 600_000)
+                services.record_payment(contract, user, today(), 600_000)
                 local.session.commit()
                 outcomes.append("paid")
             except ServiceError as error:

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from marketplace import demo
-from marketplace.clock import local_today
+from marketplace.clock import local_date, local_today
 from marketplace.extensions import db as _db
 from marketplace.models import (
     Acceptance,
@@ -106,7 +106,7 @@ def test_deals_in_every_stage_brokered_and_signed_by_their_contract(app, seeded)
             )
             assert contract.broker_org_id == deal.broker_org_id
             assert deal.events[-1].to_stage == DealStage.SIGNED
-            assert deal.created_at.date() < contract.signed_on
+            assert local_date(deal.created_at) < contract.signed_on
         for deal in deals:
             times = [e.created_at for e in deal.events]
             assert times == sorted(times) and times[0].date() <= local_today()
@@ -149,7 +149,7 @@ def test_contracts_cover_every_year_type_field_and_county(app, seeded):
             assert c.buyer_name != c.seller_name
             assert c.buyer_org_id is None or c.buyer_org_id != c.seller_org_id
             assert c.registered_at is not None
-            assert c.registered_at.date() >= c.signed_on
+            assert local_date(c.registered_at) >= c.signed_on
 
         by_year = defaultdict(int)
         for c in contracts:

@@ -23,7 +23,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from marketplace.clock import local_today
 from marketplace.creditcode import make_credit_code
 from marketplace.extensions import db
 from marketplace.models import (
@@ -39,6 +38,7 @@ from marketplace.models import (
     User,
 )
 from tests.conftest import PASSWORD
+from tests.dates import iso, today
 from tests.factories import make_challenge, make_result
 from tests.fuzz_delivery import delivery_specs
 from tests.fuzz_demands import demand_specs
@@ -49,7 +49,6 @@ from tests.fuzz_nda import nda_specs
 from tests.fuzz_revisions import revision_specs
 from tests.sample_files import PDF
 
-TODAY = local_today()
 _serial = itertools.count(9000)
 
 # Hostile values: numbers, dates, control characters, lone surrogates, long text.
@@ -220,10 +219,6 @@ BID = {
 }
 
 
-IN_30 = (TODAY + timedelta(days=30)).isoformat()
-IN_365 = (TODAY + timedelta(days=365)).isoformat()
-
-
 # fmt: off
 def challenge_form(w: World, ctx: dict) -> dict:
     return {
@@ -232,7 +227,7 @@ def challenge_form(w: World, ctx: dict) -> dict:
         "technical_targets": "回收率 ≥ 95%", "public_summary": "寻求回收方案",
         "confidential_detail": "工艺参数保密", "field": "environment",
         "region": "411702", "keywords": "锂电池、回收", "bounty": "50",
-        "deadline": IN_30, "allowed_bidder_kinds": ["university", "institute"],
+        "deadline": iso(30), "allowed_bidder_kinds": ["university", "institute"],
         "consortium_allowed": "y", "contact_name": "王经理",
         "contact_phone": "0396-1234567", "contact_email": "wang@example.cn",
         "anonymous": "y", "reveal_to": "after_terms",
@@ -246,7 +241,7 @@ def result_form(w: World, ctx: dict) -> dict:
         "field": str(w.field()), "discipline": "环境工程", "keywords": "生物膜、废水",
         "trl": "6", "ip_type": "发明专利", "ip_numbers": "ZL2020100000001",
         "transfer_modes": ["转让", "许可"], "price": "30", "benefit": "年节约 100 万元",
-        "valid_until": IN_365, "contact_name": "李老师",
+        "valid_until": iso(365), "contact_name": "李老师",
         "confidential_detail": "中试工艺参数保密",
         "contact_phone": "0396-7654321", "contact_email": "li@example.cn",
     }
@@ -258,8 +253,8 @@ def contract_form(w: World, ctx: dict) -> dict:
         "buyer_org": str(w.org("firm").id), "seller_org": str(w.org("institute").id),
         "buyer_name": "", "buyer_region": "", "seller_name": "", "seller_region": "",
         "broker_org": str(w.org("agency").id), "field": str(w.field()),
-        "signed_on": (TODAY - timedelta(days=3)).isoformat(), "amount": "120.5",
-        "tech_amount": "100", "term_start": TODAY.isoformat(), "term_end": IN_365,
+        "signed_on": iso(-3), "amount": "120.5",
+        "tech_amount": "100", "term_start": iso(), "term_end": iso(365),
         "deal_id": "", "challenge_id": "", "result_id": "",
     }
 # fmt: on
@@ -322,7 +317,7 @@ def _contract(w: World, status=ContractStatus.SUBMITTED) -> dict:
             contract_type="development", buyer_org_id=firm.id, buyer_name=firm.name,
             buyer_region_code=firm.region_code, seller_org_id=inst.id,
             seller_name=inst.name, seller_region_code=inst.region_code,
-            signed_on=TODAY - timedelta(days=10), amount_fen=50_000_000,
+            signed_on=today(-10), amount_fen=50_000_000,
             tech_amount_fen=40_000_000, paid_fen=0, status=status,
             registration_no=f"41170220269{next(_serial):05d}" if registered else None,
             registered_at=datetime.now(UTC) if registered else None,
@@ -339,7 +334,7 @@ def _payment(w: World) -> dict:
     ctx = _contract(w, ContractStatus.REGISTERED)
     response = w.client("firm").post(
         f"/contracts/{ctx['contract']}/payments",
-        data={"received_on": TODAY.isoformat(), "amount": "30", "note": "误录"},
+        data={"received_on": iso(), "amount": "30", "note": "误录"},
     )
     assert response.status_code == 302
     last = select(Payment.id).where(Payment.contract_id == ctx["contract"])
@@ -361,7 +356,7 @@ def _deal(w: World) -> dict:
 def _decidable_bid(w: World) -> dict:
     cid = w.challenge()
     bid = w.bid(cid)
-    w.run(lambda: _set_deadline(cid, TODAY - timedelta(days=1)))
+    w.run(lambda: _set_deadline(cid, today(-1)))
     return {"challenge": cid, "proposal": bid}
 
 
@@ -447,9 +442,6 @@ class Spec:
 def S(rule, who, url, valid=None, setup=None, pages=(), **kw) -> Spec:
     fn = valid if callable(valid) else (lambda w, ctx, v=valid or {}: dict(v))
     return Spec(rule, who, url, fn, setup, tuple(pages), **kw)
-
-
-TWO = (TODAY + timedelta(days=700)).isoformat()
 
 
 def _bid_ctx(w: World, members: str = "") -> dict:
@@ -545,7 +537,7 @@ SPECS = [
     S("/results/<int:result_id>/withdraw", "institute", "/results/{r}/withdraw", {},
       lambda w: {"r": w.result()}, ["institute:/results/{r}", *RESULT], examples=5),
     S("/results/<int:result_id>/renew", "institute", "/results/{r}/renew",
-      {"valid_until": TWO}, lambda w: {"r": w.result()},
+      lambda w, c: {"valid_until": iso(700)}, lambda w: {"r": w.result()},
       ["institute:/results/{r}", "anon:/results/{r}", *RESULT], examples=8),
     S("/results/<int:result_id>/apply", "firm", "/results/{r}/apply",
       {"use_scenario": "本厂废水", "offered_terms": "一次性付款"},
@@ -653,7 +645,7 @@ SPECS = [
       examples=7),
     S("/contracts/<int:contract_id>/payments", "firm",
       "/contracts/{contract}/payments",
-      {"received_on": TODAY.isoformat(), "amount": "10.25", "note": "首期款"},
+      lambda w, c: {"received_on": iso(), "amount": "10.25", "note": "首期款"},
       _contract, ["firm:/contracts/{contract}", *CONTRACTS], examples=12),
     # corrections: a rejected contract resubmitted, a registered one corrected or
     # cancelled, a payment reversed or corrected
@@ -673,11 +665,12 @@ SPECS = [
       _payment, ["firm:/contracts/{contract}", *CONTRACTS], examples=7),
     S("/contracts/<int:contract_id>/payments/<int:payment_id>/correct", "firm",
       "/contracts/{contract}/payments/{payment}/correct",
-      {"received_on": TODAY.isoformat(), "amount": "3", "note": "更正",
-       "reason": "多录一个零"},
+      lambda w, c: {"received_on": iso(), "amount": "3", "note": "更正",
+                    "reason": "多录一个零"},
       _payment, ["firm:/contracts/{contract}", *CONTRACTS], examples=7),
     S("/stats/targets", "bureau", "/stats/targets",
-      {"year": str(TODAY.year), "amount": "50000", "note": "年度目标"}, None,
+      lambda w, c: {"year": str(today().year), "amount": "50000", "note": "年度目标"},
+      None,
       ["bureau:/stats/", "bureau:/stats/targets", "bureau:/stats/export/year.csv"],
       examples=12),
     # tokens and notifications

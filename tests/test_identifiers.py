@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 
 import pytest
 from openpyxl import Workbook
 from sqlalchemy import select
 
 from marketplace import identifiers
-from marketplace.clock import local_today
 from marketplace.creditcode import make_credit_code
 from marketplace.models import (
     Contract,
@@ -21,6 +19,7 @@ from marketplace.models import (
     User,
 )
 from marketplace.money import MoneyError, parse_wan
+from tests.dates import iso
 from tests.test_contract_import import HEADER, run, write_csv
 from tests.test_contracts import add_contract
 
@@ -28,7 +27,6 @@ from tests.test_contracts import add_contract
 PASTED_NO = " 2026411700000099 "
 NUMBER = "2026411700000099"
 FULL_WIDTH_NO = "２０２６　４１１７００００００９９"
-DAY = (local_today() - timedelta(days=30)).isoformat()
 
 
 def full_width(text: str) -> str:
@@ -196,7 +194,8 @@ def import_csv(runner, tmp_path, rows):
 
 
 def row(seller_code, number, amount="３０"):
-    values = ["技术开发", "外地某公司", "驿城区", seller_code, "", "", "", DAY, amount]
+    values = ["技术开发", "外地某公司", "驿城区", seller_code, "", "", ""]
+    values += [iso(-30), amount]
     return [*values, amount, number]
 
 

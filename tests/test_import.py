@@ -27,9 +27,9 @@ from marketplace.models import (
     TechField,
     UserRole,
 )
+from tests.dates import iso, resolved
 
-FUTURE = (local_today() + timedelta(days=90)).isoformat()
-PAST = (local_today() - timedelta(days=1)).isoformat()
+FUTURE_DAYS = 90  # the expiry date the good files give, in days from today
 
 
 def write_jsonl(path, rows):
@@ -114,7 +114,7 @@ def test_jsonl_results_are_published(runner, db, uni, tmp_path):
                 "discipline": "农业工程",
                 "maturity": 7,
                 "price_wan": "12.5",
-                "valid_until": FUTURE,
+                "valid_until": iso(FUTURE_DAYS),
             },
             {
                 "title": "花生脱壳工艺",
@@ -135,7 +135,7 @@ def test_jsonl_results_are_published(runner, db, uni, tmp_path):
     assert first.keywords == ["秸秆", "还田", "农机", "粉碎", "机械"]
     assert first.field_id == field_id(db, "农业")
     assert (first.discipline, first.trl, first.price_fen) == ("农业工程", 7, 12_500_000)
-    assert first.valid_until.isoformat() == FUTURE
+    assert first.valid_until.isoformat() == iso(FUTURE_DAYS)
     assert first.external_id == "R-1"
     assert second.abstract == "低破损率的花生脱壳工艺。"
     assert second.keywords == ["花生", "脱壳"]
@@ -178,9 +178,9 @@ def test_csv_with_bom_imports_challenges(runner, db, ent, tmp_path):
                 '["传感器", "农机"]',
                 "电子信息",
                 "50",
-                FUTURE,
+                iso(FUTURE_DAYS),
             ],
-            ["包装降解材料", "可降解包装。", "", "", "", "", FUTURE],
+            ["包装降解材料", "可降解包装。", "", "", "", "", iso(FUTURE_DAYS)],
         ],
         bom=True,
     )
@@ -193,7 +193,7 @@ def test_csv_with_bom_imports_challenges(runner, db, ent, tmp_path):
     assert first.public_summary == long_text[:200]
     assert first.keywords == ["传感器", "农机"]
     assert first.bounty_fen == 50_000_000
-    assert first.deadline.isoformat() == FUTURE
+    assert first.deadline.isoformat() == iso(FUTURE_DAYS)
     assert first.allowed_bidder_kinds == ALL_BIDDER_KINDS
     assert first.region_code == ent.region_code
     second = rows["包装降解材料"]
@@ -264,7 +264,9 @@ def test_csl_file_imports_quickly(runner, db, uni):
 # --- bad files -------------------------------------------------------------------
 
 
-GOOD = {"title": "好的一行", "description": "内容", "valid_until": FUTURE}
+def good() -> dict:
+    """A valid result row."""
+    return {"title": "好的一行", "description": "内容", "valid_until": iso(FUTURE_DAYS)}
 
 
 @pytest.mark.parametrize(
@@ -276,7 +278,7 @@ GOOD = {"title": "好的一行", "description": "内容", "valid_until": FUTURE}
         ({"maturity": "高"}, "maturity 应为 1–9 的整数"),
         ({"valid_until": "2026-13-01"}, "valid_until"),
         ({"valid_until": "明年"}, "YYYY-MM-DD"),
-        ({"valid_until": PAST}, "不能早于今天"),
+        ({"valid_until": lambda: iso(-1)}, "不能早于今天"),
         ({"price_wan": "NaN"}, "price_wan"),
         ({"price_wan": "1e3"}, "price_wan"),
         ({"price_wan": -5}, "price_wan"),
@@ -285,11 +287,12 @@ GOOD = {"title": "好的一行", "description": "内容", "valid_until": FUTURE}
         ({"external_id": "x" * 65}, "external_id 超过 64 字"),
         ({"title": "标题\x00"}, "控制字符"),
         ({"keywords": {"a": 1}}, "keywords"),
-        ({"deadline": FUTURE}, "科技成果没有 deadline 列"),
+        ({"deadline": lambda: iso(FUTURE_DAYS)}, "科技成果没有 deadline 列"),
     ],
 )
 def test_bad_row_imports_nothing(runner, db, uni, tmp_path, bad, message):
-    path = write_jsonl(tmp_path / "bad.jsonl", [GOOD, {**GOOD, **bad}, GOOD])
+    rows = [good(), {**good(), **resolved(bad)}, good()]
+    path = write_jsonl(tmp_path / "bad.jsonl", rows)
     before = counts(db)
     result = run(runner, "result", uni.name, path)
     assert result.exit_code != 0
@@ -316,13 +319,13 @@ def test_every_bad_row_is_reported_with_its_physical_line(runner, db, uni, tmp_p
     path = write_jsonl(
         tmp_path / "many.jsonl",
         [
-            {**GOOD, "external_id": "A"},
+            {**good(), "external_id": "A"},
             "",
-            {**GOOD, "maturity": 0},
+            {**good(), "maturity": 0},
             "not json",
             "[1, 2]",
-            {**GOOD, "external_id": "A"},
-            {**GOOD, "title": "x" * 201},
+            {**good(), "external_id": "A"},
+            {**good(), "title": "x" * 201},
         ],
     )
     result = run(runner, "result", uni.name, path)
@@ -407,7 +410,7 @@ def test_challenges_need_a_deadline_unless_draft(runner, db, ent, tmp_path):
 def test_challenge_columns_for_results_are_refused(runner, db, ent, tmp_path):
     path = write_jsonl(
         tmp_path / "c.jsonl",
-        [{"title": "a", "description": "b", "deadline": FUTURE, "maturity": 5}],
+        [{"title": "a", "description": "b", "deadline": iso(30), "maturity": 5}],
     )
     result = run(runner, "challenge", ent.name, path)
     assert result.exit_code != 0
@@ -429,7 +432,7 @@ def test_challenge_columns_for_results_are_refused(runner, db, ent, tmp_path):
 def test_wrong_org_kind_is_refused(runner, db, factory, tmp_path, kind, org_kind):
     org = factory.org(org_kind)
     path = write_jsonl(
-        tmp_path / "x.jsonl", [{"title": "a", "description": "b", "deadline": FUTURE}]
+        tmp_path / "x.jsonl", [{"title": "a", "description": "b", "deadline": iso(30)}]
     )
     before = counts(db)
     result = run(runner, kind, org.name, path)
@@ -439,14 +442,14 @@ def test_wrong_org_kind_is_refused(runner, db, factory, tmp_path, kind, org_kind
 
 
 def test_unknown_org_is_refused(runner, db, tmp_path):
-    path = write_jsonl(tmp_path / "x.jsonl", [GOOD])
+    path = write_jsonl(tmp_path / "x.jsonl", [good()])
     result = run(runner, "result", "不存在的大学", path)
     assert result.exit_code != 0 and "找不到机构" in result.output
 
 
 def test_unverified_org_only_gets_drafts(runner, db, factory, tmp_path):
     org = factory.org(OrgKind.INSTITUTE, verified=False)
-    path = write_jsonl(tmp_path / "x.jsonl", [GOOD])
+    path = write_jsonl(tmp_path / "x.jsonl", [good()])
     result = run(runner, "result", org.name, path)
     assert result.exit_code != 0 and "只能以草稿导入" in result.output
     assert counts(db)["results"] == 0
@@ -456,7 +459,7 @@ def test_unverified_org_only_gets_drafts(runner, db, factory, tmp_path):
 
 
 def test_draft_results(runner, db, uni, tmp_path):
-    path = write_jsonl(tmp_path / "d.jsonl", [GOOD, {**GOOD, "title": "二"}])
+    path = write_jsonl(tmp_path / "d.jsonl", [good(), {**good(), "title": "二"}])
     result = run(runner, "result", uni.name, path, "--draft")
     assert result.exit_code == 0, result.output
     assert "（草稿）" in result.output
@@ -474,8 +477,8 @@ def test_reimport_updates_rows_with_the_same_external_id(runner, db, uni, tmp_pa
     first = write_jsonl(
         tmp_path / "v1.jsonl",
         [
-            {**GOOD, "external_id": "K1", "title": "旧标题", "price_wan": 10},
-            {**GOOD, "external_id": "K2", "title": "不变"},
+            {**good(), "external_id": "K1", "title": "旧标题", "price_wan": 10},
+            {**good(), "external_id": "K2", "title": "不变"},
         ],
     )
     assert run(runner, "result", uni.name, first).exit_code == 0
@@ -483,8 +486,8 @@ def test_reimport_updates_rows_with_the_same_external_id(runner, db, uni, tmp_pa
     second = write_jsonl(
         tmp_path / "v2.jsonl",
         [
-            {**GOOD, "external_id": "K1", "title": "新标题", "maturity": 8},
-            {**GOOD, "external_id": "K3", "title": "新增"},
+            {**good(), "external_id": "K1", "title": "新标题", "maturity": 8},
+            {**good(), "external_id": "K3", "title": "新增"},
         ],
     )
     result = run(runner, "result", uni.name, second)
@@ -504,7 +507,7 @@ def test_reimport_updates_rows_with_the_same_external_id(runner, db, uni, tmp_pa
 
 
 def test_reimport_without_draft_publishes_earlier_drafts(runner, db, uni, tmp_path):
-    path = write_jsonl(tmp_path / "d.jsonl", [{**GOOD, "external_id": "D1"}])
+    path = write_jsonl(tmp_path / "d.jsonl", [{**good(), "external_id": "D1"}])
     assert run(runner, "result", uni.name, path, "--draft").exit_code == 0
     assert db.session.scalar(select(Result.status)) == ResultStatus.DRAFT
     assert run(runner, "result", uni.name, path).exit_code == 0
@@ -518,8 +521,8 @@ def test_reimport_without_draft_publishes_earlier_drafts(runner, db, uni, tmp_pa
 
 
 def test_reimport_mixes_published_and_draft_rows(runner, db, uni, tmp_path):
-    live = write_jsonl(tmp_path / "a.jsonl", [{**GOOD, "external_id": "A"}])
-    drafts = write_jsonl(tmp_path / "b.jsonl", [{**GOOD, "external_id": "B"}])
+    live = write_jsonl(tmp_path / "a.jsonl", [{**good(), "external_id": "A"}])
+    drafts = write_jsonl(tmp_path / "b.jsonl", [{**good(), "external_id": "B"}])
     assert run(runner, "result", uni.name, live).exit_code == 0
     assert run(runner, "result", uni.name, drafts, "--draft").exit_code == 0
     published_at = db.session.scalar(
@@ -528,8 +531,8 @@ def test_reimport_mixes_published_and_draft_rows(runner, db, uni, tmp_path):
     both = write_jsonl(
         tmp_path / "ab.jsonl",
         [
-            {**GOOD, "external_id": "A", "title": "A2"},
-            {**GOOD, "external_id": "B", "title": "B2"},
+            {**good(), "external_id": "A", "title": "A2"},
+            {**good(), "external_id": "B", "title": "B2"},
         ],
     )
     result = run(runner, "result", uni.name, both)
@@ -544,7 +547,7 @@ def test_reimport_mixes_published_and_draft_rows(runner, db, uni, tmp_path):
 def test_same_external_id_in_two_orgs_is_two_listings(runner, db, factory, tmp_path):
     one = factory.org(OrgKind.UNIVERSITY)
     two = factory.org(OrgKind.INSTITUTE)
-    path = write_jsonl(tmp_path / "x.jsonl", [{**GOOD, "external_id": "SAME"}])
+    path = write_jsonl(tmp_path / "x.jsonl", [{**good(), "external_id": "SAME"}])
     assert run(runner, "result", one.name, path).exit_code == 0
     assert run(runner, "result", two.name, path).exit_code == 0
     assert counts(db)["results"] == 2
@@ -558,13 +561,15 @@ def upload(client, content, name, **form):
     return client.post("/bureau/import", data=data, content_type="multipart/form-data")
 
 
-CSV_OK = f"title,description,valid_until\n网页成果,内容,{FUTURE}\n".encode()
+def csv_ok() -> bytes:
+    """A one-row result CSV the upload accepts."""
+    return f"title,description,valid_until\n网页成果,内容,{iso(FUTURE_DAYS)}\n".encode()
 
 
 def test_upload_page_for_the_bureau(bureau_client, db, uni):
     page = bureau_client.get("/bureau/import").get_data(as_text=True)
     assert "批量导入" in page and uni.name in page
-    response = upload(bureau_client, CSV_OK, "web.csv", org_id=str(uni.id))
+    response = upload(bureau_client, csv_ok(), "web.csv", org_id=str(uni.id))
     assert response.status_code == 302
     saved = db.session.scalar(select(Result))
     assert saved.title == "网页成果" and saved.status == ResultStatus.PUBLISHED
@@ -578,7 +583,7 @@ def test_upload_page_for_the_bureau(bureau_client, db, uni):
 
 def test_upload_by_org_name_as_draft(bureau_client, db, uni):
     response = upload(
-        bureau_client, CSV_OK, "web.csv", org_ref=uni.credit_code, draft="y"
+        bureau_client, csv_ok(), "web.csv", org_ref=uni.credit_code, draft="y"
     )
     assert response.status_code == 302
     assert db.session.scalar(select(Result.status)) == ResultStatus.DRAFT
@@ -600,10 +605,10 @@ def test_upload_shows_line_errors_and_imports_nothing(bureau_client, db, uni):
 @pytest.mark.parametrize(
     ("content", "name", "form", "message"),
     [
-        (CSV_OK, "web.csv", {}, "请选择机构"),
-        (CSV_OK, "web.csv", {"org_ref": "不存在"}, "找不到机构"),
-        (CSV_OK, "web.exe", {"org_ref": "导入测试大学"}, "只能上传"),
-        (CSV_OK, "web.csv", {"org_ref": "导入测试大学", "kind": "deal"}, "导入类型"),
+        (None, "web.csv", {}, "请选择机构"),
+        (None, "web.csv", {"org_ref": "不存在"}, "找不到机构"),
+        (None, "web.exe", {"org_ref": "导入测试大学"}, "只能上传"),
+        (None, "web.csv", {"org_ref": "导入测试大学", "kind": "deal"}, "导入类型"),
         (
             b"title,description\n" + b"a,b\n" * (10 * 2**20 // 4 + 1),
             "big.csv",
@@ -613,7 +618,7 @@ def test_upload_shows_line_errors_and_imports_nothing(bureau_client, db, uni):
     ],
 )
 def test_upload_bad_input(bureau_client, db, uni, content, name, form, message):
-    response = upload(bureau_client, content, name, **form)
+    response = upload(bureau_client, content or csv_ok(), name, **form)
     assert response.status_code == 200
     page = response.get_data(as_text=True)
     assert message in page
@@ -621,7 +626,7 @@ def test_upload_bad_input(bureau_client, db, uni, content, name, form, message):
 
 
 def test_upload_wrong_org_kind(bureau_client, db, ent):
-    response = upload(bureau_client, CSV_OK, "web.csv", org_id=str(ent.id))
+    response = upload(bureau_client, csv_ok(), "web.csv", org_id=str(ent.id))
     assert "只能导入给" in response.get_data(as_text=True)
     assert counts(db)["results"] == 0
 
@@ -632,13 +637,13 @@ def test_upload_wrong_org_kind(bureau_client, db, ent):
 def test_upload_page_is_bureau_only(request, db, uni, who):
     client = request.getfixturevalue(who)
     assert client.get("/bureau/import").status_code == 403
-    response = upload(client, CSV_OK, "web.csv", org_id=str(uni.id))
+    response = upload(client, csv_ok(), "web.csv", org_id=str(uni.id))
     assert response.status_code == 403
     assert counts(db)["results"] == 0
 
 
 def test_upload_page_needs_login(client, db, uni):
-    response = upload(client, CSV_OK, "web.csv", org_id=str(uni.id))
+    response = upload(client, csv_ok(), "web.csv", org_id=str(uni.id))
     assert response.status_code == 302 and "/auth/login" in response.location
     assert counts(db)["results"] == 0
 

@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 
-from marketplace.clock import local_today
 from marketplace.models import OrgKind, Result, SearchOutbox, UserRole
 from marketplace.search import building
 from marketplace.search.index import SearchIndex
 from marketplace.search.sync import get_index
+from tests.dates import iso
 
 ROWS = 5000
 BAD_LINE = 4321
-FUTURE = (local_today() + timedelta(days=400)).isoformat()
 SUBJECTS = ["锂电池正极材料", "秸秆综合利用", "冷链物流监测", "生物膜废水处理"]
 
 
@@ -42,7 +40,7 @@ def rows(count: int = ROWS, version: str = "") -> list[dict]:
             "keywords": [SUBJECTS[n % 4][:2], "中试"],
             "maturity": n % 9 + 1,
             "price_wan": n % 100 + 1,
-            "valid_until": FUTURE,
+            "valid_until": iso(400),
         }
         for n in range(count)
     ]

@@ -21,10 +21,8 @@ from marketplace.models import (
     User,
 )
 from marketplace.proposals import services as proposals
+from tests.dates import iso, resolved, today
 from tests.factories import make_challenge, make_result
-
-TODAY = local_today()
-
 
 # --- builders ------------------------------------------------------------------
 
@@ -40,8 +38,8 @@ def make_record(db, *, org=None, user=None, **fields) -> int:
     values = {
         "misconduct_type": "fabrication",
         "facts": "申报材料中的检测数据系伪造。",
-        "decided_on": TODAY - timedelta(days=10),
-        "restricted_until": TODAY + timedelta(days=365),
+        "decided_on": today(-10),
+        "restricted_until": today(365),
         "source_document": "驻科〔2026〕7 号",
     }
     values.update(fields)
@@ -181,11 +179,11 @@ def test_record_without_restriction(bureau_client, enterprise_client, db):
         ({"source_document": ""}, "请填写处理决定文号"),
         ({"decided_on": ""}, "请填写处理决定日期"),
         (
-            {"decided_on": (local_today() + timedelta(days=1)).isoformat()},
+            {"decided_on": lambda: iso(1)},
             "不能晚于今天",
         ),
         (
-            {"restricted_until": (local_today() - timedelta(days=30)).isoformat()},
+            {"restricted_until": lambda: iso(-30)},
             "不能早于处理决定日期",
         ),
     ],
@@ -194,7 +192,7 @@ def test_bad_input_is_refused_and_nothing_stored(
     bureau_client, enterprise_client, db, overrides, message
 ):
     data = record_form(org_text=enterprise_client.org.name)
-    data.update(overrides)
+    data.update(resolved(overrides))
     response = bureau_client.post("/integrity/new", data=data)
     assert response.status_code == 200
     page = response.get_data(as_text=True)
@@ -221,7 +219,7 @@ def test_service_refuses_non_bureau(db, factory):
         email="",
         misconduct_type="other",
         facts="x",
-        decided_on=TODAY,
+        decided_on=today(),
         restricted_until=None,
         source_document="y",
     )
@@ -265,8 +263,8 @@ def test_bureau_list_filters(bureau_client, factory, db):
         db,
         org=org,
         source_document="文号-已期满",
-        decided_on=TODAY - timedelta(days=400),
-        restricted_until=TODAY - timedelta(days=1),
+        decided_on=today(-400),
+        restricted_until=today(-1),
     )
     make_record(db, org=org, source_document="文号-无限制", restricted_until=None)
     make_record(db, org=org, source_document="文号-已撤销", revoked_at=utcnow())
@@ -375,8 +373,8 @@ def test_ended_or_revoked_restriction_no_longer_bars(
     make_record(
         db,
         org=org,
-        decided_on=TODAY - timedelta(days=400),
-        restricted_until=TODAY - timedelta(days=1),
+        decided_on=today(-400),
+        restricted_until=today(-1),
     )
     revoked = make_record(db, org=org)
     db.session.get(IntegrityRecord, revoked).revoked_at = utcnow()

@@ -9,12 +9,9 @@ its deal, and registering one that moves a listing tells the listing's owner.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 from sqlalchemy import func, select
 
-from marketplace.clock import local_today
 from marketplace.exceptions import ServiceError
 from marketplace.models import (
     Challenge,
@@ -35,10 +32,10 @@ from marketplace.models import (
     User,
 )
 from marketplace.proposals import decisions
+from tests.dates import iso, today
 from tests.factories import make_challenge, make_result
 from tests.test_contracts import form as contract_form
 
-TODAY = local_today()
 SOURCE = "驻科〔2026〕21 号"
 
 
@@ -53,8 +50,8 @@ def restrict(db, org) -> None:
             org_id=org.id,
             misconduct_type="fabrication",
             facts="检测数据系伪造。",
-            decided_on=TODAY - timedelta(days=1),
-            restricted_until=TODAY + timedelta(days=365),
+            decided_on=today(-1),
+            restricted_until=today(365),
             source_document=SOURCE,
         )
     )
@@ -283,8 +280,8 @@ def test_recording_a_restriction_tells_owners_of_pending_bids_and_applications(
             "email": "",
             "misconduct_type": "plagiarism",
             "facts": "结题报告抄袭。",
-            "decided_on": (TODAY - timedelta(days=1)).isoformat(),
-            "restricted_until": (TODAY + timedelta(days=300)).isoformat(),
+            "decided_on": iso(-1),
+            "restricted_until": iso(300),
             "source_document": SOURCE,
         },
     )

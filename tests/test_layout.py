@@ -233,3 +233,44 @@ def test_no_template_compares_a_state_with_a_string():
         if STATE_LITERAL.search(p.read_text(encoding="utf-8"))
     ]
     assert not found, found
+
+
+# Calls that read the clock. Read at import, they go stale when a run, or a worker,
+# lives across the city's midnight: a form field that must be today or later then
+# holds yesterday's date.
+CLOCK_READS = {"local_today", "today", "now", "utcnow", "local_day_start"}
+
+
+def _import_time_calls(tree: ast.Module) -> list[ast.Call]:
+    """Calls evaluated when the module is imported: not inside a function body."""
+    found: list[ast.Call] = []
+
+    def visit(node: ast.AST) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.Lambda):
+                continue
+            if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef):
+                # decorators (parametrize lists) and defaults run at definition
+                for part in [*child.decorator_list, *child.args.defaults]:
+                    found.extend(n for n in ast.walk(part) if isinstance(n, ast.Call))
+                continue
+            if isinstance(child, ast.Call):
+                found.append(child)
+            visit(child)
+
+    visit(tree)
+    return found
+
+
+def test_no_module_reads_the_clock_at_import():
+    roots = [PACKAGE, PACKAGE.parent / "tests", PACKAGE.parent / "bench"]
+    stale = []
+    for path in sorted(p for root in roots for p in root.rglob("*.py")):
+        for call in _import_time_calls(_tree(path)):
+            func = call.func
+            name = func.attr if isinstance(func, ast.Attribute) else ""
+            name = name or getattr(func, "id", "")
+            if name in CLOCK_READS:
+                stale.append(f"{_name(path)}:{call.lineno}: {ast.unparse(call)}")
+    hint = "read the date when it is needed (tests/dates.py):\n"
+    assert stale == [], hint + "\n".join(stale)

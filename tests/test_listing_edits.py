@@ -7,7 +7,6 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from marketplace.clock import local_today
 from marketplace.models import (
     AuditEvent,
     Challenge,
@@ -26,9 +25,10 @@ from marketplace.models import (
     User,
 )
 from marketplace.search.sync import get_index
+from tests.dates import iso, today
 from tests.factories import make_challenge, make_result
 
-DEADLINE = local_today() + timedelta(days=30)
+DEADLINE_DAYS = 30  # make_challenge's deadline, in days from today
 
 
 @pytest.fixture
@@ -48,7 +48,7 @@ def firm(factory, login):
 
 @pytest.fixture
 def challenge_id(app, db, firm):
-    challenge_id = make_challenge(firm.org.id, deadline=DEADLINE).id
+    challenge_id = make_challenge(firm.org.id, deadline=today(DEADLINE_DAYS)).id
     get_index().reindex(db.session)
     return challenge_id
 
@@ -65,7 +65,7 @@ def challenge_form(**overrides) -> dict:
         "field": "environment",
         "region": "411702",
         "bounty": "50",
-        "deadline": DEADLINE.isoformat(),
+        "deadline": iso(DEADLINE_DAYS),
         "allowed_bidder_kinds": ["university", "institute", "enterprise", "agency"],
         "consortium_allowed": "y",
         "contact_name": "",
@@ -319,7 +319,7 @@ def test_bureau_rejects_with_a_reason_the_owner_is_told(
 
 def test_deadline_earlier_is_refused_once_bids_exist(db, factory, firm, challenge_id):
     bid_with_member(db, factory, challenge_id)
-    earlier = (DEADLINE - timedelta(days=5)).isoformat()
+    earlier = iso(DEADLINE_DAYS - 5)
     response = revise(firm, challenge_id, deadline=earlier)
     assert response.status_code == 200
     assert "揭榜截止日期只能延后，不能提前" in response.get_data(as_text=True)
@@ -329,7 +329,7 @@ def test_deadline_earlier_is_refused_once_bids_exist(db, factory, firm, challeng
 def test_deadline_earlier_without_bids_may_be_proposed_and_approved(
     db, firm, bureau_client, challenge_id
 ):
-    earlier = DEADLINE - timedelta(days=5)
+    earlier = today(DEADLINE_DAYS - 5)
     assert revise(firm, challenge_id, deadline=earlier.isoformat()).status_code == 302
     [change] = changes(db)
     bureau_client.post(f"/bureau/changes/{change.id}/approve", data={"confirm": "y"})
@@ -339,7 +339,7 @@ def test_deadline_earlier_without_bids_may_be_proposed_and_approved(
 def test_approval_rechecks_an_earlier_deadline_against_bids_that_came_since(
     db, factory, firm, bureau_client, challenge_id
 ):
-    earlier = DEADLINE - timedelta(days=5)
+    earlier = today(DEADLINE_DAYS - 5)
     revise(firm, challenge_id, deadline=earlier.isoformat())
     bid_with_member(db, factory, challenge_id)
     [change] = changes(db)
@@ -348,7 +348,7 @@ def test_approval_rechecks_an_earlier_deadline_against_bids_that_came_since(
     )
     assert response.status_code == 302
     assert changes(db)[0].status == ChangeStatus.PENDING
-    assert fetch(db, Challenge, challenge_id).deadline == DEADLINE
+    assert fetch(db, Challenge, challenge_id).deadline == today(DEADLINE_DAYS)
     flashed = page(bureau_client, "/bureau/changes")
     assert "揭榜截止日期只能延后，不能提前" in flashed
 
@@ -357,9 +357,9 @@ def test_deadline_extension_notifies_bidders_and_consortium_members(
     db, factory, firm, bureau_client, challenge_id
 ):
     bidder, member = bid_with_member(db, factory, challenge_id)
-    later = DEADLINE + timedelta(days=20)
+    later = today(DEADLINE_DAYS + 20)
     revise(firm, challenge_id, deadline=later.isoformat())
-    assert fetch(db, Challenge, challenge_id).deadline == DEADLINE
+    assert fetch(db, Challenge, challenge_id).deadline == today(DEADLINE_DAYS)
     [change] = changes(db)
     bureau_client.post(f"/bureau/changes/{change.id}/approve", data={"confirm": "y"})
     assert fetch(db, Challenge, challenge_id).deadline == later

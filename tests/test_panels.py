@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import func, select
 
-from marketplace.clock import local_today
 from marketplace.exceptions import ServiceError
 from marketplace.models import (
     Acceptance,
@@ -35,6 +33,7 @@ from marketplace.models import (
 )
 from marketplace.panels import candidates, services
 from marketplace.panels.rules import CRITERIA
+from tests.dates import today
 from tests.factories import (
     contract_between,
     make_challenge,
@@ -42,8 +41,6 @@ from tests.factories import (
     make_expert,
     project_for,
 )
-
-TODAY = local_today()
 
 
 def count(db, model, *where) -> int:
@@ -91,8 +88,8 @@ def restrict(db, org_id) -> None:
             org_id=org_id,
             misconduct_type="fabrication",
             facts="伪造实验数据",
-            decided_on=TODAY - timedelta(days=10),
-            restricted_until=TODAY + timedelta(days=365),
+            decided_on=today(-10),
+            restricted_until=today(365),
             source_document="科信发〔2025〕1号",
         )
     )
@@ -106,7 +103,7 @@ def w(db, factory, login, enterprise_client, bureau_client):
     challenge_id = make_challenge(
         owner.org.id,
         status=ChallengeStatus.EVALUATING,
-        deadline=TODAY - timedelta(days=1),
+        deadline=today(-1),
     ).id
     bidder_a = person(factory, login, OrgKind.INSTITUTE)
     bidder_b = person(factory, login, OrgKind.INSTITUTE)
@@ -541,13 +538,13 @@ def start_project(db, w) -> Acceptance:
     contract_id = contract_between(
         w.owner.org.id,
         w.bidder_a.org.id,
-        signed_on=TODAY,
+        signed_on=today(),
         amount_fen=50_000_000,
         tech_amount_fen=50_000_000,
     )
     project_id = project_for(w.challenge_id, contract_id, w.bids[0])
     acceptance = Acceptance(
-        project_id=project_id, kind=AcceptanceKind.MIDTERM, scheduled_on=TODAY
+        project_id=project_id, kind=AcceptanceKind.MIDTERM, scheduled_on=today()
     )
     db.session.add(acceptance)
     db.session.commit()

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from marketplace import audit
-from marketplace.clock import local_today, utcnow
+from marketplace.clock import utcnow
 from marketplace.exceptions import ServiceError, StateError
 from marketplace.models import (
     AuditEvent,
@@ -35,9 +35,9 @@ from marketplace.models import (
 from marketplace.projects import services
 from tests import factories
 from tests.concurrency import race
+from tests.dates import today
 from tests.sample_files import PDF  # noqa: F401  (the delivery tests take it from here)
 
-TODAY = local_today()
 BOUNTY = 50_000_000  # 50 万元
 CONTRACT_AMOUNT = 60_000_000  # tests.factories.contract_between
 
@@ -116,7 +116,7 @@ def milestone_form(deliverable="小试报告", days=30, amount="20", **over):
     data = {
         "deliverable": deliverable,
         "description": "完成小试并提交报告",
-        "due_on": (TODAY + timedelta(days=days)).isoformat(),
+        "due_on": (today() + timedelta(days=days)).isoformat(),
         "amount": amount,
     }
     data.update(over)

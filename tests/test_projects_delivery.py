@@ -16,9 +16,9 @@ from marketplace.models import (
     ProjectStatus,
 )
 from tests.concurrency import race
+from tests.dates import today
 from tests.test_projects import (
     PDF,
-    TODAY,
     actions,
     add_milestone,
     agree,
@@ -174,7 +174,7 @@ def test_two_milestones_one_returned_then_accepted_with_payments(app, db, world)
     assert [p.amount_fen for p in payments] == [20_000_000, 30_000_000]
     assert [p.note for p in payments] == ["第1期里程碑验收拨付", "第2期里程碑验收拨付"]
     assert all(
-        p.contract_id == contract.id and p.received_on == TODAY for p in payments
+        p.contract_id == contract.id and p.received_on == today() for p in payments
     )
     assert project.released_fen == contract.paid_fen == 50_000_000
     milestones = [db.session.get(Milestone, i) for i in (first, second)]

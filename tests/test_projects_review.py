@@ -25,9 +25,9 @@ from marketplace.models import (
 )
 from marketplace.projects import milestones
 from marketplace.projects.services import close_project, delivery_record
+from tests.dates import iso, today
 from tests.test_projects import (
     PDF,
-    TODAY,
     actions,
     completed_panel,
     count,
@@ -58,7 +58,7 @@ def schedule(world, project_id, kind, days=7):
         f"/projects/{project_id}/acceptances",
         data={
             "kind": kind,
-            "scheduled_on": (TODAY + timedelta(days=days)).isoformat(),
+            "scheduled_on": (today() + timedelta(days=days)).isoformat(),
         },
     )
 
@@ -228,7 +228,7 @@ def test_close_project_dates_the_closure_by_the_clock_it_is_given(db, world):
 def test_only_the_bureau_schedules_and_concludes(db, world, client):
     project_id = running_project(world)
     midterm = with_panel(db, world, project_id, "midterm")
-    data = {"kind": "final", "scheduled_on": TODAY.isoformat()}
+    data = {"kind": "final", "scheduled_on": iso()}
     for party in (world.owner, world.winner):
         path = f"/projects/{project_id}/acceptances"
         assert party.post(path, data=data).status_code == 403
@@ -417,7 +417,7 @@ def test_no_exemption_for_a_running_project(db, world):
 def test_remind_overdue_notifies_once(app, db, world):
     project_id = running_project(world)
     first, second = milestone_ids(db, project_id)
-    db.session.get(Milestone, first).due_on = TODAY - timedelta(days=1)
+    db.session.get(Milestone, first).due_on = today(-1)
     db.session.commit()
     runner = app.test_cli_runner()
     result = runner.invoke(args=["projects", "remind-overdue"])
@@ -447,7 +447,7 @@ def test_accepted_milestones_are_not_overdue(app, db, world):
     world.owner.post(
         f"/projects/{project_id}/milestones/{only}/accept", data={"confirm": "y"}
     )
-    db.session.get(Milestone, only).due_on = TODAY - timedelta(days=3)
+    db.session.get(Milestone, only).due_on = today(-3)
     db.session.commit()
     result = app.test_cli_runner().invoke(args=["projects", "remind-overdue"])
     assert "已提醒 0 个逾期里程碑" in result.output
@@ -505,7 +505,7 @@ def test_conclusion_waits_for_the_scheduled_date(db, world):
         db, world.factory, world.challenge_id, PanelPurpose.MIDTERM, acceptance_id=check
     )
     early = conclude(world, project_id, check, "failed")
-    day = (TODAY + timedelta(days=3)).isoformat()
+    day = iso(3)
     assert f"安排在 {day}" in early.get_data(as_text=True)
     db.session.expire_all()
     assert db.session.get(Acceptance, check).conclusion is None

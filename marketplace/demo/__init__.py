@@ -27,7 +27,7 @@ import click
 from sqlalchemy import select
 
 from marketplace import audit
-from marketplace.clock import utcnow
+from marketplace.clock import local_today, utcnow
 from marketplace.demo.accounts import (
     AGRI_ACADEMY,
     BUREAU_NAME,
@@ -178,7 +178,7 @@ def _result_rows(
     """The importer's rows of the records not loaded yet, by owner organisation."""
     rng = random.Random(SEED)
     now = utcnow().replace(microsecond=0)
-    today = now.date()
+    today = local_today(now)
     by_owner: dict[int, list[RawRow]] = {}
     for index, record in enumerate(records):
         terms = draw_terms(rng, record["title"], today, now)
