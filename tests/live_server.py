@@ -17,13 +17,20 @@ import socket
 import subprocess
 import sys
 import time
+import traceback
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from flask.cli import FlaskGroup
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+
+from marketplace import create_app
+from marketplace.extensions import db
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -33,6 +40,19 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+@contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    """os.environ replaced by `values` for the block, then put back."""
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 def _admin_engine(test_url: str):
@@ -107,16 +127,30 @@ class LiveServer:
         return env
 
     def flask(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        """Run `flask --app wsgi ARGS` against this server's database and index."""
-        return subprocess.run(
-            [sys.executable, "-m", "flask", "--app", "wsgi", *args],
-            cwd=ROOT,
-            env=self.env(),
-            capture_output=True,
-            text=True,
-            check=check,
-            timeout=600,
+        """Run `flask --app wsgi ARGS` against this server's database and index.
+
+        The command runs in this process, under the server's environment, as
+        `flask` would run it: an app made by the factory, the same command group
+        (the app's commands and Flask-Migrate's `db`). That spares a Python start
+        and the app's imports (about two seconds) for each command.
+        """
+        with _environment(self.env()):
+            application = create_app()
+            group = FlaskGroup(create_app=lambda: application)
+            result = application.test_cli_runner().invoke(group, list(args))
+            with application.app_context():
+                db.engine.dispose()
+        stderr = result.stderr
+        if result.exception is not None and not isinstance(
+            result.exception, SystemExit
+        ):
+            stderr += "".join(traceback.format_exception(result.exception))
+        done = subprocess.CompletedProcess(
+            ["flask", *args], result.exit_code, result.stdout, stderr
         )
+        if check:
+            done.check_returncode()
+        return done
 
     def prepare(self) -> LiveServer:
         """Migrate the database and load the reference data."""
@@ -137,6 +171,7 @@ class LiveServer:
                 str(self.workers),
                 "--bind",
                 f"127.0.0.1:{self.port}",
+                "--no-control-socket",
                 "--graceful-timeout",
                 "5",
                 # As `make run`: no gunicorn cap on the request line, so an
