@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask, g, has_request_context
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 
 from marketplace import glossary, permissions
 from marketplace.clock import local_zone
@@ -27,21 +27,15 @@ def localtime(value: datetime | date | None, fmt: str = "%Y-%m-%d %H:%M") -> str
     return value.astimezone(local_zone()).strftime(fmt)
 
 
-def unread_notifications(user: Any) -> int:
-    """Unread notifications of a logged-in user, for the header (one query)."""
-    return db.session.scalar(
-        select(func.count(Notification.id)).where(
-            Notification.user_id == user.id, Notification.read_at.is_(None)
-        )
+def _unread_notifications(user_id: int) -> Select:
+    return select(func.count(Notification.id)).where(
+        Notification.user_id == user_id, Notification.read_at.is_(None)
     )
 
 
-def unread_messages(user: Any) -> int:
-    """Unread messages of a logged-in user, for the header (one query)."""
-    return db.session.scalar(
-        select(func.coalesce(func.sum(ThreadRead.unread_count), 0)).where(
-            ThreadRead.user_id == user.id
-        )
+def _unread_messages(user_id: int) -> Select:
+    return select(func.coalesce(func.sum(ThreadRead.unread_count), 0)).where(
+        ThreadRead.user_id == user_id
     )
 
 
@@ -54,14 +48,14 @@ NO_NAV = {
 }
 
 
-def nav_flags(user: Any) -> dict[str, bool]:
+def nav_flags(user: Any, is_expert: bool) -> dict[str, bool]:
     """Which menus and menu entries the header shows to a logged-in user."""
     return {
         "is_sysadmin": permissions.is_sysadmin(user),
         "is_bureau": permissions.is_bureau(user),
         "can_post_challenge": permissions.can_post_challenge(user),
         "can_register_result": permissions.can_register_result(user),
-        "is_expert": permissions.expert_profile(user) is not None,
+        "is_expert": is_expert,
     }
 
 
@@ -74,10 +68,19 @@ def header_context() -> dict[str, Any]:
         or not permissions.is_logged_in(current_user)
     ):
         return {"unread_notifications": 0, "unread_messages": 0, "nav": NO_NAV}
+    # Every page pays for this: one round trip, not one per figure.
+    user_id = current_user.id
+    notifications, messages, is_expert = db.session.execute(
+        select(
+            _unread_notifications(user_id).scalar_subquery(),
+            _unread_messages(user_id).scalar_subquery(),
+            permissions.active_expert_profile(user_id).exists(),
+        )
+    ).one()
     return {
-        "unread_notifications": unread_notifications(current_user),
-        "unread_messages": unread_messages(current_user),
-        "nav": nav_flags(current_user),
+        "unread_notifications": notifications,
+        "unread_messages": messages,
+        "nav": nav_flags(current_user, bool(is_expert)),
     }
 
 

@@ -20,6 +20,7 @@ from marketplace.permissions.consortium import (
     is_consortium_member,
 )
 from marketplace.permissions.delivery import (
+    active_expert_profile,
     can_apply_for_exemption,
     can_deliver,
     can_form_proposal_panel,
@@ -181,6 +182,7 @@ __all__ = [
     "_VIEW_CHECKS",
     "_guard",
     "_listing_owner_id",
+    "active_expert_profile",
     "active_restrictions",
     "anonymous_name",
     "bureau_is_party",

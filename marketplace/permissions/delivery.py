@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from marketplace.extensions import db
 from marketplace.models import (
@@ -34,16 +34,18 @@ def can_manage_experts(user: Any) -> bool:
     return is_bureau(user)
 
 
+def active_expert_profile(user_id: int) -> Select:
+    """The query of a user's active expert profile (at most one row)."""
+    return select(ExpertProfile).where(
+        ExpertProfile.user_id == user_id, ExpertProfile.active.is_(True)
+    )
+
+
 def expert_profile(user: Any) -> ExpertProfile | None:
     """The user's active expert profile, if they are in the pool."""
     if not is_logged_in(user):
         return None
-
-    return db.session.scalar(
-        select(ExpertProfile).where(
-            ExpertProfile.user_id == user.id, ExpertProfile.active.is_(True)
-        )
-    )
+    return db.session.scalar(active_expert_profile(user.id))
 
 
 def can_form_proposal_panel(user: Any, challenge: Challenge) -> bool:
