@@ -36,6 +36,7 @@ from marketplace.models import (
 )
 from marketplace.reference import DEFAULT_FIELDS
 from marketplace.results.services import IP_TYPES
+from tests.demo_seed import seed_once
 
 FOOD_FIRM = "西平县嫘祖食品科技有限公司"
 # Never technology for sale, whatever the reference file says.
@@ -64,9 +65,14 @@ def catalogue() -> list[tuple[dict, dict, dict]]:
 
 
 @pytest.fixture
-def seeded(app, runner):
-    result = runner.invoke(args=["seed-demo", "--limit", "20"])
-    assert result.exit_code == 0, result.output
+def seeded(app, runner, request, tmp_path_factory):
+    """The session of a database after one seed-demo run.
+
+    The module's first test runs the command; the others get the rows it left
+    (tests/demo_seed.py).
+    """
+    args = ["seed-demo", "--limit", "20"]
+    seed_once(app, runner, args, request.module.__name__, tmp_path_factory)
     with app.app_context():
         yield _db.session
 

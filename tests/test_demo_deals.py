@@ -48,6 +48,7 @@ from marketplace.money import FEN_PER_WAN, format_wan
 from marketplace.ndas.services import choosable_templates
 from marketplace.stats import services as stats
 from marketplace.stats.rankings import funnel
+from tests.demo_seed import seed_once
 
 SEED_ARGS = ["seed-demo", "--limit", "20"]
 TABLES = (AuditEvent, Contract, Deal, DealEvent, Notification, Payment, Proposal,
@@ -55,11 +56,13 @@ TABLES = (AuditEvent, Contract, Deal, DealEvent, Notification, Payment, Proposal
 
 
 @pytest.fixture
-def seeded(app, runner):
-    """A database after one seed-demo run; returns the command's output."""
-    result = runner.invoke(args=SEED_ARGS)
-    assert result.exit_code == 0, result.output
-    return result.output
+def seeded(app, runner, request, tmp_path_factory):
+    """A database after one seed-demo run; returns the command's output.
+
+    The module's first test runs the command; the others get the rows it left
+    (tests/demo_seed.py).
+    """
+    return seed_once(app, runner, SEED_ARGS, request.module.__name__, tmp_path_factory)
 
 
 def _registered(session) -> list[Contract]:

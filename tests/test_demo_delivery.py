@@ -44,6 +44,7 @@ from marketplace.models import (
 from marketplace.money import format_wan
 from marketplace.projects import agreement
 from marketplace.stats import delivery
+from tests.demo_seed import seed_once
 
 SEED_ARGS = ["seed-demo", "--limit", "20"]
 TABLES = (AuditEvent, Deliverable, Exemption, ExpertProfile, IntegrityRecord,
@@ -53,11 +54,13 @@ EVER = date(2019, 1, 1)
 
 
 @pytest.fixture
-def seeded(app, runner):
-    """A database after one seed-demo run; returns the command's output."""
-    result = runner.invoke(args=SEED_ARGS)
-    assert result.exit_code == 0, result.output
-    return result.output
+def seeded(app, runner, request, tmp_path_factory):
+    """A database after one seed-demo run; returns the command's output.
+
+    The module's first test runs the command; the others get the rows it left
+    (tests/demo_seed.py).
+    """
+    return seed_once(app, runner, SEED_ARGS, request.module.__name__, tmp_path_factory)
 
 
 def _counts() -> dict[str, int]:
