@@ -26,6 +26,7 @@ organisation A's objects with real form data and look into the pages' source.
 
 from __future__ import annotations
 
+import functools
 import re
 from urllib.parse import urlsplit
 
@@ -67,11 +68,18 @@ def tables_with_rows(session, tables=None) -> set[str]:
     Most tables are empty in a test; reading only the others saves a query each.
     """
     tables = Base.metadata.sorted_tables if tables is None else tables
-    probes = [
-        select(literal(t.name, String).label("name")).where(exists().select_from(t))
-        for t in tables
-    ]
-    return set(session.scalars(union_all(*probes))) if probes else set()
+    return set(session.scalars(_probe_tables(tuple(tables))))
+
+
+@functools.cache
+def _probe_tables(tables: tuple):
+    """SELECT '<name>' WHERE EXISTS (SELECT * FROM <name>) UNION ALL ..., built once."""
+    return union_all(
+        *(
+            select(literal(t.name, String).label("name")).where(exists().select_from(t))
+            for t in tables
+        )
+    )
 
 
 def dump_rows(app) -> dict:
