@@ -154,25 +154,29 @@ def state_columns(table) -> list[str]:
     ]
 
 
-def dump() -> dict:
-    """Every row of every table that matters, by primary key."""
-    rows = {}
-    for table in Base.metadata.sorted_tables:
-        if table.name in IGNORED:
+def dump(rows: dict) -> dict:
+    """Every row of every table that matters, by primary key, from `dump_rows`.
+
+    dump_rows leaves out the empty tables: a table missing here had no row.
+    """
+    tables = {t.name: t for t in Base.metadata.sorted_tables}
+    keyed = {}
+    for name, table_rows in rows.items():
+        if name in IGNORED:
             continue
-        keys = [c.name for c in table.primary_key.columns]
-        rows[table.name] = {
-            tuple(r[k] for k in keys): dict(r)
-            for r in db.session.execute(select(table)).mappings()
-        }
-    return rows
+        keys = [c.name for c in tables[name].primary_key.columns]
+        keyed[name] = {tuple(r[k] for k in keys): r for r in table_rows}
+    return keyed
 
 
 def written(before: dict, after: dict) -> list[tuple[str, tuple, dict]]:
-    """The rows the request added, changed or deleted (a deleted row as {})."""
+    """The rows the request added, changed or deleted (a deleted row as {}).
+
+    A table missing from a snapshot was empty.
+    """
     out = []
-    for name, rows in after.items():
-        old = before[name]
+    for name in sorted(before.keys() | after.keys()):
+        old, rows = before.get(name, {}), after.get(name, {})
         out += [(name, pk, row) for pk, row in rows.items() if old.get(pk) != row]
         out += [(name, pk, {}) for pk in old.keys() - rows.keys()]
     return out
@@ -254,8 +258,10 @@ class Sweep:
             data = {**data, **self.extra_for(data)}
         # The experts' organisation exists before the snapshot: not a row written.
         org = w.org("institute").name if spec.rule == "/bureau/import/experts" else ""
-        url, before = spec.url.format(**ctx), self.snapshot()
-        self.saved = dump_rows(self.app)  # for restore_rows before the next request
+        # One read of the rows: the snapshot, and for restore_rows before the next
+        # request.
+        url, self.saved = spec.url.format(**ctx), dump_rows(self.app)
+        before = dump(self.saved)
         if spec.rule.startswith("/bureau/import"):
             table = {
                 "/bureau/import": IMPORT_CSV,
@@ -282,8 +288,7 @@ class Sweep:
         return response, written(before, self.snapshot()), {}
 
     def snapshot(self) -> dict:
-        with self.app.app_context():
-            return dump()
+        return dump(dump_rows(self.app))
 
 
 @pytest.fixture
