@@ -59,14 +59,44 @@ def attempt(
     **kwargs: Any,
 ) -> tuple[bool, Any]:
     """As `perform`, also handing back what the verb returned (None if refused)."""
+    return _settle(_flash_refusal, verb, args, kwargs, success, category)
+
+
+def submit(
+    form: Any,
+    verb: Callable[..., Any],
+    *args: Any,
+    success: str | None,
+    category: str = "success",
+    **kwargs: Any,
+) -> tuple[bool, Any]:
+    """As `attempt` for a valid form, the refusal put on it (success None: no flash)."""
+    return _settle(form.attach_error, verb, args, kwargs, success, category)
+
+
+def _flash_refusal(error: ServiceError) -> None:
+    """Tell the user why a POST-only action was refused."""
+    flash(error.message, "danger")
+
+
+def _settle(
+    refused: Callable[[ServiceError], None],
+    verb: Callable[..., Any],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    success: str | None,
+    category: str,
+) -> tuple[bool, Any]:
+    """Run a verb: commit and flash success, or roll back and hand `refused` why."""
     try:
         outcome = verb(*args, **kwargs)
     except ServiceError as error:
         db.session.rollback()
-        flash(error.message, "danger")
+        refused(error)
         return False, None
     db.session.commit()
-    flash(success, category)
+    if success is not None:
+        flash(success, category)
     return True, outcome
 
 

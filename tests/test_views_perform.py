@@ -8,7 +8,7 @@ from wtforms.validators import DataRequired
 
 from marketplace.exceptions import ServiceError
 from marketplace.forms_common import BaseForm
-from marketplace.views import attempt, perform, perform_form
+from marketplace.views import attempt, perform, perform_form, submit
 
 
 class NameForm(BaseForm):
@@ -55,3 +55,18 @@ def test_perform_form_runs_the_verb_only_for_a_valid_form(app):
             ("danger", "请求无效。"),
         ]
     assert calls == ["甲"]
+
+
+def test_submit_puts_the_refusal_on_the_form_and_flashes_only_success(app):
+    def refuse_name():
+        raise ServiceError("名称已被占用。", "name")
+
+    with app.test_request_context(method="POST", data={"name": "甲"}):
+        form = NameForm()
+        assert submit(form, lambda a: a * 2, 21, success="已保存。") == (True, 42)
+        assert submit(form, lambda: "x", success=None) == (True, "x")
+        assert submit(form, refuse_name, success="已保存。") == (False, None)
+        assert submit(form, _refuse, success="已保存。") == (False, None)
+        assert form.name.errors == ["名称已被占用。"]
+        assert form.form_errors == ["不行。"]
+        assert get_flashed_messages(with_categories=True) == [("success", "已保存。")]
