@@ -7,7 +7,6 @@ from flask_login import current_user, login_required
 
 from marketplace import permissions
 from marketplace.confirm import confirmed
-from marketplace.exceptions import ServiceError
 from marketplace.extensions import db
 from marketplace.models import Acceptance, ExemptionStatus, ProjectStatus
 from marketplace.projects import acceptance, bp, exemption
@@ -18,7 +17,7 @@ from marketplace.projects.forms import (
     ScheduleForm,
 )
 from marketplace.projects.routes import LABELS, back, load_project
-from marketplace.views import attempt, perform_form
+from marketplace.views import attempt, perform_form, submit
 
 
 @bp.route("/<int:project_id>/acceptances", methods=["POST"])
@@ -57,16 +56,16 @@ def conclude(project_id: int, acceptance_id: int):
         return back(project)
     form = ConcludeForm()
     if form.validate_on_submit():
-        try:
-            acceptance.conclude_acceptance(
-                item, current_user, form.conclusion.data, form.report.data
-            )
-        except ServiceError as error:
-            db.session.rollback()
-            form.attach_error(error)
-        else:
-            db.session.commit()
-            flash("验收结论已记录。", "success")
+        done, _ = submit(
+            form,
+            acceptance.conclude_acceptance,
+            item,
+            current_user,
+            form.conclusion.data,
+            form.report.data,
+            success="验收结论已记录。",
+        )
+        if done:
             return back(project)
     return render_template(
         "projects/conclude.html",
@@ -91,14 +90,15 @@ def exemption_apply(project_id: int):
         return back(project)
     form = ExemptionForm()
     if form.validate_on_submit():
-        try:
-            exemption.apply_exemption(project, current_user, form.account.data)
-        except ServiceError as error:
-            db.session.rollback()
-            form.attach_error(error)
-        else:
-            db.session.commit()
-            flash("容错免责申请已提交，等待科技局组织专家认定。", "success")
+        done, _ = submit(
+            form,
+            exemption.apply_exemption,
+            project,
+            current_user,
+            form.account.data,
+            success="容错免责申请已提交，等待科技局组织专家认定。",
+        )
+        if done:
             return back(project)
     return render_template(
         "projects/exemption_apply.html", form=form, project=project, **LABELS
@@ -119,19 +119,16 @@ def exemption_decide(project_id: int):
         return back(project)
     form = DecisionForm()
     if form.validate_on_submit():
-        try:
-            exemption.decide_exemption(
-                item,
-                current_user,
-                form.decision.data == "granted",
-                form.reason.data,
-            )
-        except ServiceError as error:
-            db.session.rollback()
-            form.attach_error(error)
-        else:
-            db.session.commit()
-            flash("认定结论已记录。", "success")
+        done, _ = submit(
+            form,
+            exemption.decide_exemption,
+            item,
+            current_user,
+            form.decision.data == "granted",
+            form.reason.data,
+            success="认定结论已记录。",
+        )
+        if done:
             return back(project)
     return render_template(
         "projects/exemption_decide.html",

@@ -9,7 +9,6 @@ from sqlalchemy import or_, select
 from marketplace import permissions
 from marketplace.clock import local_today
 from marketplace.confirm import confirmed
-from marketplace.exceptions import ServiceError
 from marketplace.extensions import db
 from marketplace.forms_common import choices
 from marketplace.listings.states import STATUS_LABELS
@@ -41,7 +40,7 @@ from marketplace.projects.forms import (
     StartForm,
 )
 from marketplace.projects.sections import panel_url
-from marketplace.views import EXPIRED_FORM, perform
+from marketplace.views import EXPIRED_FORM, perform, submit
 
 PER_PAGE = 20
 LABELS = {
@@ -128,16 +127,15 @@ def start(challenge_id: int):
         for c in contracts
     )
     if form.validate_on_submit():
-        try:
-            project = services.start_project(
-                challenge, current_user, form.contract.data
-            )
-        except ServiceError as error:
-            db.session.rollback()
-            form.attach_error(error)
-        else:
-            db.session.commit()
-            flash("已立项，请制定里程碑计划。", "success")
+        done, project = submit(
+            form,
+            services.start_project,
+            challenge,
+            current_user,
+            form.contract.data,
+            success="已立项，请制定里程碑计划。",
+        )
+        if done:
             return back(project)
     return render_template(
         "projects/start.html",
@@ -298,17 +296,12 @@ def _plan_page(project: Project, milestone: Milestone | None):
         form = MilestoneForm()
     if form.validate_on_submit():
         data = _milestone_data(form)
-        try:
-            if milestone is None:
-                milestones.add_milestone(project, current_user, data)
-            else:
-                milestones.update_milestone(milestone, current_user, data)
-        except ServiceError as error:
-            db.session.rollback()
-            form.attach_error(error)
+        if milestone is None:
+            verb, args = milestones.add_milestone, (project, current_user, data)
         else:
-            db.session.commit()
-            flash("里程碑已保存。", "success")
+            verb, args = milestones.update_milestone, (milestone, current_user, data)
+        done, _ = submit(form, verb, *args, success="里程碑已保存。")
+        if done:
             return back(project)
     return render_template(
         "projects/milestone_form.html",
