@@ -7,9 +7,9 @@ from flask import flash, redirect, render_template, url_for
 from marketplace.auth import bp
 from marketplace.auth import mail_flows as flows
 from marketplace.auth.forms import ConfirmEmailForm, ForgotPasswordForm, NewPasswordForm
-from marketplace.exceptions import ServiceError
 from marketplace.extensions import db, limiter
 from marketplace.mail.links import read_token
+from marketplace.views import submit
 
 # The same answer whether or not the e-mail has an account.
 RESET_SENT = "如该邮箱已注册，重置密码的链接已发送到该邮箱，1 小时内有效。"
@@ -35,13 +35,15 @@ def _set_password(token: str, purpose: str, action: str, title: str, done: str):
         return render_template("auth/link_dead.html", message=LINK_DEAD), 404
     form = NewPasswordForm()
     if form.validate_on_submit():
-        try:
-            flows.set_password_by_link(user, form.password.data, action)
-        except ServiceError as error:
-            db.session.rollback()
-            form.attach_error(error)
-        else:
-            db.session.commit()
+        changed, _ = submit(
+            form,
+            flows.set_password_by_link,
+            user,
+            form.password.data,
+            action,
+            success=None,
+        )
+        if changed:
             return render_template("auth/link_done.html", title=title, message=done)
     return render_template(
         "auth/new_password.html", form=form, title=title, account=user

@@ -31,6 +31,7 @@ from marketplace.security import (
     start_login_session,
 )
 from marketplace.templating import localtime
+from marketplace.views import submit
 
 # The same words whether or not the e-mail already had an account: either way
 # one mail goes to the address (a confirmation link, or "someone tried").
@@ -182,21 +183,26 @@ def logout():
     return redirect(url_for("main.index"))
 
 
+def _change_password(user, current: str, new: str) -> None:
+    """Change the password, then log in afresh: the one session left is this one."""
+    accounts.change_password(user, current, new)
+    _log_in(user)
+
+
 @bp.route("/password", methods=["GET", "POST"])
 @login_required
 def password():
     """Change one's password; every other login session ends."""
     form = PasswordChangeForm()
     if form.validate_on_submit():
-        user = current_user._get_current_object()
-        try:
-            accounts.change_password(user, form.current.data, form.password.data)
-        except ServiceError as error:
-            db.session.rollback()
-            form.attach_error(error)
-        else:
-            _log_in(user)
-            db.session.commit()
-            flash("密码已修改，其他设备上的登录已失效。", "success")
+        done, _ = submit(
+            form,
+            _change_password,
+            current_user._get_current_object(),
+            form.current.data,
+            form.password.data,
+            success="密码已修改，其他设备上的登录已失效。",
+        )
+        if done:
             return redirect(url_for("main.index"))
     return render_template("auth/password.html", form=form)
