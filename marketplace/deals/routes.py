@@ -13,7 +13,6 @@ from marketplace.deals import bp, services
 from marketplace.deals.forms import BrokerForm, DealForm, NoteForm, StageForm
 from marketplace.deals.services import STAGE_LABELS
 from marketplace.demands import sections as demand_sections
-from marketplace.exceptions import ServiceError
 from marketplace.extensions import db
 from marketplace.forms_common import BaseForm
 from marketplace.messages import sections as message_sections
@@ -28,7 +27,7 @@ from marketplace.models import (
     User,
 )
 from marketplace.security import is_safe_next
-from marketplace.views import id_arg, perform, perform_form
+from marketplace.views import id_arg, perform, perform_form, submit
 
 
 @bp.route("/from-match", methods=["POST"])
@@ -245,21 +244,18 @@ def new():
             x.title[:90] for x in (challenge, result) if x is not None
         )
     if form.validate_on_submit():
-        try:
-            deal = services.create_deal(
-                current_user,
-                form.demand_org.data,
-                form.supply_org.data,
-                form.title.data,
-                challenge=challenge,
-                result=result,
-            )
-        except ServiceError as error:
-            db.session.rollback()
-            form.attach_error(error)
-        else:
-            db.session.commit()
-            flash("撮合项目已创建。", "success")
+        done, deal = submit(
+            form,
+            services.create_deal,
+            current_user,
+            form.demand_org.data,
+            form.supply_org.data,
+            form.title.data,
+            challenge=challenge,
+            result=result,
+            success="撮合项目已创建。",
+        )
+        if done:
             return redirect(url_for("deals.detail", deal_id=deal.id))
     return render_template(
         "deals/new.html", form=form, challenge=challenge, result=result

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from marketplace import permissions
-from marketplace.exceptions import ServiceError
 from marketplace.extensions import db
 from marketplace.integrity import bp, services
 from marketplace.integrity.forms import RecordForm, RevokeForm
 from marketplace.models import MISCONDUCT_TYPES, IntegrityRecord
-from marketplace.views import perform_form
+from marketplace.views import perform_form, submit
 
 PER_PAGE = 30
 
@@ -62,14 +61,14 @@ def new():
     permissions.require(permissions.can_record_integrity(current_user))
     form = RecordForm()
     if form.validate_on_submit():
-        try:
-            record = services.record_misconduct(current_user, form.to_data())
-        except ServiceError as error:
-            db.session.rollback()
-            form.attach_error(error)
-        else:
-            db.session.commit()
-            flash("科研诚信记录已保存，并已通知当事方。", "success")
+        done, record = submit(
+            form,
+            services.record_misconduct,
+            current_user,
+            form.to_data(),
+            success="科研诚信记录已保存，并已通知当事方。",
+        )
+        if done:
             return redirect(url_for("integrity.detail", record_id=record.id))
     return render_template("integrity/new.html", form=form, bars=services.BARS)
 

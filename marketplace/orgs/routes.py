@@ -7,7 +7,6 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
 from marketplace import permissions
-from marketplace.exceptions import ServiceError
 from marketplace.extensions import db
 from marketplace.files import sections as file_sections
 from marketplace.forms_common import choices
@@ -21,7 +20,7 @@ from marketplace.orgs.forms import (
 )
 from marketplace.projects import sections as project_sections
 from marketplace.reference import region_options
-from marketplace.views import perform, perform_form
+from marketplace.views import perform, perform_form, submit
 
 PER_PAGE = 20
 
@@ -98,22 +97,20 @@ def edit(org_id: int):
     if request.method == "GET":
         form.region.data = org.region_code
     if form.validate_on_submit():
-        try:
-            reverify = services.update_profile(
-                org,
-                name=form.name.data,
-                credit_code=form.credit_code.data or "",
-                region_code=form.region.data,
-                description=form.description.data or "",
-                website=form.website.data or "",
-                contact_phone=form.contact_phone.data or "",
-                contact_person=form.contact_person.data or "",
-            )
-        except ServiceError as error:
-            db.session.rollback()
-            form.attach_error(error)
-        else:
-            db.session.commit()
+        done, reverify = submit(
+            form,
+            services.update_profile,
+            org,
+            name=form.name.data,
+            credit_code=form.credit_code.data or "",
+            region_code=form.region.data,
+            description=form.description.data or "",
+            website=form.website.data or "",
+            contact_phone=form.contact_phone.data or "",
+            contact_person=form.contact_person.data or "",
+            success=None,
+        )
+        if done:
             flash(
                 "资料已保存。名称、信用代码或县区已变更，需重新经科技局审核。"
                 if reverify
@@ -141,19 +138,17 @@ def members(org_id: int):
     org = _managed_org(org_id)
     form = MemberForm()
     if form.validate_on_submit():
-        try:
-            user = services.add_member(
-                org,
-                email=form.email.data,
-                name=form.name.data,
-                role=form.role.data,
-                inviter=current_user._get_current_object(),
-            )
-        except ServiceError as error:
-            db.session.rollback()
-            form.attach_error(error)
-        else:
-            db.session.commit()
+        done, user = submit(
+            form,
+            services.add_member,
+            org,
+            email=form.email.data,
+            name=form.name.data,
+            role=form.role.data,
+            inviter=current_user._get_current_object(),
+            success=None,
+        )
+        if done:
             flash(
                 f"已向 {user.email} 发送邀请邮件，成员通过邮件中的链接自行设置密码。",
                 "success",

@@ -19,10 +19,9 @@ from flask_login import current_user
 from marketplace import permissions
 from marketplace.clock import local_today
 from marketplace.exceptions import ServiceError
-from marketplace.extensions import db
 from marketplace.stats import bp, columns, delivery, exports, services
 from marketplace.stats.forms import RangeForm, TargetForm
-from marketplace.views import form_problem
+from marketplace.views import form_problem, submit
 
 TABLE_TITLES = {name: spec[0] for name, spec in exports.TABLES.items()}
 
@@ -130,16 +129,16 @@ def targets():
     if request.method == "GET" and form.year.data is None:
         form.year.data = local_today().year
     if form.validate_on_submit():
-        try:
-            services.set_target(
-                form.year.data, form.amount.data, current_user.id, form.note.data or ""
-            )
-        except ServiceError as error:
-            db.session.rollback()
-            form.attach_error(error)
-        else:
-            db.session.commit()
-            flash(f"已保存 {form.year.data} 年度目标。", "success")
+        done, _ = submit(
+            form,
+            services.set_target,
+            form.year.data,
+            form.amount.data,
+            current_user.id,
+            form.note.data or "",
+            success=f"已保存 {form.year.data} 年度目标。",
+        )
+        if done:
             return redirect(url_for("stats.targets"))
     # A refused form is shown again with each error under its field; a flash
     # of the same errors would say every one of them twice.
