@@ -6,13 +6,12 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from marketplace import permissions
-from marketplace.exceptions import ServiceError
 from marketplace.experts import bp, services
 from marketplace.experts.forms import ExpertForm, NewExpertForm
 from marketplace.extensions import db
 from marketplace.forms_common import BaseForm
 from marketplace.models import ExpertProfile
-from marketplace.views import EXPIRED_FORM, perform_form
+from marketplace.views import EXPIRED_FORM, perform_form, submit
 
 PER_PAGE = 30
 
@@ -68,20 +67,18 @@ def new():
     _require_manager()
     form = NewExpertForm()
     if form.validate_on_submit():
-        try:
-            expert = services.add_expert(
-                current_user,
-                form.email.data,
-                form.to_data(),
-                name=form.name.data or "",
-                org_text=form.affiliation.data or "",
-                password=form.password.data or "",
-            )
-        except ServiceError as error:
-            db.session.rollback()
-            form.attach_error(error)
-        else:
-            db.session.commit()
+        done, expert = submit(
+            form,
+            services.add_expert,
+            current_user,
+            form.email.data,
+            form.to_data(),
+            name=form.name.data or "",
+            org_text=form.affiliation.data or "",
+            password=form.password.data or "",
+            success=None,
+        )
+        if done:
             flash(f"已将 {expert.name} 加入专家库。", "success")
             return redirect(url_for("experts.index"))
     return render_template("experts/form.html", form=form, expert=None)
@@ -96,14 +93,15 @@ def edit(expert_id: int):
     if request.method == "GET":
         form.fill(expert)
     elif form.validate_on_submit():
-        try:
-            services.update_expert(expert, current_user, form.to_data())
-        except ServiceError as error:
-            db.session.rollback()
-            form.attach_error(error)
-        else:
-            db.session.commit()
-            flash("专家信息已保存。", "success")
+        done, _ = submit(
+            form,
+            services.update_expert,
+            expert,
+            current_user,
+            form.to_data(),
+            success="专家信息已保存。",
+        )
+        if done:
             return redirect(url_for("experts.index"))
     return render_template("experts/form.html", form=form, expert=expert)
 

@@ -9,7 +9,6 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from marketplace import permissions
-from marketplace.exceptions import ServiceError
 from marketplace.extensions import db
 from marketplace.listings import expiry
 from marketplace.listings.review import listing_link
@@ -36,7 +35,7 @@ from marketplace.panels.forms import (
 )
 from marketplace.proposals import attachments
 from marketplace.proposals.services import PROPOSAL_STATUS_LABELS
-from marketplace.views import id_arg, perform_form
+from marketplace.views import id_arg, perform_form, submit
 
 # The form offers the best-fitting experts; more can be added by their number.
 CANDIDATE_LIMIT = 30
@@ -113,22 +112,19 @@ def new():
         (c.expert.id, c.expert.name) for c in proposed.candidates
     ]
     if not problem and form.validate_on_submit():
-        try:
-            panel = services.form_panel(
-                current_user,
-                challenge,
-                purpose,
-                form.expert_ids.data or [],
-                form.weights() if scored else None,
-                acceptance=acceptance,
-                exemption=exemption,
-            )
-        except ServiceError as error:
-            db.session.rollback()
-            form.attach_error(error)
-        else:
-            db.session.commit()
-            flash("评审专家组已组建，已通知各位专家。", "success")
+        done, panel = submit(
+            form,
+            services.form_panel,
+            current_user,
+            challenge,
+            purpose,
+            form.expert_ids.data or [],
+            form.weights() if scored else None,
+            acceptance=acceptance,
+            exemption=exemption,
+            success="评审专家组已组建，已通知各位专家。",
+        )
+        if done:
             return redirect(url_for("panels.detail", panel_id=panel.id))
     elif problem and request.method == "POST":
         flash(problem, "warning")
@@ -260,16 +256,17 @@ def score(panel_id: int):
             for bid in bids
         }
         comments = {bid.id: getattr(form, comment_field(bid.id)).data for bid in bids}
-        try:
-            services.submit_scores(
-                member, current_user, scores, comments, form.overall.data
-            )
-        except ServiceError as error:
-            db.session.rollback()
-            form.attach_error(error)
-        else:
-            db.session.commit()
-            flash("评分已提交。", "success")
+        done, _ = submit(
+            form,
+            services.submit_scores,
+            member,
+            current_user,
+            scores,
+            comments,
+            form.overall.data,
+            success="评分已提交。",
+        )
+        if done:
             return redirect(url_for("panels.detail", panel_id=panel_id))
     return render_template(
         "panels/score.html",
@@ -296,16 +293,16 @@ def opinion(panel_id: int):
     form = OpinionForm()
     form.verdict.choices = list(rules.verdict_labels(panel.purpose).items())
     if form.validate_on_submit():
-        try:
-            services.submit_opinion(
-                member, current_user, form.verdict.data, form.comment.data
-            )
-        except ServiceError as error:
-            db.session.rollback()
-            form.attach_error(error)
-        else:
-            db.session.commit()
-            flash("评审意见已提交。", "success")
+        done, _ = submit(
+            form,
+            services.submit_opinion,
+            member,
+            current_user,
+            form.verdict.data,
+            form.comment.data,
+            success="评审意见已提交。",
+        )
+        if done:
             return redirect(url_for("panels.detail", panel_id=panel_id))
     return render_template(
         "panels/opinion.html",
