@@ -8,13 +8,13 @@ from sqlalchemy import select
 
 from marketplace import permissions
 from marketplace.challenges import queries as challenge_queries
-from marketplace.exceptions import ServiceError
 from marketplace.extensions import db
 from marketplace.listings import expiry
 from marketplace.models import Challenge, NdaSignature, NdaTemplate, Result
 from marketplace.ndas import bp, services
 from marketplace.ndas.forms import ListingNdaForm, SignForm, TemplateForm
 from marketplace.ndas.pdf import signed_nda_pdf
+from marketplace.views import submit
 
 KINDS = {"challenges": Challenge, "results": Result}
 KIND_LABELS = {"challenges": "技术需求", "results": "科技成果"}
@@ -69,16 +69,15 @@ def new():
     permissions.require(permissions.can_manage_nda_templates(current_user))
     form = TemplateForm()
     if form.validate_on_submit():
-        try:
-            template = services.create_template(
-                current_user, form.name.data, form.text.data
-            )
-        except ServiceError as error:
-            db.session.rollback()
-            form.attach_error(error)
-        else:
-            db.session.commit()
-            flash("保密协议模板已创建（第 1 版）。", "success")
+        done, template = submit(
+            form,
+            services.create_template,
+            current_user,
+            form.name.data,
+            form.text.data,
+            success="保密协议模板已创建（第 1 版）。",
+        )
+        if done:
             return redirect(url_for("ndas.show", template_id=template.id))
     return render_template("ndas/template_form.html", form=form, template=None)
 
@@ -109,17 +108,19 @@ def edit(template_id: int):
         form.name.data, form.active.data = template.name, template.active
         form.text.data = template.current.text if template.current else ""
     if form.validate_on_submit():
-        try:
-            version = services.revise_template(
-                template, current_user, form.name.data, form.text.data, form.active.data
-            )
-        except ServiceError as error:
-            db.session.rollback()
-            form.attach_error(error)
-        else:
-            db.session.commit()
-            done = f"已保存为第 {version.number} 版。" if version else "已保存。"
-            flash(done, "success")
+        done, version = submit(
+            form,
+            services.revise_template,
+            template,
+            current_user,
+            form.name.data,
+            form.text.data,
+            form.active.data,
+            success=None,
+        )
+        if done:
+            saved = f"已保存为第 {version.number} 版。" if version else "已保存。"
+            flash(saved, "success")
             return redirect(url_for("ndas.show", template_id=template.id))
     return render_template("ndas/template_form.html", form=form, template=template)
 
@@ -142,16 +143,16 @@ def _manage(kind: str, listing_id: int):
     if request.method == "POST":
         permissions.require(may_manage)
         if form.validate_on_submit():
-            try:
-                services.choose_nda(
-                    listing, current_user, form.choice.data, form.own_text.data or ""
-                )
-            except ServiceError as error:
-                db.session.rollback()
-                form.attach_error(error)
-            else:
-                db.session.commit()
-                flash("保密协议设置已保存。", "success")
+            done, _ = submit(
+                form,
+                services.choose_nda,
+                listing,
+                current_user,
+                form.choice.data,
+                form.own_text.data or "",
+                success="保密协议设置已保存。",
+            )
+            if done:
                 return redirect(request.path)
     return render_template(
         "ndas/listing.html",
@@ -192,23 +193,20 @@ def _sign(kind: str, listing_id: int):
     if request.method == "GET":
         form.version_id.data = str(version.id)
     if form.validate_on_submit():
-        try:
-            services.sign_nda(
-                listing,
-                current_user,
-                form.version(),
-                form.full_name.data,
-                form.position.data,
-                request.remote_addr or "",
-            )
-        except ServiceError as error:
-            db.session.rollback()
-            form.attach_error(error)
-            form.version_id.data = str(version.id)
-        else:
-            db.session.commit()
-            flash("已签署保密协议，现可查看保密内容。", "success")
+        done, _ = submit(
+            form,
+            services.sign_nda,
+            listing,
+            current_user,
+            form.version(),
+            form.full_name.data,
+            form.position.data,
+            request.remote_addr or "",
+            success="已签署保密协议，现可查看保密内容。",
+        )
+        if done:
             return redirect(_listing_url(kind, listing))
+        form.version_id.data = str(version.id)
     return render_template(
         "ndas/sign.html",
         kind_label=KIND_LABELS[kind],

@@ -10,7 +10,6 @@ from sqlalchemy import select
 
 from marketplace import permissions
 from marketplace.clock import local_today
-from marketplace.exceptions import ServiceError
 from marketplace.extensions import db
 from marketplace.listings import expiry
 from marketplace.listings import sections as listing_sections
@@ -34,6 +33,7 @@ from marketplace.results.forms import (
     ResultForm,
 )
 from marketplace.views import perform
+from marketplace.views import submit as submit_form
 
 PER_PAGE = 20
 PROPOSAL_LABELS = PROPOSAL_STATUS_LABELS
@@ -154,14 +154,14 @@ def new():
     form = ResultForm()
     form.set_field_choices(_fields())
     if form.validate_on_submit():
-        try:
-            result = services.create_result(current_user, form.to_data())
-        except ServiceError as error:
-            db.session.rollback()
-            form.attach_error(error)
-        else:
-            db.session.commit()
-            flash("成果已保存为草稿，确认无误后请提交审核。", "success")
+        done, result = submit_form(
+            form,
+            services.create_result,
+            current_user,
+            form.to_data(),
+            success="成果已保存为草稿，确认无误后请提交审核。",
+        )
+        if done:
             return redirect(url_for("results.detail", result_id=result.id))
     return render_template("results/edit.html", form=form, result=None)
 
@@ -177,14 +177,15 @@ def edit(result_id: int):
     if request.method == "GET":
         form.fill_from(result)
     if form.validate_on_submit():
-        try:
-            services.update_result(result, current_user, form.to_data())
-        except ServiceError as error:
-            db.session.rollback()
-            form.attach_error(error)
-        else:
-            db.session.commit()
-            flash("修改已保存。", "success")
+        done, _ = submit_form(
+            form,
+            services.update_result,
+            result,
+            current_user,
+            form.to_data(),
+            success="修改已保存。",
+        )
+        if done:
             return redirect(url_for("results.detail", result_id=result.id))
     return render_template("results/edit.html", form=form, result=result)
 

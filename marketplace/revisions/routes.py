@@ -9,7 +9,6 @@ from sqlalchemy import select
 from marketplace import permissions
 from marketplace.challenges.forms import ActionForm, ChallengeForm
 from marketplace.clock import local_today
-from marketplace.exceptions import ServiceError
 from marketplace.extensions import db
 from marketplace.listings import expiry
 from marketplace.listings.review import listing_link
@@ -18,7 +17,7 @@ from marketplace.results.forms import ResultForm
 from marketplace.revisions import bp, sections, services
 from marketplace.revisions.fields import material_fields, summary
 from marketplace.revisions.forms import ChangeApproveForm, ChangeRejectForm
-from marketplace.views import EXPIRED_FORM, perform_form
+from marketplace.views import EXPIRED_FORM, perform_form, submit
 
 
 def _listing(model: type, listing_id: int) -> Challenge | Result:
@@ -36,13 +35,11 @@ def _submit(form, revise, listing: Challenge | Result, done_url: str):
     """Validate and revise; the redirect on success, None to show the form again."""
     if not form.validate_on_submit():
         return None
-    try:
-        outcome = revise(listing, current_user, form.to_data())
-    except ServiceError as error:
-        db.session.rollback()
-        form.attach_error(error)
+    done, outcome = submit(
+        form, revise, listing, current_user, form.to_data(), success=None
+    )
+    if not done:
         return None
-    db.session.commit()
     if outcome.applied is not None:
         flash("文字修改已生效，并记入修改记录。", "success")
     if outcome.pending is not None:
