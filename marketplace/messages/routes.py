@@ -9,7 +9,6 @@ from flask_login import current_user, login_required
 
 from marketplace import permissions
 from marketplace.database import page_write
-from marketplace.exceptions import ServiceError
 from marketplace.extensions import db
 from marketplace.messages import bp, queries, services
 from marketplace.messages.forms import ClarificationForm, MessageForm, ReviewForm
@@ -22,6 +21,7 @@ from marketplace.models import (
     Result,
 )
 from marketplace.proposals import attachments
+from marketplace.views import submit
 
 INBOX_PAGE = 30
 
@@ -87,13 +87,9 @@ def _run(form: Any, verb, *args) -> Any:
     """Run a verb for a valid form and commit; None (the form says why) if refused."""
     if not form.validate_on_submit():
         return None
-    try:
-        out = verb(*args)
-    except ServiceError as error:
-        db.session.rollback()
-        form.attach_error(error)
+    done, out = submit(form, verb, *args, success=None)
+    if not done:
         return None
-    db.session.commit()
     return out if out is not None else True
 
 

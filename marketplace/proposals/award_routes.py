@@ -7,12 +7,12 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from marketplace import permissions
-from marketplace.exceptions import ServiceError
 from marketplace.extensions import db
 from marketplace.models import Proposal, ProposalStatus
 from marketplace.proposals import bp, decisions, services
 from marketplace.proposals.forms import DirectAwardForm
 from marketplace.proposals.routes import LABELS, visible_challenge
+from marketplace.views import submit
 
 
 @bp.route("/challenge/<int:challenge_id>/direct-award", methods=["GET", "POST"])
@@ -26,16 +26,16 @@ def direct_award(challenge_id: int):
         return redirect(url_for("proposals.for_challenge", challenge_id=challenge.id))
     form = DirectAwardForm()
     if form.validate_on_submit():
-        try:
-            decisions.direct_award(
-                challenge, current_user, form.org.data, form.justification.data
-            )
-        except ServiceError as error:
-            db.session.rollback()
-            form.attach_error(error)
-        else:
-            db.session.commit()
-            flash("已定向委托，撮合项目已建立。", "success")
+        done, _ = submit(
+            form,
+            decisions.direct_award,
+            challenge,
+            current_user,
+            form.org.data,
+            form.justification.data,
+            success="已定向委托，撮合项目已建立。",
+        )
+        if done:
             return redirect(
                 url_for("proposals.for_challenge", challenge_id=challenge.id)
             )

@@ -8,7 +8,6 @@ from sqlalchemy import select
 
 from marketplace import permissions
 from marketplace.challenges.queries import EVENT_LABELS
-from marketplace.exceptions import ServiceError
 from marketplace.extensions import db
 from marketplace.listings import expiry
 from marketplace.listings.review import listing_link
@@ -35,7 +34,7 @@ from marketplace.proposals.forms import (
     SelectWinnerForm,
     member_list,
 )
-from marketplace.views import form_problem, id_arg, perform, perform_form
+from marketplace.views import form_problem, id_arg, perform, perform_form, submit
 
 PER_PAGE = 20
 # The proposal's own history uses the challenge timeline's wording.
@@ -104,16 +103,16 @@ def new(challenge_id: int | None = None):
         return redirect(url_for("proposals.detail", proposal_id=own[0].id))
     form = BidForm()
     if form.validate_on_submit():
-        try:
-            proposal = services.submit_bid(
-                challenge, current_user, _bid_data(form), form.attachments.data
-            )
-        except ServiceError as error:
-            db.session.rollback()
-            form.attach_error(error)
-        else:
-            db.session.commit()
-            flash("申报已提交。", "success")
+        done, proposal = submit(
+            form,
+            services.submit_bid,
+            challenge,
+            current_user,
+            _bid_data(form),
+            form.attachments.data,
+            success="申报已提交。",
+        )
+        if done:
             return redirect(url_for("proposals.detail", proposal_id=proposal.id))
     return render_template(
         "proposals/form.html",
@@ -199,19 +198,17 @@ def edit(proposal_id: int):
         (a.id, a.original_name) for a in proposal.attachments
     ]
     if form.validate_on_submit():
-        try:
-            gone = services.update_bid(
-                proposal,
-                current_user,
-                _bid_data(form),
-                form.attachments.data,
-                form.remove_attachments.data or [],
-            )
-        except ServiceError as error:
-            db.session.rollback()
-            form.attach_error(error)
-        else:
-            db.session.commit()
+        done, gone = submit(
+            form,
+            services.update_bid,
+            proposal,
+            current_user,
+            _bid_data(form),
+            form.attachments.data,
+            form.remove_attachments.data or [],
+            success=None,
+        )
+        if done:
             # Only once the rows are gone for good may their files go too.
             attachments.discard(gone)
             flash("申报已修改。", "success")
