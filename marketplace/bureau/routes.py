@@ -28,7 +28,7 @@ from marketplace.forms_common import choices
 from marketplace.listings import expiry, importing, review
 from marketplace.listings.states import REJECT_REASONS, STATUS_LABELS
 from marketplace.models import Challenge, Organisation, OrgKind, Result
-from marketplace.views import perform_form
+from marketplace.views import perform_form, submit
 
 REVIEW_MODELS = {"challenge": Challenge, "result": Result}
 IMPORT_ORG_KINDS = (OrgKind.ENTERPRISE, OrgKind.UNIVERSITY, OrgKind.INSTITUTE)
@@ -100,14 +100,14 @@ def certifications(org_id: int):
     org = _org(org_id)
     form = CertificationsForm()
     if form.validate_on_submit():
-        try:
-            services.set_certifications(org, form.tags.data or [])
-        except ServiceError as error:
-            db.session.rollback()
-            form.attach_error(error)
-        else:
-            db.session.commit()
-            flash("认定信息已更新。", "success")
+        done, _ = submit(
+            form,
+            services.set_certifications,
+            org,
+            form.tags.data or [],
+            success="认定信息已更新。",
+        )
+        if done:
             return redirect(url_for("orgs.profile", org_id=org.id))
     else:
         form.tags.data = [c.tag for c in org.certifications]

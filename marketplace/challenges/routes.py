@@ -32,6 +32,7 @@ from marketplace.panels import sections as panel_sections
 from marketplace.projects import sections as project_sections
 from marketplace.proposals import sections as proposal_sections
 from marketplace.views import EXPIRED_FORM, perform, perform_form
+from marketplace.views import submit as submit_form
 
 PER_PAGE = 20
 MAX_PAGE = 10_000
@@ -92,11 +93,15 @@ def mine():
     return _list(True)
 
 
-def _save_and_maybe_submit(challenge: Challenge) -> None:
-    """After saving, submit too when the poster pressed 保存并提交审核."""
+def _save(challenge: Challenge | None, data: services.ChallengeData) -> Challenge:
+    """Create or update the draft, and submit it when 保存并提交审核 was pressed."""
+    if challenge is None:
+        challenge = services.create_challenge(current_user, data)
+    else:
+        services.update_challenge(challenge, current_user, data)
     if request.form.get("action") != "submit":
         flash("草稿已保存。", "success")
-        return
+        return challenge
     try:
         # The savepoint keeps the saved draft when only the submission fails.
         with db.session.begin_nested():
@@ -105,6 +110,7 @@ def _save_and_maybe_submit(challenge: Challenge) -> None:
         flash(f"已保存为草稿，但未能提交审核：{error.message}", "warning")
     else:
         flash("已保存并提交科技局审核。", "success")
+    return challenge
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -117,14 +123,8 @@ def new():
         form.region.data = current_user.org.region_code
         form.allowed_bidder_kinds.data = ["university", "institute"]
     if form.validate_on_submit():
-        try:
-            challenge = services.create_challenge(current_user, form.to_data())
-        except ServiceError as error:
-            db.session.rollback()
-            form.attach_error(error)
-        else:
-            _save_and_maybe_submit(challenge)
-            db.session.commit()
+        done, challenge = submit_form(form, _save, None, form.to_data(), success=None)
+        if done:
             return redirect(url_for("challenges.detail", challenge_id=challenge.id))
     return render_template(
         "challenges/form.html",
@@ -145,14 +145,8 @@ def edit(challenge_id: int):
     else:
         form = ChallengeForm(data=ChallengeForm.data_of(challenge))
     if form.validate_on_submit():
-        try:
-            services.update_challenge(challenge, current_user, form.to_data())
-        except ServiceError as error:
-            db.session.rollback()
-            form.attach_error(error)
-        else:
-            _save_and_maybe_submit(challenge)
-            db.session.commit()
+        done, _ = submit_form(form, _save, challenge, form.to_data(), success=None)
+        if done:
             return redirect(url_for("challenges.detail", challenge_id=challenge.id))
     return render_template(
         "challenges/form.html",

@@ -20,10 +20,9 @@ from marketplace.contracts.routes import (
     _fill_choices,
     _visible_contract,
 )
-from marketplace.exceptions import ServiceError
 from marketplace.extensions import db
 from marketplace.models import Contract, ContractStatus, Payment
-from marketplace.views import perform_form
+from marketplace.views import perform_form, submit
 
 
 def _payment(contract: Contract, payment_id: int) -> Payment:
@@ -98,14 +97,10 @@ def _edit_page(form: ContractForm, contract: Contract, verb, *extra, done: str):
     if not form.is_submitted():
         _prefill(form, contract)
     elif form.validate():
-        try:
-            verb(contract, current_user, _data(form), *extra)
-        except ServiceError as error:
-            db.session.rollback()
-            form.attach_error(error)
-        else:
-            db.session.commit()
-            flash(done, "success")
+        saved, _ = submit(
+            form, verb, contract, current_user, _data(form), *extra, success=done
+        )
+        if saved:
             return _back(contract)
     return render_template(
         "contracts/edit.html",

@@ -15,7 +15,6 @@ from marketplace.contracts.forms import (
     RegisterForm,
     RejectForm,
 )
-from marketplace.exceptions import ServiceError
 from marketplace.extensions import db
 from marketplace.forms_common import choices
 from marketplace.listings import expiry
@@ -34,7 +33,7 @@ from marketplace.models.contract import (
     CONTRACT_STATUS_LABELS,
 )
 from marketplace.reference import region_options
-from marketplace.views import MAX_ID, form_problem, perform, perform_form
+from marketplace.views import MAX_ID, form_problem, perform, perform_form, submit
 
 PER_PAGE = 30
 STATUS_LABELS = CONTRACT_STATUS_LABELS
@@ -133,14 +132,14 @@ def new():
     if request.method == "GET" and deal is not None:
         _prefill(form, deal)
     if form.validate_on_submit():
-        try:
-            contract = services.record_contract(current_user, _data(form))
-        except ServiceError as error:
-            db.session.rollback()
-            form.attach_error(error)
-        else:
-            db.session.commit()
-            flash("合同已提交，等待科技局登记。", "success")
+        done, contract = submit(
+            form,
+            services.record_contract,
+            current_user,
+            _data(form),
+            success="合同已提交，等待科技局登记。",
+        )
+        if done:
             return redirect(url_for("contracts.show", contract_id=contract.id))
     return render_template("contracts/new.html", form=form, deal=deal)
 
