@@ -158,12 +158,11 @@ def _restore_postgres(seeded: _Seeded) -> None:
     if conn.execute(_REFERENCE_FINGERPRINT).scalar() == seeded.reference:
         keep = set(_REFERENCE_TABLES)
     targets = [t for t in Base.metadata.sorted_tables if t.name not in keep]
-    # The test's reset emptied the other tables: this deletes nothing there.
-    conn.exec_driver_sql(
-        ";".join(
-            str(t.delete().compile(dialect=conn.dialect)) for t in reversed(targets)
-        )
-    )
+    # The test's reset emptied every other table; only the reference rows it
+    # kept must go before the seeded ones come back.
+    for table in reversed(targets):
+        if table.name in _REFERENCE_TABLES:
+            conn.execute(table.delete())
     cursor = conn.connection.driver_connection.cursor()
     for table in targets:
         if seeded.tables[table.name]:
