@@ -24,7 +24,7 @@ from marketplace.matching.texts import (  # noqa: F401  (callers import them her
 from marketplace.models import Challenge, ChallengeStatus, Organisation, Result
 from marketplace.search import query as engine
 from marketplace.search.documents import key_of
-from marketplace.search.index import IndexUnavailable
+from marketplace.search.index import IndexState, IndexUnavailable
 from marketplace.search.sync import get_index
 
 log = logging.getLogger(__name__)
@@ -77,7 +77,8 @@ class TextMatch:
         return [*self.strong, *self.partial]
 
 
-def _rebuild_in_background(app) -> None:
+def _rebuild_in_background(app, seen: IndexState) -> None:
+    """Rebuild the index that failed at `seen`, in a thread, once per worker."""
     if not app.config.get("SEARCH_REBUILD_IN_BACKGROUND", True):
         return
     if not _rebuilding.acquire(blocking=False):
@@ -86,7 +87,7 @@ def _rebuild_in_background(app) -> None:
     def work():
         try:
             with app.app_context(), Session(db.engine) as session:
-                get_index().reindex(session)
+                get_index().rebuild_from(session, seen)
         except Exception:
             log.exception("background rebuild of the search index failed")
         finally:
@@ -95,28 +96,36 @@ def _rebuild_in_background(app) -> None:
     threading.Thread(target=work, name="search-rebuild", daemon=True).start()
 
 
-def _index():
-    index = get_index()
-    if not index.exists():
-        _rebuild_in_background(current_app._get_current_object())
-        raise SearchUnavailable("搜索索引正在重建，请稍后再试。")
-    return index
+def _unavailable(index, seen: IndexState) -> SearchUnavailable:
+    _rebuild_in_background(current_app._get_current_object(), seen)
+    return SearchUnavailable("搜索索引正在重建，请稍后再试。")
 
 
 def _guarded(call, *args, **kwargs):
-    try:
-        return call(_index(), *args, **kwargs)
-    except (SearchUnavailable, SQLAlchemyError):
-        # A database error (stored matches are read in here) is no index trouble.
-        raise
-    except Exception as error:
-        # A garbled index file surfaces as whatever its decoder raises (zlib.error,
-        # OSError, struct.error …) from inside a search: show the notice, not a 500.
-        if not isinstance(error, IndexUnavailable):
-            log.exception("search index unreadable")
-            engine.forget_searchers()
-        _rebuild_in_background(current_app._get_current_object())
-        raise SearchUnavailable("搜索索引正在重建，请稍后再试。") from error
+    index = get_index()
+    for attempt in range(2):
+        seen = index.state()
+        if not index.exists():
+            raise _unavailable(index, seen)
+        try:
+            return call(index, *args, **kwargs)
+        except (SearchUnavailable, SQLAlchemyError):
+            # A database error (stored matches are read in here) is no index
+            # trouble.
+            raise
+        except Exception as error:
+            if attempt == 0 and index.state() != seen:
+                # A rebuild swapped the generation in mid-search and removed
+                # the files this one was reading: ask the new one.
+                continue
+            # A garbled index file surfaces as whatever its decoder raises
+            # (zlib.error, OSError, struct.error …) from inside a search: show
+            # the notice, not a 500.
+            if not isinstance(error, IndexUnavailable):
+                log.exception("search index unreadable")
+                engine.forget_searchers()
+            raise _unavailable(index, seen) from error
+    raise AssertionError("unreachable")
 
 
 def _visible(user: Any, hits: list[engine.Hit]) -> dict[str, Any]:

@@ -193,50 +193,80 @@ class SearchIndex:
         `procs` worker processes cut and write the documents (default: one a
         core); see building.py.
         """
-        engine = session.get_bind()
         with self.writer_lock():
-            with reading(engine) as read:
-                # Read the outbox head first: changes committed while we build
-                # are applied by the next sync, so nothing falls between the two.
-                head = replicas.head(read)
-                generation = self._new_generation()
-                words = dictionary.catalogue_words(read)
-                analysis.load_words(
-                    dictionary.write(generation / dictionary.FILENAME, words)
-                )
-                docs, texts = [], []
-                for listing in iter_public_listings(read):
-                    doc = document_for(listing)
-                    docs.append(doc)
-                    if len(texts) < associations.MAX_DOCS:
-                        texts.append((doc["body"], listing.keywords or ()))
-            associations.write(
-                generation / associations.FILENAME, associations.learn(texts)
-            )
-            # The database is left before Whoosh writes a byte.
-            building.write_documents(
-                generation,
-                docs,
-                procs or self.procs or building.default_procs(),
-                progress,
-            )
-            count = len(docs)
-            self._set_position(generation, head)
-            self._swap_in(generation)
-            self._record(session, head)
+            count = self._build(session, progress, procs)
         # Catch up with whatever committed while the new generation was built.
         self.apply_outbox(session)
         return count
 
     def ensure(self, session: Session) -> bool:
         """Rebuild when the index is missing or unreadable; True if it rebuilt."""
+        if self._readable():
+            return False
+        with self.writer_lock():
+            # Another process (a web worker, a follower) may have rebuilt it
+            # while we waited for the lock: one rebuild is enough.
+            if self._readable():
+                return False
+            log.warning("search index at %s unreadable: rebuilding", self.root)
+            self._build(session)
+        self.apply_outbox(session)
+        return True
+
+    def rebuild_from(self, session: Session, seen: IndexState) -> bool:
+        """Rebuild the index that failed at state `seen`, unless it moved since.
+
+        Every worker that finds the index broken asks for a rebuild; the first
+        one to get the lock rebuilds, the others find a new state and stop.
+        """
+        with self.writer_lock():
+            if self.state() != seen:
+                return False
+            self._build(session)
+        self.apply_outbox(session)
+        return True
+
+    def _readable(self) -> bool:
         try:
             self.open().doc_count()
-            return False
-        except Exception:
-            log.warning("search index at %s unreadable: rebuilding", self.root)
-            self.reindex(session)
             return True
+        except Exception:
+            return False
+
+    def _build(
+        self,
+        session: Session,
+        progress: Callable[[int], None] | None = None,
+        procs: int | None = None,
+    ) -> int:
+        """Build a new generation and swap it in; the caller holds the lock."""
+        engine = session.get_bind()
+        with reading(engine) as read:
+            # Read the outbox head first: changes committed while we build
+            # are applied by the next sync, so nothing falls between the two.
+            head = replicas.head(read)
+            generation = self._new_generation()
+            words = dictionary.catalogue_words(read)
+            analysis.load_words(
+                dictionary.write(generation / dictionary.FILENAME, words)
+            )
+            docs, texts = [], []
+            for listing in iter_public_listings(read):
+                doc = document_for(listing)
+                docs.append(doc)
+                if len(texts) < associations.MAX_DOCS:
+                    texts.append((doc["body"], listing.keywords or ()))
+        associations.write(
+            generation / associations.FILENAME, associations.learn(texts)
+        )
+        # The database is left before Whoosh writes a byte.
+        building.write_documents(
+            generation, docs, procs or self.procs or building.default_procs(), progress
+        )
+        self._set_position(generation, head)
+        self._swap_in(generation)
+        self._record(session, head)
+        return len(docs)
 
     # --- following the outbox -------------------------------------------
 

@@ -66,8 +66,7 @@ def sync_now() -> int:
     index = get_index()
     before = index.state()
     with Session(db.engine) as session:
-        if not index.exists():
-            index.reindex(session)
+        if not index.exists() and index.ensure(session):
             applied = 0
         else:
             applied = index.apply_outbox(session)
