@@ -1,11 +1,24 @@
-"""Engine set-up: SQLite pragmas and write transactions begun with BEGIN IMMEDIATE."""
+"""Engine set-up: SQLite pragmas, and which transactions take the write lock.
+
+A SQLite transaction that reads and then writes fails at once with "database is
+locked" when another writer committed in between; one begun IMMEDIATE takes the
+write lock up front and waits for it under the busy timeout instead. Only the
+code that writes says so, in one of three explicit forms:
+
+- a request that changes state (POST, PUT, PATCH, DELETE): its one commit;
+- `writing()`: a block whose transactions write (a `flask` command, a page
+  view's deliberate write through `page_write`, a worker thread's own writes);
+- everything else (page views, tests, searches) begins deferred and never holds
+  the lock while it only reads.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 
-from flask import g, has_request_context, request
+from flask import has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
@@ -14,9 +27,26 @@ READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # An execution option: transactions on such a connection only read, so they
 # begin deferred even inside a POST request (the search index's own reads).
 READ_ONLY = "marketplace_read_only"
-# Set on flask.g while a page view writes (page_write): its transaction begins
-# IMMEDIATE like a POST's.
-WRITE_NOW = "marketplace_write_now"
+_writing: ContextVar[bool] = ContextVar("marketplace_writing", default=False)
+
+
+@contextmanager
+def writing() -> Iterator[None]:
+    """Transactions begun inside this block write: on SQLite they begin IMMEDIATE."""
+    token = _writing.set(True)
+    try:
+        yield
+    finally:
+        _writing.reset(token)
+
+
+def begins_immediate(options: dict) -> bool:
+    """Whether a transaction begun now, with these execution options, writes."""
+    if options.get(READ_ONLY):
+        return False
+    if _writing.get():
+        return True
+    return has_request_context() and request.method not in READ_METHODS
 
 
 def read_only(engine: Engine) -> Engine:
@@ -43,35 +73,24 @@ def configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
-        # A deferred transaction that reads and then writes fails at once with
-        # SQLITE_BUSY when another writer got in between; IMMEDIATE takes the write
-        # lock up front and waits for it under the busy timeout instead. Page views
-        # only read, so they stay deferred and never queue behind writers.
-        reading = connection.get_execution_options().get(READ_ONLY)
-        if has_request_context() and g.get(WRITE_NOW):
+        if begins_immediate(connection.get_execution_options()):
             connection.exec_driver_sql("BEGIN IMMEDIATE")
-        elif reading or (has_request_context() and request.method in READ_METHODS):
-            connection.exec_driver_sql("BEGIN")
         else:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            connection.exec_driver_sql("BEGIN")
 
 
 @contextmanager
 def page_write(session: Session) -> Iterator[None]:
     """Write from a page view (GET) and commit, waiting for SQLite's lock if held.
 
-    A GET's transaction begins deferred, and one that read and then writes fails
-    at once with "database is locked" when another writer committed in between.
-    Nothing was written in it, so it ends here and the write gets a transaction
-    begun IMMEDIATE, which waits for the lock under the busy timeout instead.
+    The page's read transaction ends here (nothing was written in it) and the
+    write gets a transaction of its own, begun IMMEDIATE.
     """
     session.rollback()
-    g.setdefault(WRITE_NOW, True)
-    try:
-        yield
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        g.pop(WRITE_NOW, None)
+    with writing():
+        try:
+            yield
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise

@@ -15,6 +15,7 @@ from alembic import context
 from flask import current_app
 
 import marketplace.models  # noqa: F401  (registers every table on db.metadata)
+from marketplace.database import writing
 
 # The Alembic Config object: access to the values in alembic.ini.
 config = context.config
@@ -93,7 +94,8 @@ def run_migrations_online() -> None:
     # it per dialect instead.
     conf_args.update(context_options(connectable.dialect.name))
 
-    with connectable.connect() as connection:
+    # A migration writes: on SQLite its transaction takes the write lock at once.
+    with writing(), connectable.connect() as connection:
         context.configure(
             connection=connection, target_metadata=get_metadata(), **conf_args
         )

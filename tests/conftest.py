@@ -102,7 +102,8 @@ class IsolatedClient(FlaskClient):
     def open(self, *args, **kwargs):
         """End the test's own transaction, then run the request in a fresh context."""
         if has_app_context():
-            # Releases SQLite's write lock and lets the test read fresh rows after.
+            # The request commits on a connection of its own: the test reads
+            # what it committed in a new transaction after.
             _db.session.rollback()
         return contextvars.Context().run(self._open_and_read, *args, **kwargs)
 
@@ -402,8 +403,7 @@ def login(app):
         # begin a new transaction in the test's session.
         user_id, email = user.id, user.email
         if has_app_context():
-            # As IsolatedClient.open does: the test's transaction would hold
-            # SQLite's write lock.
+            # As IsolatedClient.open does: the login commits elsewhere.
             _db.session.rollback()
         # A context of its own: the test's session and `g` are left alone.
         values = contextvars.Context().run(_session_for, app, user_id)

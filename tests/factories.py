@@ -39,8 +39,9 @@ class Factory:
 
     @staticmethod
     def _release_outer_session():
-        # A test's own open transaction (BEGIN IMMEDIATE on SQLite) would block
-        # the factory's writes; end it first, as the test client does.
+        # The factory commits in a context of its own; the test's open read
+        # transaction would keep an older snapshot, so end it first, as the test
+        # client does, and the test reads the new rows.
         from flask import has_app_context
 
         if has_app_context():

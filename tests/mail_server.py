@@ -65,14 +65,15 @@ def queued_link(db, address: str) -> str:
     Without MAIL_SERVER (the test default) mails stay in the queue, unsent.
     """
     from sqlalchemy import select
+    from sqlalchemy.orm import Session
 
     from marketplace.models import OutgoingMail
 
-    body = db.session.scalars(
-        select(OutgoingMail.body)
-        .where(OutgoingMail.to_address == address)
-        .order_by(OutgoingMail.id.desc())
-    ).first()
-    db.session.rollback()
+    with Session(db.engine) as session:  # a read of its own: rows committed now
+        body = session.scalars(
+            select(OutgoingMail.body)
+            .where(OutgoingMail.to_address == address)
+            .order_by(OutgoingMail.id.desc())
+        ).first()
     [path] = LINK.findall(body or "")
     return path

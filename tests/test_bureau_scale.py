@@ -276,7 +276,6 @@ def _pieces(db, client, url: str, **kwargs) -> list[bytes]:
     """The body as the server hands it over, piece by piece."""
     # The project's test client runs each request in a fresh context; a body read
     # after the request must be read in that same context.
-    db.session.rollback()
     context = contextvars.Context()
     response = context.run(FlaskClient.open, client, url, buffered=False, **kwargs)
     assert response.status_code == 200

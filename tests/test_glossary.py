@@ -169,7 +169,6 @@ def test_an_undefined_action_is_refused(db):
         audit.record_alone("project_startd", object_type="projects", object_id=1)
     event = audit.record(ProjectAction.PROJECT_STARTED, object_type="projects")
     assert event.action == "project_started" and type(event.action) is str
-    db.session.rollback()
 
 
 def test_registering_an_action_twice_is_refused():

@@ -11,6 +11,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from marketplace import audit
 from marketplace.clock import utcnow
@@ -51,17 +52,12 @@ def log_in(app, email: str, password: str):
 
 
 def mails(db) -> list[Mail]:
-    """Every queued mail's state, read in a transaction that ends at once.
-
-    (An open read on SQLite would keep a sender's commit waiting.)
-    """
-    db.session.expire_all()
-    rows = [
-        Mail(m.status, m.attempts, m.last_error, m.next_attempt_at)
-        for m in db.session.scalars(select(OutgoingMail).order_by(OutgoingMail.id))
-    ]
-    db.session.rollback()
-    return rows
+    """Every queued mail's state as committed now, read in a session of its own."""
+    with Session(db.engine) as session:
+        return [
+            Mail(m.status, m.attempts, m.last_error, m.next_attempt_at)
+            for m in session.scalars(select(OutgoingMail).order_by(OutgoingMail.id))
+        ]
 
 
 def test_password_reset_end_to_end_and_single_use(app, db, factory, client, inbox):

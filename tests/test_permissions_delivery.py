@@ -52,7 +52,6 @@ def people(app, factory):
         users = {part: _db.session.get(User, u.id) for part, u in made.items()}
         users["orgs"] = {"owner": owner.id, "pending": pending.id, "winner": winner.id}
         yield users
-        _db.session.rollback()
 
 
 def _challenge(people, status=ChallengeStatus.OPEN, owner="owner") -> Challenge:

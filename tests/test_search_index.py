@@ -205,8 +205,6 @@ def test_savepoint_release_does_not_sync_inside_the_transaction(
 
     _, institute = owners
     result_id = make_result(institute.id, title="保存点测试成果").id
-    # The test's own session must not hold SQLite's write lock meanwhile.
-    db.session.rollback()
     done = threading.Event()
     failure: list[BaseException] = []
 

@@ -5,10 +5,15 @@ from __future__ import annotations
 import re
 import sqlite3
 
+import click
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import select, text
+from sqlalchemy.orm import Session
 
+from marketplace.cli import COMMANDS, _as_writer
 from marketplace.config import ConfigError, build_config
+from marketplace.database import begins_immediate, writing
 from marketplace.models import AuditEvent
 from tests.conftest import PASSWORD
 
@@ -193,21 +198,47 @@ def test_denial_is_audited(client, db, enterprise_client, factory):
 @pytest.mark.skipif(
     bool(__import__("os").environ.get("TEST_DATABASE_URL")), reason="SQLite only"
 )
-def test_sqlite_pragmas_and_immediate_writes(app, db):
+def test_sqlite_pragmas_and_explicit_writes(app, db):
     conn = db.session.connection()
     assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
     assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
     assert conn.execute(text("PRAGMA busy_timeout")).scalar() == 30000
-    # Outside a page view the transaction began IMMEDIATE, so it already holds the
-    # write lock: another writer cannot start until it ends.
     path = db.engine.url.database
     other = sqlite3.connect(path, timeout=0, isolation_level=None)
-    with pytest.raises(sqlite3.OperationalError, match="locked"):
-        other.execute("BEGIN IMMEDIATE")
-    db.session.rollback()
+    # Code that only reads begins deferred: another writer is not held up.
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("ROLLBACK")
+    # A block that says it writes takes the write lock when it begins.
+    with writing(), Session(db.engine) as session, session.begin():
+        session.execute(text("SELECT 1"))
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            other.execute("BEGIN IMMEDIATE")
     other.execute("BEGIN IMMEDIATE")
     other.execute("ROLLBACK")
     other.close()
+
+
+def test_every_command_runs_as_a_writer(app):
+    def leaves(command):
+        if isinstance(command, click.Group):
+            for sub in command.commands.values():
+                yield from leaves(sub)
+        else:
+            yield command
+
+    ours = [leaf for command in COMMANDS for leaf in leaves(command)]
+    assert len(ours) >= 16
+    assert all(getattr(c.callback, "marketplace_writer", False) for c in ours)
+    seen = []
+
+    @click.command()
+    def probe():
+        seen.append(begins_immediate({}))
+
+    _as_writer(probe)
+    _as_writer(probe)  # registering twice wraps once
+    assert CliRunner().invoke(probe).exit_code == 0
+    assert seen == [True] and not begins_immediate({})
 
 
 def test_error_page_renders_when_the_database_is_down(app, factory, login):

@@ -12,7 +12,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from marketplace.models import Challenge, Result
-from marketplace.search.documents import document_for, is_public
+from marketplace.search.documents import document_for, is_public, key_of
+
+MODELS = {"challenge": Challenge, "result": Result}
 
 
 def stored_names(schema) -> list[str]:
@@ -117,3 +119,19 @@ def compare(
             report.fields.setdefault(key, []).extend(differs)
     report.stale = sorted(report.fields)
     return report
+
+
+def changed_documents(read: Session, rows: list) -> list[tuple[str, dict | None]]:
+    """Each outbox row's listing key and document (None: remove it from the index)."""
+    wanted: dict[str, set[int]] = {}
+    for row in rows:
+        wanted.setdefault(row.doc_kind, set()).add(row.doc_id)
+    found: dict[tuple[str, int], dict | None] = {}
+    for kind, ids in wanted.items():
+        model = MODELS.get(kind)
+        for listing in load_listings(read, model, sorted(ids)) if model else ():
+            found[(kind, listing.id)] = document_for(listing)
+    return [
+        (key_of(kind, doc_id), found.get((kind, doc_id)))
+        for kind, doc_id in sorted({(r.doc_kind, r.doc_id) for r in rows})
+    ]

@@ -18,8 +18,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, scoped_session
 from whoosh import index as whoosh_index
 
-from marketplace.database import read_only
-from marketplace.models import Challenge, Result, SearchOutbox
+from marketplace.database import read_only, writing
+from marketplace.models import SearchOutbox
 from marketplace.search import (
     analysis,
     associations,
@@ -30,6 +30,7 @@ from marketplace.search import (
 from marketplace.search.catalogue import (  # noqa: F401  (callers import these here)
     VerifyReport,
     canonical,
+    changed_documents,
     compare,
     digest,
     expected_documents,
@@ -37,12 +38,11 @@ from marketplace.search.catalogue import (  # noqa: F401  (callers import these 
     load_listings,
     stored_names,
 )
-from marketplace.search.documents import build_schema, document_for, key_of
+from marketplace.search.documents import build_schema, document_for
 
 log = logging.getLogger(__name__)
 CURRENT = "current"
 POSITION = "outbox_position"
-MODELS = {"challenge": Challenge, "result": Result}
 # Whoosh names each commit's table of contents _MAIN_<generation>.toc.
 TOC = re.compile(r"^_MAIN_(\d+)\.toc$")
 KEEP = 1000
@@ -214,11 +214,7 @@ class SearchIndex:
         return True
 
     def rebuild_from(self, session: Session, seen: IndexState) -> bool:
-        """Rebuild the index that failed at state `seen`, unless it moved since.
-
-        Every worker that finds the index broken asks for a rebuild; the first
-        one to get the lock rebuilds, the others find a new state and stop.
-        """
+        """Rebuild the index that failed at `seen`, unless another process did."""
         with self.writer_lock():
             if self.state() != seen:
                 return False
@@ -299,7 +295,7 @@ class SearchIndex:
                     bulk = replicas.head(read) - start >= building.BULK_FROM
                     limit = building.BULK_ROWS if bulk else batch
                     rows = [] if missed else self._rows(read, start, limit)
-                    changes = self._documents(read, rows)
+                    changes = changed_documents(read, rows)
                 if rows:
                     if bulk:
                         self._write_bulk(changes, rows[-1].id, progress)
@@ -329,21 +325,6 @@ class SearchIndex:
     def _behind(self, engine: Engine) -> bool:
         with reading(engine) as read:
             return replicas.head(read) > self.position()
-
-    def _documents(self, read: Session, rows: list) -> list[tuple[str, dict | None]]:
-        """Each named listing's key and document (None: remove it from the index)."""
-        wanted: dict[str, set[int]] = {}
-        for row in rows:
-            wanted.setdefault(row.doc_kind, set()).add(row.doc_id)
-        found: dict[tuple[str, int], dict | None] = {}
-        for kind, ids in wanted.items():
-            model = MODELS.get(kind)
-            for listing in load_listings(read, model, sorted(ids)) if model else ():
-                found[(kind, listing.id)] = document_for(listing)
-        return [
-            (key_of(kind, doc_id), found.get((kind, doc_id)))
-            for kind, doc_id in sorted({(r.doc_kind, r.doc_id) for r in rows})
-        ]
 
     def _write_bulk(
         self,
@@ -386,12 +367,12 @@ class SearchIndex:
         engine = session.get_bind()
         own = session() if isinstance(session, scoped_session) else session
         if engine.dialect.name == "sqlite" and own.in_transaction():
-            # Outside a request every SQLite transaction holds the write lock
-            # (database.py): the caller's own would block us. The next sync
-            # records the position instead.
+            # The caller's own transaction may hold SQLite's write lock (a
+            # command's always does, database.py) and would block us. The next
+            # sync records the position instead.
             return
         try:
-            with Session(engine) as write, write.begin():
+            with writing(), Session(engine) as write, write.begin():
                 replicas.record(
                     write,
                     replicas.replica_name(self.root),
