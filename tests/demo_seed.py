@@ -110,18 +110,17 @@ def _copy_sql(table: Table, direction: str) -> str:
 
 def _dump_postgres(output: str, day: date) -> _Seeded:
     """Every table's rows in COPY's own format: put back byte for byte."""
-    conn = _db.session.connection()
-    cursor = conn.connection.driver_connection.cursor()
     tables, top_ids = {}, {}
-    for table in Base.metadata.sorted_tables:
-        with cursor.copy(_copy_sql(table, "TO STDOUT")) as copy:
-            tables[table.name] = b"".join(bytes(chunk) for chunk in copy)
-        column = table.autoincrement_column
-        if column is not None:
-            top = conn.execute(select(func.max(column))).scalar() or 0
-            top_ids[table.name] = (column.name, top)
-    reference = conn.execute(_REFERENCE_FINGERPRINT).scalar()
-    _db.session.rollback()
+    with _db.engine.connect() as conn:  # a read of its own, ended on leaving
+        cursor = conn.connection.driver_connection.cursor()
+        for table in Base.metadata.sorted_tables:
+            with cursor.copy(_copy_sql(table, "TO STDOUT")) as copy:
+                tables[table.name] = b"".join(bytes(chunk) for chunk in copy)
+            column = table.autoincrement_column
+            if column is not None:
+                top = conn.execute(select(func.max(column))).scalar() or 0
+                top_ids[table.name] = (column.name, top)
+        reference = conn.execute(_REFERENCE_FINGERPRINT).scalar()
     return _Seeded(output, day, tables=tables, top_ids=top_ids, reference=reference)
 
 
