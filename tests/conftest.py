@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextvars
+import gc
 import os
 import shutil
 import sqlite3
@@ -33,6 +34,36 @@ def _normalised_pg_url() -> str:
     from marketplace.config import normalise_database_url
 
     return normalise_database_url(TEST_DATABASE_URL)
+
+
+def pytest_configure(config):
+    """Collect garbage less often; each pytest-xdist worker gets its own database."""
+    # Each test builds an app (thousands of objects) over a heap that holds
+    # jieba's dictionary: at Python's default thresholds the collector's full
+    # passes took a quarter of the run. Measured on 230 tests: 81 s -> 62 s,
+    # peak memory 372 -> 534 MB.
+    gc.set_threshold(50_000, 50, 1000)
+    global TEST_DATABASE_URL
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not (worker and TEST_DATABASE_URL):
+        return
+    url = make_url(_normalised_pg_url())
+    name = f"{url.database}_{worker}"
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    TEST_DATABASE_URL = url.set(database=name).render_as_string(hide_password=False)
+    os.environ["TEST_DATABASE_URL"] = TEST_DATABASE_URL
+    config.add_cleanup(lambda: _drop_worker_database(url, name))
+
+
+def _drop_worker_database(url, name: str) -> None:
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    engine.dispose()
 
 
 def pytest_sessionstart(session):

@@ -22,11 +22,14 @@ def _writer(config: dict, instance: str, org_id: int, number: int, errors) -> No
 
         from marketplace import create_app
         from marketplace.clock import local_today, utcnow
+        from marketplace.database import writing
         from marketplace.extensions import db
         from marketplace.models import ResultStatus
 
         app = create_app(config)
-        with app.app_context():
+        # A process that writes says so, as a command or a POST does
+        # (database.py): its read-then-write waits for SQLite's lock.
+        with app.app_context(), writing():
             for i in range(EACH):
                 result = Result(
                     org_id=org_id,
