@@ -15,6 +15,12 @@ commit, outbox position), so any change to a listing is seen at once; while
 the index has not caught up with the outbox, pages are neither served from nor
 put into the cache. Other changes (figures on the home page) show within
 PAGE_CACHE_SECONDS.
+
+A form an anonymous visitor may post from a cached page (the problem box of the
+home page) asks for its CSRF token with `form_token()`: the cached HTML keeps a
+slot, and each answer, fresh or from the cache, fills it with the token of the
+visitor's own new session. So the page is rendered once per few seconds and
+still no visitor gets another's token.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import time
 from collections import OrderedDict
 
 from flask import Flask, Response, current_app, g, request, session
+from flask_wtf.csrf import generate_csrf
 from sqlalchemy import func, select
 
 from marketplace.extensions import db
@@ -44,6 +51,8 @@ ENDPOINTS = frozenset(
 )
 MAX_ENTRIES = 256
 MAX_BODY = 512 * 1024
+# Stands for the visitor's CSRF token in a cached page (see form_token).
+TOKEN_SLOT = "__page_cache_csrf_token__"  # noqa: S105 - a placeholder
 
 
 class PageCache:
@@ -80,6 +89,22 @@ class PageCache:
             self._items.clear()
 
 
+def form_token() -> str:
+    """The CSRF token for a form; a slot, filled per answer, on a cacheable page."""
+    if g.get("page_cache_key") is not None:
+        g.page_token_slot = True
+        return TOKEN_SLOT
+    return generate_csrf()
+
+
+def _fill_token(body: bytes) -> bytes:
+    slot = TOKEN_SLOT.encode()
+    if slot not in body:
+        return body
+    # A new session for this visitor, with a token of its own.
+    return body.replace(slot, generate_csrf().encode())
+
+
 def skip() -> None:
     """Keep this request's page out of the cache (e.g. a degraded search page)."""
     g.page_cache_skip = True
@@ -114,14 +139,28 @@ def _serve_cached():
         return None
     g.page_cache_hit = True
     body, mimetype = found
-    return Response(body, mimetype=mimetype)
+    return Response(_fill_token(body), mimetype=mimetype)
 
 
 def _store(response: Response) -> Response:
+    if _cacheable(response):
+        body = response.get_data()
+        if len(body) <= MAX_BODY:
+            current_app.extensions["page_cache"].put(
+                g.page_cache_key, body, response.mimetype
+            )
+    if g.pop("page_token_slot", False):
+        # Runs before security's hook, which then sees the new session and
+        # marks this answer private.
+        response.set_data(_fill_token(response.get_data()))
+    return response
+
+
+def _cacheable(response: Response) -> bool:
     key = g.get("page_cache_key")
     if key is None or g.get("page_cache_hit") or g.get("page_cache_skip"):
-        return response
-    if (
+        return False
+    return not (
         response.status_code != 200
         or response.is_streamed
         or "Set-Cookie" in response.headers
@@ -132,16 +171,12 @@ def _store(response: Response) -> Response:
         # text) is kept out too, whoever asked.
         or response.cache_control.no_store
         or response.mimetype != "text/html"
-    ):
-        return response
-    body = response.get_data()
-    if len(body) <= MAX_BODY:
-        current_app.extensions["page_cache"].put(key, body, response.mimetype)
-    return response
+    )
 
 
 def init_app(app: Flask) -> None:
     """Serve cached pages before the view runs; store fresh ones after it."""
     app.extensions["page_cache"] = PageCache()
+    app.jinja_env.globals["form_token"] = form_token
     app.before_request(_serve_cached)
     app.after_request(_store)

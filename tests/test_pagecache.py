@@ -129,3 +129,42 @@ def test_the_cache_is_bounded_and_expires():
     assert cache.get(("/p", 0), ttl=60) is None
     assert cache.get(("/p", 2), ttl=60) == (b"x", "text/html")
     assert cache.get(("/p", 2), ttl=-1) is None
+
+
+def test_the_home_page_is_cached_yet_each_visitor_gets_a_token_of_their_own(
+    cached, app, db, factory, monkeypatch
+):
+    import re
+
+    from marketplace.pagecache import TOKEN_SLOT
+
+    app.config["WTF_CSRF_ENABLED"] = True
+    make_result(factory.org(OrgKind.INSTITUTE).id, title="小麦粉储藏品质保持技术")
+    indexed(db)
+    renders = _renders(app, monkeypatch)
+    token = re.compile(r'name="csrf_token" value="([^"]+)"')
+    visitors, tokens = [], []
+    for _ in range(3):
+        visitor = app.test_client()
+        page = visitor.get("/")
+        assert page.status_code == 200
+        # The answer starts the visitor's own session, and no one keeps it.
+        assert "Set-Cookie" in page.headers
+        assert page.headers["Cache-Control"] == "no-store"
+        body = page.get_data(as_text=True)
+        assert TOKEN_SLOT not in body
+        visitors.append(visitor)
+        tokens.append(token.search(body).group(1))
+    assert renders.count("main/index.html") == 1  # the other two from the cache
+    assert len(set(tokens)) == 3
+    stored = b"".join(v[1] for v in app.extensions["page_cache"]._items.values())
+    assert TOKEN_SLOT.encode() in stored
+    assert not any(t.encode() in stored for t in tokens)
+    for visitor, own in zip(visitors, tokens, strict=True):
+        answer = visitor.post("/match", data={"text": "小麦粉结块", "csrf_token": own})
+        assert answer.status_code == 200
+    # Another visitor's token is no use in this visitor's session.
+    refused = visitors[0].post(
+        "/match", data={"text": "小麦粉结块", "csrf_token": tokens[1]}
+    )
+    assert refused.status_code == 400
