@@ -13,6 +13,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -146,6 +147,8 @@ class Challenge(ListingMixin, Base):
     __table_args__ = (
         UniqueConstraint("org_id", "external_id"),
         CheckConstraint("bounty_fen IS NULL OR bounty_fen >= 0", name="bounty_fen"),
+        # The newest open challenges (home page) read the first rows of this.
+        Index("ix_challenges_status_published_at", "status", "published_at"),
     )
 
     org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
@@ -197,6 +200,8 @@ class Result(ListingMixin, Base):
         UniqueConstraint("org_id", "external_id"),
         CheckConstraint("price_fen IS NULL OR price_fen >= 0", name="price_fen"),
         CheckConstraint("trl IS NULL OR (trl >= 1 AND trl <= 9)", name="trl"),
+        # The newest published results (home page) read the first rows of this.
+        Index("ix_results_status_published_at", "status", "published_at"),
     )
 
     org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
