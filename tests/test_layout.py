@@ -193,6 +193,8 @@ PURE_GLOBALS = {
     "redact_demand",
     # The viewer, for templates to say hello and pass on; it decides nothing.
     "current_user",
+    # Flask-WTF's csrf_token, or a slot the page cache fills per answer.
+    "form_token",
 }
 
 
