@@ -7,6 +7,7 @@ import json
 import signal
 import threading
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 
 import click
 from flask.cli import AppGroup
@@ -22,6 +23,9 @@ from marketplace.search.index import (
     stored_names,
 )
 from marketplace.search.sync import follow, get_index, moved
+
+# Calls to --url in flight at once (see _verify_server).
+ASKED_AT_ONCE = 8
 
 search_cli = AppGroup("search", help="Build, follow and check the search index.")
 
@@ -112,6 +116,13 @@ def _ask(address: str) -> dict:
         return json.loads(reply.read())
 
 
+def _try_ask(address: str) -> dict | Exception:
+    try:
+        return _ask(address)
+    except (OSError, ValueError) as error:
+        return error
+
+
 def _verify_server(url: str, calls: int) -> bool:
     """Ask the server's workers what they serve; True if each serves the database."""
     expected = digest(
@@ -121,11 +132,14 @@ def _verify_server(url: str, calls: int) -> bool:
     workers: dict[int, dict] = {}
     failures = 0
     address = url.rstrip("/") + "/healthz/search"
-    for _ in range(calls):
-        try:
-            answer = _ask(address)
-        except (OSError, ValueError) as error:
-            click.echo(f"无法访问 {address}：{error}")
+    # Several calls at once: asked one after another, the worker that just
+    # answered is often the one that takes the next call, and another may never
+    # be asked; with calls in flight a busy worker leaves the next to the others.
+    with ThreadPoolExecutor(max_workers=ASKED_AT_ONCE) as pool:
+        answers = list(pool.map(_try_ask, [address] * calls))
+    for answer in answers:
+        if isinstance(answer, Exception):
+            click.echo(f"无法访问 {address}：{answer}")
             failures += 1
             continue
         workers[answer.get("pid", 0)] = answer
