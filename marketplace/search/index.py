@@ -203,21 +203,19 @@ class SearchIndex:
         """Rebuild when the index is missing or unreadable; True if it rebuilt."""
         if self._readable():
             return False
-        with self.writer_lock():
-            # Another process (a web worker, a follower) may have rebuilt it
-            # while we waited for the lock: one rebuild is enough.
-            if self._readable():
-                return False
-            log.warning("search index at %s unreadable: rebuilding", self.root)
-            self._build(session)
-        self.apply_outbox(session)
-        return True
+        return self._rebuild_unless(session, self._readable)
 
     def rebuild_from(self, session: Session, seen: IndexState) -> bool:
         """Rebuild the index that failed at `seen`, unless another process did."""
+        return self._rebuild_unless(session, lambda: self.state() != seen)
+
+    def _rebuild_unless(self, session: Session, done: Callable[[], bool]) -> bool:
+        # Another process (a web worker, a follower) may have rebuilt the index
+        # while we waited for the lock: one rebuild is enough.
         with self.writer_lock():
-            if self.state() != seen:
+            if done():
                 return False
+            log.warning("search index at %s: rebuilding", self.root)
             self._build(session)
         self.apply_outbox(session)
         return True
