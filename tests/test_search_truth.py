@@ -325,3 +325,13 @@ def test_withdrawn_result_leaves_every_answer(search_app, app, db, owners):
     page = search(index, "芝麻")
     assert page.total == 0 and page.facets.get("status", {}) == {}
     assert db.session.get(Result, result.id) is not None
+
+
+def test_verify_url_refuses_no_calls_instead_of_calling_a_server_clean(app):
+    runner = app.test_cli_runner()
+    for calls in ("0", "-3"):
+        outcome = runner.invoke(
+            args=["search", "verify", "--url", "http://127.0.0.1:9", "--calls", calls]
+        )
+        assert outcome.exit_code == 2, outcome.output
+        assert "均与数据库一致" not in outcome.output

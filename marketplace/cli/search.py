@@ -81,7 +81,13 @@ def reindex_command() -> None:
 
 @search_cli.command("verify")
 @click.option("--url", help="Also ask every worker of the server at this address.")
-@click.option("--calls", default=40, show_default=True, help="Requests to --url.")
+@click.option(
+    "--calls",
+    default=40,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Requests to --url.",
+)
 def verify_command(url: str | None, calls: int) -> None:
     """Print what differs between the index and the database; exit 1 if anything."""
     try:
