@@ -8,8 +8,7 @@ and the admin log read.
 
 from __future__ import annotations
 
-from enum import StrEnum
-
+from marketplace.models.base import LabelledEnum
 from marketplace.models.contract import CONTRACT_STATUS_LABELS
 from marketplace.models.deal import STAGE_LABELS
 from marketplace.models.expert import PANEL_STATUS_LABELS
@@ -72,23 +71,12 @@ def state_label(
     return state
 
 
-class Action(StrEnum):
+class Action(LabelledEnum):
     """An audit action: its value is what events record, its label what pages show.
 
     A feature defines its actions as a subclass, `NAME = "value", "标签"`, and
     registers the class with `register_actions`.
     """
-
-    def __new__(cls, value: str, label: str) -> Action:
-        member = str.__new__(cls, value)
-        member._value_ = value
-        member._label = label
-        return member
-
-    @property
-    def label(self) -> str:
-        """The Chinese name of the action."""
-        return self._label
 
 
 class GeneralAction(Action):

@@ -39,6 +39,9 @@ from marketplace.models import (
     ReviewPanel,
     User,
 )
+from marketplace.models.base import Base, LabelledEnum
+from marketplace.models.proposal import ProposalKind
+from marketplace.models.reference import RegionKind
 
 STATUS_ENUMS = (
     AcceptanceConclusion, AcceptanceKind, ChallengeStatus, ContractStatus,
@@ -54,6 +57,25 @@ def test_every_status_has_one_label():
     for enum in STATUS_ENUMS:
         for member in enum:
             assert member.label and not member.label.isascii(), member
+
+
+def test_every_stored_enum_carries_its_labels():
+    """An enum a column stores is a LabelledEnum: its class holds every word."""
+    stored = {
+        column.type.enum_class
+        for table in Base.metadata.tables.values()
+        for column in table.columns
+        if getattr(column.type, "enum_class", None) is not None
+    }
+    # Kept apart from the words: a region's kind and a proposal's kind are never
+    # shown as such (pages name the region, and say 揭榜申报 or 转化申请 by context).
+    unlabelled = {e.__name__ for e in stored if not issubclass(e, LabelledEnum)}
+    assert unlabelled == {"RegionKind", "ProposalKind"}
+    for enum in stored - {RegionKind, ProposalKind}:
+        labels = enum.labels()
+        assert list(labels) == list(enum), enum
+        assert all(re.search(r"[\u4e00-\u9fff]", word) for word in labels.values())
+    assert ContractStatus("registered").label == "已登记"
 
 
 def test_a_selected_bid_has_one_word_everywhere():

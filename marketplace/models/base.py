@@ -22,6 +22,30 @@ NAMING_CONVENTION = {
 BigId = BigInteger().with_variant(Integer, "sqlite")
 
 
+class LabelledEnum(StrEnum):
+    """A string enum whose members carry their Chinese label: `NAME = "value", "标签"`.
+
+    The value is what the database and the audit log store; the label is the one
+    word every page shows for it.
+    """
+
+    def __new__(cls, value: str, label: str) -> LabelledEnum:
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member._label = label
+        return member
+
+    @property
+    def label(self) -> str:
+        """The Chinese name of the member."""
+        return self._label
+
+    @classmethod
+    def labels(cls) -> dict[LabelledEnum, str]:
+        """Every member with its label, in definition order."""
+        return {member: member.label for member in cls}
+
+
 class Base(DeclarativeBase):
     """Base class of every model."""
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from enum import StrEnum
 
 from sqlalchemy import (
     BigInteger,
@@ -20,54 +19,33 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.clock import utcnow
-from marketplace.models.base import Base, TimestampMixin, str_enum
+from marketplace.models.base import Base, LabelledEnum, TimestampMixin, str_enum
 from marketplace.models.org import Organisation
 
 
-class ContractType(StrEnum):
+class ContractType(LabelledEnum):
     """The five statutory types of technology contract."""
 
-    DEVELOPMENT = "development"
-    TRANSFER = "transfer"
-    LICENSING = "licensing"
-    CONSULTING = "consulting"
-    SERVICE = "service"
-
-    @property
-    def label(self) -> str:
-        """Chinese name of the type."""
-        return CONTRACT_TYPE_LABELS[self]
+    DEVELOPMENT = "development", "技术开发"
+    TRANSFER = "transfer", "技术转让"
+    LICENSING = "licensing", "技术许可"
+    CONSULTING = "consulting", "技术咨询"
+    SERVICE = "service", "技术服务"
 
 
-CONTRACT_TYPE_LABELS = {
-    ContractType.DEVELOPMENT: "技术开发",
-    ContractType.TRANSFER: "技术转让",
-    ContractType.LICENSING: "技术许可",
-    ContractType.CONSULTING: "技术咨询",
-    ContractType.SERVICE: "技术服务",
-}
+CONTRACT_TYPE_LABELS = ContractType.labels()
 
 
-class ContractStatus(StrEnum):
+class ContractStatus(LabelledEnum):
     """Registration states of a contract."""
 
-    SUBMITTED = "submitted"
-    REGISTERED = "registered"
-    REJECTED = "rejected"
-    CANCELLED = "cancelled"
-
-    @property
-    def label(self) -> str:
-        """Chinese name of the state."""
-        return CONTRACT_STATUS_LABELS[self]
+    SUBMITTED = "submitted", "待登记"
+    REGISTERED = "registered", "已登记"
+    REJECTED = "rejected", "已退回"
+    CANCELLED = "cancelled", "已注销"
 
 
-CONTRACT_STATUS_LABELS = {
-    ContractStatus.SUBMITTED: "待登记",
-    ContractStatus.REGISTERED: "已登记",
-    ContractStatus.REJECTED: "已退回",
-    ContractStatus.CANCELLED: "已注销",
-}
+CONTRACT_STATUS_LABELS = ContractStatus.labels()
 
 
 class Contract(TimestampMixin, Base):

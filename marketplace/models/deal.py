@@ -3,30 +3,24 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.clock import utcnow
-from marketplace.models.base import Base, TimestampMixin, str_enum
+from marketplace.models.base import Base, LabelledEnum, TimestampMixin, str_enum
 from marketplace.models.listing import Challenge, Result
 from marketplace.models.org import Organisation
 
 
-class DealStage(StrEnum):
+class DealStage(LabelledEnum):
     """Stages of a deal (DESIGN §2)."""
 
-    LEAD = "lead"
-    CONTACTED = "contacted"
-    NEGOTIATING = "negotiating"
-    SIGNED = "signed"
-    LOST = "lost"
-
-    @property
-    def label(self) -> str:
-        """Chinese name of the stage."""
-        return STAGE_LABELS[self]
+    LEAD = "lead", "线索"
+    CONTACTED = "contacted", "已接洽"
+    NEGOTIATING = "negotiating", "洽谈中"
+    SIGNED = "signed", "已签约"
+    LOST = "lost", "已终止"
 
     @property
     def is_lost(self) -> bool:
@@ -34,13 +28,7 @@ class DealStage(StrEnum):
         return self is DealStage.LOST
 
 
-STAGE_LABELS = {
-    DealStage.LEAD: "线索",
-    DealStage.CONTACTED: "已接洽",
-    DealStage.NEGOTIATING: "洽谈中",
-    DealStage.SIGNED: "已签约",
-    DealStage.LOST: "已终止",
-}
+STAGE_LABELS = DealStage.labels()
 
 
 class Deal(TimestampMixin, Base):

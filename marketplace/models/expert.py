@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import (
     JSON,
@@ -19,7 +18,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.clock import utcnow
-from marketplace.models.base import Base, TimestampMixin, str_enum
+from marketplace.models.base import Base, LabelledEnum, TimestampMixin, str_enum
 from marketplace.models.listing import Challenge
 from marketplace.models.org import Organisation
 from marketplace.models.proposal import Proposal
@@ -54,38 +53,23 @@ class ExpertProfile(TimestampMixin, Base):
         return self.user.name or self.user.email
 
 
-class PanelPurpose(StrEnum):
+class PanelPurpose(LabelledEnum):
     """What a panel is formed to assess."""
 
-    PROPOSALS = "proposals"  # 揭榜申报评审
-    MIDTERM = "midterm"  # 中期检查
-    FINAL = "final"  # 结题验收
-    EXEMPTION = "exemption"  # 容错免责认定
-
-    @property
-    def label(self) -> str:
-        """Chinese name of the purpose."""
-        return PURPOSE_LABELS[self]
+    PROPOSALS = "proposals", "揭榜申报评审"
+    MIDTERM = "midterm", "中期检查"
+    FINAL = "final", "结题验收"
+    EXEMPTION = "exemption", "容错免责认定"
 
 
-PURPOSE_LABELS = {
-    PanelPurpose.PROPOSALS: "揭榜申报评审",
-    PanelPurpose.MIDTERM: "中期检查",
-    PanelPurpose.FINAL: "结题验收",
-    PanelPurpose.EXEMPTION: "容错免责认定",
-}
+PURPOSE_LABELS = PanelPurpose.labels()
 
 
-class PanelStatus(StrEnum):
+class PanelStatus(LabelledEnum):
     """A panel scores until every member has submitted; then it is complete."""
 
-    SCORING = "scoring"
-    COMPLETED = "completed"
-
-    @property
-    def label(self) -> str:
-        """Chinese name of the state."""
-        return PANEL_STATUS_LABELS[self]
+    SCORING = "scoring", "评审中"
+    COMPLETED = "completed", "已完成"
 
     @property
     def is_scoring(self) -> bool:
@@ -98,10 +82,7 @@ class PanelStatus(StrEnum):
         return self is PanelStatus.COMPLETED
 
 
-PANEL_STATUS_LABELS = {
-    PanelStatus.SCORING: "评审中",
-    PanelStatus.COMPLETED: "已完成",
-}
+PANEL_STATUS_LABELS = PanelStatus.labels()
 
 
 class ReviewPanel(TimestampMixin, Base):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import (
     Boolean,
@@ -16,7 +15,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.clock import utcnow
-from marketplace.models.base import Base, StoredFileMixin, str_enum
+from marketplace.models.base import Base, LabelledEnum, StoredFileMixin, str_enum
 from marketplace.models.org import Organisation
 
 
@@ -56,22 +55,14 @@ class ListingAttachment(StoredFileColumns, Base):
         return self.label or self.original_name
 
 
-class OrgDocumentKind(StrEnum):
+class OrgDocumentKind(LabelledEnum):
     """What a verification document proves."""
 
-    BUSINESS_LICENCE = "business_licence"
-    OTHER = "other"
-
-    @property
-    def label(self) -> str:
-        """Chinese name of the kind."""
-        return ORG_DOCUMENT_KIND_LABELS[self]
+    BUSINESS_LICENCE = "business_licence", "营业执照"
+    OTHER = "other", "其他证明"
 
 
-ORG_DOCUMENT_KIND_LABELS = {
-    OrgDocumentKind.BUSINESS_LICENCE: "营业执照",
-    OrgDocumentKind.OTHER: "其他证明",
-}
+ORG_DOCUMENT_KIND_LABELS = OrgDocumentKind.labels()
 
 
 class OrgDocument(StoredFileColumns, Base):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from enum import StrEnum
 
 from sqlalchemy import (
     JSON,
@@ -22,29 +21,24 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.clock import utcnow
-from marketplace.models.base import Base, TimestampMixin, str_enum
+from marketplace.models.base import Base, LabelledEnum, TimestampMixin, str_enum
 from marketplace.models.org import Organisation
 from marketplace.models.reference import Region, TechField
 
 
-class ChallengeStatus(StrEnum):
+class ChallengeStatus(LabelledEnum):
     """States of a challenge (DESIGN §2)."""
 
-    DRAFT = "draft"
-    PENDING_REVIEW = "pending_review"
-    OPEN = "open"
-    EVALUATING = "evaluating"
-    AWARDED = "awarded"
-    CONTRACTED = "contracted"
-    CLOSED = "closed"
-    REJECTED = "rejected"
-    WITHDRAWN = "withdrawn"
-    EXPIRED = "expired"
-
-    @property
-    def label(self) -> str:
-        """Chinese name of the state."""
-        return CHALLENGE_STATUS_LABELS[self]
+    DRAFT = "draft", "草稿"
+    PENDING_REVIEW = "pending_review", "待审核"
+    OPEN = "open", "揭榜中"
+    EVALUATING = "evaluating", "评审中"
+    AWARDED = "awarded", "已揭榜"
+    CONTRACTED = "contracted", "已签约"
+    CLOSED = "closed", "已关闭"
+    REJECTED = "rejected", "已退回"
+    WITHDRAWN = "withdrawn", "已撤回"
+    EXPIRED = "expired", "已过期"
 
     @property
     def is_open(self) -> bool:
@@ -52,35 +46,19 @@ class ChallengeStatus(StrEnum):
         return self is ChallengeStatus.OPEN
 
 
-CHALLENGE_STATUS_LABELS = {
-    ChallengeStatus.DRAFT: "草稿",
-    ChallengeStatus.PENDING_REVIEW: "待审核",
-    ChallengeStatus.OPEN: "揭榜中",
-    ChallengeStatus.EVALUATING: "评审中",
-    ChallengeStatus.AWARDED: "已揭榜",
-    ChallengeStatus.CONTRACTED: "已签约",
-    ChallengeStatus.CLOSED: "已关闭",
-    ChallengeStatus.REJECTED: "已退回",
-    ChallengeStatus.WITHDRAWN: "已撤回",
-    ChallengeStatus.EXPIRED: "已过期",
-}
+CHALLENGE_STATUS_LABELS = ChallengeStatus.labels()
 
 
-class ResultStatus(StrEnum):
+class ResultStatus(LabelledEnum):
     """States of a research result (DESIGN §2)."""
 
-    DRAFT = "draft"
-    PENDING_REVIEW = "pending_review"
-    PUBLISHED = "published"
-    TRANSFERRED = "transferred"
-    REJECTED = "rejected"
-    WITHDRAWN = "withdrawn"
-    EXPIRED = "expired"
-
-    @property
-    def label(self) -> str:
-        """Chinese name of the state."""
-        return RESULT_STATUS_LABELS[self]
+    DRAFT = "draft", "草稿"
+    PENDING_REVIEW = "pending_review", "待审核"
+    PUBLISHED = "published", "已发布"
+    TRANSFERRED = "transferred", "已转化"
+    REJECTED = "rejected", "已退回"
+    WITHDRAWN = "withdrawn", "已撤回"
+    EXPIRED = "expired", "已过期"
 
     @property
     def is_published(self) -> bool:
@@ -98,30 +76,14 @@ class ResultStatus(StrEnum):
         return self is ResultStatus.EXPIRED
 
 
-RESULT_STATUS_LABELS = {
-    ResultStatus.DRAFT: "草稿",
-    ResultStatus.PENDING_REVIEW: "待审核",
-    ResultStatus.PUBLISHED: "已发布",
-    ResultStatus.TRANSFERRED: "已转化",
-    ResultStatus.REJECTED: "已退回",
-    ResultStatus.WITHDRAWN: "已撤回",
-    ResultStatus.EXPIRED: "已过期",
-}
+RESULT_STATUS_LABELS = ResultStatus.labels()
 
 
-class ChallengeReveal(StrEnum):
+class ChallengeReveal(LabelledEnum):
     """When bidders of an anonymous challenge learn who posted it."""
 
-    AFTER_TERMS = "after_terms"
-    WHEN_SELECTED = "when_selected"
-
-    @property
-    def label(self) -> str:
-        """Chinese name of the choice."""
-        return {
-            "after_terms": "签署保密协议后",
-            "when_selected": "选定中选后",
-        }[self.value]
+    AFTER_TERMS = "after_terms", "签署保密协议后"
+    WHEN_SELECTED = "when_selected", "选定中选后"
 
 
 class ListingMixin(TimestampMixin):
@@ -173,9 +135,7 @@ class Challenge(ListingMixin, Base):
     awarded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     reminded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # The NDA a viewer of the confidential detail signs (NULL: the fixed terms).
-    nda_template_id: Mapped[int | None] = mapped_column(
-        ForeignKey("nda_templates.id")
-    )
+    nda_template_id: Mapped[int | None] = mapped_column(ForeignKey("nda_templates.id"))
     confidential_changed_at: Mapped[datetime | None] = mapped_column(
         DateTime(timezone=True)
     )
@@ -226,9 +186,7 @@ class Result(ListingMixin, Base):
     reminded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # Shown only to the owner, the bureau and signers of the result's NDA.
     confidential_detail: Mapped[str] = mapped_column(Text, default="")
-    nda_template_id: Mapped[int | None] = mapped_column(
-        ForeignKey("nda_templates.id")
-    )
+    nda_template_id: Mapped[int | None] = mapped_column(ForeignKey("nda_templates.id"))
     confidential_changed_at: Mapped[datetime | None] = mapped_column(
         DateTime(timezone=True)
     )

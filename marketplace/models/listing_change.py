@@ -3,52 +3,35 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, CheckConstraint, DateTime, ForeignKey, Integer, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.clock import utcnow
-from marketplace.models.base import Base, str_enum
+from marketplace.models.base import Base, LabelledEnum, str_enum
 from marketplace.models.listing import Challenge, Result
 from marketplace.models.user import User
 
 
-class ChangeKind(StrEnum):
+class ChangeKind(LabelledEnum):
     """Wording changes apply at once; material ones wait for the bureau."""
 
-    WORDING = "wording"
-    MATERIAL = "material"
-
-    @property
-    def label(self) -> str:
-        """Chinese name of the kind."""
-        return {"wording": "文字修改", "material": "重要修改"}[self.value]
+    WORDING = "wording", "文字修改"
+    MATERIAL = "material", "重要修改"
 
 
-class ChangeStatus(StrEnum):
+class ChangeStatus(LabelledEnum):
     """Where an edit of a published listing stands."""
 
-    APPLIED = "applied"
-    PENDING = "pending"
-    APPROVED = "approved"
-    REJECTED = "rejected"
-    WITHDRAWN = "withdrawn"
-
-    @property
-    def label(self) -> str:
-        """Chinese name of the state."""
-        return CHANGE_STATUS_LABELS[self]
+    APPLIED = "applied", "已生效"
+    PENDING = "pending", "待科技局审核"
+    APPROVED = "approved", "审核通过，已生效"
+    REJECTED = "rejected", "未通过审核"
+    WITHDRAWN = "withdrawn", "已撤回"
 
 
-CHANGE_STATUS_LABELS = {
-    ChangeStatus.APPLIED: "已生效",
-    ChangeStatus.PENDING: "待科技局审核",
-    ChangeStatus.APPROVED: "审核通过，已生效",
-    ChangeStatus.REJECTED: "未通过审核",
-    ChangeStatus.WITHDRAWN: "已撤回",
-}
+CHANGE_STATUS_LABELS = ChangeStatus.labels()
 
 
 class ListingChange(Base):

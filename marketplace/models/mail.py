@@ -3,68 +3,41 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import DateTime, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from marketplace.clock import utcnow
-from marketplace.models.base import Base, BigId, str_enum
+from marketplace.models.base import Base, BigId, LabelledEnum, str_enum
 
 
-class MailStatus(StrEnum):
+class MailStatus(LabelledEnum):
     """Where a queued mail stands."""
 
-    PENDING = "pending"
-    SENT = "sent"
-
-    @property
-    def label(self) -> str:
-        """Chinese name of the state."""
-        return {"pending": "待发送", "sent": "已发送"}[self.value]
+    PENDING = "pending", "待发送"
+    SENT = "sent", "已发送"
 
 
-class MailKind(StrEnum):
+class MailKind(LabelledEnum):
     """Why a mail was written."""
 
-    RESET = "password_reset"
-    INVITATION = "invitation"
-    CONFIRM_EMAIL = "confirm_email"
-    SIGNUP_TAKEN = "signup_taken"
-    NOTIFICATION = "notification"
-    DIGEST = "digest"
-
-    @property
-    def label(self) -> str:
-        """Chinese name of the kind."""
-        return MAIL_KIND_LABELS[self]
+    RESET = "password_reset", "重置密码"
+    INVITATION = "invitation", "成员邀请"
+    CONFIRM_EMAIL = "confirm_email", "确认邮箱"
+    SIGNUP_TAKEN = "signup_taken", "重复注册提醒"
+    NOTIFICATION = "notification", "通知"
+    DIGEST = "digest", "每日汇总"
 
 
-MAIL_KIND_LABELS = {
-    MailKind.RESET: "重置密码",
-    MailKind.INVITATION: "成员邀请",
-    MailKind.CONFIRM_EMAIL: "确认邮箱",
-    MailKind.SIGNUP_TAKEN: "重复注册提醒",
-    MailKind.NOTIFICATION: "通知",
-    MailKind.DIGEST: "每日汇总",
-}
+MAIL_KIND_LABELS = MailKind.labels()
 
 
-class MailPreference(StrEnum):
+class MailPreference(LabelledEnum):
     """How a user wants their notifications by e-mail."""
 
-    EACH = "each"
-    DIGEST = "digest"
-    OFF = "off"
-
-    @property
-    def label(self) -> str:
-        """Chinese name of the choice."""
-        return {
-            "each": "每条通知都发邮件",
-            "digest": "每日汇总一封",
-            "off": "不发邮件",
-        }[self.value]
+    EACH = "each", "每条通知都发邮件"
+    DIGEST = "digest", "每日汇总一封"
+    OFF = "off", "不发邮件"
 
 
 class OutgoingMail(Base):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import (
     CheckConstraint,
@@ -16,25 +15,18 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.clock import utcnow
-from marketplace.models.base import Base, StoredFileMixin, str_enum
+from marketplace.models.base import Base, LabelledEnum, StoredFileMixin, str_enum
 from marketplace.models.deal import Deal
 from marketplace.models.listing import Challenge, Result
 from marketplace.models.project import Project
 
 
-class ThreadKind(StrEnum):
+class ThreadKind(LabelledEnum):
     """What a thread is about."""
 
-    LISTING = "listing"
-    DEAL = "deal"
-    PROJECT = "project"
-
-    @property
-    def label(self) -> str:
-        """Chinese name of the kind."""
-        return {"listing": "向发布方提问", "deal": "撮合项目", "project": "揭榜项目"}[
-            self.value
-        ]
+    LISTING = "listing", "向发布方提问"
+    DEAL = "deal", "撮合项目"
+    PROJECT = "project", "揭榜项目"
 
 
 class MessageThread(Base):

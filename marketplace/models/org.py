@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from sqlalchemy import (
@@ -18,48 +17,32 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from marketplace.models.base import Base, TimestampMixin, str_enum
+from marketplace.models.base import Base, LabelledEnum, TimestampMixin, str_enum
 
 if TYPE_CHECKING:
     from marketplace.models.reference import Region
     from marketplace.models.user import User
 
 
-class OrgKind(StrEnum):
+class OrgKind(LabelledEnum):
     """The kinds of organisation taking part in the marketplace."""
 
-    ENTERPRISE = "enterprise"
-    UNIVERSITY = "university"
-    INSTITUTE = "institute"
-    AGENCY = "agency"
-    BUREAU = "bureau"
-
-    @property
-    def label(self) -> str:
-        """Chinese name of the kind."""
-        return ORG_KIND_LABELS[self]
+    ENTERPRISE = "enterprise", "企业"
+    UNIVERSITY = "university", "高校"
+    INSTITUTE = "institute", "科研院所"
+    AGENCY = "agency", "技术转移机构"
+    BUREAU = "bureau", "科技局"
 
 
-ORG_KIND_LABELS = {
-    OrgKind.ENTERPRISE: "企业",
-    OrgKind.UNIVERSITY: "高校",
-    OrgKind.INSTITUTE: "科研院所",
-    OrgKind.AGENCY: "技术转移机构",
-    OrgKind.BUREAU: "科技局",
-}
+ORG_KIND_LABELS = OrgKind.labels()
 
 
-class VerificationStatus(StrEnum):
+class VerificationStatus(LabelledEnum):
     """Where an organisation stands in the bureau's verification queue."""
 
-    PENDING = "pending"
-    VERIFIED = "verified"
-    REFUSED = "refused"
-
-    @property
-    def label(self) -> str:
-        """Chinese name of the status."""
-        return VERIFICATION_LABELS[self]
+    PENDING = "pending", "待审核"
+    VERIFIED = "verified", "已认证"
+    REFUSED = "refused", "未通过"
 
     @property
     def is_pending(self) -> bool:
@@ -72,12 +55,7 @@ class VerificationStatus(StrEnum):
         return self is VerificationStatus.REFUSED
 
 
-
-VERIFICATION_LABELS = {
-    VerificationStatus.PENDING: "待审核",
-    VerificationStatus.VERIFIED: "已认证",
-    VerificationStatus.REFUSED: "未通过",
-}
+VERIFICATION_LABELS = VerificationStatus.labels()
 
 CERTIFICATION_TAGS = (
     "高新技术企业",

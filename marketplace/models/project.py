@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from enum import StrEnum
 
 from sqlalchemy import (
     BigInteger,
@@ -20,33 +19,29 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace import clock
 from marketplace.clock import utcnow
-from marketplace.models.base import Base, StoredFileMixin, TimestampMixin, str_enum
+from marketplace.models.base import (
+    Base,
+    LabelledEnum,
+    StoredFileMixin,
+    TimestampMixin,
+    str_enum,
+)
 from marketplace.models.contract import Contract
 from marketplace.models.listing import Challenge
 from marketplace.models.org import Organisation
 from marketplace.models.proposal import Proposal
 
 
-class ProjectStatus(StrEnum):
+class ProjectStatus(LabelledEnum):
     """Stages of a project (项目)."""
 
-    PLANNING = "planning"  # milestones being planned
-    RUNNING = "running"
-    COMPLETED = "completed"
-    FAILED = "failed"
-
-    @property
-    def label(self) -> str:
-        """Chinese name of the stage."""
-        return PROJECT_STATUS_LABELS[self]
+    PLANNING = "planning", "计划制定中"
+    RUNNING = "running", "实施中"
+    COMPLETED = "completed", "已结题"
+    FAILED = "failed", "未通过验收"
 
 
-PROJECT_STATUS_LABELS = {
-    ProjectStatus.PLANNING: "计划制定中",
-    ProjectStatus.RUNNING: "实施中",
-    ProjectStatus.COMPLETED: "已结题",
-    ProjectStatus.FAILED: "未通过验收",
-}
+PROJECT_STATUS_LABELS = ProjectStatus.labels()
 
 
 class Project(TimestampMixin, Base):
@@ -104,18 +99,13 @@ class Project(TimestampMixin, Base):
     exemption: Mapped[Exemption | None] = relationship(back_populates="project")
 
 
-class MilestoneStatus(StrEnum):
+class MilestoneStatus(LabelledEnum):
     """A milestone waits, is submitted, returned for rework or accepted."""
 
-    PENDING = "pending"
-    SUBMITTED = "submitted"
-    RETURNED = "returned"
-    ACCEPTED = "accepted"
-
-    @property
-    def label(self) -> str:
-        """Chinese name of the state."""
-        return MILESTONE_STATUS_LABELS[self]
+    PENDING = "pending", "待提交"
+    SUBMITTED = "submitted", "待验收"
+    RETURNED = "returned", "已退回"
+    ACCEPTED = "accepted", "已验收"
 
     @property
     def is_returned(self) -> bool:
@@ -133,12 +123,7 @@ class MilestoneStatus(StrEnum):
         return self in (MilestoneStatus.PENDING, MilestoneStatus.RETURNED)
 
 
-MILESTONE_STATUS_LABELS = {
-    MilestoneStatus.PENDING: "待提交",
-    MilestoneStatus.SUBMITTED: "待验收",
-    MilestoneStatus.RETURNED: "已退回",
-    MilestoneStatus.ACCEPTED: "已验收",
-}
+MILESTONE_STATUS_LABELS = MilestoneStatus.labels()
 
 
 class Milestone(Base):
@@ -227,35 +212,22 @@ class DeliverableFile(StoredFileMixin, Base):
     deliverable: Mapped[Deliverable] = relationship(back_populates="files")
 
 
-class AcceptanceKind(StrEnum):
+class AcceptanceKind(LabelledEnum):
     """Mid-term check (中期检查) or final acceptance (结题验收)."""
 
-    MIDTERM = "midterm"
-    FINAL = "final"
-
-    @property
-    def label(self) -> str:
-        """Chinese name of the kind."""
-        return ACCEPTANCE_KIND_LABELS[self]
+    MIDTERM = "midterm", "中期检查"
+    FINAL = "final", "结题验收"
 
 
-ACCEPTANCE_KIND_LABELS = {
-    AcceptanceKind.MIDTERM: "中期检查",
-    AcceptanceKind.FINAL: "结题验收",
-}
+ACCEPTANCE_KIND_LABELS = AcceptanceKind.labels()
 
 
-class AcceptanceConclusion(StrEnum):
+class AcceptanceConclusion(LabelledEnum):
     """The panel's conclusion as the bureau records it."""
 
-    PASSED = "passed"  # 通过
-    RECTIFY = "rectify"  # 整改后通过
-    FAILED = "failed"  # 不通过
-
-    @property
-    def label(self) -> str:
-        """Chinese name of the conclusion."""
-        return CONCLUSION_LABELS[self]
+    PASSED = "passed", "通过"
+    RECTIFY = "rectify", "整改后通过"
+    FAILED = "failed", "不通过"
 
     @property
     def is_failed(self) -> bool:
@@ -263,11 +235,7 @@ class AcceptanceConclusion(StrEnum):
         return self is AcceptanceConclusion.FAILED
 
 
-CONCLUSION_LABELS = {
-    AcceptanceConclusion.PASSED: "通过",
-    AcceptanceConclusion.RECTIFY: "整改后通过",
-    AcceptanceConclusion.FAILED: "不通过",
-}
+CONCLUSION_LABELS = AcceptanceConclusion.labels()
 
 
 class Acceptance(Base):
@@ -298,17 +266,12 @@ class Acceptance(Base):
     project: Mapped[Project] = relationship(back_populates="acceptances")
 
 
-class ExemptionStatus(StrEnum):
+class ExemptionStatus(LabelledEnum):
     """An application for 容错免责 and the bureau's decision on it."""
 
-    APPLIED = "applied"
-    GRANTED = "granted"  # 免责
-    REFUSED = "refused"  # 不予免责
-
-    @property
-    def label(self) -> str:
-        """Chinese name of the state."""
-        return EXEMPTION_STATUS_LABELS[self]
+    APPLIED = "applied", "待认定"
+    GRANTED = "granted", "免责"
+    REFUSED = "refused", "不予免责"
 
     @property
     def is_applied(self) -> bool:
@@ -321,11 +284,7 @@ class ExemptionStatus(StrEnum):
         return self is ExemptionStatus.GRANTED
 
 
-EXEMPTION_STATUS_LABELS = {
-    ExemptionStatus.APPLIED: "待认定",
-    ExemptionStatus.GRANTED: "免责",
-    ExemptionStatus.REFUSED: "不予免责",
-}
+EXEMPTION_STATUS_LABELS = ExemptionStatus.labels()
 
 
 class Exemption(Base):

@@ -19,7 +19,13 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.clock import utcnow
-from marketplace.models.base import Base, StoredFileMixin, TimestampMixin, str_enum
+from marketplace.models.base import (
+    Base,
+    LabelledEnum,
+    StoredFileMixin,
+    TimestampMixin,
+    str_enum,
+)
 from marketplace.models.listing import Challenge, Result
 from marketplace.models.org import Organisation
 
@@ -31,19 +37,14 @@ class ProposalKind(StrEnum):
     ADOPTION = "adoption"
 
 
-class ProposalStatus(StrEnum):
+class ProposalStatus(LabelledEnum):
     """States of a proposal (DESIGN §2)."""
 
-    SUBMITTED = "submitted"
-    SHORTLISTED = "shortlisted"
-    SELECTED = "selected"
-    DECLINED = "declined"
-    WITHDRAWN = "withdrawn"
-
-    @property
-    def label(self) -> str:
-        """Chinese name of the state."""
-        return PROPOSAL_STATUS_LABELS[self]
+    SUBMITTED = "submitted", "已提交"
+    SHORTLISTED = "shortlisted", "已入围"
+    SELECTED = "selected", "中选"
+    DECLINED = "declined", "未中选"
+    WITHDRAWN = "withdrawn", "已撤回"
 
     @property
     def is_submitted(self) -> bool:
@@ -61,34 +62,17 @@ class ProposalStatus(StrEnum):
         return self in (ProposalStatus.SUBMITTED, ProposalStatus.SHORTLISTED)
 
 
-PROPOSAL_STATUS_LABELS = {
-    ProposalStatus.SUBMITTED: "已提交",
-    ProposalStatus.SHORTLISTED: "已入围",
-    ProposalStatus.SELECTED: "中选",
-    ProposalStatus.DECLINED: "未中选",
-    ProposalStatus.WITHDRAWN: "已撤回",
-}
+PROPOSAL_STATUS_LABELS = ProposalStatus.labels()
 
 
-class DeclineReason(StrEnum):
+class DeclineReason(LabelledEnum):
     """Why a bid was not selected: the owner picks one, the bidder reads it."""
 
-    PRICE = "price"
-    ROUTE = "route"
-    TEAM = "team"
-    TIMING = "timing"
-    OTHER = "other"
-
-    @property
-    def label(self) -> str:
-        """Chinese name of the reason."""
-        return {
-            "price": "报价",
-            "route": "技术路线",
-            "team": "团队能力",
-            "timing": "时间安排",
-            "other": "其他",
-        }[self.value]
+    PRICE = "price", "报价"
+    ROUTE = "route", "技术路线"
+    TEAM = "team", "团队能力"
+    TIMING = "timing", "时间安排"
+    OTHER = "other", "其他"
 
 
 _LIVE = text("status <> 'withdrawn'")
@@ -180,24 +164,15 @@ class Proposal(TimestampMixin, Base):
         return f"{head}：{note}" if note else head
 
 
-class MemberStatus(StrEnum):
+class MemberStatus(LabelledEnum):
     """A consortium member's answer to being named on a proposal."""
 
-    INVITED = "invited"
-    CONFIRMED = "confirmed"
-    DECLINED = "declined"
-
-    @property
-    def label(self) -> str:
-        """Chinese name of the answer."""
-        return MEMBER_STATUS_LABELS[self]
+    INVITED = "invited", "待确认"
+    CONFIRMED = "confirmed", "已确认"
+    DECLINED = "declined", "已拒绝"
 
 
-MEMBER_STATUS_LABELS = {
-    MemberStatus.INVITED: "待确认",
-    MemberStatus.CONFIRMED: "已确认",
-    MemberStatus.DECLINED: "已拒绝",
-}
+MEMBER_STATUS_LABELS = MemberStatus.labels()
 
 
 class ProposalMember(Base):

@@ -3,25 +3,19 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import DateTime, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from marketplace.clock import utcnow
-from marketplace.models.base import Base, str_enum
+from marketplace.models.base import Base, LabelledEnum, str_enum
 
 
-class ThrottleScope(StrEnum):
+class ThrottleScope(LabelledEnum):
     """What a row counts failures for."""
 
-    ACCOUNT = "account"
-    ADDRESS = "address"
-
-    @property
-    def label(self) -> str:
-        """Chinese name of the scope."""
-        return {"account": "账号", "address": "网络地址"}[self.value]
+    ACCOUNT = "account", "账号"
+    ADDRESS = "address", "网络地址"
 
 
 class LoginThrottle(Base):

@@ -3,27 +3,21 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.clock import utcnow
-from marketplace.models.base import Base, TimestampMixin, str_enum
+from marketplace.models.base import Base, LabelledEnum, TimestampMixin, str_enum
 from marketplace.models.mail import MailPreference
 from marketplace.models.org import Organisation, OrgKind
 
 
-class UserRole(StrEnum):
+class UserRole(LabelledEnum):
     """A user's role inside their organisation."""
 
-    MEMBER = "member"
-    ORG_ADMIN = "org_admin"
-
-    @property
-    def label(self) -> str:
-        """Chinese name of the role."""
-        return {"member": "成员", "org_admin": "机构管理员"}[self.value]
+    MEMBER = "member", "成员"
+    ORG_ADMIN = "org_admin", "机构管理员"
 
 
 class User(TimestampMixin, Base):
@@ -52,7 +46,8 @@ class User(TimestampMixin, Base):
         DateTime(timezone=True), sort_order=1
     )
     mail_preference: Mapped[MailPreference] = mapped_column(
-        str_enum(MailPreference, "mail_preference"), default=MailPreference.EACH,
+        str_enum(MailPreference, "mail_preference"),
+        default=MailPreference.EACH,
         sort_order=1,
     )
     digest_sent_at: Mapped[datetime | None] = mapped_column(
