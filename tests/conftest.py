@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextvars
+import copy
 import gc
 import os
 import shutil
@@ -204,6 +205,66 @@ def _memoise_url_builders() -> None:
 
 
 _memoise_url_builders()
+
+
+def _memoise_rule_parsing() -> None:
+    """Parse each URL rule once per session, not once per test's app.
+
+    Werkzeug parses every rule into its parts when an app registers it (about
+    half of building an app). The parts depend only on the rule text, the
+    slash settings and the map's converter classes; the converters themselves
+    are made afresh for each map, as Werkzeug would.
+    """
+    compile_rule = Rule.compile
+    if getattr(compile_rule, "memoised", False):
+        return
+    parsed: dict[tuple, tuple] = {}
+
+    def memoised(self) -> None:
+        key = (
+            self.rule,
+            self.host if self.map.host_matching else self.subdomain,
+            self.map.host_matching,
+            self.merge_slashes,
+            _converter_classes(self.map),
+        )
+        known = parsed.get(key)
+        if known is None:
+            compile_rule(self)
+            parsed[key] = (list(self._parts), list(self._trace), self._converters)
+            return
+        parts, trace, converters = known
+        self._parts = list(parts)
+        self._trace = list(trace)
+        self._converters = {
+            name: _converter_for(self.map, original)
+            for name, original in converters.items()
+        }
+        self.arguments |= set(self._converters)
+        self._build = self._compile_builder(False).__get__(self, None)
+        self._build_unknown = self._compile_builder(True).__get__(self, None)
+
+    memoised.memoised = True
+    Rule.compile = memoised
+
+
+def _converter_for(map_, original):
+    """A copy of a converter bound to another app's map."""
+    converter = copy.copy(original)
+    converter.map = map_
+    return converter
+
+
+def _converter_classes(map_) -> tuple:
+    """The map's converters as a key, worked out again only when they change."""
+    known = map_.__dict__.get("_converter_classes")
+    if known is None or known[0] != map_.converters:
+        known = (dict(map_.converters), tuple(map_.converters.items()))
+        map_._converter_classes = known
+    return known[1]
+
+
+_memoise_rule_parsing()
 
 
 @pytest.fixture(scope="session")
