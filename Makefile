@@ -7,6 +7,8 @@ HOST        ?= 127.0.0.1
 PORT        ?= 5000
 WORKERS     ?= 2
 PYTEST_ARGS ?=
+# pytest-xdist workers for `make test` (0 runs the suite in one process).
+PYTEST_WORKERS ?= 2
 
 BIN   := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
@@ -17,7 +19,8 @@ FLASK := $(BIN)/flask --app wsgi
 help:
 	@echo "make run    install into $(VENV), migrate, load reference + demo data,"
 	@echo "            serve on http://$(HOST):$(PORT) with gunicorn"
-	@echo "make test   install dev tools, ruff check, pytest (PYTEST_ARGS=...)"
+	@echo "make test   install dev tools, ruff check, pytest on $(PYTEST_WORKERS) workers"
+	@echo "            (PYTEST_ARGS=..., PYTEST_WORKERS=0 for one process)"
 	@echo "make venv | dev | lint | clean | distclean"
 
 # The stamps live inside the virtualenv, so deleting $(VENV) resets them, and they
@@ -52,7 +55,7 @@ run: venv
 
 test: dev
 	$(BIN)/ruff check .
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 lint: dev
 	$(BIN)/ruff check .

@@ -23,6 +23,10 @@ from tests.conftest import PASSWORD
 from tests.http_users import ALERT, HttpUser, Rows, make_people, server_app
 from tests.live_server import LiveServer, drop_database
 
+# One Redis database a pass: its tests run on one pytest-xdist worker
+# (`--dist loadgroup`), so no worker flushes what another is counting.
+pytestmark = pytest.mark.xdist_group("redis")
+
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "").strip() or "redis://127.0.0.1:6379/15"
 SPREAD = 8  # concurrent requests per check: more than the 4 workers
 ACCESS_FORMAT = '%(p)s "%(r)s" %(s)s'
