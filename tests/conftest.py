@@ -26,6 +26,7 @@ from marketplace.models import Base, OrgKind, User, UserRole
 from marketplace.reference import load_reference_data
 from marketplace.security import start_login_session
 from tests.factories import Factory
+from tests.live_server import QUICK_COMMITS
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "").strip()
 PASSWORD = "Passw0rd-test"
@@ -54,6 +55,7 @@ def pytest_configure(config):
     with engine.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         conn.execute(text(f'CREATE DATABASE "{name}"'))
+        conn.execute(text(QUICK_COMMITS.format(name=name)))
     engine.dispose()
     TEST_DATABASE_URL = url.set(database=name).render_as_string(hide_password=False)
     os.environ["TEST_DATABASE_URL"] = TEST_DATABASE_URL
