@@ -23,11 +23,20 @@ from tests.conftest import PASSWORD
 from tests.http_users import ALERT, HttpUser, Rows, make_people, server_app
 from tests.live_server import LiveServer, drop_database
 
-# One Redis database a pass: its tests run on one pytest-xdist worker
-# (`--dist loadgroup`), so no worker flushes what another is counting.
-pytestmark = pytest.mark.xdist_group("redis")
 
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "").strip() or "redis://127.0.0.1:6379/15"
+def _redis_url() -> str:
+    """TEST_REDIS_URL, one database further down for each pytest-xdist worker.
+
+    Each worker flushes its own database: CI's two passes start at 15 and 14,
+    so with two workers each they use 15, 13 and 14, 12.
+    """
+    url = os.environ.get("TEST_REDIS_URL", "").strip() or "redis://127.0.0.1:6379/15"
+    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
+    base, _, number = url.rpartition("/")
+    return f"{base}/{(int(number or 0) - 2 * worker) % 16}"
+
+
+REDIS_URL = _redis_url()
 SPREAD = 8  # concurrent requests per check: more than the 4 workers
 ACCESS_FORMAT = '%(p)s "%(r)s" %(s)s'
 
