@@ -152,7 +152,8 @@ def create_user(
     user.org = org
     db.session.add(user)
     db.session.flush()
-    audit.record("user_created", obj=user, org_id=org.id, note=f"role={user.role}")
+    role = UserRole(user.role).label
+    audit.record("user_created", obj=user, org_id=org.id, note=f"角色：{role}")
     return user
 
 

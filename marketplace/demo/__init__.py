@@ -301,12 +301,12 @@ def seed_demo(limit: int | None = None) -> SeedReport:
         "seed_demo",
         org_id=orgs[BUREAU_NAME].id,
         note=(
-            f"orgs+{len(report.orgs_added)} users+{len(report.users_added)} "
-            f"results+{report.results_added} challenges+{report.challenges_added} "
-            f"deals+{report.deals_added} contracts+{report.contracts_added} "
-            f"payments+{report.payments_added} targets+{report.targets_added} "
-            f"bids+{report.bids_added} applications+{report.applications_added} "
-            f"delivery+{report.delivery_added}"
+            f"新增机构 {len(report.orgs_added)}、用户 {len(report.users_added)}、"
+            f"成果 {report.results_added}、需求 {report.challenges_added}、"
+            f"撮合项目 {report.deals_added}、合同 {report.contracts_added}、"
+            f"收款 {report.payments_added}、目标 {report.targets_added}、"
+            f"揭榜申报 {report.bids_added}、转化申请 {report.applications_added}、"
+            f"交付记录 {report.delivery_added}"
         ),
     )
     return report
