@@ -308,3 +308,23 @@ def test_a_consortium_answer_reads_in_words_on_the_timeline(db, bureau_client, f
     assert "联合体成员确认参加" in page
     assert "（待确认 → 已确认）" in re.sub(r"\s+", " ", page).replace("（ ", "（")
     assert "invited" not in page and "confirmed）" not in page
+
+
+def test_audit_notes_name_roles_and_tallies_in_words(app, db, runner, factory):
+    """The admin log reads 角色：机构管理员 and seed-demo's tally in Chinese."""
+    from marketplace.auth.services import create_user
+    from marketplace.models import AuditEvent
+
+    org = db.session.get(Organisation, factory.org().id)
+    create_user(org=org, email="x@example.cn", password="Passw0rd-x1", role="org_admin")
+    db.session.commit()
+    note = db.session.scalars(
+        select(AuditEvent.note).where(AuditEvent.action == "user_created")
+    ).one()
+    assert note == "角色：机构管理员"
+    assert runner.invoke(args=["seed-demo", "--limit", "5"]).exit_code == 0
+    tally = db.session.scalars(
+        select(AuditEvent.note).where(AuditEvent.action == "seed_demo")
+    ).one()
+    assert tally.startswith("新增机构 ") and "、成果 5、" in tally
+    assert not re.search(r"[a-z]+\+\d", tally)

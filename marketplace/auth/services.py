@@ -152,8 +152,8 @@ def create_user(
     user.org = org
     db.session.add(user)
     db.session.flush()
-    role = UserRole(user.role).label
-    audit.record("user_created", obj=user, org_id=org.id, note=f"角色：{role}")
+    note = f"角色：{user.role.label}"
+    audit.record("user_created", obj=user, org_id=org.id, note=note)
     return user
 
 
